@@ -1,0 +1,55 @@
+"""The local channel: `claw chat`, `POST /api/chat` and the dashboard's chat panel."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+
+from claw.bus import Bus, Inbound, Outbound
+from claw.store import Store
+from claw.store import messages as log_db
+from claw.store.messages import Message
+
+log = logging.getLogger(__name__)
+
+
+class LocalChannel:
+    """Requests wait for their reply; notifications for the owners are kept for the dashboard feed."""
+
+    name = "local"
+
+    def __init__(self, bus: Bus, store: Store, *, actor: str, conversation: str) -> None:
+        self.bus, self.store = bus, store
+        self.actor, self.conversation = actor, conversation
+        self._waiting: dict[str, asyncio.Future[Outbound]] = {}
+        self.notifications: collections.deque[Outbound] = collections.deque(maxlen=200)
+
+    async def ask(self, text: str, *, images: tuple[bytes, ...] = (), timeout: float = 300.0) -> Outbound:
+        """Persist the owner's message, hand it to the router and wait for the reply."""
+        message = Message("user", text, channel=self.name, sender=self.actor, images=len(images))
+        message_id = await self.store.run(log_db.record_inbound, self.conversation, message, None)
+        inbound = Inbound(
+            channel=self.name,
+            sender="local",
+            actor=self.actor,
+            conversation=self.conversation,
+            text=text,
+            images=images,
+            message_id=message_id or 0,
+        )
+        future: asyncio.Future[Outbound] = asyncio.get_running_loop().create_future()
+        self._waiting[inbound.id] = future
+        try:
+            await self.bus.publish(inbound)
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiting.pop(inbound.id, None)
+
+    async def deliver(self, message: Outbound) -> None:
+        future = self._waiting.get(message.in_reply_to or "")
+        if future is not None and message.kind != "notice":
+            if not future.done():
+                future.set_result(message)
+        elif message.recipient is None:
+            self.notifications.append(message)

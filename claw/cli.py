@@ -1,0 +1,144 @@
+"""The `claw` command: run, demo, chat, doctor, init, discover, skills."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from claw import __version__
+from claw.errors import ClawError, ConfigError
+
+DEFAULT_CONFIG = Path(os.environ.get("CLAW_CONFIG", "~/.config/claw/config.toml")).expanduser()
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("aiohttp.access", "httpx", "soco", "zeroconf", "apscheduler", "twilio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="claw", description="Claw, the assistant that lives in the house.")
+    p.add_argument("--version", action="version", version=f"claw {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+    demo = sub.add_parser("demo", help="run the daemon on a simulated home, no set-up needed")
+    demo.add_argument("--state-dir", type=Path, default=Path(".claw-demo"))
+    demo.add_argument("--llm-host", default=os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434"))
+    demo.add_argument("--model", default=os.environ.get("CLAW_MODEL", "qwen3:8b"))
+    demo.add_argument("--port", type=int, default=8765, help="dashboard/API port (public is port+1)")
+    demo.add_argument("--lights", type=int, default=0, help="extra simulated lights (benchmarks)")
+    demo.add_argument("--no-cameras", action="store_true", help="skip the simulated cameras")
+
+    chat = sub.add_parser("chat", help="send a message to the running daemon and print the reply")
+    chat.add_argument("text", nargs="*", help="the message; none for an interactive session")
+    chat.add_argument("--url", default=os.environ.get("CLAW_URL", DEFAULT_URL))
+    chat.add_argument("--token", default=os.environ.get("CLAW_TOKEN", ""))
+
+    doctor = sub.add_parser("doctor", help="check config, state dir, model server, channels, cameras")
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+    init = sub.add_parser("init", help="write a starter config, SOUL.md and skills folder")
+    init.add_argument("--state-dir", type=Path, default=Path("~/.local/share/claw"))
+    init.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+    discover = sub.add_parser("discover", help="list the devices on the network and what Claw would do")
+    discover.add_argument("--config", type=Path, default=None)
+    discover.add_argument("--interface", action="append", default=None, help="IP of the interface to use")
+    discover.add_argument("--seconds", type=float, default=5.0)
+
+    skills = sub.add_parser("skills", help="list, validate or create skills")
+    skills_sub = skills.add_subparsers(dest="skills_command", required=True)
+    sl = skills_sub.add_parser("list")
+    sl.add_argument("--config", type=Path, default=None)
+    sv = skills_sub.add_parser("validate")
+    sv.add_argument("path", type=Path)
+    sn = skills_sub.add_parser("new")
+    sn.add_argument("name")
+    sn.add_argument("--dir", type=Path, default=Path("skills"))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"claw: bad config: {exc}", file=sys.stderr)
+        return ConfigError.exit_code
+    except ClawError as exc:
+        print(f"claw: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "run":
+        from claw.config import load
+
+        config = load(args.config)
+        setup_logging(config.log_level)
+        return _run_daemon(config)
+    if command == "demo":
+        from claw.demo import run_demo
+
+        setup_logging("INFO")
+        return asyncio.run(run_demo(args))
+    if command == "chat":
+        from claw.chat import chat
+
+        return asyncio.run(chat(" ".join(args.text), url=args.url, token=args.token))
+    if command == "doctor":
+        from claw.doctor import doctor
+
+        return asyncio.run(doctor(args.config))
+    if command == "init":
+        from claw.doctor import init
+
+        return init(args.state_dir.expanduser(), args.config.expanduser())
+    if command == "discover":
+        from claw.home.discover_cli import discover
+
+        setup_logging("WARNING")
+        return int(asyncio.run(discover(args)))
+    if command == "skills":
+        from claw.skills.cli import skills_command
+
+        return int(skills_command(args))
+    raise AssertionError(command)
+
+
+def _run_daemon(config: object) -> int:
+    from claw.app import App
+    from claw.config import Config
+    from claw.parts import standard_parts
+
+    assert isinstance(config, Config)
+    app = App(config, parts=standard_parts(config))
+    asyncio.run(app.run())
+    return 0
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""TOML config -> frozen dataclasses; every mistake names the file, the key and the fix."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from claw.errors import ConfigError
+from claw.typed import ShapeError, build
+
+
+@dataclass(frozen=True, slots=True)
+class LLMConfig:
+    host: str = "http://127.0.0.1:11434"
+    model: str = "qwen3:8b"
+    vision_model: str = "qwen2.5vl:3b"
+    num_ctx: int = 8192
+    keep_alive: str = "30m"
+    timeout: float = 120.0  # seconds for one model call
+    max_rounds: int = 6  # tool-loop rounds per turn
+    max_concurrent: int = 1  # model calls in flight at once (one GPU)
+    tool_result_chars: int = 4000  # longer tool results are cut before going back to the model
+
+    def __post_init__(self) -> None:
+        if not self.host.startswith(("http://", "https://")):
+            raise ValueError("host: must start with http:// or https://")
+        if self.max_rounds < 1 or self.max_concurrent < 1:
+            raise ValueError("max_rounds: must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryConfig:
+    budget_tokens: int = 6000  # whole prompt, tools included; keep below [llm] num_ctx
+    facts_share: float = 0.15  # of the budget, for curated facts
+    summary_tokens: int = 600
+    keep_recent_share: float = 0.5  # of the history budget kept verbatim after compaction
+
+    def __post_init__(self) -> None:
+        if self.budget_tokens < 1000:
+            raise ValueError("budget_tokens: must be at least 1000")
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token_required: bool = False  # always on when host is not loopback
+
+
+@dataclass(frozen=True, slots=True)
+class PublicConfig:
+    host: str = "127.0.0.1"
+    port: int = 8766
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    name: str
+    number: str  # E.164, e.g. "+15551234567"
+
+    def __post_init__(self) -> None:
+        if not self.number.startswith("+") or not self.number[1:].isdigit():
+            raise ValueError("number: must be E.164 like +15551234567")
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppConfig:
+    enabled: bool = False
+    api_base: str = ""  # empty: the real https://api.twilio.com
+    public_url: str = ""  # what Twilio calls, e.g. https://claw.example.org; empty: no media out
+    sender: str = ""  # the WhatsApp sender, e.g. "whatsapp:+14155238886"
+    template_sid: str = ""  # approved template for messages outside the 24 h window
+    window_hours: float = 24.0
+    media_ttl: float = 600.0
+    send_timeout: float = 10.0
+    voice_transcription: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOverride:
+    id: str
+    name: str = ""
+    room: str = ""
+    aliases: tuple[str, ...] = ()
+    ignore: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StaticDevice:
+    host: str  # "192.168.1.40" or "192.168.1.40:8080"
+    skill: str
+    name: str = ""
+    room: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HomeConfig:
+    discovery: bool = True
+    interfaces: tuple[str, ...] = ()  # empty: every interface; the demo uses ["127.0.0.1"]
+    ssdp_interval: float = 300.0
+    ssdp_port: int = 1900
+    device_timeout: float = 3.0
+    poll_interval: float = 30.0
+    new_devices: Literal["controllable", "ask", "ignore"] = "controllable"
+    devices: tuple[DeviceOverride, ...] = ()
+    static: tuple[StaticDevice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SkillsConfig:
+    dirs: tuple[str, ...] = ("skills",)  # relative to the state dir
+    allow_python: tuple[str, ...] = ()  # skills whose Python drivers may run
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConfig:
+    name: str
+    url: str  # rtsp://, http(s):// MJPEG or snapshot, a file path, or "usb:0"
+    detect_url: str = ""  # optional low-resolution substream for detection
+    room: str = ""
+    fps: float = 5.0
+    mask: tuple[tuple[tuple[float, float], ...], ...] = ()  # polygons in 0..1 coordinates
+    zones: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    armed_modes: tuple[str, ...] = ("home", "away", "night")
+    cooldown: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    global_cooldown: float = 30.0
+    quiet_hours: str = ""  # "22:30-07:00": only alerts the vision model marks urgent
+    mode: Literal["home", "away", "night"] = "home"
+    retention_days: float = 14.0
+    retention_mb: float = 2000.0
+    event_quiet_seconds: float = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobConfig:
+    id: str
+    schedule: str  # "cron: 30 6 * * mon-fri", "every: 15m", "at: 2026-12-24 18:00", "sunset: -30m"
+    action: str  # "routine: good morning", "say: take the bins out", "ask: ...", "device: porch light on"
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    grace_seconds: float = 300.0
+    job_timeout: float = 120.0
+    failure_limit: int = 3
+    jobs: tuple[JobConfig, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatConfig:
+    enabled: bool = True
+    interval_minutes: float = 30.0
+    quiet_hours: str = "22:30-07:00"
+    battery_low: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class LocationConfig:
+    timezone: str = "UTC"
+    latitude: float = 51.48
+    longitude: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    state_dir: str = "~/.local/share/claw"
+    soul: str = "SOUL.md"  # relative to the state dir
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    private: PrivateConfig = field(default_factory=PrivateConfig)
+    public: PublicConfig = field(default_factory=PublicConfig)
+    whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
+    owners: tuple[Owner, ...] = ()
+    home: HomeConfig = field(default_factory=HomeConfig)
+    skills: SkillsConfig = field(default_factory=SkillsConfig)
+    cameras: tuple[CameraConfig, ...] = ()
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    location: LocationConfig = field(default_factory=LocationConfig)
+    source: str = field(default="(defaults)", compare=False)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir).expanduser()
+
+    @property
+    def soul_path(self) -> Path:
+        return self.state_path / self.soul
+
+
+SECRET_WORDS = ("token", "secret", "password", "auth", "api_key", "apikey")
+
+
+def parse(data: Mapping[str, Any], source: str = "(inline)") -> Config:
+    """Validate a parsed TOML table into a Config, or raise ConfigError naming the key."""
+    _refuse_secrets(data, source, "")
+    try:
+        config = build(Config, dict(data))
+    except ShapeError as exc:
+        raise ConfigError(source, exc.key, exc.problem, exc.fix) from None
+    if len({c.name for c in config.cameras}) != len(config.cameras):
+        raise ConfigError(source, "cameras", "two cameras share a name", "give each camera its own name")
+    return replace(config, source=source)
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})", "check the path") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"is not valid TOML ({exc})", "fix the syntax") from None
+    config = parse(data, str(path))
+    if not Path(config.state_dir).expanduser().is_absolute():  # relative to the config file, not the cwd
+        config = replace(config, state_dir=str((path.parent / config.state_dir).resolve()))
+    return config
+
+
+def _refuse_secrets(data: Mapping[str, Any], source: str, prefix: str) -> None:
+    """Secrets belong in the environment or systemd credentials, never in the TOML."""
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            _refuse_secrets(value, source, dotted)
+        elif isinstance(value, str) and value and any(w in str(key).lower() for w in SECRET_WORDS):
+            raise ConfigError(
+                source,
+                dotted,
+                "looks like a secret",
+                "remove it from the file; secrets come from the environment or systemd credentials "
+                "(see README, 'Secrets')",
+            )

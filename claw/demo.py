@@ -1,0 +1,116 @@
+"""`claw demo`: the daemon on a simulated home, everything on loopback, nothing to set up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from claw.config import Config, parse
+
+
+def demo_config(
+    state_dir: Path, *, llm_host: str, model: str, port: int, extra: dict[str, Any] | None = None
+) -> Config:
+    """A config for the simulated home: loopback only, discovery on 127.0.0.1."""
+    data: dict[str, Any] = {
+        "state_dir": str(state_dir.resolve()),
+        "llm": {"host": llm_host, "model": model},
+        "private": {"port": port},
+        "public": {"port": port + 1},
+        "home": {"interfaces": ["127.0.0.1"], "ssdp_interval": 30.0, "poll_interval": 10.0},
+        "heartbeat": {"interval_minutes": 30.0},
+    }
+    for key, value in (extra or {}).items():
+        data[key] = value
+    return parse(data, source="(demo)")
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """Start the simulated home, then the daemon against it, and run until Ctrl-C."""
+    from claw.app import App
+    from claw.sim.home import SimHome
+
+    t0 = time.perf_counter()
+    state_dir: Path = args.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    soul = state_dir / "SOUL.md"
+    if not soul.exists():
+        soul.write_text((Path(__file__).parent / "defaults" / "SOUL.md").read_text(encoding="utf-8"))
+    say(f"Claw demo — state in {state_dir.resolve()}")
+    home = SimHome(state_dir / "sim", extra_lights=args.lights, cameras=not args.no_cameras, progress=say)
+    await home.start()
+    config = demo_config(state_dir, llm_host=args.llm_host, model=args.model, port=args.port, extra=home.config_extra())
+    from claw.parts import standard_parts
+
+    app = App(config, parts=standard_parts(config))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        say("  starting the daemon …")
+        await app.start()
+        await _wait_for_devices(app, home.device_count, say)
+        model_state = await _model_state(app)
+        url = f"http://127.0.0.1:{config.private.port}/?token={app.token}"
+        say("")
+        say(f"Ready in {time.perf_counter() - t0:.1f} s. {model_state}")
+        say(f"  Dashboard:  {url}")
+        say('  Try:        claw chat "sleepy time"')
+        say('              claw chat "play jazz in the study"')
+        say('              claw chat "unlock the front door"')
+        say("  Stop with Ctrl-C.")
+        await stop.wait()
+    finally:
+        say("Stopping …")
+        await app.stop()
+        await home.stop()
+    return 0
+
+
+async def _wait_for_devices(app: Any, expected: int, progress: Any) -> None:
+    """Discovery is live; wait (bounded) until the simulated devices are known, showing progress."""
+    if expected <= 0 or not hasattr(app, "home") or app.home is None:
+        return
+    deadline = time.monotonic() + 15
+    shown = -1
+    while time.monotonic() < deadline:
+        known = len(app.home.registry.devices())
+        if known != shown:
+            progress(f"  discovered {known}/{expected} devices")
+            shown = known
+        if known >= expected:
+            return
+        await asyncio.sleep(0.25)
+    progress("  (some devices are still being discovered; they will appear as they answer)")
+
+
+async def _model_state(app: Any) -> str:
+    from claw.errors import ModelUnavailable
+
+    try:
+        names = await asyncio.wait_for(app.model.models(), 3)
+    except (ModelUnavailable, TimeoutError):
+        return (
+            f"No model server at {app.config.llm.host}: routines and plain commands work; "
+            "free-form chat will say the model is offline."
+        )
+    wanted = app.config.llm.model
+    if wanted in names or f"{wanted}:latest" in names:
+        return f"Model {wanted} is ready."
+    return f"The model server lacks {wanted} (`ollama pull {wanted}`, or pass --model)."
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(asyncio.run(run_demo(argparse.Namespace())))

@@ -1,0 +1,170 @@
+"""`claw doctor` checks what a running Claw needs; `claw init` writes a starter set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import aiohttp
+
+from claw.config import Config, load
+from claw.errors import ConfigError, ModelUnavailable
+from claw.secrets import secret
+
+DEFAULTS = Path(__file__).parent / "defaults"
+
+
+class Report:
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def ok(self, text: str) -> None:
+        print(f"  ok    {text}")
+
+    def warn(self, text: str) -> None:
+        print(f"  note  {text}")
+
+    def fail(self, text: str) -> None:
+        self.failures += 1
+        print(f"  FAIL  {text}")
+
+
+async def doctor(path: Path) -> int:
+    """Print one line per check; exit 0 when nothing failed, 78 for a bad config."""
+    print(f"Claw doctor — {path}")
+    report = Report()
+    try:
+        config = load(path)
+    except ConfigError as exc:
+        report.fail(f"config: {exc}")
+        return ConfigError.exit_code
+    report.ok(f"config is valid ({config.source})")
+    _check_state(config, report)
+    await _check_model(config, report)
+    await _check_listeners(config, report)
+    _check_whatsapp(config, report)
+    await _check_outbox(config, report)
+    await _check_cameras(config, report)
+    print("All good." if not report.failures else f"{report.failures} problem(s) to fix.")
+    return 0 if not report.failures else 1
+
+
+def _check_state(config: Config, report: Report) -> None:
+    state = config.state_path
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        probe = state / ".doctor-probe"
+        probe.write_text("ok")
+        probe.unlink()
+        report.ok(f"state dir {state} is writable")
+    except OSError as exc:
+        report.fail(f"state dir {state} is not writable ({exc.strerror}): fix its permissions or state_dir")
+    if not config.soul_path.is_file():
+        report.warn(f"no {config.soul_path}: the built-in personality is used (claw init writes one)")
+
+
+async def _check_model(config: Config, report: Report) -> None:
+    from claw.brain.llm import Model
+
+    model = Model(config.llm)
+    try:
+        names = await asyncio.wait_for(model.models(), 10)
+    except (ModelUnavailable, TimeoutError) as exc:
+        report.fail(f"model server: {exc or 'no answer in 10 s'} — start Ollama or fix [llm] host")
+        return
+    report.ok(f"model server at {config.llm.host} answers ({len(names)} models)")
+    for key, wanted in (("model", config.llm.model), ("vision_model", config.llm.vision_model)):
+        if wanted in names or f"{wanted}:latest" in names:
+            report.ok(f"[llm] {key} {wanted} is present")
+        else:
+            report.fail(f"[llm] {key} {wanted} is missing: run `ollama pull {wanted}`")
+
+
+async def _check_listeners(config: Config, report: Report) -> None:
+    url = f"http://{config.private.host}:{config.private.port}/api/health"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
+            session.get(url) as r,
+        ):
+            report.ok(f"a Claw daemon answers at {url} ({r.status})")
+    except (aiohttp.ClientError, TimeoutError):
+        report.warn(f"no daemon answers at {url} (fine if it is not started yet)")
+
+
+def _check_whatsapp(config: Config, report: Report) -> None:
+    wa = config.whatsapp
+    if not wa.enabled:
+        report.warn("WhatsApp is off ([whatsapp] enabled = false): only the dashboard and `claw chat` reach Claw")
+        return
+    for name in ("twilio_account_sid", "twilio_auth_token"):
+        if secret(name):
+            report.ok(f"secret {name} is set")
+        else:
+            report.fail(f"secret {name} is missing: set {name.upper()} or a systemd credential")
+    if not wa.sender.startswith("whatsapp:+"):
+        report.fail('[whatsapp] sender must look like "whatsapp:+14155238886"')
+    if not config.owners:
+        report.fail("no [[owners]]: nobody may talk to Claw over WhatsApp")
+    if not wa.public_url:
+        report.warn("[whatsapp] public_url is empty: Twilio cannot reach the webhook and pictures go out as text")
+    elif not wa.public_url.startswith("https://"):
+        report.fail("[whatsapp] public_url must be https:// (Twilio fetches media only over HTTPS)")
+    else:
+        report.ok(f"webhook URL for Twilio: {wa.public_url.rstrip('/')}/twilio/whatsapp")
+    if not wa.template_sid:
+        report.warn("[whatsapp] template_sid is empty: alerts outside the 24 h window wait until you write first")
+
+
+async def _check_outbox(config: Config, report: Report) -> None:
+    db_path = config.state_path / "claw.db"
+    if not db_path.exists():
+        return
+    from claw.store import Store
+
+    store = Store(db_path)
+    await store.open()
+    try:
+        dead = await store.run(lambda db: db.execute("SELECT COUNT(*) FROM outbox WHERE status='dead'").fetchone()[0])
+        if dead:
+            report.fail(f"{dead} message(s) dead-lettered in the outbox: see the dashboard's Outbox panel")
+        else:
+            report.ok("no dead-lettered messages")
+    finally:
+        await store.close()
+
+
+async def _check_cameras(config: Config, report: Report) -> None:
+    if not config.cameras:
+        report.warn("no cameras configured")
+        return
+    from claw.eyes.probe import probe_camera
+
+    for camera in config.cameras:
+        problem = await asyncio.to_thread(probe_camera, camera.url, 8.0)
+        if problem:
+            report.fail(f"camera {camera.name}: {problem}")
+        else:
+            report.ok(f"camera {camera.name} delivers frames")
+
+
+def init(state_dir: Path, config_path: Path) -> int:
+    """Write config, SOUL.md and a skills folder, never overwriting what the owner already has."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "skills").mkdir(exist_ok=True)
+    soul = state_dir / "SOUL.md"
+    if not soul.exists():
+        shutil.copyfile(DEFAULTS / "SOUL.md", soul)
+        print(f"wrote {soul}")
+    if config_path.exists():
+        print(f"kept your {config_path}")
+    else:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        text = (DEFAULTS / "config.example.toml").read_text(encoding="utf-8")
+        text = text.replace('state_dir = "~/.local/share/claw"', f'state_dir = "{state_dir}"', 1)
+        config_path.write_text(text, encoding="utf-8")
+        config_path.chmod(0o640)
+        print(f"wrote {config_path}")
+    print(f"Next: edit {config_path}, then `claw doctor --config {config_path}` and `claw run --config {config_path}`.")
+    return 0

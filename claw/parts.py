@@ -1,0 +1,16 @@
+"""Which capabilities a configured daemon runs, in start-up order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from claw.config import Config
+
+if TYPE_CHECKING:
+    from claw.app import Part
+
+
+def standard_parts(config: Config) -> list[Part]:
+    """The parts for `claw run`: each one reads its own section of the config."""
+    parts: list[Part] = []
+    return parts

@@ -1,0 +1,41 @@
+"""The audit log: every action, by whom and through which path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    actor: str
+    path: str
+    action: str
+    target: str = ""
+    outcome: str = "ok"
+    detail: str = ""
+    ts: float = field(default_factory=time.time)
+
+
+def write(db: sqlite_utils.Database, entry: AuditEntry) -> None:
+    db.table("audit").insert(asdict(entry))
+
+
+def recent(db: sqlite_utils.Database, limit: int = 100, actor: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE actor = ?", [actor]) if actor else ("", [])
+    return list(db.query(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit]))
+
+
+def get_setting(db: sqlite_utils.Database, key: str, default: str = "") -> str:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    return str(row[0]) if row else default
+
+
+def set_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

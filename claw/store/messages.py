@@ -1,0 +1,167 @@
+"""The append-only history of every conversation, searchable with FTS5."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored turn: user text, assistant reply (maybe with tool calls) or a tool result."""
+
+    role: str
+    content: str
+    conversation: str = ""
+    id: int = 0
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    tool_name: str = ""
+    channel: str = ""
+    sender: str = ""
+    ts: float = field(default_factory=time.time)
+    images: int = 0
+    seq: int = 0
+
+    def as_chat(self) -> dict[str, Any]:
+        """The message in Ollama's chat format."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = list(self.tool_calls)
+        if self.tool_name:
+            out["tool_name"] = self.tool_name
+        return out
+
+
+def _row_to_message(row: dict[str, Any]) -> Message:
+    return Message(
+        id=row["id"],
+        conversation=row["conversation"],
+        role=row["role"],
+        content=row["content"],
+        tool_calls=tuple(json.loads(row["tool_calls"])) if row["tool_calls"] else (),
+        tool_name=row["tool_name"] or "",
+        channel=row["channel"],
+        sender=row["sender"],
+        ts=row["ts"],
+        images=row["images"],
+        seq=row["seq"] or 0,
+    )
+
+
+def _next_seq(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages").fetchone()[0])
+
+
+def append(db: sqlite_utils.Database, conversation: str, messages: list[Message]) -> list[int]:
+    """Append turns to the end of a conversation's history; returns their ids."""
+    ids = []
+    with db.conn:
+        for m in messages:
+            cursor = db.execute(
+                "INSERT INTO messages (conversation, role, content, tool_calls, tool_name, channel, sender,"
+                " images, ts, seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    conversation,
+                    m.role,
+                    m.content,
+                    json.dumps(list(m.tool_calls)) if m.tool_calls else None,
+                    m.tool_name or None,
+                    m.channel,
+                    m.sender,
+                    m.images,
+                    m.ts,
+                    _next_seq(db),
+                ],
+            )
+            ids.append(int(cursor.lastrowid or 0))
+    return ids
+
+
+def record_inbound(db: sqlite_utils.Database, conversation: str, m: Message, external_id: str | None) -> int | None:
+    """Persist an inbound message, waiting for its turn; None when `external_id` was seen (a replay)."""
+    try:
+        cursor = db.execute(
+            "INSERT INTO messages (conversation, role, content, channel, sender, external_id, images, ts)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [conversation, "user", m.content, m.channel, m.sender, external_id, m.images, m.ts],
+        )
+    except Exception as exc:  # sqlite3.IntegrityError on the UNIQUE external_id
+        if "UNIQUE" in str(exc):
+            return None
+        raise
+    return int(cursor.lastrowid or 0)
+
+
+def take(db: sqlite_utils.Database, message_id: int) -> None:
+    """An inbound message enters the history when its turn starts, after the replies before it."""
+    db.execute("UPDATE messages SET seq = ? WHERE id = ? AND seq IS NULL", [_next_seq(db), message_id])
+
+
+def waiting(db: sqlite_utils.Database) -> list[Message]:
+    """Inbound messages persisted but never taken up (the daemon stopped first), oldest first."""
+    rows = db.query("SELECT * FROM messages WHERE seq IS NULL AND role = 'user' ORDER BY id")
+    return [_row_to_message(r) for r in rows]
+
+
+def session_start(db: sqlite_utils.Database, conversation: str) -> int:
+    row = db.execute("SELECT start_seq FROM sessions WHERE conversation = ?", [conversation]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def new_session(db: sqlite_utils.Database, conversation: str) -> None:
+    """`/new`: later prompts start after the current last message; nothing is deleted."""
+    last = _next_seq(db) - 1
+    db.execute(
+        "INSERT INTO sessions (conversation, start_seq) VALUES (?, ?)"
+        " ON CONFLICT(conversation) DO UPDATE SET start_seq = excluded.start_seq",
+        [conversation, last],
+    )
+    db.execute("DELETE FROM summaries WHERE conversation = ?", [conversation])
+
+
+def live(db: sqlite_utils.Database, conversation: str) -> list[Message]:
+    """The current session's turns that are not yet compacted into the summary, oldest first."""
+    start = session_start(db, conversation)
+    rows = db.query(
+        "SELECT * FROM messages WHERE conversation = :c AND seq > :s AND compacted = 0 ORDER BY seq",
+        {"c": conversation, "s": start},
+    )
+    return [_row_to_message(r) for r in rows]
+
+
+def mark_compacted(db: sqlite_utils.Database, conversation: str, upto_seq: int) -> None:
+    db.execute(
+        "UPDATE messages SET compacted = 1 WHERE conversation = ? AND seq <= ? AND compacted = 0",
+        [conversation, upto_seq],
+    )
+
+
+def search(db: sqlite_utils.Database, query: str, *, conversation: str | None, limit: int = 8) -> list[Message]:
+    """Full-text search over the history (all of it, compacted turns included)."""
+    sql = (
+        "SELECT messages.* FROM messages_fts JOIN messages ON messages.id = messages_fts.rowid"
+        " WHERE messages_fts MATCH :q AND messages.role IN ('user', 'assistant')"
+    )
+    params: dict[str, Any] = {"q": fts_query(query), "limit": limit}
+    if conversation is not None:
+        sql += " AND messages.conversation = :c"
+        params["c"] = conversation
+    sql += " ORDER BY rank LIMIT :limit"
+    return [_row_to_message(r) for r in db.query(sql, params)]
+
+
+def count(db: sqlite_utils.Database, conversation: str | None = None) -> int:
+    if conversation is None:
+        return int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    return int(db.execute("SELECT COUNT(*) FROM messages WHERE conversation = ?", [conversation]).fetchone()[0])
+
+
+def fts_query(text: str) -> str:
+    """Words of free text as an FTS5 OR-query, so punctuation from a model never breaks the syntax."""
+    words = ["".join(ch for ch in w if ch.isalnum()) for w in text.split()]
+    words = [w for w in words if len(w) > 1]
+    return " OR ".join(f'"{w}"' for w in words[:12]) or '""'

@@ -1,0 +1,92 @@
+"""The private listener: the JSON API (contract endpoints) and the dashboard, on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from claw import __version__
+from claw.web.auth import guard
+
+if TYPE_CHECKING:
+    from claw.app import App
+
+APP: web.AppKey[App] = web.AppKey("claw", object)  # type: ignore[arg-type]
+
+
+def _claw(request: web.Request) -> App:
+    return request.app[APP]
+
+
+async def health(request: web.Request) -> web.Response:
+    claw = _claw(request)
+    model = claw.model
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "uptime": round(time.time() - claw.started, 1),
+            "ready": claw.ready.is_set(),
+            "model": {"host": model.config.host, "model": model.config.model, "online": model.online},
+            "components": claw.supervisor.health(),
+        }
+    )
+
+
+async def chat(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "body must be JSON: {\\"text\\": \\"...\\"}"}') from None
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise web.HTTPBadRequest(
+            text='{"error": "\\"text\\" must be a non-empty string"}', content_type="application/json"
+        )
+    if len(text) > 8000:
+        raise web.HTTPRequestEntityTooLarge(max_size=8000, actual_size=len(text))
+    reply = await _claw(request).local.ask(text)
+    media = [_claw(request).media_url(m) for m in reply.media]
+    return web.json_response({"reply": reply.text, "media": media})
+
+
+async def devices(request: web.Request) -> web.Response:
+    return web.json_response(await _claw(request).snapshot("devices"))
+
+
+async def events(request: web.Request) -> web.Response:
+    return web.json_response(await _claw(request).snapshot("events"))
+
+
+async def jobs(request: web.Request) -> web.Response:
+    return web.json_response(await _claw(request).snapshot("jobs"))
+
+
+def build(claw: App) -> web.Application:
+    """The private aiohttp application; other parts add their routes through `claw.private_routes`."""
+    cfg = claw.config.private
+    app = web.Application(
+        middlewares=[guard(token=claw.token, bound_host=cfg.host, always=cfg.token_required)],
+        client_max_size=8 * 1024 * 1024,
+    )
+    app[APP] = claw
+    app.router.add_get("/api/health", health)
+    app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/devices", devices)
+    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/jobs", jobs)
+    for add in claw.private_routes:
+        add(app)
+    return app
+
+
+def json_body(data: Any) -> web.Response:
+    return web.json_response(data, dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, default=str, ensure_ascii=False)
