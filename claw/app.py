@@ -18,7 +18,7 @@ from claw.brain.memory import Memory
 from claw.brain.memory_tools import add_memory_tools
 from claw.brain.soul import Soul
 from claw.brain.tools import Tools
-from claw.bus import Bus, Media
+from claw.bus import Bus, Media, OutKind, Outbound
 from claw.channels.local import LocalChannel
 from claw.config import Config
 from claw.errors import ClawError, ModelUnavailable
@@ -94,6 +94,12 @@ class App:
     async def snapshot(self, kind: str) -> Any:
         source = self.snapshots.get(kind)
         return await source() if source else []
+
+    async def notify(
+        self, text: str, *, kind: OutKind = "notice", media: tuple[Media, ...] = (), title: str = ""
+    ) -> None:
+        """Tell every owner on every channel (alerts, job results, discoveries)."""
+        await self.bus.send(Outbound(channel=None, recipient=None, text=text, kind=kind, media=media, title=title))
 
     def media_url(self, media: Media) -> str:
         return f"/media/{self.media.issue(media.path, media.content_type)}"

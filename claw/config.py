@@ -77,6 +77,21 @@ class WhatsAppConfig:
     media_ttl: float = 600.0
     send_timeout: float = 10.0
     voice_transcription: bool = False
+    retry_base: float = 1.0  # seconds before the first resend; doubles each time, with jitter
+    retry_max_delay: float = 30.0  # the longest wait between two attempts
+    give_up_hours: float = 24.0  # a message still unsent after this long is dead-lettered
+
+    def __post_init__(self) -> None:
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("public_url: must start with https:// (e.g. https://claw.example.org)")
+        if self.sender and not self.sender.startswith("whatsapp:+"):
+            raise ValueError('sender: must look like "whatsapp:+14155238886"')
+        if self.template_sid and not (self.template_sid.startswith("HX") and len(self.template_sid) == 34):
+            raise ValueError("template_sid: must be a Content SID like HX followed by 32 hex digits")
+        if not 0 < self.window_hours <= 24:
+            raise ValueError("window_hours: must be more than 0 and at most 24")
+        if self.media_ttl <= 0 or self.send_timeout <= 0 or self.retry_base <= 0 or self.retry_max_delay <= 0:
+            raise ValueError("media_ttl: media_ttl, send_timeout and the retry delays must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,7 @@ class DeviceOverride:
     room: str = ""
     aliases: tuple[str, ...] = ()
     ignore: bool = False
+    controllable: bool | None = None  # true: the owner's yes for a lock/alarm/garage, given in advance
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +110,13 @@ class StaticDevice:
     skill: str
     name: str = ""
     room: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConfig:
+    name: str
+    aliases: tuple[str, ...] = ()
+    floor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +130,7 @@ class HomeConfig:
     new_devices: Literal["controllable", "ask", "ignore"] = "controllable"
     devices: tuple[DeviceOverride, ...] = ()
     static: tuple[StaticDevice, ...] = ()
+    rooms: tuple[RoomConfig, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

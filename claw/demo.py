@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -47,8 +48,14 @@ async def run_demo(args: argparse.Namespace) -> int:
     if not soul.exists():
         soul.write_text((Path(__file__).parent / "defaults" / "SOUL.md").read_text(encoding="utf-8"))
     say(f"Claw demo — state in {state_dir.resolve()}")
+    logging.getLogger("claw.sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
     home = SimHome(state_dir / "sim", extra_lights=args.lights, cameras=not args.no_cameras, progress=say)
-    await home.start()
+    try:
+        await home.start()
+    except OSError as exc:
+        await home.stop()
+        say(f"claw demo: could not start the simulated home ({exc}); is another demo running?")
+        return 1
     config = demo_config(state_dir, llm_host=args.llm_host, model=args.model, port=args.port, extra=home.config_extra())
     from claw.parts import standard_parts
 

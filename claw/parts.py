@@ -12,5 +12,11 @@ if TYPE_CHECKING:
 
 def standard_parts(config: Config) -> list[Part]:
     """The parts for `claw run`: each one reads its own section of the config."""
-    parts: list[Part] = []
+    from claw.home.part import Home
+
+    parts: list[Part] = [Home(config)]
+    if config.whatsapp.enabled:
+        from claw.channels.whatsapp import WhatsApp
+
+        parts.append(WhatsApp(config))
     return parts

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from claw.brain.agent import Brain
-from claw.brain.tools import CURRENT_TURN, Turn
+from claw.brain.tools import CURRENT_TURN, HELD_PROMPTS, Turn
 from claw.bus import Bus, Inbound, Media, Outbound
 from claw.errors import ModelMissing, ModelUnavailable
 from claw.store import Store
@@ -102,7 +102,17 @@ class Router:
             )
 
     async def handle(self, inbound: Inbound) -> Answer:
-        """Answer one message; never raises for a model or device failure."""
+        """Answer one message; never raises for a model or device failure; codes issued are always shown."""
+        held: list[str] = []
+        token = HELD_PROMPTS.set(held)
+        try:
+            answer = await self._handle(inbound)
+        finally:
+            HELD_PROMPTS.reset(token)
+        missing = [p for p in held if p not in answer.text]
+        return Answer(" ".join([answer.text, *missing]), answer.media) if missing else answer
+
+    async def _handle(self, inbound: Inbound) -> Answer:
         turn = Turn(
             actor=inbound.actor,
             conversation=inbound.conversation,
@@ -125,6 +135,21 @@ class Router:
         finally:
             CURRENT_TURN.reset(token)
         return await self._think(inbound, turn)
+
+    async def act(self, text: str, turn: Turn) -> Answer | None:
+        """Run text through the fast path only (schedules, dashboard buttons); None if not understood."""
+        inbound = Inbound(
+            channel=turn.channel, sender=turn.sender, actor=turn.actor, conversation=turn.conversation, text=text
+        )
+        token = CURRENT_TURN.set(turn)
+        try:
+            for path in self.fast_paths:
+                answer = await path.answer(inbound, turn)
+                if answer is not None:
+                    return answer
+        finally:
+            CURRENT_TURN.reset(token)
+        return None
 
     async def _think(self, inbound: Inbound, turn: Turn) -> Answer:
         llm_turn = Turn(turn.actor, turn.conversation, turn.channel, turn.sender, path="llm")

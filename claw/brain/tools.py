@@ -29,6 +29,8 @@ class Turn:
 
 
 CURRENT_TURN: contextvars.ContextVar[Turn] = contextvars.ContextVar("claw_turn", default=Turn())  # noqa: B039
+# Confirmation prompts issued during the current turn, so the reply always carries the code.
+HELD_PROMPTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("claw_held", default=None)
 
 Handler = Callable[..., Awaitable[Any]]
 

@@ -16,7 +16,7 @@ DOOR = (0.600, 0.240, 0.670, 0.500)  # x0, y0, x1, y1
 PORCH_Y = 0.530  # where the door step meets the walkway
 STREET_Y = 0.860  # top edge of the street
 HOUSE_X = 0.250  # left edge of the house wall
-BRANCH_PIVOT = (0.0, 0.16)  # the swaying branch hangs in from the left frame edge
+BRANCH_PIVOT = (1.0, 0.05)  # the swaying branch hangs in from the top-right frame edge
 
 
 def _field(rng: np.random.Generator, h: int, w: int, cell: int) -> npt.NDArray[np.float32]:
@@ -36,22 +36,22 @@ def background(size: tuple[int, int], seed: int = 7) -> Frame:
     def px(x: float, y: float) -> tuple[int, int]:
         return round(x * w), round(y * h)
 
-    def rect(x0: float, y0: float, x1: float, y1: float, color: Color, blot: float, grn: float) -> None:
+    def rect(x0: float, y0: float, x1: float, y1: float, color: Color, *, blot: float, grn: float) -> None:
         cv2.rectangle(base, px(x0, y0), px(x1, y1), color, -1)
         cv2.rectangle(blotch, px(x0, y0), px(x1, y1), blot, -1)
         cv2.rectangle(grain, px(x0, y0), px(x1, y1), grn, -1)
 
-    rect(0.0, 0.0, 1.0, 0.5, (225, 190, 150), 0.04, 2.0)  # sky
-    rect(0.0, 0.28, HOUSE_X, 0.5, (60, 110, 70), 0.25, 10.0)  # hedge
-    rect(0.0, 0.5, 1.0, STREET_Y, (60, 140, 75), 0.22, 14.0)  # lawn
-    rect(0.70, 0.5, 1.0, STREET_Y, (150, 155, 160), 0.10, 9.0)  # driveway
-    rect(0.585, PORCH_Y, 0.685, STREET_Y, (175, 180, 185), 0.08, 7.0)  # walkway
-    rect(0.0, STREET_Y, 1.0, 1.0, (70, 72, 75), 0.10, 10.0)  # street
-    rect(HOUSE_X, 0.16, 1.0, 0.5, (165, 200, 215), 0.06, 4.0)  # wall
+    rect(0.0, 0.0, 1.0, 0.5, (225, 190, 150), blot=0.04, grn=2.0)  # sky
+    rect(0.0, 0.28, HOUSE_X, 0.5, (60, 110, 70), blot=0.25, grn=10.0)  # hedge
+    rect(0.0, 0.5, 1.0, STREET_Y, (60, 140, 75), blot=0.22, grn=14.0)  # lawn
+    rect(0.70, 0.5, 1.0, STREET_Y, (150, 155, 160), blot=0.10, grn=9.0)  # driveway
+    rect(0.585, PORCH_Y, 0.685, STREET_Y, (175, 180, 185), blot=0.08, grn=7.0)  # walkway
+    rect(0.0, STREET_Y, 1.0, 1.0, (70, 72, 75), blot=0.10, grn=10.0)  # street
+    rect(HOUSE_X, 0.16, 1.0, 0.5, (165, 200, 215), blot=0.06, grn=4.0)  # wall
     roof = np.array([px(HOUSE_X - 0.03, 0.17), px(0.45, 0.04), px(0.85, 0.04), px(1.0, 0.12), px(1.0, 0.17)])
     cv2.fillPoly(base, [roof], (70, 70, 95))
     cv2.fillPoly(grain, [roof], 8.0)
-    rect(0.57, PORCH_Y - 0.035, 0.70, PORCH_Y, (185, 190, 195), 0.05, 6.0)  # door step
+    rect(0.57, PORCH_Y - 0.035, 0.70, PORCH_Y, (185, 190, 195), blot=0.05, grn=6.0)  # door step
     field = _field(rng, h, w, max(4, w // 40))
     img = base * (1.0 + blotch * field)[..., None]
     img += (grain * rng.standard_normal((h, w)).astype(np.float32))[..., None]
@@ -59,8 +59,12 @@ def background(size: tuple[int, int], seed: int = 7) -> Frame:
     # Siding lines, shingles, windows, door: structure the detector's texture checks can see.
     for y in np.arange(0.175, 0.5, 0.018):
         cv2.line(img, px(HOUSE_X, y), px(1.0, y), (130, 165, 180), max(1, h // 360))
+    shingles = np.zeros((h, w), np.uint8)
     for y in np.arange(0.06, 0.17, 0.022):
-        cv2.line(img, px(0.3, y), px(1.0, y), (50, 50, 70), max(1, h // 360))
+        cv2.line(shingles, px(0.3, y), px(1.0, y), 255, max(1, h // 360))
+    roof_mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(roof_mask, [roof], 255)
+    img[(shingles > 0) & (roof_mask > 0)] = (50, 50, 70)
     for x0 in (0.33, 0.77):
         cv2.rectangle(img, px(x0, 0.22), px(x0 + 0.12, 0.38), (240, 240, 240), -1)
         cv2.rectangle(img, px(x0 + 0.008, 0.232), px(x0 + 0.112, 0.368), (95, 80, 70), -1)
@@ -105,9 +109,7 @@ def draw_car(img: Frame, x_left: float, y_bottom: float, color: Color, facing_le
         color,
         max(2, w // 300),
     )
-    lamp_front, lamp_back = (
-        ((240, 250, 255), (40, 40, 220)) if facing_left else ((40, 40, 220), (240, 250, 255))
-    )
+    lamp_front, lamp_back = ((240, 250, 255), (40, 40, 220)) if facing_left else ((40, 40, 220), (240, 250, 255))
     cv2.rectangle(
         img,
         (round(x0), round(body_top + 0.05 * length)),
@@ -136,9 +138,7 @@ def draw_truck(img: Frame, x_left: float, y_bottom: float) -> None:
     wheel_r = 0.05 * length
     brown, gold = (30, 55, 95), (40, 180, 230)
     box_top = yb - 0.58 * length
-    cv2.rectangle(
-        img, (round(x0), round(box_top)), (round(x0 + 0.72 * length), round(yb - wheel_r)), brown, -1
-    )
+    cv2.rectangle(img, (round(x0), round(box_top)), (round(x0 + 0.72 * length), round(yb - wheel_r)), brown, -1)
     cv2.rectangle(
         img,
         (round(x0 + 0.72 * length), round(yb - 0.38 * length)),
@@ -193,16 +193,12 @@ def draw_parcel(img: Frame, x_centre: float, y_bottom: float, size: float) -> No
     s = size * h
     x0, yb = x_centre * w - 0.6 * s, y_bottom * h
     cv2.rectangle(img, (round(x0), round(yb - s)), (round(x0 + 1.2 * s), round(yb)), (70, 140, 190), -1)
-    cv2.rectangle(
-        img, (round(x0 + 0.5 * s), round(yb - s)), (round(x0 + 0.7 * s), round(yb)), (150, 200, 220), -1
-    )
-    cv2.rectangle(
-        img, (round(x0), round(yb - s)), (round(x0 + 1.2 * s), round(yb)), (40, 90, 130), max(1, h // 360)
-    )
+    cv2.rectangle(img, (round(x0 + 0.5 * s), round(yb - s)), (round(x0 + 0.7 * s), round(yb)), (150, 200, 220), -1)
+    cv2.rectangle(img, (round(x0), round(yb - s)), (round(x0 + 1.2 * s), round(yb)), (40, 90, 130), max(1, h // 360))
 
 
 def draw_person(
-    img: Frame, x_feet: float, y_feet: float, height: float, phase: float, shirt: Color, parcel: bool
+    img: Frame, x_feet: float, y_feet: float, height: float, *, phase: float, shirt: Color, parcel: bool
 ) -> None:
     """A walking person `height` (fraction of frame height) tall; `phase` drives the stride."""
     h, w = img.shape[:2]
@@ -212,12 +208,8 @@ def draw_person(
     swing = math.sin(phase) * 0.18 * ph
     hip = (fx, fy - 0.48 * ph)
     for side in (1.0, -1.0):
-        cv2.line(
-            img, (round(hip[0]), round(hip[1])), (round(fx + side * swing), round(fy)), (60, 45, 40), limb
-        )
-    cv2.ellipse(
-        img, (round(fx), round(fy - 0.66 * ph)), (round(0.11 * ph), round(0.2 * ph)), 0, 0, 360, shirt, -1
-    )
+        cv2.line(img, (round(hip[0]), round(hip[1])), (round(fx + side * swing), round(fy)), (60, 45, 40), limb)
+    cv2.ellipse(img, (round(fx), round(fy - 0.66 * ph)), (round(0.11 * ph), round(0.2 * ph)), 0, 0, 360, shirt, -1)
     shoulder = (fx, fy - 0.8 * ph)
     for side in (1.0, -1.0):
         hand = (fx - side * swing * 0.7, fy - 0.5 * ph) if not parcel else (fx + 0.12 * ph, fy - 0.6 * ph)
@@ -244,7 +236,7 @@ def draw_person(
 
 
 def draw_branch(img: Frame, angle: float, leaves: npt.NDArray[np.float64]) -> None:
-    """A leafy branch hinged at the left frame edge, rotated by `angle` radians from horizontal."""
+    """A leafy branch hinged at `BRANCH_PIVOT`, pointing `angle` radians from the +x axis (y down)."""
     h, w = img.shape[:2]
     px, py = BRANCH_PIVOT[0] * w, BRANCH_PIVOT[1] * h
     length = 0.3 * w
@@ -255,9 +247,7 @@ def draw_branch(img: Frame, angle: float, leaves: npt.NDArray[np.float64]) -> No
         # Leaves sit along the branch at fixed offsets, so the whole cluster swings as one.
         lx = px + ca * along * length - sa * across * length
         ly = py + sa * along * length + ca * across * length
-        cv2.circle(
-            img, (round(lx), round(ly)), max(2, round(radius * w)), (30, round(90 + 60 * shade), 45), -1
-        )
+        cv2.circle(img, (round(lx), round(ly)), max(2, round(radius * w)), (30, round(90 + 60 * shade), 45), -1)
 
 
 def branch_leaves(rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -285,4 +275,4 @@ def light_cone(
     dist = np.hypot(dx, dy)
     beam = np.clip(1.0 - np.abs(off) / half_width, 0.0, 1.0) ** 0.7 * np.clip(1.3 - dist, 0.0, 1.0)
     beam = cv2.GaussianBlur(beam.astype(np.float32), (5, 5), 0)
-    return cv2.resize(beam, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.resize(beam, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.float32)

@@ -9,20 +9,18 @@ import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from claw.sim import sonos_didl as didl
 from claw.sim import sonos_upnp as upnp
 from claw.sim.sonos_actions import handle
+from claw.sim.sonos_groups import ZoneGroups
 from claw.sim.sonos_upnp import DISPLAY_VERSION, SERVER, SOFTWARE_VERSION
 from claw.sim.ssdp import SsdpAdvert, SsdpResponder
-
-if TYPE_CHECKING:
-    from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 _LOG = logging.getLogger(__name__)
 
@@ -45,6 +43,7 @@ _MODEL_NUMBERS = {
     "Sonos Play:1": "S1",
 }
 _DEAD_POLL_S = 0.05
+_MAX_REQUESTS_KEPT = 10_000
 
 
 @dataclass(slots=True)
@@ -100,6 +99,8 @@ class SimSonos:
         if not ipaddress.ip_address(ip).is_loopback:
             raise ValueError(f"simulated speaker {name!r} must use a loopback address, not {ip}")
         self.name, self.room, self.ip, self.port, self.model = name, room, ip, port, model
+        if uid is not None and not (uid.startswith("RINCON_") and len(uid) >= 19):
+            raise ValueError(f"uid {uid!r} is not like RINCON_<12 hex digits of MAC>01400")
         octets = [int(part) for part in ip.split(".")]
         # Sonos' OUI plus the address keeps every simulated speaker's MAC and uid unique and stable.
         self.mac = uid[7:19] if uid else "000E58" + "".join(f"{o:02X}" for o in octets[1:])
@@ -171,6 +172,8 @@ class SimSonos:
             if self.dead:
                 return await self._play_dead(request)
             self.requests.append((request.method, request.path, _soap_action(request)))
+            if len(self.requests) > _MAX_REQUESTS_KEPT:  # a long demo must not grow without bound
+                del self.requests[0]
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
             if self.dead:
@@ -225,9 +228,9 @@ class SimSonos:
         display = self.model.removeprefix("Sonos ")
         sub_devices = "".join(
             f"<device><deviceType>urn:schemas-upnp-org:device:{kind}:1</deviceType>"
-            f"<friendlyName>{_esc(self.name)} - {_esc(self.model)} {kind}</friendlyName>"
+            f"<friendlyName>{escape(self.name)} - {escape(self.model)} {kind}</friendlyName>"
             f"<manufacturer>Sonos, Inc.</manufacturer><modelNumber>{number}</modelNumber>"
-            f"<modelName>{_esc(self.model)}</modelName><UDN>uuid:{self.uid}_{suffix}</UDN>"
+            f"<modelName>{escape(self.model)}</modelName><UDN>uuid:{self.uid}_{suffix}</UDN>"
             f"{upnp.service_list(kind)}</device>"
             for kind, suffix in (("MediaServer", "MS"), ("MediaRenderer", "MR"))
         )
@@ -236,10 +239,10 @@ class SimSonos:
             '<root xmlns="urn:schemas-upnp-org:device-1-0">'
             "<specVersion><major>1</major><minor>0</minor></specVersion><device>"
             f"<deviceType>{ZONE_PLAYER}</deviceType>"
-            f"<friendlyName>{self.ip} - {_esc(self.model)} - {self.uid}</friendlyName>"
+            f"<friendlyName>{self.ip} - {escape(self.model)} - {self.uid}</friendlyName>"
             "<manufacturer>Sonos, Inc.</manufacturer><manufacturerURL>http://www.sonos.com</manufacturerURL>"
-            f"<modelNumber>{number}</modelNumber><modelDescription>{_esc(self.model)}</modelDescription>"
-            f"<modelName>{_esc(self.model)}</modelName>"
+            f"<modelNumber>{number}</modelNumber><modelDescription>{escape(self.model)}</modelDescription>"
+            f"<modelName>{escape(self.model)}</modelName>"
             f"<modelURL>http://www.sonos.com/products/zoneplayers/{number}</modelURL>"
             f"<softwareVersion>{SOFTWARE_VERSION}</softwareVersion><swGen>2</swGen>"
             "<hardwareVersion>1.20.1.6-2.1</hardwareVersion>"
@@ -251,7 +254,7 @@ class SimSonos:
             "<legacyCompatibleVersion>58.0-00000</legacyCompatibleVersion>"
             f"<apiVersion>1.40.0</apiVersion><minApiVersion>1.1.0</minApiVersion>"
             f"<displayVersion>{DISPLAY_VERSION}</displayVersion><extraVersion/>"
-            f"<roomName>{_esc(self.name)}</roomName><displayName>{_esc(display)}</displayName>"
+            f"<roomName>{escape(self.name)}</roomName><displayName>{escape(display)}</displayName>"
             "<zoneType>23</zoneType><SSLPort>1443</SSLPort><securehhSSLPort>1843</securehhSSLPort>"
             f"{upnp.service_list('')}<deviceList>{sub_devices}</deviceList>"
             "</device></root>"
@@ -276,8 +279,7 @@ class SonosSystem:
         self.favorites = list(favorites)
         digest = hashlib.sha256(",".join(s.uid for s in speakers).encode()).hexdigest()[:22]
         self.household_id = household_id or f"Sonos_{digest}"
-        self._group_seq: dict[str, int] = {}
-        self._seq = 0
+        self.groups = ZoneGroups(self.speakers)
         self._ssdp: SsdpResponder | None = None
         self._zeroconf: AsyncZeroconf | None = None
         self._mdns: list[AsyncServiceInfo] = []
@@ -295,10 +297,6 @@ class SonosSystem:
             if speaker.name == name:
                 return speaker
         raise KeyError(f"no simulated speaker {name!r}; there are {[s.name for s in self.speakers]}")
-
-    def by_uid(self, uid: str) -> SimSonos | None:
-        """The speaker with this RINCON uid, if any."""
-        return next((s for s in self.speakers if s.uid == uid), None)
 
     async def start(self, *, zeroconf: AsyncZeroconf | None = None, ssdp: bool = True) -> None:
         """Serve every speaker; answer SSDP and register `_sonos._tcp` on the given zeroconf if asked."""
@@ -326,9 +324,7 @@ class SonosSystem:
                 *(self._zeroconf.async_unregister_service(info) for info in self._mdns),
                 return_exceptions=True,
             )
-            await asyncio.gather(
-                *(g for g in goodbyes if not isinstance(g, BaseException)), return_exceptions=True
-            )
+            await asyncio.gather(*(g for g in goodbyes if not isinstance(g, BaseException)), return_exceptions=True)
         self._zeroconf, self._mdns = None, []
         if self._ssdp is not None:
             await self._ssdp.stop()
@@ -352,8 +348,6 @@ class SonosSystem:
         )
 
     def _service_info(self, speaker: SimSonos) -> AsyncServiceInfo:
-        from zeroconf.asyncio import AsyncServiceInfo
-
         properties = {
             "info": f"/api/v1/players/{speaker.uid}/info",
             "vers": "3",
@@ -377,150 +371,6 @@ class SonosSystem:
             addresses=[socket.inet_aton(speaker.ip)],
         )
 
-    # --- the zone group topology -------------------------------------------------------------
-
-    def coordinator_of(self, speaker: SimSonos) -> SimSonos:
-        """The coordinator of the speaker's group (itself when standalone)."""
-        coordinator = self.by_uid(speaker.state.group_coordinator_uid)
-        return speaker if coordinator is None else coordinator
-
-    def members_of(self, coordinator: SimSonos) -> list[SimSonos]:
-        """The coordinator's group, coordinator first."""
-        others = [
-            s
-            for s in self.speakers
-            if s is not coordinator and s.state.group_coordinator_uid == coordinator.uid
-        ]
-        return [coordinator, *others]
-
-    def group_id(self, coordinator: SimSonos) -> str:
-        """The group's ID as the topology shows it (`RINCON_...:N`)."""
-        return f"{coordinator.uid}:{self._group_seq.get(coordinator.uid, 0)}"
-
-    def _regrouped(self, coordinator: SimSonos) -> None:
-        self._seq += 1
-        self._group_seq[coordinator.uid] = self._seq
-
-    def join(self, member: SimSonos, target_uid: str) -> None:
-        """Make `member` follow the group of the speaker `target_uid` (x-rincon:<uid>)."""
-        target = self.by_uid(target_uid)
-        if target is None:
-            raise upnp.UpnpError(701, "Transition not available")
-        coordinator = self.coordinator_of(target)
-        if coordinator is member or self.coordinator_of(member) is coordinator:
-            return
-        self.leave(member)
-        member.state.group_coordinator_uid = coordinator.uid
-        member.playback.source = didl.Track(f"x-rincon:{coordinator.uid}")
-        self._regrouped(coordinator)
-        self.sync_group(coordinator)
-
-    def leave(self, speaker: SimSonos) -> str:
-        """Make `speaker` standalone and stopped; return the uid now leading the group it left ("" if none)."""
-        old = self.coordinator_of(speaker)
-        others = [s for s in self.members_of(old) if s is not speaker]
-        if not others:
-            return ""
-        if old is speaker:
-            # The rest of the group plays on: the first member takes over the coordinator's playback.
-            heir = others[0]
-            heir.playback = Playback(
-                source=speaker.playback.source,
-                queue=list(speaker.playback.queue),
-                track_nr=speaker.playback.track_nr,
-                play_mode=speaker.playback.play_mode,
-            )
-            if heir.playback.on_queue:
-                heir.playback.source = didl.Track(f"x-rincon-queue:{heir.uid}#0")
-            heir.state.transport = speaker.state.transport
-            for member in others:
-                member.state.group_coordinator_uid = heir.uid
-                if member is not heir:
-                    member.playback.source = didl.Track(f"x-rincon:{heir.uid}")
-            self.load_current(heir)
-            self._regrouped(heir)
-            delegate = heir
-        else:
-            speaker.state.group_coordinator_uid = speaker.uid
-            speaker.playback.source = didl.Track(f"x-rincon-queue:{speaker.uid}#0")
-            speaker.playback.track_nr = 1 if speaker.playback.queue else 0
-            self.load_current(speaker)
-            self._regrouped(old)
-            self.sync_group(old)
-            delegate = old
-        speaker.state.transport = "STOPPED"
-        self._regrouped(speaker)
-        self.sync_group(speaker)
-        return delegate.uid
-
-    def load_current(self, coordinator: SimSonos) -> None:
-        """Load the track the coordinator's source points at into its state, then its group's."""
-        track = coordinator.playback.current()
-        info = didl.describe(track) if track.uri else didl.TrackInfo("", "", radio=False)
-        coordinator.state.uri, coordinator.state.title, coordinator.state.artist = (
-            track.uri,
-            info.title,
-            info.artist,
-        )
-        self.sync_group(coordinator)
-
-    def sync_group(self, coordinator: SimSonos) -> None:
-        """Members show what their coordinator plays."""
-        for member in self.members_of(coordinator)[1:]:
-            member.state.transport = coordinator.state.transport
-            member.state.uri = coordinator.state.uri
-            member.state.title = coordinator.state.title
-            member.state.artist = coordinator.state.artist
-
-    def zone_group_state(self) -> str:
-        """The ZoneGroupState XML every speaker answers, each member located at its own ip:port."""
-        groups = []
-        for coordinator in self.speakers:
-            if self.coordinator_of(coordinator) is not coordinator:
-                continue
-            members = "".join(_member_xml(s) for s in self.members_of(coordinator))
-            groups.append(
-                f"<ZoneGroup Coordinator={upnp.attr(coordinator.uid)} "
-                f"ID={upnp.attr(self.group_id(coordinator))}>{members}</ZoneGroup>"
-            )
-        return (
-            f"<ZoneGroupState><ZoneGroups>{''.join(groups)}</ZoneGroups><VanishedDevices/></ZoneGroupState>"
-        )
-
-
-def _member_xml(speaker: SimSonos) -> str:
-    attributes = {
-        "UUID": speaker.uid,
-        "Location": speaker.location,
-        "ZoneName": speaker.name,
-        "Icon": speaker.icon,
-        "Configuration": "1",
-        "SoftwareVersion": SOFTWARE_VERSION,
-        "SWGen": "2",
-        "MinCompatibleVersion": "69.0-00000",
-        "LegacyCompatibleVersion": "58.0-00000",
-        "BootSeq": str(speaker.boot_seq),
-        "TVConfigurationError": "0",
-        "HdmiCecAvailable": "0",
-        "WirelessMode": "0",
-        "WirelessLeafOnly": "0",
-        "ChannelFreq": "2437",
-        "BehindWifiExtender": "0",
-        "WifiEnabled": "1",
-        "EthLink": "0",
-        "Orientation": "0",
-        "RoomCalibrationState": "4",
-        "SecureRegState": "3",
-        "VoiceConfigState": "0",
-        "MicEnabled": "0",
-        "AirPlayEnabled": "1",
-        "IdleState": "1",
-        "MoreInfo": "",
-        "SSLPort": "1443",
-        "HHSSLPort": "1843",
-    }
-    return "<ZoneGroupMember " + " ".join(f"{k}={upnp.attr(v)}" for k, v in attributes.items()) + "/>"
-
 
 def _alive(speaker: SimSonos) -> Callable[[], bool]:
     return lambda: not speaker.dead
@@ -528,7 +378,3 @@ def _alive(speaker: SimSonos) -> Callable[[], bool]:
 
 def _soap_action(request: web.Request) -> str:
     return request.headers.get("SOAPACTION", "").strip().strip('"')
-
-
-def _esc(text: str) -> str:
-    return escape(text)

@@ -105,9 +105,7 @@ def wrap(*items: str) -> str:
 def favourite_reference(title: str, uri: str) -> str:
     """The metadata a favourite points to (its `r:resMD`), as the speaker plays it."""
     if is_radio(uri):
-        desc = (
-            f'<desc id="cdudn" nameSpace="urn:schemas-rinconnetworks-com:metadata-1-0/">{TUNEIN_DESC}</desc>'
-        )
+        desc = f'<desc id="cdudn" nameSpace="urn:schemas-rinconnetworks-com:metadata-1-0/">{TUNEIN_DESC}</desc>'
         return wrap(item("F00092020s0", "F00082064", title, item_class=RADIO_CLASS, extra=desc))
     return wrap(item("10032020" + title.replace(" ", "_"), "", title, item_class=TRACK_CLASS))
 

@@ -7,15 +7,18 @@ import contextlib
 import ipaddress
 import logging
 import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 _LOG = logging.getLogger(__name__)
 
 SSDP_GROUP = "239.255.255.250"
 SSDP_PORT = 1900
 LOOPBACK_BROADCAST = "127.255.255.255"
-_MAX_DATAGRAM = 8192
+_MAX_SEARCHES_KEPT = 1000
+_IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)  # Linux; missing from older stubs
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +30,7 @@ class SsdpAdvert:
     uuid: str  # "uuid:RINCON_..."
     search_targets: tuple[str, ...]  # e.g. ("urn:schemas-upnp-org:device:ZonePlayer:1", "upnp:rootdevice")
     server: str
-    headers: tuple[
-        tuple[str, str], ...
-    ] = ()  # extra vendor headers, e.g. ("X-RINCON-HOUSEHOLD", "Sonos_...")
+    headers: tuple[tuple[str, str], ...] = ()  # extra vendor headers, e.g. ("X-RINCON-HOUSEHOLD", "Sonos_...")
 
     def answers(self, search_target: str) -> list[str]:
         """The ST values this device answers with for one M-SEARCH ST (empty: stay quiet)."""
@@ -87,7 +88,7 @@ class _Listener(asyncio.DatagramProtocol):
     def __init__(self, on_datagram: Callable[[bytes, tuple[str, int]], None]) -> None:
         self._on_datagram = on_datagram
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:  # type: ignore[override]
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self._on_datagram(data, (str(addr[0]), int(addr[1])))
 
 
@@ -106,8 +107,8 @@ class SsdpResponder:
         self._port: int | None = None
         self._adverts: list[tuple[SsdpAdvert, Callable[[], bool]]] = []
         self._listeners: list[asyncio.DatagramTransport] = []
-        self._senders: dict[str, asyncio.DatagramTransport] = {}
-        self.searches: list[MSearch] = []
+        self._senders: dict[str, socket.socket] = {}
+        self.searches: deque[MSearch] = deque(maxlen=_MAX_SEARCHES_KEPT)
 
     @property
     def port(self) -> int:
@@ -117,10 +118,12 @@ class SsdpResponder:
         return self._port
 
     def add(self, advert: SsdpAdvert, *, alive: Callable[[], bool] = lambda: True) -> None:
-        """Answer for `advert` while `alive()` is true; add before `start()`."""
+        """Answer for `advert` while `alive()` is true (before or after `start()`)."""
         if not ipaddress.ip_address(advert.ip).is_loopback:
             raise ValueError(f"simulated device {advert.ip} is not on loopback")
         self._adverts.append((advert, alive))
+        if self._port is not None:
+            self._sender(advert.ip)
 
     async def start(self) -> None:
         """Bind the listening sockets and one answering socket per device address."""
@@ -132,26 +135,32 @@ class SsdpResponder:
             sockets = _listening_sockets(self._interface, 0)
         self._port = sockets[0].getsockname()[1]
         for sock in sockets:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Listener(self._on_datagram), sock=sock
-            )
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Listener(self._on_datagram), sock=sock)
             self._listeners.append(transport)
         for advert, _ in self._adverts:
-            if advert.ip in self._senders:
-                continue
-            sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            sender.bind((advert.ip, 0))
-            transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, sock=sender)
-            self._senders[advert.ip] = transport
+            self._sender(advert.ip)
         _LOG.info("SSDP responder on port %d for %d device(s)", self._port, len(self._adverts))
 
     async def stop(self) -> None:
         """Close every socket."""
-        for transport in [*self._listeners, *self._senders.values()]:
+        for transport in self._listeners:
             transport.close()
+        for sender in self._senders.values():
+            sender.close()
         self._listeners.clear()
         self._senders.clear()
+        self._port = None
         await asyncio.sleep(0)  # let the transports finish closing
+
+    def _sender(self, ip: str) -> socket.socket:
+        # Answers leave from the device's own address: that is where soco then connects.
+        sender = self._senders.get(ip)
+        if sender is None:
+            sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+            sender.setblocking(False)
+            sender.bind((ip, 0))
+            self._senders[ip] = sender
+        return sender
 
     def _on_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
         search_target = parse_msearch(data)
@@ -162,11 +171,13 @@ class SsdpResponder:
             return
         self.searches.append(MSearch(sender, search_target))
         for advert, alive in self._adverts:
-            transport = self._senders.get(advert.ip)
-            if transport is None or not alive():
+            if not alive():
                 continue
             for target in advert.answers(search_target):
-                transport.sendto(advert.response(target), sender)
+                try:
+                    self._sender(advert.ip).sendto(advert.response(target), sender)
+                except OSError as err:  # UDP is lossy anyway; a full buffer drops the answer
+                    _LOG.debug("SSDP answer from %s to %s dropped: %s", advert.ip, sender, err)
 
 
 def _listening_sockets(interface: str, port: int) -> list[socket.socket]:
@@ -181,8 +192,8 @@ def _listening_sockets(interface: str, port: int) -> list[socket.socket]:
         membership = socket.inet_aton(SSDP_GROUP) + socket.inet_aton(interface)
         multicast.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
         # Only groups this socket joined, on the interface it joined them on.
-        with contextlib.suppress(AttributeError, OSError):
-            multicast.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_ALL, 0)
+        with contextlib.suppress(OSError):
+            multicast.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)
     except OSError:
         broadcast.close()
         multicast.close()

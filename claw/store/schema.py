@@ -154,7 +154,19 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.table("facts").enable_fts(["text"], fts_version="FTS5", create_triggers=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # The outbox keeps each message's short title (the template variable outside the 24 h window),
+    # and status callbacks and resend checks look rows up by the provider's message id.
+    _run(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN title TEXT NOT NULL DEFAULT '';
+        CREATE INDEX outbox_by_provider ON outbox(provider_id);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

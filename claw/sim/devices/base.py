@@ -92,7 +92,6 @@ class SimDevice(abc.ABC):
         self.requests: list[tuple[str, str]] = []
         # Seeded per device so a flapping run is reproducible.
         self._rng = random.Random(device_id)
-        self._requested_port = self.port
         self._runner: web.AppRunner | None = None
         self._zeroconf: AsyncZeroconf | None = None
         self._registered: list[ServiceInfo] = []
@@ -194,14 +193,12 @@ class SimDevice(abc.ABC):
 
     async def _bind(self, runner: web.AppRunner, port: int) -> int:
         try:
-            site = web.TCPSite(runner, self.ip, port, ssl_context=self.ssl_context, shutdown_timeout=0.5)
+            site = web.TCPSite(runner, self.ip, port, ssl_context=self.ssl_context)
             await site.start()
         except OSError as exc:
             # Low ports need root, and a moved device may find its old port taken: use any free port.
             if port != 0 and exc.errno in {errno.EACCES, errno.EPERM, errno.EADDRINUSE}:
-                _LOG.warning(
-                    "sim device %s cannot bind %s:%d (%s); using a free port", self.name, self.ip, port, exc
-                )
+                _LOG.warning("sim device %s cannot bind %s:%d (%s); using a free port", self.name, self.ip, port, exc)
                 return await self._bind(runner, 0)
             raise
         return int(runner.addresses[0][1])

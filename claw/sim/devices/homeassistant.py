@@ -107,16 +107,18 @@ def _number(data: Mapping[str, Any], key: str, low: float, high: float) -> float
         return None
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ServiceError(
-            f"value must be a number between {low} and {high} for dictionary value @ data['{key}']"
-        )
+        raise ServiceError(f"value must be a number between {low} and {high} for dictionary value @ data['{key}']")
     return float(value)
 
 
 def _light_on(entity: _Entity, data: Mapping[str, Any]) -> None:
     pct = _number(data, "brightness_pct", 0, 100)
     raw = _number(data, "brightness", 0, 255)
-    brightness = round(pct * 255 / 100) if pct is not None else None if raw is None else round(raw)
+    brightness: int | None = None
+    if pct is not None:
+        brightness = round(pct * 255 / 100)
+    elif raw is not None:
+        brightness = round(raw)
     if brightness == 0:
         _light_off(entity, data)
         return
@@ -324,9 +326,7 @@ class HomeAssistant(SimDevice):
             if not isinstance(template, str):
                 raise TypeError(template)
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-            return web.json_response(
-                {"message": "Data should be a JSON object with a 'template' string."}, status=400
-            )
+            return web.json_response({"message": "Data should be a JSON object with a 'template' string."}, status=400)
         try:
             return web.Response(text=self.render_template(template), content_type="text/plain")
         except ValueError as exc:
@@ -356,7 +356,5 @@ class HomeAssistant(SimDevice):
 
 def _public(state: dict[str, Any]) -> dict[str, Any]:
     """Hide the simulator's private attributes (leading underscore) from clients."""
-    state["attributes"] = {
-        key: value for key, value in state["attributes"].items() if not key.startswith("_")
-    }
+    state["attributes"] = {key: value for key, value in state["attributes"].items() if not key.startswith("_")}
     return state

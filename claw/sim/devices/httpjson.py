@@ -262,6 +262,8 @@ def make_device(kind: str, name: str, room: str, ip: str, **overrides: object) -
     options = dict(overrides)
     port = options.pop("port", None)
     device_id = options.pop("device_id", None)
+    if kind == "light" and options.get("dimmable") is False:
+        model = "Claw DIY Light"
     model = str(options.pop("model", model))
     transit_s = options.pop("transit_s", 0.0)
     dimmable = options.pop("dimmable", True)
@@ -269,7 +271,6 @@ def make_device(kind: str, name: str, room: str, ip: str, **overrides: object) -
     if kind == "light" and not dimmable:
         fields.pop("brightness")
         state.pop("brightness")
-        model = "Claw DIY Light"
     if kind == "sensor":
         if flavour not in _SENSOR_READINGS:
             raise ValueError(f"unknown sensor flavour {flavour!r}; flavours are {list(SENSOR_FLAVOURS)}")

@@ -73,9 +73,7 @@ class HueBridge(SimDevice):
         raw_mac = (mac or "001788" + stable_mac(f"hue/{room}/{name}")[6:]).upper()
         self.mac = colon_mac(raw_mac).lower()
         self.bridge_id = f"{raw_mac[:6]}FFFE{raw_mac[6:]}"
-        super().__init__(
-            ip=ip, name=name, room=room, device_id=self.bridge_id, port=port, ssl_context=ssl_context
-        )
+        super().__init__(ip=ip, name=name, room=room, device_id=self.bridge_id, port=port, ssl_context=ssl_context)
         self.app_keys: set[str] = set()
         self.link_window_s = LINK_WINDOW_S
         self._link_until = 0.0
@@ -193,11 +191,7 @@ class HueBridge(SimDevice):
     def _room_lights(self, grouped: dict[str, Any]) -> list[dict[str, Any]]:
         room = self.resources[grouped["owner"]["rid"]]
         device_ids = {child["rid"] for child in room["children"]}
-        return [
-            res
-            for res in self.resources.values()
-            if res["type"] == "light" and res["owner"]["rid"] in device_ids
-        ]
+        return [res for res in self.resources.values() if res["type"] == "light" and res["owner"]["rid"] in device_ids]
 
     def _render(self, resource: dict[str, Any]) -> dict[str, Any]:
         if resource["type"] != "grouped_light":
@@ -224,18 +218,12 @@ class HueBridge(SimDevice):
             raise HueError(400, "on.on must be a boolean")
         brightness = _nested(body, "dimming", "brightness")
         if brightness is not None and (
-            isinstance(brightness, bool)
-            or not isinstance(brightness, int | float)
-            or not 0 <= brightness <= 100
+            isinstance(brightness, bool) or not isinstance(brightness, int | float) or not 0 <= brightness <= 100
         ):
             raise HueError(400, "dimming.brightness must be a number from 0 to 100")
         mirek = _nested(body, "color_temperature", "mirek")
         if mirek is not None:
-            if (
-                isinstance(mirek, bool)
-                or not isinstance(mirek, int)
-                or not MIREK_RANGE[0] <= mirek <= MIREK_RANGE[1]
-            ):
+            if isinstance(mirek, bool) or not isinstance(mirek, int) or not MIREK_RANGE[0] <= mirek <= MIREK_RANGE[1]:
                 raise HueError(
                     400,
                     f"color_temperature.mirek must be an integer from {MIREK_RANGE[0]} to {MIREK_RANGE[1]}",
@@ -265,11 +253,7 @@ class HueBridge(SimDevice):
             body = json.loads(await request.read())
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _v1_error(2, "/", "body contains invalid json")
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("devicetype"), str)
-            or not body["devicetype"]
-        ):
+        if not isinstance(body, dict) or not isinstance(body.get("devicetype"), str) or not body["devicetype"]:
             return _v1_error(5, "/", "invalid/missing parameters in body")
         if time.monotonic() > self._link_until:
             return _v1_error(101, "", "link button not pressed")

@@ -1,0 +1,266 @@
+"""The one place devices are actuated: validation, the safety guard, parallel fan-out, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from claw.brain.tools import Turn
+from claw.errors import ClawError, ToolError
+from claw.home.capabilities import OPEN_CLOSE
+from claw.home.device import Device, Driver
+from claw.home.guard import Guard
+from claw.home.registry import Registry
+from claw.store import Store
+from claw.store.audit import AuditEntry, write
+
+log = logging.getLogger(__name__)
+
+Status = Literal["done", "already", "failed", "unsupported", "held", "needs_approval"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What to do to each target: set capability values, or run an action (media)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    action: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    power: bool | None = None  # "on"/"off" in the owner's words, mapped per kind (shades open/close)
+    level: float | None = None  # "set X to 20": mapped per device to its setpoint, brightness, position or volume
+    unit: str = ""  # the owner's unit for `level` ("%" or "°"), which picks the capability
+
+    def describe(self) -> str:
+        if self.action:
+            extra = f" {self.params.get('query') or self.params.get('uri') or ''}".rstrip()
+            return f"{self.action.replace('_', ' ')}{extra}"
+        if self.power is not None:
+            return "turn on" if self.power else "turn off"
+        if self.level is not None:
+            return f"set to {_n(self.level)}{self.unit}"
+        return ", ".join(f"set {k.replace('_', ' ')} to {v}" for k, v in self.values.items())
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    device: Device
+    status: Status
+    detail: str = ""
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+def plan(device: Device, change: Change) -> dict[str, Any] | None:
+    """The validated state changes for one device, or None if it cannot do this."""
+    if change.action:
+        return {} if device.capability("media") else None
+    values = dict(change.values)
+    if change.level is not None:
+        order = LEVEL_TEMPERATURE if change.unit.startswith("°") else LEVEL_PERCENT
+        key = next((k for k in order if (c := device.capability(k)) is not None and c.writable), None)
+        if key is None:
+            return None
+        values[key] = change.level
+    if change.power is not None:
+        if device.capability("on"):
+            values["on"] = change.power
+        elif device.kind in OPEN_CLOSE:
+            key, on_value, off_value = OPEN_CLOSE[device.kind]
+            values[key] = on_value if change.power else off_value
+        elif device.capability("playback"):
+            return None  # "turn off the study" pauses speakers through an action, not a value
+        else:
+            return None
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        cap = device.capability(key)
+        if cap is None:
+            return None
+        out[key] = cap.validate(value)
+    return out
+
+
+LEVEL_PERCENT = ("brightness", "position", "volume", "target_temp")
+LEVEL_TEMPERATURE = ("target_temp",)
+
+
+def _n(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _sensitive(device: Device, changes: Mapping[str, Any]) -> bool:
+    return any((cap := device.capability(k)) is not None and cap.is_sensitive(v) for k, v in changes.items())
+
+
+def _describe_sensitive(device: Device, changes: Mapping[str, Any]) -> str:
+    if "locked" in changes:
+        return f"unlock the {device.name}"
+    if device.kind == "alarm":
+        return f"disarm the {device.name}"
+    if changes.get("state") == "open" or changes.get("position") == 100:
+        return f"open the {device.name}"
+    return f"{', '.join(f'set {k} to {v}' for k, v in changes.items())} on the {device.name}"
+
+
+class Control:
+    """Applies a change to devices in parallel; each device gets its own timeout and result."""
+
+    def __init__(
+        self, registry: Registry, drivers: Mapping[str, Driver], guard: Guard, store: Store, *, timeout: float
+    ) -> None:
+        self.registry, self.drivers, self.guard, self.store, self.timeout = registry, drivers, guard, store, timeout
+
+    async def apply(self, devices: Sequence[Device], change: Change, turn: Turn) -> list[Result]:
+        results = await asyncio.gather(*(self._one(d, change, turn) for d in devices))
+        return list(results)
+
+    async def _one(self, device: Device, change: Change, turn: Turn) -> Result:
+        try:
+            changes = plan(device, change)
+        except ToolError as exc:
+            return Result(device, "failed", str(exc))
+        if changes is None:
+            return Result(device, "unsupported", f"{device.name} can't {change.describe()}")
+        if not device.controllable:
+            return Result(device, "needs_approval", f"{device.name} waits for your yes before I control it")
+        if not change.action and all(device.state.get(k) == v for k, v in changes.items()):
+            return Result(device, "already", "", device.state)
+        if change.action == "pause" and device.state.get("playback") in ("paused", "stopped"):
+            return Result(device, "already", "", device.state)
+        if not change.action and _sensitive(device, changes) and turn.path != "confirmed":
+            description = _describe_sensitive(device, changes)
+
+            async def run_later() -> str:
+                result = await self._actuate(device, change, changes, turn_for_confirmed(turn))
+                return say_results([result], Change(values=changes))
+
+            pending = await self.guard.hold(description, run_later, turn)
+            return Result(device, "held", pending.prompt)
+        return await self._actuate(device, change, changes, turn)
+
+    async def _actuate(self, device: Device, change: Change, changes: dict[str, Any], turn: Turn) -> Result:
+        driver = self.drivers[device.driver]
+        try:
+            async with asyncio.timeout(self.timeout):
+                if change.action:
+                    state = await driver.act(device, change.action, change.params)
+                else:
+                    state = await driver.write(device, changes)
+        except TimeoutError:
+            self.registry.mark(device, available=False)
+            result = Result(device, "failed", f"{device.name} didn't answer within {self.timeout:.0f} s")
+        except ClawError as exc:
+            result = Result(device, "failed", str(exc))
+        except Exception as exc:  # a driver bug must cost one device, not the whole request
+            log.exception("driver %s failed on %s", device.driver, device.name)
+            result = Result(device, "failed", f"{device.name} failed ({type(exc).__name__})")
+        else:
+            self.registry.mark(device, available=True, state=state)
+            result = Result(device, "done", "", state)
+        await self.store.run(
+            write,
+            AuditEntry(
+                turn.actor,
+                turn.path,
+                change.describe() if change.action or change.power is not None else _values(changes),
+                device.name,
+                "ok" if result.status == "done" else result.status,
+                result.detail,
+            ),
+        )
+        return result
+
+
+def _values(changes: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in changes.items())
+
+
+def turn_for_confirmed(turn: Turn) -> Turn:
+    return Turn(turn.actor, turn.conversation, turn.channel, turn.sender, path="confirmed")
+
+
+def say_results(results: Sequence[Result], change: Change) -> str:
+    """One short paragraph for the owner: what was done, what already was, what failed and why."""
+    done = [r for r in results if r.status == "done"]
+    already = [r for r in results if r.status == "already"]
+    failed = [r for r in results if r.status == "failed"]
+    held = [r for r in results if r.status == "held"]
+    approval = [r for r in results if r.status == "needs_approval"]
+    verb, after = _past(change)
+    lines: list[str] = []
+    if done:
+        title = done[0].state.get("title") if change.action in ("play_favorite", "play_uri") else ""
+        lines.append(f"{verb} {_list(done)}{after}." if not title else f"Playing {title} on {_list(done)}.")
+    if already:
+        state = {False: "off", True: "on"}.get(change.power) if change.power is not None else None
+        state = state or ("paused" if change.action == "pause" else "like that")
+        who = _cap(_list(already)) if len(already) <= 2 or not done else f"{len(already)} others"
+        lines.append(f"{who} {'was' if len(already) == 1 else 'were'} already {state}.")
+    for r in failed:
+        lines.append(f"{r.detail}.".replace("..", "."))
+    for r in held:
+        lines.append(r.detail)
+    if approval:
+        lines.append(
+            f'{_cap(_list(approval))} need{"s" if len(approval) == 1 else ""} your OK first (say "allow <name>").'
+        )
+    if not lines:
+        lines.append(f"Nothing here can {change.describe()}.")
+    return " ".join(lines)
+
+
+def _past(change: Change) -> tuple[str, str]:
+    """The verb before and the words after the list of devices: ("Closed", ""), ("Set", " to 20°")."""
+    if change.action:
+        verb = {
+            "play": "Resumed",
+            "pause": "Paused",
+            "next": "Skipped to the next track on",
+            "previous": "Went back a track on",
+            "play_favorite": "Playing on",
+            "play_uri": "Playing on",
+            "join": "Grouped",
+            "unjoin": "Ungrouped",
+        }.get(change.action, "Done:")
+        return verb, ""
+    if change.power is not None:
+        return ("Turned on", "") if change.power else ("Turned off", "")
+    if change.level is not None:
+        return "Set", f" to {_n(change.level)}{change.unit}"
+    values = dict(change.values)
+    if values in ({"position": 0}, {"state": "closed"}):
+        return "Closed", ""
+    if values in ({"position": 100}, {"state": "open"}):
+        return "Opened", ""
+    if values == {"locked": True}:
+        return "Locked", ""
+    if values == {"locked": False}:
+        return "Unlocked", ""
+    if set(values) == {"mode"}:
+        mode = values["mode"]
+        return ("Disarmed", "") if mode == "disarmed" else ("Armed", f" ({mode} mode)")
+    words = ", ".join(f"{k.replace('_', ' ')} to {v}" for k, v in values.items())
+    return "Set", f": {words}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def display_name(device: Device) -> str:
+    """'the Study speaker', 'the Kitchen Ceiling': what people call it in a sentence."""
+    name = device.name if device.name.lower().startswith("the ") else f"the {device.name}"
+    if device.kind == "speaker" and not any(w in device.name.lower() for w in ("speaker", "sonos", "one", "play")):
+        name += " speaker"
+    return name
+
+
+def _list(results: Sequence[Result]) -> str:
+    names = [display_name(r.device) for r in results]
+    if len(names) > 6:
+        return f"{len(names)} devices ({', '.join(n.removeprefix('the ') for n in names[:4])}, …)"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]

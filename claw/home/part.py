@@ -1,0 +1,173 @@
+"""The home as a part of the daemon: registry, drivers, discovery, polling, fast path and tools."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from claw.config import Config
+from claw.home.actions import Actions
+from claw.home.builtin import BUILTIN_MATCHERS
+from claw.home.control import Control
+from claw.home.device import Device, Driver, Found
+from claw.home.discovery import Discovery, Matcher
+from claw.home.drivers.httpjson import HttpJsonDriver
+from claw.home.drivers.sonos import SonosDriver
+from claw.home.fastpath import HomeFastPath
+from claw.home.guard import Guard
+from claw.home.overview import overview
+from claw.home.registry import Registry
+from claw.home.routine_files import load_routine_files
+from claw.home.routines import RoutineBook
+from claw.home.tools import add_home_tools
+
+if TYPE_CHECKING:
+    from claw.app import App
+
+log = logging.getLogger(__name__)
+BUILTIN_SKILLS = Path(__file__).resolve().parent.parent / "builtin_skills"
+
+
+class Home:
+    """Everything about devices; other parts reach it as `app.home`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.version = 0  # bumps when names, rooms or routines change (the fast path rebuilds its vocabulary)
+        self.room_aliases = {alias: room.name for room in config.home.rooms for alias in room.aliases}
+        self.routines = RoutineBook()
+        self.matchers: list[Matcher] = list(BUILTIN_MATCHERS)
+        self._announce: list[Device] = []
+        self._announcer: asyncio.Task[None] | None = None
+
+    def skill_dirs(self) -> list[Path]:
+        """Built-in skills first; the owner's folders after, so theirs override by name."""
+        owned = [self.config.state_path / d for d in self.config.skills.dirs]
+        return [BUILTIN_SKILLS, *owned]
+
+    async def start(self, app: App) -> None:
+        self.app = app
+        self.store = app.store
+        timeout = self.config.home.device_timeout
+        self.drivers: dict[str, Driver] = {
+            "httpjson": HttpJsonDriver(timeout),
+            "sonos": SonosDriver(timeout, peers=lambda: self.registry.devices()),
+        }
+        self.registry = Registry(app.store, self.config.home, self.drivers)
+        self.guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
+        self.control = Control(self.registry, self.drivers, self.guard, app.store, timeout=timeout)
+        self.actions = Actions(self)
+        self.load_routines()
+        await self.registry.load()
+        self.registry.listeners.append(self._on_registry)
+        app.home = self  # type: ignore[attr-defined]
+        app.guard = self.guard  # type: ignore[attr-defined]
+        app.router.fast_paths.append(HomeFastPath(self))
+        add_home_tools(app.tools, self)
+        app.overview_parts.append(lambda: overview(self.registry.devices(), self.routines.all()))
+        app.snapshots["devices"] = self.snapshot
+        app.snapshots["routines"] = self.routines_snapshot
+        self.discovery = Discovery(
+            lambda: self.matchers,
+            self.on_found,
+            interfaces=self.config.home.interfaces,
+            ssdp_interval=self.config.home.ssdp_interval,
+            ssdp_port=self.config.home.ssdp_port,
+        )
+        if self.config.home.discovery:
+            app.supervisor.start("discovery", self.discovery.run)
+        app.supervisor.start("device polling", self._poll_forever)
+
+    def load_routines(self) -> None:
+        self.routines = RoutineBook()
+        for routine in load_routine_files(self.skill_dirs()):
+            self.routines.add(routine)
+        self.version += 1
+
+    async def stop(self) -> None:
+        if self._announcer is not None:
+            self._announcer.cancel()
+        for driver in self.drivers.values():
+            close = getattr(driver, "close", None)
+            if close is not None:
+                await close()
+
+    async def on_found(self, found: Found) -> None:
+        """Discovery saw a device: identify new or moved ones, then hand it to the registry."""
+        known = self.registry.get(found.id)
+        if known is not None and known.address == found.address and known.capabilities:
+            known.last_seen = time.time()
+            return
+        driver = self.drivers.get(found.driver)
+        if driver is None:
+            return
+        found = await driver.identify(found)
+        known = self.registry.get(found.id)
+        if known is not None and known.address == found.address and known.capabilities:
+            return
+        device = await self.registry.found(found)
+        await self.refresh(device)
+
+    async def refresh(self, device: Device) -> None:
+        """Read one device's state; a failure marks it unavailable (logged once)."""
+        driver = self.drivers.get(device.driver)
+        if driver is None:
+            return
+        try:
+            async with asyncio.timeout(self.config.home.device_timeout):
+                state = await driver.read(device)
+        except Exception:
+            self.registry.mark(device, available=False)
+            return
+        before = dict(device.state)
+        self.registry.mark(device, available=True, state=state)
+        if state != before:
+            await self.registry.persist_state(device)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.home.poll_interval)
+            devices = self.registry.devices()
+            await asyncio.gather(*(self.refresh(d) for d in devices))
+
+    def _on_registry(self, what: str, device: Device) -> None:
+        if what in ("new", "changed", "moved"):
+            self.version += 1
+        if what == "new":
+            self._announce.append(device)
+            if self._announcer is None or self._announcer.done():
+                self._announcer = asyncio.get_running_loop().create_task(self._announce_soon())
+
+    async def _announce_soon(self) -> None:
+        """New devices are told to the owner in one message, not twenty."""
+        await asyncio.sleep(5.0)
+        devices, self._announce = self._announce, []
+        if devices:
+            await self.app.notify(announcement(devices), kind="notice")
+
+    async def snapshot(self) -> list[dict[str, Any]]:
+        return [d.describe() for d in self.registry.devices(include_ignored=True)]
+
+    async def routines_snapshot(self) -> list[dict[str, Any]]:
+        return [r.describe() for r in self.routines.all()]
+
+
+def announcement(devices: Sequence[Device]) -> str:
+    def one(d: Device) -> str:
+        where = f" in the {d.room}" if d.room else ""
+        return f"a {d.info.get('model') or d.kind.replace('_', ' ')} called {d.name}{where}"
+
+    waiting = [d for d in devices if not d.controllable and not d.ignored]
+    if len(devices) <= 3:
+        text = "I found " + "; ".join(one(d) for d in devices) + "."
+    else:
+        text = f"I found {len(devices)} new devices: " + ", ".join(d.name for d in devices[:12])
+        text += ", …" if len(devices) > 12 else "."
+    if waiting:
+        names = ", ".join(d.name for d in waiting)
+        text += f' I won\'t control {names} until you say "allow" and the name (they guard the house).'
+    return text

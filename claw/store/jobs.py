@@ -1,0 +1,209 @@
+"""Scheduled jobs: definitions, runtime state kept apart from them, the history of runs, and quarantine."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlite_utils
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job's definition as stored: what the owner (or the config) asked for."""
+
+    id: str
+    schedule: str
+    action: str
+    description: str = ""
+    source: str = "chat"  # config, chat, dashboard, system
+    owner: str = ""
+    enabled: bool = True
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """Runtime state: the next occurrence not yet accounted for, the last outcome, the failure streak."""
+
+    id: str
+    next_run: float | None = None
+    last_run: float | None = None
+    last_status: str = ""
+    failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One occurrence and what became of it: ran, late, failed, timeout, skipped, running, interrupted."""
+
+    job_id: str
+    scheduled: float
+    status: str
+    started: float | None = None
+    ended: float | None = None
+    detail: str = ""
+    id: int = 0
+
+
+def rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every job row as stored, unparsed: the caller decides whether it still makes sense."""
+    return list(db.query("SELECT * FROM jobs ORDER BY created, id"))
+
+
+def record(row: dict[str, Any]) -> JobRecord:
+    """A stored row as a JobRecord; raises ValueError/TypeError when a column holds nonsense."""
+    for key in ("id", "schedule", "action"):
+        if not isinstance(row.get(key), str) or not row[key].strip():
+            raise ValueError(f"{key} is empty or not text")
+    return JobRecord(
+        id=row["id"],
+        schedule=row["schedule"],
+        action=row["action"],
+        description=str(row.get("description") or ""),
+        source=str(row.get("source") or "chat"),
+        owner=str(row.get("owner") or ""),
+        enabled=bool(int(row.get("enabled", 1))),
+        created=float(row["created"]),
+    )
+
+
+def save(db: sqlite_utils.Database, job: JobRecord, state: JobState | None = None) -> None:
+    """Insert or replace a definition (and, when given, its state) in one transaction."""
+    with db.conn:
+        db.conn.execute("BEGIN")
+        db.execute(
+            "INSERT INTO jobs (id, schedule, action, description, source, owner, enabled, created)"
+            " VALUES (:id, :schedule, :action, :description, :source, :owner, :enabled, :created)"
+            " ON CONFLICT(id) DO UPDATE SET schedule=excluded.schedule, action=excluded.action,"
+            " description=excluded.description, source=excluded.source, owner=excluded.owner,"
+            " enabled=excluded.enabled, created=excluded.created",
+            {**asdict(job), "enabled": int(job.enabled)},
+        )
+        if state is not None:
+            _put_state(db, state)
+
+
+def set_enabled(db: sqlite_utils.Database, job_id: str, enabled: bool, state: JobState) -> None:
+    with db.conn:
+        db.conn.execute("BEGIN")
+        db.execute("UPDATE jobs SET enabled = ? WHERE id = ?", [int(enabled), job_id])
+        _put_state(db, state)
+
+
+def delete(db: sqlite_utils.Database, job_id: str) -> None:
+    """Remove a job, its state and its history."""
+    with db.conn:
+        db.conn.execute("BEGIN")
+        for table in ("jobs", "job_state"):
+            db.execute(f"DELETE FROM {table} WHERE id = ?", [job_id])
+        db.execute("DELETE FROM job_runs WHERE job_id = ?", [job_id])
+
+
+def quarantine(db: sqlite_utils.Database, row: dict[str, Any], reason: str) -> int:
+    """Move a job row that no longer makes sense to the quarantine table (with its state); its history stays."""
+    with db.conn:
+        db.conn.execute("BEGIN")
+        state = db.execute("SELECT * FROM job_state WHERE id = ?", [row.get("id")]).fetchone()
+        payload = {"table": "jobs", "row": row, "state": list(state) if state else None}
+        cursor = db.execute(
+            "INSERT INTO quarantine (kind, payload, reason, ts) VALUES (?,?,?,?)",
+            ["job", json.dumps(payload, default=str), reason, time.time()],
+        )
+        db.execute("DELETE FROM jobs WHERE id = ?", [row.get("id")])
+        db.execute("DELETE FROM job_state WHERE id = ?", [row.get("id")])
+    return int(cursor.lastrowid or 0)
+
+
+def quarantined(db: sqlite_utils.Database, kind: str = "job") -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM quarantine WHERE kind = ? ORDER BY id", [kind]))
+
+
+def states(db: sqlite_utils.Database) -> dict[str, JobState]:
+    out: dict[str, JobState] = {}
+    for r in db.query("SELECT * FROM job_state"):
+        out[r["id"]] = JobState(r["id"], r["next_run"], r["last_run"], r["last_status"] or "", int(r["failures"] or 0))
+    return out
+
+
+def put_state(db: sqlite_utils.Database, state: JobState) -> None:
+    _put_state(db, state)
+
+
+def account(db: sqlite_utils.Database, state: JobState, runs: Iterable[Run]) -> list[int]:
+    """Record occurrences and move the job's state on, atomically: an occurrence is never accounted twice."""
+    ids: list[int] = []
+    with db.conn:
+        db.conn.execute("BEGIN")
+        for run in runs:
+            cursor = db.execute(
+                "INSERT INTO job_runs (job_id, scheduled, started, ended, status, detail) VALUES (?,?,?,?,?,?)",
+                [run.job_id, run.scheduled, run.started, run.ended, run.status, run.detail],
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        _put_state(db, state)
+    return ids
+
+
+def finish(db: sqlite_utils.Database, run_id: int, status: str, ended: float, detail: str, state: JobState) -> None:
+    """Close a run with its outcome and store the job's new state."""
+    with db.conn:
+        db.conn.execute("BEGIN")
+        db.execute(
+            "UPDATE job_runs SET status = ?, ended = ?, detail = ? WHERE id = ?", [status, ended, detail, run_id]
+        )
+        _put_state(db, state)
+
+
+def interrupt_unfinished(db: sqlite_utils.Database, now: float) -> int:
+    """Runs still marked running belong to a daemon that stopped mid-run: say so, never run them again."""
+    cursor = db.execute(
+        "UPDATE job_runs SET status = 'interrupted', ended = ?, detail = 'the daemon stopped during this run'"
+        " WHERE status = 'running'",
+        [now],
+    )
+    return int(cursor.rowcount or 0)
+
+
+def history(db: sqlite_utils.Database, per_job: int = 10) -> dict[str, list[Run]]:
+    """The newest runs of every job, newest first."""
+    out: dict[str, list[Run]] = {}
+    query = (
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY id DESC) AS n FROM job_runs)"
+        " WHERE n <= ? ORDER BY job_id, id DESC"
+    )
+    for r in db.query(query, [per_job]):
+        out.setdefault(r["job_id"], []).append(_run(r))
+    return out
+
+
+def runs(db: sqlite_utils.Database, job_id: str, limit: int = 100) -> list[Run]:
+    """A job's runs, oldest first."""
+    found = db.query("SELECT * FROM job_runs WHERE job_id = ? ORDER BY id DESC LIMIT ?", [job_id, limit])
+    return [_run(r) for r in found][::-1]
+
+
+def prune(db: sqlite_utils.Database, keep: int) -> int:
+    """Keep the newest `keep` runs of each job; returns how many went."""
+    cursor = db.execute(
+        "DELETE FROM job_runs WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER"
+        " (PARTITION BY job_id ORDER BY id DESC) AS n FROM job_runs) WHERE n > ?)",
+        [keep],
+    )
+    return int(cursor.rowcount or 0)
+
+
+def _run(r: dict[str, Any]) -> Run:
+    return Run(r["job_id"], r["scheduled"], r["status"], r["started"], r["ended"], r["detail"] or "", r["id"])
+
+
+def _put_state(db: sqlite_utils.Database, state: JobState) -> None:
+    db.execute(
+        "INSERT INTO job_state (id, next_run, last_run, last_status, failures) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(id) DO UPDATE SET next_run=excluded.next_run, last_run=excluded.last_run,"
+        " last_status=excluded.last_status, failures=excluded.failures",
+        [state.id, state.next_run, state.last_run, state.last_status, state.failures],
+    )

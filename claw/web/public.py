@@ -1,0 +1,73 @@
+"""The public listener: only what parts add (Twilio webhooks) and pictures by token; everything else is 404."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from claw.web.media import MAX_BYTES
+
+if TYPE_CHECKING:
+    from claw.app import App
+    from claw.web.media import MediaTokens
+
+log = logging.getLogger(__name__)
+
+MEDIA: web.AppKey[MediaTokens] = web.AppKey("media", object)  # type: ignore[arg-type]
+CLIENT_MAX_SIZE = 64 * 1024  # Twilio's forms are a few kB; nothing big is ever posted here
+HEADERS = {
+    "Server": "claw",  # no version banner
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@web.middleware
+async def _plain(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Unknown paths and methods alike are a bare 404; every answer carries the same few headers."""
+    try:
+        response = await handler(request)
+    except web.HTTPMethodNotAllowed:
+        response = web.Response(status=404, text="404: Not Found")
+    except web.HTTPException as exc:
+        response = web.Response(status=exc.status, text=exc.text or exc.reason, content_type="text/plain")
+    response.headers.update(HEADERS)
+    return response
+
+
+async def media(request: web.Request) -> web.Response:
+    """A picture behind an unguessable, expiring token; 404 for anything unknown, expired, missing or too big."""
+    grant = request.app[MEDIA].resolve(request.match_info["token"])
+    if grant is None:
+        raise web.HTTPNotFound()
+    data = await asyncio.to_thread(_read, grant.path)
+    if data is None:
+        log.warning("media: %s is missing or over 5 MB; answered 404", grant.path.name)
+        raise web.HTTPNotFound()
+    return web.Response(body=data, content_type=grant.content_type, headers={"Cache-Control": "no-store"})
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def build(app: App) -> web.Application:
+    """The public aiohttp application: `GET /media/{token}` plus the routes parts add via `app.public_routes`."""
+    public = web.Application(middlewares=[_plain], client_max_size=CLIENT_MAX_SIZE)
+    public[MEDIA] = app.media
+    public.router.add_get("/media/{token}", media)
+    for add in app.public_routes:
+        add(public)
+    return public
