@@ -28,6 +28,7 @@ from claw.supervisor import Supervisor
 from claw.systemd import feed_watchdog, notify, watchdog_interval
 from claw.web import private
 from claw.web.auth import dashboard_token
+from claw.web.live import Live
 from claw.web.media import MediaTokens
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class App:
         self.soul = Soul(config.soul_path)
         self.memory = Memory(self.store, self.model, config.memory, self.soul)
         self.overview_parts: list[Callable[[], str]] = []
+        self.checks: list[Callable[[], Awaitable[list[Any]]]] = []  # heartbeat providers (claw.jobs.heartbeat)
         self.brain = Brain(
             model=self.model,
             tools=self.tools,
@@ -84,6 +86,7 @@ class App:
         self.private_routes: list[Callable[[web.Application], None]] = []
         self.public_routes: list[Callable[[web.Application], None]] = []
         self.snapshots: dict[str, Callable[[], Awaitable[Any]]] = {}
+        self.live = Live()  # the dashboard's live feed: parts publish("event", {...}) for camera events
         self._runners: list[web.AppRunner] = []
         self._stop = asyncio.Event()
 

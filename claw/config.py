@@ -78,7 +78,7 @@ class WhatsAppConfig:
     send_timeout: float = 10.0
     voice_transcription: bool = False
     retry_base: float = 1.0  # seconds before the first resend; doubles each time, with jitter
-    retry_max_delay: float = 30.0  # the longest wait between two attempts
+    retry_max_delay: float = 10.0  # the longest wait between two attempts (also after an outage ends)
     give_up_hours: float = 24.0  # a message still unsent after this long is dead-lettered
 
     def __post_init__(self) -> None:
@@ -123,6 +123,7 @@ class RoomConfig:
 class HomeConfig:
     discovery: bool = True
     interfaces: tuple[str, ...] = ()  # empty: every interface; the demo uses ["127.0.0.1"]
+    subnets: tuple[str, ...] = ()  # CIDRs whose devices are accepted, e.g. an IoT VLAN; empty: any
     ssdp_interval: float = 300.0
     ssdp_port: int = 1900
     device_timeout: float = 3.0
@@ -132,11 +133,25 @@ class HomeConfig:
     static: tuple[StaticDevice, ...] = ()
     rooms: tuple[RoomConfig, ...] = ()
 
+    def __post_init__(self) -> None:
+        import ipaddress
+
+        for net in self.subnets:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"subnets: {net!r} is not a network like 192.168.20.0/24") from None
+
 
 @dataclass(frozen=True, slots=True)
 class SkillsConfig:
     dirs: tuple[str, ...] = ("skills",)  # relative to the state dir
     allow_python: tuple[str, ...] = ()  # skills whose Python drivers may run
+    reload_interval: float = 2.0  # seconds between looks at the skill folders for edits; 0: never reload
+
+    def __post_init__(self) -> None:
+        if self.reload_interval < 0:
+            raise ValueError("reload_interval: must be 0 (off) or a number of seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +183,20 @@ class JobConfig:
     schedule: str  # "cron: 30 6 * * mon-fri", "every: 15m", "at: 2026-12-24 18:00", "sunset: -30m"
     action: str  # "routine: good morning", "say: take the bins out", "ask: ...", "device: porch light on"
     enabled: bool = True
+    description: str = ""  # a short name shown in lists; empty: made from the action
+
+    def __post_init__(self) -> None:
+        from claw.jobs.job import ActionError, parse_action
+        from claw.jobs.schedule import check
+
+        if not self.id or not all(c.isalnum() or c in "-_." for c in self.id):
+            raise ValueError("id: use letters, digits, '-', '_' or '.'")
+        if problem := check(self.schedule):
+            raise ValueError(f"schedule: {problem}")
+        try:
+            parse_action(self.action)
+        except ActionError as exc:
+            raise ValueError(f"action: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +204,39 @@ class SchedulerConfig:
     grace_seconds: float = 300.0
     job_timeout: float = 120.0
     failure_limit: int = 3
+    keep_runs: int = 200  # history rows kept per job
     jobs: tuple[JobConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.grace_seconds < 0:
+            raise ValueError("grace_seconds: must be 0 or more")
+        if self.job_timeout <= 0:
+            raise ValueError("job_timeout: must be more than 0")
+        if self.failure_limit < 1:
+            raise ValueError("failure_limit: must be at least 1")
+        if self.keep_runs < 1:
+            raise ValueError("keep_runs: must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatConfig:
     enabled: bool = True
     interval_minutes: float = 30.0
-    quiet_hours: str = "22:30-07:00"
+    quiet_hours: str = "22:30-07:00"  # only urgent findings go out then; "" for none
     battery_low: int = 20
+    repeat_hours: float = 24.0  # an unchanged finding is said again after this long
+
+    def __post_init__(self) -> None:
+        from claw.jobs.heartbeat import quiet_window
+
+        if self.interval_minutes < 1:
+            raise ValueError("interval_minutes: must be at least 1")
+        if self.repeat_hours <= 0:
+            raise ValueError("repeat_hours: must be more than 0")
+        try:
+            quiet_window(self.quiet_hours)
+        except ValueError as exc:
+            raise ValueError(f"quiet_hours: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +244,18 @@ class LocationConfig:
     timezone: str = "UTC"
     latitude: float = 51.48
     longitude: float = 0.0
+
+    def __post_init__(self) -> None:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone '{self.timezone}'; use a name like Europe/London") from None
+        if not -90 <= self.latitude <= 90:
+            raise ValueError("latitude: must be between -90 and 90")
+        if not -180 <= self.longitude <= 180:
+            raise ValueError("longitude: must be between -180 and 180")
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +299,11 @@ def parse(data: Mapping[str, Any], source: str = "(inline)") -> Config:
         raise ConfigError(source, exc.key, exc.problem, exc.fix) from None
     if len({c.name for c in config.cameras}) != len(config.cameras):
         raise ConfigError(source, "cameras", "two cameras share a name", "give each camera its own name")
+    job_ids = [j.id for j in config.scheduler.jobs]
+    if len(set(job_ids)) != len(job_ids) or "heartbeat" in job_ids:
+        raise ConfigError(
+            source, "scheduler.jobs", "two jobs share an id, or one is called 'heartbeat'", "give each job its own id"
+        )
     return replace(config, source=source)
 
 

@@ -44,6 +44,7 @@ async def doctor(path: Path) -> int:
     await _check_model(config, report)
     await _check_listeners(config, report)
     _check_whatsapp(config, report)
+    await _check_public_url(config, report)
     await _check_outbox(config, report)
     await _check_cameras(config, report)
     print("All good." if not report.failures else f"{report.failures} problem(s) to fix.")
@@ -115,6 +116,33 @@ def _check_whatsapp(config: Config, report: Report) -> None:
         report.ok(f"webhook URL for Twilio: {wa.public_url.rstrip('/')}/twilio/whatsapp")
     if not wa.template_sid:
         report.warn("[whatsapp] template_sid is empty: alerts outside the 24 h window wait until you write first")
+    if wa.api_base:
+        report.warn(f"[whatsapp] api_base is {wa.api_base}: messages go there instead of Twilio")
+
+
+async def _check_public_url(config: Config, report: Report) -> None:
+    """Through the tunnel: the public listener must answer, and the dashboard must not."""
+    wa = config.whatsapp
+    if not wa.enabled or not wa.public_url:
+        return
+    base = wa.public_url.rstrip("/")
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            async with session.get(f"{base}/media/doctor-probe", allow_redirects=False) as probe:
+                ours = probe.status == 404 and probe.headers.get("Server") == "claw"
+            async with session.get(f"{base}/api/health", allow_redirects=False) as health:
+                exposed = health.status == 200
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        report.fail(f"{base} is not reachable ({exc or 'no answer in 10 s'}): start the tunnel or reverse proxy")
+        return
+    if exposed:
+        report.fail(
+            f"{base} exposes the dashboard API: point the tunnel at the public listener (port {config.public.port})"
+        )
+    elif ours:
+        report.ok(f"{base} reaches Claw's public listener (and only it)")
+    else:
+        report.fail(f"{base} answers, but not as Claw's public listener: point it at port {config.public.port}")
 
 
 async def _check_outbox(config: Config, report: Report) -> None:
@@ -126,11 +154,20 @@ async def _check_outbox(config: Config, report: Report) -> None:
     store = Store(db_path)
     await store.open()
     try:
-        dead = await store.run(lambda db: db.execute("SELECT COUNT(*) FROM outbox WHERE status='dead'").fetchone()[0])
+        from claw.store.outbox import counts
+
+        by_status = await store.run(counts)
+        dead = by_status.get("dead", 0)
         if dead:
             report.fail(f"{dead} message(s) dead-lettered in the outbox: see the dashboard's Outbox panel")
         else:
             report.ok("no dead-lettered messages")
+        waiting = sum(by_status.get(s, 0) for s in ("queued", "sending", "unknown"))
+        if waiting or by_status.get("held"):
+            report.warn(
+                f"outbox: {waiting} message(s) waiting to send, {by_status.get('held', 0)} held until an owner "
+                "writes (outside WhatsApp's 24 h window)"
+            )
     finally:
         await store.close()
 

@@ -41,9 +41,9 @@ class ToolError(ClawError):
 class DeviceError(ClawError):
     """A device did not do what was asked: it may be off, unplugged or slow; try again or check it."""
 
-    def __init__(self, device: str, problem: str) -> None:
-        self.device, self.problem = device, problem
-        super().__init__(f"{device}: {problem}")
+    def __init__(self, device: str, problem: str, *, unreachable: bool = False) -> None:
+        self.device, self.problem, self.unreachable = device, problem, unreachable
+        super().__init__(f"the {device} {problem}" if not device.lower().startswith("the ") else f"{device} {problem}")
 
 
 class TargetNotFound(ToolError):

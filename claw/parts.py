@@ -19,4 +19,7 @@ def standard_parts(config: Config) -> list[Part]:
         from claw.channels.whatsapp import WhatsApp
 
         parts.append(WhatsApp(config))
+    from claw.jobs.part import Jobs
+
+    parts.append(Jobs(config))  # last: its start-up catch-up may run routines through the others' fast paths
     return parts

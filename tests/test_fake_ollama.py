@@ -61,9 +61,7 @@ async def test_plain_chat_echoes_and_reports_usage(ollama: ScriptedOllama, clien
     assert ollama.requests == ollama.chat_requests
 
 
-async def test_streaming_chat_sends_pieces_then_a_done_chunk(
-    ollama: ScriptedOllama, client: AsyncClient
-) -> None:
+async def test_streaming_chat_sends_pieces_then_a_done_chunk(ollama: ScriptedOllama, client: AsyncClient) -> None:
     ollama.on("lights", Reply(content="The kitchen lights are on now.", thinking="User wants light."))
 
     parts = [p async for p in await client.chat(model=MODEL, messages=user("Lights?"), stream=True)]
@@ -111,9 +109,7 @@ async def test_tool_call_round_trip(ollama: ScriptedOllama, client: AsyncClient)
     assert second.messages[1]["tool_calls"][0]["function"]["name"] == "set_light"
 
 
-async def test_streamed_tool_call_arrives_before_the_done_chunk(
-    ollama: ScriptedOllama, client: AsyncClient
-) -> None:
+async def test_streamed_tool_call_arrives_before_the_done_chunk(ollama: ScriptedOllama, client: AsyncClient) -> None:
     ollama.on("dim", Reply.call("set_light", room="den", on=False))
     stream = await client.chat(model=MODEL, messages=user("dim the den"), tools=[LIGHT_TOOL], stream=True)
 
@@ -145,9 +141,7 @@ async def test_images_reach_the_request_view(ollama: ScriptedOllama, client: Asy
     assert seen[1].path == "/api/generate"
 
 
-async def test_generate_with_a_schema_answers_matching_json(
-    ollama: ScriptedOllama, client: AsyncClient
-) -> None:
+async def test_generate_with_a_schema_answers_matching_json(ollama: ScriptedOllama, client: AsyncClient) -> None:
     schema = {
         "type": "object",
         "properties": {"notify": {"type": "boolean"}, "summary": {"type": "string"}},

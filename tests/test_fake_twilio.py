@@ -91,10 +91,7 @@ async def send(client: Any, body: str = "hello", **kwargs: Any) -> Any:
 def test_rebase_rewrites_only_twilio_hosts() -> None:
     http = RebasedHttpClient("http://127.0.0.1:8999/")
     url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?To=x&DateSent%3E=2024-01-01"
-    assert (
-        http.rebase(url)
-        == "http://127.0.0.1:8999/2010-04-01/Accounts/AC1/Messages.json?To=x&DateSent%3E=2024-01-01"
-    )
+    assert http.rebase(url) == "http://127.0.0.1:8999/2010-04-01/Accounts/AC1/Messages.json?To=x&DateSent%3E=2024-01-01"
     assert http.rebase("https://api.dublin.ie1.twilio.com/v1/x") == "http://127.0.0.1:8999/v1/x"
     assert http.rebase("https://eviltwilio.com/x") == "https://eviltwilio.com/x"
     assert RebasedHttpClient(None).rebase(url) == url
@@ -305,21 +302,15 @@ async def test_inbound_media_needs_basic_auth(fake: FakeTwilio) -> None:
         async with http.get(url) as anonymous:
             assert anonymous.status == 401
             assert (await anonymous.json())["code"] == 20003
-        async with http.get(
-            url, headers={"Authorization": basic_auth_header(fake.account_sid, "wrong")}
-        ) as wrong:
+        async with http.get(url, headers={"Authorization": basic_auth_header(fake.account_sid, "wrong")}) as wrong:
             assert wrong.status == 401
-        async with http.get(
-            url, headers={"Authorization": basic_auth_header(fake.account_sid, fake.auth_token)}
-        ) as ok:
+        async with http.get(url, headers={"Authorization": basic_auth_header(fake.account_sid, fake.auth_token)}) as ok:
             assert (ok.status, ok.content_type, await ok.read()) == (200, "image/jpeg", b"\xff\xd8jpeg")
 
 
 async def test_unfetchable_media_fails_the_message(fake: FakeTwilio, client: Any, receiver: Receiver) -> None:
     fake.record_inbound(OWNER)
-    await send(
-        client, "pic", media_url=[f"{receiver.url}/gone.png"], status_callback=f"{receiver.url}/twilio/status"
-    )
+    await send(client, "pic", media_url=[f"{receiver.url}/gone.png"], status_callback=f"{receiver.url}/twilio/status")
     await fake.settle()
     message = fake.messages[0]
     assert message["media_fetched"][0][0] == 404

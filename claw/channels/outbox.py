@@ -177,7 +177,7 @@ class Outbox:
     async def _already_sent(self, row: OutboxRow) -> bool:
         """Look the message up at the provider; adopt a match no other row owns."""
         candidates = await self.transport.find(row)
-        owned = await self.store.run(rows_db.claimed, candidates)
+        owned = await self.store.run(rows_db.claimed, candidates, besides=row.id)
         for provider_id in candidates:
             if provider_id not in owned:
                 await self.store.run(rows_db.mark_sent, row.id, provider_id)

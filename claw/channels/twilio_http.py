@@ -76,7 +76,7 @@ class RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio 
             return url
         return self.api_base + parts.path + (f"?{parts.query}" if parts.query else "")
 
-    async def request(  # noqa: PLR0917  # the SDK calls it with this positional signature
+    async def request(  # the SDK calls it with this positional signature
         self,
         method: str,
         url: str,

@@ -213,12 +213,12 @@ class WhatsApp:
                 status="queued",
                 delay=delay,
                 error=f"undelivered (error {code}); resending",
+                after=row.status,
                 forget=True,
             )
             self.outbox.kick(row.recipient)
 
-    async def _opened(self, number: str, when: float) -> None:
-        released = await self._store().run(rows_db.opened, self.name, number, when)
+    def _opened(self, number: str, released: int) -> None:
         if released:
             log.info("whatsapp: %s wrote; %d held message(s) go out first", number, released)
         self.outbox.kick(number)

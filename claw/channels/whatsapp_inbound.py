@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import mimetypes
 import time
@@ -25,6 +26,7 @@ from claw.store import messages as log_db
 from claw.store import outbox as rows_db
 from claw.store.audit import AuditEntry, write
 from claw.store.messages import Message
+from claw.store.outbox import Arriving
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +58,17 @@ class Inbox:
         owners: Owners,
         config: WhatsAppConfig,
         media_dir: Path,
-        opened: Callable[[str, float], Awaitable[None]],
+        opened: Callable[[str, int], None],
     ) -> None:
         self.store, self.bus, self.owners, self.config = store, bus, owners, config
         self.media_dir = media_dir
-        self.opened = opened  # the owner wrote: open their window, release held messages
+        self.opened = opened  # the owner wrote (their window is open): (number, held rows released)
         self.transcribe: Transcriber | None = None  # set by a part that can transcribe audio
         self._queue: asyncio.Queue[Arrival] = asyncio.Queue()
         self._denied: collections.OrderedDict[str, None] = collections.OrderedDict()  # replayed unknown sids
         self._session: aiohttp.ClientSession | None = None
+        self._pending: list[tuple[Arriving, asyncio.Future[tuple[int | None, int]]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def accept(self, params: Mapping[str, str]) -> str:
         """Handle one verified webhook form; returns "denied", "duplicate" or "accepted"."""
@@ -83,13 +87,42 @@ class Inbox:
         content = text or " ".join(f"[{_label(kind)}]" for _, kind in media) or "(empty message)"
         message = Message("user", content, channel="whatsapp", sender=owner.name, images=photos)
         now = time.time()
-        message_id = await self.store.run(log_db.record_inbound, owner_conversation(owner.number), message, sid or None)
+        conversation = owner_conversation(owner.number)
+        message_id, released = await self._persist(
+            Arriving("whatsapp", conversation, message, sid or None, owner.number, now)
+        )
         if message_id is None:
             log.info("whatsapp: %s from %s seen before; ignored", sid, owner.name)
             return "duplicate"
-        await self.opened(owner.number, now)
+        self.opened(owner.number, released)
         self._queue.put_nowait(Arrival(owner, message_id, sid, text, media, now))
         return "accepted"
+
+    async def _persist(self, item: Arriving) -> tuple[int | None, int]:
+        """Group commit: webhooks arriving together share one transaction instead of one each."""
+        future: asyncio.Future[tuple[int | None, int]] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="whatsapp inbound writes")
+        return await future
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = await self.store.run(rows_db.arrived, [item for item, _ in batch])
+            except asyncio.CancelledError:
+                for _, future in batch:
+                    future.cancel()
+                raise
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():  # the request may have gone (Twilio retries; the id dedupes)
+                    future.set_result(result)
 
     async def _deny(self, number: str, sid: str) -> None:
         if sid and sid in self._denied:
@@ -135,6 +168,13 @@ class Inbox:
             await self.bus.publish(self._inbound(owner, waiting.content, images, waiting.id))
 
     async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        for _, future in self._pending:
+            future.cancel()
+        self._pending = []
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Point = tuple[float, float]
@@ -27,16 +27,17 @@ class DetectorSettings:
     contrast_frames: int = 50  # frames the 4th/96th percentile contrast stretch is averaged over
     interpolation: Literal["nearest", "linear", "area"] = "linear"  # area costs 3-6 ms a frame at 720p+
     # Extensions that fix the published detector's known weak spots (see claw/eyes/detector.py).
-    persistence_frames: int = 3  # a change must overlap itself this many consecutive frames (rain, snow)
-    persistence_reach: int = 3  # small-image px a change may move per frame and still overlap itself
+    persistence_frames: int = 3  # a blob must overlap itself this many consecutive frames (rain)
+    persistence_reach: int = 3  # small-image px a blob may move per frame and still overlap itself (5 fps)
+    clutter_blobs: int = 10  # each this many blobs in view adds contour_area to the size needed (snow); 0 = off
     normalise_brightness: bool = True  # compare against the background scaled to today's brightness (dusk)
     selective_update: bool = True  # learn the background per pixel, only where nothing changed
     flicker_suppression: bool = True  # ignore cells that keep changing back and forth (branches)
     flicker_cell: int = 10  # cell size (small-image px) for flicker statistics
-    flicker_alpha: float = 0.05  # learning rate of each cell's activity rate
+    flicker_alpha: float = 0.02  # per-frame learning rate of each cell's activity (0.02: ~10 s at 5 fps)
     flicker_rate: float = 0.3  # cells active more often than this are flickering
     illumination_check: bool = True  # drop changes that only re-light the scene (headlights, shadows)
-    structure_correlation: float = 0.45  # detail correlation with the background above which it is light
+    structure_correlation: float = 0.7  # detail correlation with the background above which it is light
     warmup_frames: int = 10  # frames learned at start-up before anything is reported
     mask: tuple[Polygon, ...] = ()  # areas to ignore
     zones: Mapping[str, Polygon] = field(default_factory=dict)  # named areas reported when touched
@@ -54,6 +55,7 @@ class DetectorSettings:
             (self.contrast_frames >= 1, "contrast_frames must be >= 1"),
             (1 <= self.persistence_frames <= 250, "persistence_frames must be 1..250"),
             (0 <= self.persistence_reach <= 10, "persistence_reach must be 0..10"),
+            (self.clutter_blobs >= 0, "clutter_blobs must be >= 0"),
             (2 <= self.flicker_cell <= 50, "flicker_cell must be 2..50"),
             (0.0 < self.flicker_alpha <= 1.0, "flicker_alpha must be in (0, 1]"),
             (0.0 < self.flicker_rate <= 1.0, "flicker_rate must be in (0, 1]"),
@@ -76,6 +78,7 @@ class DetectorSettings:
         plain: dict[str, Any] = {
             "interpolation": "nearest",
             "persistence_frames": 1,
+            "clutter_blobs": 0,
             "normalise_brightness": False,
             "selective_update": False,
             "flicker_suppression": False,
@@ -89,13 +92,6 @@ class DetectorSettings:
         return self.night if night and self.night is not None else self
 
     def same_geometry(self, other: DetectorSettings) -> bool:
-        """True when switching to `other` can keep the learned background (same small image)."""
-        return self.height == other.height and self.interpolation == other.interpolation
-
-    def with_changes(self, **changes: Any) -> DetectorSettings:
-        """A copy with some fields changed (validated like a new one)."""
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"detector settings: unknown keys {sorted(unknown)}")
-        return replace(self, **changes)
+        """True when switching to `other` can keep the learned state (same small image, cells, history)."""
+        keys = ("height", "interpolation", "contrast_frames", "flicker_cell")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from claw.brain.tools import Turn
-from claw.errors import TargetNotFound
+from claw.errors import NeedsConfirmation, TargetNotFound
 from claw.home.control import Change, Result, say_results
 from claw.home.device import Device
 from claw.home.intents import Intent
@@ -98,6 +98,8 @@ class Actions:
                 return await self.manage(intent, turn)
         except TargetNotFound as exc:
             return str(exc)
+        except NeedsConfirmation as exc:
+            return exc.prompt
         return "I'm not sure what to do with that."
 
     async def allow(self, target: Target, turn: Turn) -> str:

@@ -1,4 +1,4 @@
-"""The matchers for built-in drivers: Sonos (mDNS and SSDP) and the HTTP-JSON protocol (mDNS)."""
+"""The matchers for built-in drivers: Sonos (mDNS and SSDP); every other protocol comes from a skill."""
 
 from __future__ import annotations
 
@@ -8,21 +8,6 @@ from claw.home.device import Found
 from claw.home.discovery import Announcement, Matcher
 
 _RINCON = re.compile(r"(RINCON_[0-9A-Fa-f]+)")
-
-
-def _httpjson(a: Announcement) -> Found | None:
-    device_id = a.properties.get("id")
-    if not device_id:
-        return None
-    return Found(
-        id=device_id,
-        name=a.properties.get("name") or a.name,
-        kind=a.properties.get("kind", "switch"),
-        driver="httpjson",
-        address=f"{a.host}:{a.port}",
-        room=a.properties.get("room", ""),
-        via=a.via,
-    )
 
 
 def _sonos(a: Announcement) -> Found | None:
@@ -42,7 +27,6 @@ def _sonos(a: Announcement) -> Found | None:
 
 
 BUILTIN_MATCHERS = (
-    Matcher("httpjson", _httpjson, mdns_type="_claw-http._tcp.local."),
     Matcher("sonos", _sonos, mdns_type="_sonos._tcp.local."),
     Matcher("sonos", _sonos, ssdp_st="urn:schemas-upnp-org:device:ZonePlayer:1"),
 )

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from claw.brain.tools import Turn
-from claw.errors import ClawError, ToolError
+from claw.errors import ClawError, DeviceError, ToolError
 from claw.home.capabilities import OPEN_CLOSE
 from claw.home.device import Device, Driver
 from claw.home.guard import Guard
 from claw.home.registry import Registry
 from claw.store import Store
-from claw.store.audit import AuditEntry, write
+from claw.store.audit import AuditEntry, write_many
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +113,13 @@ class Control:
         self.registry, self.drivers, self.guard, self.store, self.timeout = registry, drivers, guard, store, timeout
 
     async def apply(self, devices: Sequence[Device], change: Change, turn: Turn) -> list[Result]:
-        results = await asyncio.gather(*(self._one(d, change, turn) for d in devices))
+        audit: list[AuditEntry] = []
+        results = await asyncio.gather(*(self._one(d, change, turn, audit) for d in devices))
+        if audit:  # one write for the whole fan-out, after it: the store never sits between devices
+            await self.store.run(write_many, audit)
         return list(results)
 
-    async def _one(self, device: Device, change: Change, turn: Turn) -> Result:
+    async def _one(self, device: Device, change: Change, turn: Turn, audit: list[AuditEntry]) -> Result:
         try:
             changes = plan(device, change)
         except ToolError as exc:
@@ -133,14 +136,18 @@ class Control:
             description = _describe_sensitive(device, changes)
 
             async def run_later() -> str:
-                result = await self._actuate(device, change, changes, turn_for_confirmed(turn))
+                done: list[AuditEntry] = []
+                result = await self._actuate(device, change, changes, turn_for_confirmed(turn), done)
+                await self.store.run(write_many, done)
                 return say_results([result], Change(values=changes))
 
             pending = await self.guard.hold(description, run_later, turn)
             return Result(device, "held", pending.prompt)
-        return await self._actuate(device, change, changes, turn)
+        return await self._actuate(device, change, changes, turn, audit)
 
-    async def _actuate(self, device: Device, change: Change, changes: dict[str, Any], turn: Turn) -> Result:
+    async def _actuate(
+        self, device: Device, change: Change, changes: dict[str, Any], turn: Turn, audit: list[AuditEntry]
+    ) -> Result:
         driver = self.drivers[device.driver]
         try:
             async with asyncio.timeout(self.timeout):
@@ -150,7 +157,11 @@ class Control:
                     state = await driver.write(device, changes)
         except TimeoutError:
             self.registry.mark(device, available=False)
-            result = Result(device, "failed", f"{device.name} didn't answer within {self.timeout:.0f} s")
+            result = Result(device, "failed", f"the {device.name} didn't answer within {self.timeout:.0f} s")
+        except DeviceError as exc:
+            if exc.unreachable:
+                self.registry.mark(device, available=False)
+            result = Result(device, "failed", str(exc))
         except ClawError as exc:
             result = Result(device, "failed", str(exc))
         except Exception as exc:  # a driver bug must cost one device, not the whole request
@@ -159,8 +170,7 @@ class Control:
         else:
             self.registry.mark(device, available=True, state=state)
             result = Result(device, "done", "", state)
-        await self.store.run(
-            write,
+        audit.append(
             AuditEntry(
                 turn.actor,
                 turn.path,
@@ -168,7 +178,7 @@ class Control:
                 device.name,
                 "ok" if result.status == "done" else result.status,
                 result.detail,
-            ),
+            )
         )
         return result
 
@@ -199,7 +209,7 @@ def say_results(results: Sequence[Result], change: Change) -> str:
         who = _cap(_list(already)) if len(already) <= 2 or not done else f"{len(already)} others"
         lines.append(f"{who} {'was' if len(already) == 1 else 'were'} already {state}.")
     for r in failed:
-        lines.append(f"{r.detail}.".replace("..", "."))
+        lines.append(_cap(f"{r.detail}.".replace("..", ".")))
     for r in held:
         lines.append(r.detail)
     if approval:

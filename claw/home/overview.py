@@ -8,13 +8,24 @@ from collections.abc import Sequence
 from claw.home.device import Device
 from claw.home.routines import Routine
 
-NAMES_PER_GROUP = 6  # beyond this a room's kind is summarised; the home_state tool lists the rest
+MAX_TOKENS = 2500  # the overview must leave room for memory and conversation whatever the home's size
 
 
 def overview(devices: Sequence[Device], routines: Sequence[Routine]) -> str:
-    """About 8 tokens a device for small homes, growing slowly for large ones."""
+    """Every name for small homes; large homes list fewer names per room and kind (home_state has the rest)."""
+    from claw.brain import tokens
+
     if not devices:
         return "## The home\nNo devices are known yet."
+    text = ""
+    for names_per_group in (8, 4, 2, 0):
+        text = _render(devices, routines, names_per_group)
+        if tokens.count(text) <= MAX_TOKENS:
+            break
+    return text
+
+
+def _render(devices: Sequence[Device], routines: Sequence[Routine], names_per_group: int) -> str:
     rooms: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for d in devices:
         if not d.ignored:
@@ -24,7 +35,7 @@ def overview(devices: Sequence[Device], routines: Sequence[Routine]) -> str:
         parts = []
         for kind, names in sorted(rooms[room].items()):
             label = kind.replace("_", " ")
-            if len(names) > NAMES_PER_GROUP:
+            if len(names) > names_per_group:
                 parts.append(f"{len(names)} {label}s")
             else:
                 parts.append(f"{label}: {', '.join(sorted(names))}")

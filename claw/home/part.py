@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Sequence
@@ -15,21 +16,20 @@ from claw.home.builtin import BUILTIN_MATCHERS
 from claw.home.control import Control
 from claw.home.device import Device, Driver, Found
 from claw.home.discovery import Discovery, Matcher
-from claw.home.drivers.httpjson import HttpJsonDriver
 from claw.home.drivers.sonos import SonosDriver
 from claw.home.fastpath import HomeFastPath
 from claw.home.guard import Guard
 from claw.home.overview import overview
 from claw.home.registry import Registry
-from claw.home.routine_files import load_routine_files
 from claw.home.routines import RoutineBook
 from claw.home.tools import add_home_tools
+from claw.skills.live import Skills
+from claw.skills.loader import BUILTIN_SKILLS
 
 if TYPE_CHECKING:
     from claw.app import App
 
 log = logging.getLogger(__name__)
-BUILTIN_SKILLS = Path(__file__).resolve().parent.parent / "builtin_skills"
 
 
 class Home:
@@ -41,6 +41,8 @@ class Home:
         self.room_aliases = {alias: room.name for room in config.home.rooms for alias in room.aliases}
         self.routines = RoutineBook()
         self.matchers: list[Matcher] = list(BUILTIN_MATCHERS)
+        self.drivers: dict[str, Driver] = {}  # by name: the built-in ones and one per skill that drives devices
+        self.skills = Skills(self)  # skills add drivers, matchers and routines, and reload when their files change
         self._announce: list[Device] = []
         self._announcer: asyncio.Task[None] | None = None
 
@@ -53,15 +55,13 @@ class Home:
         self.app = app
         self.store = app.store
         timeout = self.config.home.device_timeout
-        self.drivers: dict[str, Driver] = {
-            "httpjson": HttpJsonDriver(timeout),
-            "sonos": SonosDriver(timeout, peers=lambda: self.registry.devices()),
-        }
+        self.drivers["sonos"] = SonosDriver(timeout, peers=lambda: self.registry.devices())
+        await asyncio.to_thread(self.skills.loader.load)  # parse off the loop; apply below reuses the cache
+        self.skills.load()
         self.registry = Registry(app.store, self.config.home, self.drivers)
         self.guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
         self.control = Control(self.registry, self.drivers, self.guard, app.store, timeout=timeout)
         self.actions = Actions(self)
-        self.load_routines()
         await self.registry.load()
         self.registry.listeners.append(self._on_registry)
         app.home = self  # type: ignore[attr-defined]
@@ -71,6 +71,7 @@ class Home:
         app.overview_parts.append(lambda: overview(self.registry.devices(), self.routines.all()))
         app.snapshots["devices"] = self.snapshot
         app.snapshots["routines"] = self.routines_snapshot
+        self.skills.attach(app)
         self.discovery = Discovery(
             lambda: self.matchers,
             self.on_found,
@@ -81,16 +82,16 @@ class Home:
         if self.config.home.discovery:
             app.supervisor.start("discovery", self.discovery.run)
         app.supervisor.start("device polling", self._poll_forever)
+        app.supervisor.start("skills", self.skills.watch)
 
     def load_routines(self) -> None:
-        self.routines = RoutineBook()
-        for routine in load_routine_files(self.skill_dirs()):
-            self.routines.add(routine)
-        self.version += 1
+        """Reload every skill now (routines, drivers and matchers); the watcher does this on its own."""
+        self.skills.load()
 
     async def stop(self) -> None:
         if self._announcer is not None:
             self._announcer.cancel()
+        await self.skills.stop()
         for driver in self.drivers.values():
             close = getattr(driver, "close", None)
             if close is not None:
@@ -98,19 +99,36 @@ class Home:
 
     async def on_found(self, found: Found) -> None:
         """Discovery saw a device: identify new or moved ones, then hand it to the registry."""
+        if not self._accepts(found.address):
+            return
         known = self.registry.get(found.id)
-        if known is not None and known.address == found.address and known.capabilities:
+        if known is not None and (known.address, known.driver) == (found.address, found.driver) and known.capabilities:
             known.last_seen = time.time()
             return
         driver = self.drivers.get(found.driver)
         if driver is None:
             return
         found = await driver.identify(found)
+        expand = getattr(driver, "expand", None)
+        children = await expand(found) if expand is not None else None
+        for one in [found] if children is None else children:
+            await self._add(one)
+
+    async def _add(self, found: Found) -> None:
         known = self.registry.get(found.id)
-        if known is not None and known.address == found.address and known.capabilities:
+        if known is not None and known.driver != found.driver:
+            await self.registry.update(known, driver=found.driver, capabilities=())  # now served by a skill
+        elif known is not None and known.address == found.address and known.capabilities:
+            known.last_seen = time.time()
             return
         device = await self.registry.found(found)
         await self.refresh(device)
+
+    def _accepts(self, address: str) -> bool:
+        if not self.config.home.subnets:
+            return True
+        host = ipaddress.ip_address(address.rsplit(":", 1)[0])
+        return any(host in ipaddress.ip_network(net, strict=False) for net in self.config.home.subnets)
 
     async def refresh(self, device: Device) -> None:
         """Read one device's state; a failure marks it unavailable (logged once)."""

@@ -83,5 +83,7 @@ def decision_from(content: str) -> dict[str, Any]:
         decision = json.loads(content)
         jsonschema.validate(decision, DECISION_SCHEMA)
     except (ValueError, jsonschema.ValidationError) as exc:
-        raise JobFailed(f"the model's decision was not valid JSON of the agreed shape ({exc.__class__.__name__})") from None
+        raise JobFailed(
+            f"the model's decision was not valid JSON of the agreed shape ({exc.__class__.__name__})"
+        ) from None
     return dict(decision)

@@ -39,7 +39,7 @@ class Action:
         return f"{self.kind}: {self.text}" if self.text else self.kind
 
     def words(self) -> str:
-        """"Remind you: take the bins out", "Run the routine 'good morning'"."""
+        """ "Remind you: take the bins out", "Run the routine 'good morning'"."""
         return {
             "say": f"Remind you: {self.text}",
             "routine": f"Run the routine '{self.text}'",
@@ -62,7 +62,7 @@ def parse_action(text: str, *, default: ActionKind | None = None, system: bool =
         body = rest.strip()
         if not body:
             raise ActionError(f"'{text}' says what kind of action but not what to do. Remember: {ACTION_SYNTAX}")
-        return Action(kind, body)  # type: ignore[arg-type]
+        return Action(kind, body)
     if default is not None and raw:
         return Action(default, raw)
     raise ActionError(f"I can't read the action '{text}': {ACTION_SYNTAX}")

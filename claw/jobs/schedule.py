@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import astral
@@ -86,7 +86,10 @@ def parse(text: str, place: Place, *, now: datetime, anchor: datetime | None = N
     if colon and kind in ("daily", "weekdays", "weekends"):
         canonical = _sugar(kind, spec)
     elif not relative:
-        raise ScheduleError(f"'{text}' is not a fixed schedule: {SYNTAX}")
+        raise ScheduleError(
+            f"'{text}' is not a fixed schedule; here use 'at: 2026-12-24 18:00', 'daily: 07:00', 'weekdays: 06:30', "
+            "'cron: 30 6 * * mon-fri', 'every: 15m', 'sunset: -30m' or 'sunrise: +10m'"
+        )
     elif colon and kind == "in":
         canonical = _in(spec, now, place)
     else:
@@ -131,11 +134,12 @@ def _build(kind: str, spec: str, place: Place, now: datetime, anchor: datetime |
         return Schedule(f"at: {text}", "at", text, DateTrigger(run_date=when, timezone=place.tz))
     offset = _offset(spec)
     text = "" if not offset else ("-" if offset < timedelta(0) else "+") + compact(offset)
-    event: Kind = "sunset" if kind == "sunset" else "sunrise"
+    event: Literal["sunrise", "sunset"] = "sunset" if kind == "sunset" else "sunrise"
     return Schedule(f"{kind}: {text}" if text else kind, event, text, SunTrigger(event, offset, place))
 
 
 def _fixed(spec: str, place: Place) -> datetime:
+    spec = re.sub(r"^(\d{4}-\d{2}-\d{2})[ T](\d)(?=:)", r"\1T0\2", spec.strip())  # "2026-12-24 7:00"
     value = datetime.fromisoformat(spec.replace(" ", "T", 1))
     return value.replace(tzinfo=place.tz) if value.tzinfo is None else value
 
@@ -185,7 +189,8 @@ class WallClockCron(BaseTrigger):  # type: ignore[misc]
         fire: datetime | None = self.cron.get_next_fire_time(previous_fire_time, now)
         while fire is not None and self.fixed_hour and second_of_fold(fire, self.tz):
             fire = self.cron.get_next_fire_time(fire, fire)
-        return fire
+        # a time in the spring gap (01:30 that never happens) becomes the real instant, 02:30 BST
+        return fire.astimezone(UTC).astimezone(self.tz) if fire is not None else None
 
     def __str__(self) -> str:
         return str(self.cron)
@@ -220,6 +225,11 @@ class SunTrigger(BaseTrigger):  # type: ignore[misc]
 
     def __str__(self) -> str:
         return f"{self.event}{self.offset}"
+
+
+def first_after(trigger: Trigger, now: datetime) -> datetime | None:
+    """The first fire time strictly after `now` (a one-off's own time, even if past: the caller judges)."""
+    return trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
 
 
 def occurrences(trigger: Trigger, start: datetime, end: datetime, limit: int = 1000) -> list[datetime]:

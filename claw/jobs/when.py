@@ -54,26 +54,25 @@ UNITS = {
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-_NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
-_PIECE = re.compile(rf"({_NUMBER})\s*({_UNIT})\b")
-_DURATION = re.compile(rf"^(?:(?:{_NUMBER})\s*(?:{_UNIT})\b[\s,]*(?:and\s+)?)+$")
+_WORD_NUMBER = "|".join(sorted(NUMBERS, key=len, reverse=True))
+_AMOUNT = rf"(?:(\d+(?:\.\d+)?)\s*|\b({_WORD_NUMBER})\s+)"  # digits may touch the unit ("2m"), words may not
+_PIECE = re.compile(rf"{_AMOUNT}({_UNIT})(?![a-z])")
+_DURATION = re.compile(rf"^(?:{_AMOUNT}(?:{_UNIT})(?![a-z])[\s,]*(?:and\s+)?)+$")
 _CLOCK = re.compile(
     r"^(?:(?P<noon>noon|midday)|(?P<midnight>midnight)|"
     r"(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)?(?:\s*o'?clock)?)$"
 )
 _DAY_WORD = r"today|tonight|tomorrow|(?:on\s+|next\s+)?(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*"
-_MOMENT = re.compile(
-    rf"^(?:(?P<day>{_DAY_WORD})\s+)?(?:at\s+)?(?P<clock>[^\s].*?)(?:\s+(?P<day2>{_DAY_WORD}))?$"
-)
+_MOMENT = re.compile(rf"^(?:(?P<day>{_DAY_WORD})\s+)?(?:at\s+)?(?P<clock>[^\s].*?)(?:\s+(?P<day2>{_DAY_WORD}))?$")
 _SUN = re.compile(
     r"^(?:at\s+)?(?:(?P<n>[\w.-]+)\s*(?P<unit>[a-z]+)\s+(?P<side>before|after)\s+)?(?P<event>sunset|sunrise|dusk|dawn)"
     r"(?:\s+(?:every\s*day|daily|each\s+day))?$"
 )
 _EVERY_AT = re.compile(
-    r"^(?:every\s+|each\s+)?(?P<days>day|daily|weekday|weekdays|weekend|weekends|"
+    r"^(?:(?:every|each)\s+(?P<days>day|weekday|weekdays|weekend|weekends|"
     r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*(?:\s*(?:,|and)\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)*)"
-    r"\s+at\s+(?P<clock>.+)$"
+    r"|daily)\s+at\s+(?P<clock>.+)$"
 )
 
 
@@ -82,18 +81,18 @@ class WhenError(ValueError):
 
 
 def duration(text: str) -> timedelta:
-    """"2m", "90 seconds", "1h30m", "an hour", "half an hour" -> timedelta; WhenError otherwise."""
+    """ "2m", "90 seconds", "1h30m", "an hour", "half an hour" -> timedelta; WhenError otherwise."""
     words = " ".join(text.lower().replace("-", " ").split())
     words = words.replace("forty five", "forty-five")
     if words in ("half an hour", "half hour", "a half hour"):
         return timedelta(minutes=30)
     if words.endswith(" and a half"):
-        base = duration(words.removesuffix(" and a half"))
-        unit = _PIECE.findall(words)[-1][1]
-        return base + timedelta(seconds=UNITS[unit] / 2)
+        base = words.removesuffix(" and a half")
+        unit = _PIECE.findall(base)[-1][2] if _PIECE.findall(base) else "s"
+        return duration(base) + timedelta(seconds=UNITS[unit] / 2)
     if not words or not _DURATION.match(words):
         raise WhenError(f"'{text}' is not a duration (try 2m, 90s, 1h30m or '2 minutes')")
-    seconds = sum(_number(n) * UNITS[u] for n, u in _PIECE.findall(words))
+    seconds = sum(_number(digits or word) * UNITS[unit] for digits, word, unit in _PIECE.findall(words))
     if seconds <= 0:
         raise WhenError(f"'{text}' is not a positive duration")
     return timedelta(seconds=seconds)
@@ -111,7 +110,7 @@ def compact(delta: timedelta) -> str:
 
 
 def clock_time(text: str) -> tuple[time, bool]:
-    """"7", "7:30pm", "19:00", "noon" -> (time, ambiguous): ambiguous when it could be morning or evening."""
+    """ "7", "7:30pm", "19:00", "noon" -> (time, ambiguous): ambiguous when it could be morning or evening."""
     words = " ".join(text.lower().split())
     match = _CLOCK.match(words)
     if match is None:
@@ -186,7 +185,7 @@ def natural_schedule(text: str, now: datetime, tz: tzinfo) -> str | None:
             clock, _ = clock_time(every["clock"])  # a bare "7" in a routine means 07:00
         except WhenError:
             return None
-        return f"cron: {clock.minute} {clock.hour} * * {_cron_days(every['days'])}"
+        return f"cron: {clock.minute} {clock.hour} * * {_cron_days(every['days'] or 'day')}"
     try:
         return "at: " + moment(words, now, tz).isoformat(timespec="seconds")
     except WhenError:

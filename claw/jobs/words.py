@@ -13,7 +13,7 @@ _UNIT_WORDS = (("d", "day"), ("h", "hour"), ("m", "minute"), ("s", "second"))
 
 
 def schedule(s: Schedule, tz: ZoneInfo) -> str:
-    """"Every weekday at 06:30", "Every day 30 minutes before sunset", "Once, Sat 21 Nov 07:47"."""
+    """ "Every weekday at 06:30", "Every day 30 minutes before sunset", "Once, Sat 21 Nov 07:47"."""
     if s.kind == "cron":
         return _cron(s.spec)
     if s.kind == "every":
@@ -30,7 +30,7 @@ def schedule(s: Schedule, tz: ZoneInfo) -> str:
 
 
 def moment(when: datetime, tz: ZoneInfo) -> str:
-    """"Mon 23 Nov 06:30" in the house's time zone."""
+    """ "Mon 23 Nov 06:30" in the house's time zone."""
     local = when.astimezone(tz)
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
@@ -49,7 +49,7 @@ def span(delta: timedelta, *, singular_one: bool = False) -> str:
 
 
 def until(when: datetime, now: datetime) -> str:
-    """"in 2 minutes" (rounded to the minute beyond one minute)."""
+    """ "in 2 minutes" (rounded to the minute beyond one minute)."""
     seconds = max(0, round((when - now).total_seconds()))
     if seconds >= 60:
         seconds = round(seconds / 60) * 60

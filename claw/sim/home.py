@@ -11,7 +11,7 @@ from typing import Any
 
 from zeroconf.asyncio import AsyncZeroconf
 
-from claw.sim.devices import HttpJsonDevice, make_device
+from claw.sim.devices import HttpJsonDevice, make_device, stable_mac
 from claw.sim.sonos import SimSonos, SonosSystem
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,14 @@ DEVICES: tuple[Spec, ...] = (
     Spec("alarm", "Alarm Panel", "Hallway"),
     Spec("sensor", "Back Door Sensor", "Kitchen", (("sensor", "contact"),)),
 )
-SPEAKERS = (("Study", "127.0.0.2"), ("Living Room", "127.0.0.3"), ("Kitchen", "127.0.0.4"))
+SPEAKERS = ("Study", "Living Room", "Kitchen")
 SENSITIVE = ("garage_door", "lock", "alarm")
 
 
-def device_ip(index: int) -> str:
-    """127.0.0.20 upwards, then 127.0.1.x for large benchmark homes."""
+def device_ip(index: int, subnet: int = 0) -> str:
+    """127.0.<subnet>.20 upwards, spilling into the next subnets for large benchmark homes."""
     n = 20 + index
-    return f"127.0.0.{n}" if n < 250 else f"127.0.{n // 250}.{n % 250 + 1}"
+    return f"127.0.{subnet}.{n}" if n < 250 else f"127.0.{subnet + n // 250}.{n % 250 + 1}"
 
 
 class SimHome:
@@ -68,6 +68,7 @@ class SimHome:
         speakers: bool = True,
         latency: float = 0.0,
         port: int | None = 80,
+        subnet: int = 0,
         progress: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.state_dir = state_dir
@@ -76,11 +77,18 @@ class SimHome:
         self.devices: dict[str, HttpJsonDevice] = {}
         for i, spec in enumerate(specs):
             options: dict[str, Any] = dict(spec.options)
-            device = make_device(spec.kind, spec.name, spec.room, device_ip(i), port=port, **options)
+            if subnet:  # each test home its own ids, so a demo running beside it can't be mistaken for it
+                options["device_id"] = f"claw-{stable_mac(f'{subnet}/{spec.kind}/{spec.name}').lower()}"
+            device = make_device(spec.kind, spec.name, spec.room, device_ip(i, subnet), port=port, **options)
             device.latency = latency
             self.devices[spec.name] = device
-        self.sonos = SonosSystem([SimSonos(room, room, ip) for room, ip in SPEAKERS]) if speakers else None
+        self.sonos = (
+            SonosSystem([SimSonos(room, room, f"127.0.{subnet}.{2 + i}") for i, room in enumerate(SPEAKERS)])
+            if speakers
+            else None
+        )
         self.want_cameras = cameras
+        self.subnet = subnet
         self.cameras: list[Any] = []
         self.zeroconf: AsyncZeroconf | None = None
 
@@ -107,7 +115,7 @@ class SimHome:
         except ImportError:  # the camera simulation is optional for device-only homes
             return
         self.progress("  rendering the driveway camera's scenes (first run only) …")
-        self.cameras.append(await start_driveway_camera(self.state_dir / "camera", ip="127.0.0.60"))
+        self.cameras.append(await start_driveway_camera(self.state_dir / "camera", ip=f"127.0.{self.subnet}.10"))
 
     def config_extra(self) -> dict[str, Any]:
         """Config sections that point the daemon at this home."""
@@ -115,6 +123,7 @@ class SimHome:
         extra: dict[str, Any] = {
             "home": {
                 "interfaces": ["127.0.0.1"],
+                "subnets": [f"127.0.{self.subnet}.0/24"],
                 "ssdp_interval": 30.0,
                 "poll_interval": 10.0,
                 "ssdp_port": (self.sonos.ssdp_port or 1900) if self.sonos else 1900,

@@ -79,8 +79,7 @@ def _event_plan(ctx: Ctx, script: Script, settle_s: float = 0.6, merge_s: float 
             ranges[-1] = (ranges[-1][0], i)
         else:
             ranges.append((i, i))
-    # the first visible frame counts too (the state only changes from the next one on)
-    labelled = tuple((max(0, a - 1), min(ctx.frames - 1, b + settle)) for a, b in ranges)
+    labelled = tuple((a, min(ctx.frames - 1, b + settle)) for a, b in ranges)
 
     def draw(i: int) -> Frame:
         frame = ctx.bg.copy()
@@ -141,16 +140,22 @@ def _car_arrives(ctx: Ctx) -> Plan:
     return _event_plan(ctx, script)
 
 
-def _truck_arrives(ctx: Ctx) -> Plan:
-    rng = ctx.rng
+def _truck_path(rng: np.random.Generator) -> Callable[[float], float]:
+    """Left edge of the truck at time t: drives in from the left and brakes to a stop."""
     t0, dur, x_end = 2.5 + rng.uniform(0, 1), rng.uniform(4.5, 5.5), rng.uniform(0.22, 0.34)
+    return lambda t: -0.44 + (x_end + 0.44) * (1 - (1 - min(1.0, max(0.0, (t - t0) / dur))) ** 2)
 
+
+def _truck_script(x_of: Callable[[float], float]) -> Script:
     def script(t: float) -> tuple[list[Drawer], tuple[float, ...]]:
-        p = 1 - (1 - min(1.0, max(0.0, (t - t0) / dur))) ** 2
-        x = -0.44 + (x_end + 0.44) * p
+        x = x_of(t)
         return [lambda f: art.draw_truck(f, x, 0.985)], (round(x, 5),)
 
-    return _event_plan(ctx, script)
+    return script
+
+
+def _truck_arrives(ctx: Ctx) -> Plan:
+    return _event_plan(ctx, _truck_script(_truck_path(ctx.rng)))
 
 
 def _person_walks_up(ctx: Ctx) -> Plan:
@@ -215,55 +220,93 @@ def _static(ctx: Ctx, noise: float, frame: Frame | None = None) -> Plan:
     return Plan((), lambda i: still.copy(), noise)
 
 
-def _rain(ctx: Ctx) -> Plan:
-    base, (w, h), rng = _lit(ctx, (0.8, 0.8, 0.78)), ctx.size, ctx.rng
+Layer = Callable[[Frame, int], Frame]  # weather or light laid over frame i of a scene
+_OVERCAST, _SNOWY, _NIGHT = (0.8, 0.8, 0.78), (0.85, 0.85, 0.85), (0.3, 0.24, 0.22)
+
+
+def _rain_layer(ctx: Ctx) -> Layer:
+    (w, h), rng = ctx.size, ctx.rng
     count = int(450 * w * h / (1280 * 720))
 
-    def draw(i: int) -> Frame:
-        layer = np.zeros((h, w, 3), np.uint8)
+    def lay(frame: Frame, i: int) -> Frame:
+        streaks = np.zeros((h, w, 3), np.uint8)
         xs, ys = rng.uniform(0, w, count), rng.uniform(-0.05 * h, h, count)
         lengths, tilt = rng.uniform(0.02, 0.05, count) * h, 0.18
         levels = rng.uniform(35, 80, count)
         for x, y, ln, lv in zip(xs, ys, lengths, levels, strict=True):
-            cv2.line(layer, (int(x), int(y)), (int(x + tilt * ln), int(y + ln)), (lv, lv, lv), 1, cv2.LINE_AA)
-        return np.asarray(cv2.add(base, layer), dtype=np.uint8)
+            cv2.line(streaks, (int(x), int(y)), (int(x + tilt * ln), int(y + ln)), (lv, lv, lv), 1, cv2.LINE_AA)
+        return np.asarray(cv2.add(_tint(frame, _OVERCAST), streaks), dtype=np.uint8)
 
-    return Plan((), draw, 3.0, rest=base)
+    return lay
 
 
-def _snow(ctx: Ctx) -> Plan:
-    base, (w, h), rng = _lit(ctx, (0.85, 0.85, 0.85)), ctx.size, ctx.rng
+def _snow_layer(ctx: Ctx) -> Layer:
+    (w, h), rng = ctx.size, ctx.rng
     count = int(500 * w * h / (1280 * 720))
     near = rng.uniform(0, 1, count)  # nearer flakes are bigger and fall faster
     xs, ys = rng.uniform(0, 1, count), rng.uniform(0, 1, count)
     speed, radius = (0.08 + 0.22 * near) / ctx.fps, (1.0 + 2.5 * near) * h / 720
     phase = rng.uniform(0, 2 * math.pi, count)
 
-    def draw(i: int) -> Frame:
-        frame = base.copy()
+    def lay(frame: Frame, i: int) -> Frame:
+        frame = _tint(frame, _SNOWY)
         fy = (ys + speed * i) % 1.0
         fx = (xs + 0.012 * np.sin(phase + 0.9 * i / ctx.fps)) % 1.0
         for x, y, r in zip(fx, fy, radius, strict=True):
             cv2.circle(frame, (int(x * w), int(y * h)), max(1, round(r)), (245, 245, 245), -1, cv2.LINE_AA)
         return frame
 
-    return Plan((), draw, 3.0, rest=base)
+    return lay
 
 
-def _swaying_branches(ctx: Ctx) -> Plan:
+def _branch_layer(ctx: Ctx) -> Layer:
     rng = ctx.rng
     leaves = art.branch_leaves(rng)
     freq, amp, phase = rng.uniform(0.5, 0.9), rng.uniform(0.12, 0.18), rng.uniform(0, 2 * math.pi)
 
-    def draw(i: int) -> Frame:
+    def lay(frame: Frame, i: int) -> Frame:
         t = i / ctx.fps
         gust = 0.75 + 0.25 * math.sin(0.4 * t + phase)
-        angle = 2.6 + amp * gust * (math.sin(2 * math.pi * freq * t + phase) + 0.3 * math.sin(4.6 * math.pi * freq * t))
-        frame = ctx.bg.copy()
-        art.draw_branch(frame, angle, leaves)
+        swing = math.sin(2 * math.pi * freq * t + phase) + 0.3 * math.sin(4.6 * math.pi * freq * t)
+        art.draw_branch(frame, 2.6 + amp * gust * swing, leaves)
         return frame
 
-    return Plan((), draw)
+    return lay
+
+
+def _weather(
+    layer: Callable[[Ctx], Layer], noise: float, rest: tuple[float, float, float] | None
+) -> Callable[[Ctx], Plan]:
+    """A distractor: the empty driveway under `layer`."""
+
+    def build(ctx: Ctx) -> Plan:
+        lay = layer(ctx)
+        return Plan((), lambda i: lay(ctx.bg.copy(), i), noise, None if rest is None else _tint(ctx.bg, rest))
+
+    return build
+
+
+def _during(event: Callable[[Ctx], Plan], layer: Callable[[Ctx], Layer], noise: float) -> Callable[[Ctx], Plan]:
+    """A real event that happens under `layer` (in the rain, in the snow, by the swaying branch)."""
+
+    def build(ctx: Ctx) -> Plan:
+        plan, lay = event(ctx), layer(ctx)
+        return Plan(plan.event_frames, lambda i: lay(plan.draw(i), i), noise)
+
+    return build
+
+
+def _truck_at_night(ctx: Ctx) -> Plan:
+    """The delivery truck arrives in the dark, its headlights lighting the street ahead of it."""
+    x_of = _truck_path(ctx.rng)
+    plan = _event_plan(ctx, _truck_script(x_of))
+
+    def draw(i: int) -> Frame:
+        dark = _tint(plan.draw(i), _NIGHT).astype(np.float32)
+        beam = art.light_cone(ctx.size, (x_of(i / ctx.fps) + 0.42, 0.92), -0.06, 0.2)[..., None]
+        return _to_u8(dark * (1.0 + 2.5 * beam) + 30.0 * beam)
+
+    return Plan(plan.event_frames, draw, 4.0)
 
 
 def _ir_switch(ctx: Ctx) -> Plan:
@@ -281,7 +324,7 @@ def _dusk_fade(ctx: Ctx) -> Plan:
 
 
 def _headlight_sweep(ctx: Ctx) -> Plan:
-    night, rng = _lit(ctx, (0.3, 0.24, 0.22)), ctx.rng
+    night, rng = _lit(ctx, _NIGHT), ctx.rng
     sweeps = [
         (1.5 + rng.uniform(0, 1.5), rng.uniform(1.5, 2.5), False),
         (7.0 + rng.uniform(0, 1.5), rng.uniform(1.5, 2.5), True),
@@ -338,11 +381,16 @@ SCENES: Mapping[str, SceneSpec] = MappingProxyType(
         "person_walks_up": SceneSpec("event", "person", 13.0, _person_walks_up, "person_walks_away"),
         "package_left": SceneSpec("event", "delivery", 15.0, lambda c: _package_scene(c, leave=True)),
         "package_picked_up": SceneSpec("event", "person", 15.0, lambda c: _package_scene(c, leave=False)),
+        # Real events under the distractors' conditions: the fixes must not cost recall.
+        "person_in_rain": SceneSpec("event", "person", 13.0, _during(_person_walks_up, _rain_layer, 3.0)),
+        "car_in_snow": SceneSpec("event", "vehicle", 12.0, _during(_car_arrives, _snow_layer, 3.0)),
+        "person_by_branches": SceneSpec("event", "person", 13.0, _during(_person_walks_up, _branch_layer, 2.5)),
+        "truck_at_night": SceneSpec("event", "delivery", 13.0, _truck_at_night),
         "quiet": SceneSpec("distractor", "nothing", 10.0, lambda c: _static(c, 2.5)),
         "noise": SceneSpec("distractor", "nothing", 12.0, lambda c: _static(c, 11.0)),
-        "rain": SceneSpec("distractor", "nothing", 12.0, _rain),
-        "snow": SceneSpec("distractor", "nothing", 12.0, _snow),
-        "swaying_branches": SceneSpec("distractor", "nothing", 12.0, _swaying_branches),
+        "rain": SceneSpec("distractor", "nothing", 12.0, _weather(_rain_layer, 3.0, _OVERCAST)),
+        "snow": SceneSpec("distractor", "nothing", 12.0, _weather(_snow_layer, 3.0, _SNOWY)),
+        "swaying_branches": SceneSpec("distractor", "nothing", 12.0, _weather(_branch_layer, 2.5, None)),
         "ir_switch": SceneSpec("distractor", "nothing", 12.0, _ir_switch),
         "dusk_fade": SceneSpec("distractor", "nothing", 12.0, _dusk_fade),
         "headlight_sweep": SceneSpec("distractor", "nothing", 12.0, _headlight_sweep),

@@ -32,6 +32,7 @@ class Scene:
     event_frames: tuple[tuple[int, int], ...]
     label: str
     seed: int = 0
+    lead_in_frames: int = 0  # frames of the scene's opening conditions before its own first frame
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able form (the `.json` file written beside a video)."""
@@ -44,6 +45,7 @@ class Scene:
             "event_frames": [list(r) for r in self.event_frames],
             "label": self.label,
             "seed": self.seed,
+            "lead_in_frames": self.lead_in_frames,
         }
 
     @classmethod
@@ -59,6 +61,7 @@ class Scene:
             event_frames=tuple((int(a), int(b)) for a, b in data["event_frames"]),
             label=str(data["label"]),
             seed=int(data.get("seed", 0)),
+            lead_in_frames=int(data.get("lead_in_frames", 0)),
         )
 
 
@@ -98,11 +101,25 @@ def _plan(
 
 
 def render(
-    name: str, *, size: tuple[int, int] = MAIN_STREAM, fps: float = 5.0, seed: int = 0
+    name: str,
+    *,
+    size: tuple[int, int] = MAIN_STREAM,
+    fps: float = 5.0,
+    seed: int = 0,
+    lead_in: float = 0.0,
 ) -> tuple[Scene, Iterator[Frame]]:
-    """Labels of scene `name` and a lazy iterator of its BGR frames (deterministic per seed)."""
+    """Labels of scene `name` and a lazy iterator of its BGR frames (deterministic per seed).
+
+    `lead_in` seconds of the scene's opening conditions (rain already falling, branch already
+    swaying, nothing arrived yet) come first, as a camera that has been running a while would see.
+    """
     scene, plan, noise = _plan(name, size, fps, seed)
-    return scene, (noise.apply(plan.draw(i)) for i in range(scene.frame_count))
+    lead = round(lead_in * fps)
+    if lead:
+        shifted = tuple((a + lead, b + lead) for a, b in scene.event_frames)
+        scene = replace(scene, frame_count=scene.frame_count + lead, event_frames=shifted, lead_in_frames=lead)
+    # Every recipe draws sensible frames for negative indices: the time before the scene began.
+    return scene, (noise.apply(plan.draw(i)) for i in range(-lead, scene.frame_count - lead))
 
 
 def _labels_path(path: Path) -> Path:
@@ -119,6 +136,8 @@ def _writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, size)
     if not writer.isOpened():
         raise RuntimeError(f"{path}: OpenCV cannot write {fourcc} video here")
+    if fourcc == "MJPG":
+        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 80)  # the default 95 makes noisy frames 3x bigger
     return writer
 
 
@@ -135,10 +154,16 @@ def _write_frames(path: Path, fps: float, size: tuple[int, int], frames: Iterato
 
 
 def write_video(
-    name: str, path: Path, *, size: tuple[int, int] = MAIN_STREAM, fps: float = 5.0, seed: int = 0
+    name: str,
+    path: Path,
+    *,
+    size: tuple[int, int] = MAIN_STREAM,
+    fps: float = 5.0,
+    seed: int = 0,
+    lead_in: float = 0.0,
 ) -> Scene:
     """Write scene `name` to a video file (.mp4 = mp4v, .avi = MJPG) and its labels to `<path>.json`."""
-    scene, frames = render(name, size=size, fps=fps, seed=seed)
+    scene, frames = render(name, size=size, fps=fps, seed=seed, lead_in=lead_in)
     _write_frames(path, fps, size, frames)
     _labels_path(path).write_text(json.dumps(scene.to_json(), indent=1))
     return scene

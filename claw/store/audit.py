@@ -24,6 +24,11 @@ def write(db: sqlite_utils.Database, entry: AuditEntry) -> None:
     db.table("audit").insert(asdict(entry))
 
 
+def write_many(db: sqlite_utils.Database, entries: list[AuditEntry]) -> None:
+    with db.conn:
+        db.table("audit").insert_all([asdict(e) for e in entries])
+
+
 def recent(db: sqlite_utils.Database, limit: int = 100, actor: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE actor = ?", [actor]) if actor else ("", [])
     return list(db.query(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit]))

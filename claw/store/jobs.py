@@ -133,6 +133,13 @@ def put_state(db: sqlite_utils.Database, state: JobState) -> None:
     _put_state(db, state)
 
 
+def put_states(db: sqlite_utils.Database, states: Iterable[JobState]) -> None:
+    with db.conn:
+        db.conn.execute("BEGIN")
+        for state in states:
+            _put_state(db, state)
+
+
 def account(db: sqlite_utils.Database, state: JobState, runs: Iterable[Run]) -> list[int]:
     """Record occurrences and move the job's state on, atomically: an occurrence is never accounted twice."""
     ids: list[int] = []
@@ -148,12 +155,15 @@ def account(db: sqlite_utils.Database, state: JobState, runs: Iterable[Run]) -> 
     return ids
 
 
-def finish(db: sqlite_utils.Database, run_id: int, status: str, ended: float, detail: str, state: JobState) -> None:
-    """Close a run with its outcome and store the job's new state."""
+def finish(
+    db: sqlite_utils.Database, run_id: int, status: str, started: float, ended: float, detail: str, state: JobState
+) -> None:
+    """Close a run with its outcome (and when its action really started) and store the job's new state."""
     with db.conn:
         db.conn.execute("BEGIN")
         db.execute(
-            "UPDATE job_runs SET status = ?, ended = ?, detail = ? WHERE id = ?", [status, ended, detail, run_id]
+            "UPDATE job_runs SET status = ?, started = ?, ended = ?, detail = ? WHERE id = ?",
+            [status, started, ended, detail, run_id],
         )
         _put_state(db, state)
 

@@ -141,17 +141,21 @@ def mark_compacted(db: sqlite_utils.Database, conversation: str, upto_seq: int) 
 
 
 def search(db: sqlite_utils.Database, query: str, *, conversation: str | None, limit: int = 8) -> list[Message]:
-    """Full-text search over the history (all of it, compacted turns included)."""
+    """Full-text search over the whole history (compacted turns included), best matches of the newest."""
+    # FTS5 walks its index newest-first for free; ranking every match of a common word would not scale.
     sql = (
-        "SELECT messages.* FROM messages_fts JOIN messages ON messages.id = messages_fts.rowid"
-        " WHERE messages_fts MATCH :q AND messages.role IN ('user', 'assistant')"
+        "SELECT messages.* FROM messages JOIN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q"
+        " ORDER BY rowid DESC LIMIT :window) AS hit ON messages.id = hit.rowid"
+        " WHERE messages.role IN ('user', 'assistant')"
     )
-    params: dict[str, Any] = {"q": fts_query(query), "limit": limit}
+    params: dict[str, Any] = {"q": fts_query(query), "window": 400}
     if conversation is not None:
         sql += " AND messages.conversation = :c"
         params["c"] = conversation
-    sql += " ORDER BY rank LIMIT :limit"
-    return [_row_to_message(r) for r in db.query(sql, params)]
+    found = [_row_to_message(r) for r in db.query(sql, params)]
+    words = {w.strip('"').lower() for w in fts_query(query).split(" OR ")}
+    found.sort(key=lambda m: (sum(w in m.content.lower() for w in words), m.id), reverse=True)
+    return found[:limit]
 
 
 def count(db: sqlite_utils.Database, conversation: str | None = None) -> int:

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlite_utils
 
+from claw.store.messages import Message, record_inbound
+
 PENDING = ("queued", "unknown")  # what a sender still has to act on, oldest first per recipient
 WAITING = ("queued", "unknown", "sending", "held")  # not yet out of our hands
 
@@ -161,18 +163,27 @@ def mark_delivered(db: sqlite_utils.Database, row_id: int, provider_id: str) -> 
 
 
 def reschedule(
-    db: sqlite_utils.Database, row_id: int, *, status: str, delay: float, error: str, forget: bool = False
-) -> None:
-    """Try again after `delay` s; `status` 'queued' (nothing went out) or 'unknown' (check first).
+    db: sqlite_utils.Database,
+    row_id: int,
+    *,
+    status: str,
+    delay: float,
+    error: str,
+    after: str = "sending",
+    forget: bool = False,
+) -> bool:
+    """Try again after `delay` s, if the row is still in status `after` (a callback may have settled it).
 
-    `forget` drops the provider id of a failed earlier send, so the next one records its own.
+    `status` is 'queued' (nothing went out) or 'unknown' (check first); `forget` drops the provider id
+    of a failed earlier send, so the next one records its own.
     """
     now = time.time()
-    db.execute(
+    cursor = db.execute(
         "UPDATE outbox SET status = ?, next_attempt = ?, error = ?, updated = ?,"
-        " provider_id = CASE WHEN ? THEN NULL ELSE provider_id END WHERE id = ?",
-        [status, now + delay, error, now, forget, row_id],
+        " provider_id = CASE WHEN ? THEN NULL ELSE provider_id END WHERE id = ? AND status = ?",
+        [status, now + delay, error, now, forget, row_id, after],
     )
+    return cursor.rowcount == 1
 
 
 def kill(db: sqlite_utils.Database, row_id: int, error: str) -> None:
@@ -207,22 +218,53 @@ def opened(db: sqlite_utils.Database, channel: str, recipient: str, when: float)
     """
     with db.conn:
         db.conn.execute("BEGIN IMMEDIATE")
+        return _open(db, channel, recipient, when)
+
+
+@dataclass(frozen=True, slots=True)
+class Arriving:
+    """An inbound message from a known sender, to persist (deduplicated by `external_id`)."""
+
+    channel: str
+    conversation: str
+    message: Message
+    external_id: str | None
+    recipient: str  # the sender, as outbound rows name them
+    when: float
+
+
+def arrived(db: sqlite_utils.Database, items: Sequence[Arriving]) -> list[tuple[int | None, int]]:
+    """Persist a burst of inbound messages in one transaction, opening each sender's window.
+
+    Returns (message id, or None for a replay; held rows released) per item.
+    """
+    results: list[tuple[int | None, int]] = []
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        for item in items:
+            message_id = record_inbound(db, item.conversation, item.message, item.external_id)
+            released = _open(db, item.channel, item.recipient, item.when) if message_id is not None else 0
+            results.append((message_id, released))
+    return results
+
+
+def _open(db: sqlite_utils.Database, channel: str, recipient: str, when: float) -> int:
+    db.execute(
+        "INSERT INTO windows (recipient, last_inbound) VALUES (?, ?)"
+        " ON CONFLICT(recipient) DO UPDATE SET last_inbound = MAX(last_inbound, excluded.last_inbound)",
+        [recipient, when],
+    )
+    released = db.execute(
+        "UPDATE outbox SET status = 'queued', next_attempt = 0, updated = ?"
+        " WHERE channel = ? AND recipient = ? AND status = 'held'",
+        [time.time(), channel, recipient],
+    ).rowcount
+    if released:
         db.execute(
-            "INSERT INTO windows (recipient, last_inbound) VALUES (?, ?)"
-            " ON CONFLICT(recipient) DO UPDATE SET last_inbound = MAX(last_inbound, excluded.last_inbound)",
-            [recipient, when],
-        )
-        released = db.execute(
-            "UPDATE outbox SET status = 'queued', next_attempt = 0, updated = ?"
-            " WHERE channel = ? AND recipient = ? AND status = 'held'",
+            "UPDATE outbox SET status = 'skipped', error = 'window opened: the full message goes instead',"
+            " updated = ? WHERE channel = ? AND recipient = ? AND kind = 'template' AND status = 'queued'",
             [time.time(), channel, recipient],
-        ).rowcount
-        if released:
-            db.execute(
-                "UPDATE outbox SET status = 'skipped', error = 'window opened: the full message goes instead',"
-                " updated = ? WHERE channel = ? AND recipient = ? AND kind = 'template' AND status = 'queued'",
-                [time.time(), channel, recipient],
-            )
+        )
     return int(released)
 
 
@@ -231,13 +273,15 @@ def last_inbound(db: sqlite_utils.Database, recipient: str) -> float:
     return float(row[0]) if row else 0.0
 
 
-def claimed(db: sqlite_utils.Database, provider_ids: Iterable[str]) -> set[str]:
-    """Which of these provider ids already belong to a row (so a resend check never matches them twice)."""
+def claimed(db: sqlite_utils.Database, provider_ids: Iterable[str], *, besides: int = 0) -> set[str]:
+    """Which of these provider ids belong to a row other than `besides` (a resend check never adopts them)."""
     ids = list(provider_ids)
     if not ids:
         return set()
     marks = ",".join("?" for _ in ids)
-    rows = db.execute(f"SELECT provider_id FROM outbox WHERE provider_id IN ({marks})", ids).fetchall()
+    rows = db.execute(
+        f"SELECT provider_id FROM outbox WHERE provider_id IN ({marks}) AND id != ?", [*ids, besides]
+    ).fetchall()
     return {str(r[0]) for r in rows}
 
 

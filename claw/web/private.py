@@ -77,6 +77,10 @@ def build(claw: App) -> web.Application:
     app.router.add_get("/api/devices", devices)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/jobs", jobs)
+    from claw.web import dashboard, openai_compat  # they import APP from here
+
+    dashboard.install(app, claw)
+    openai_compat.install(app, claw)
     for add in claw.private_routes:
         add(app)
     return app

@@ -312,9 +312,7 @@ class ScriptedOllama:
         calls = reply.tool_calls if req.path == "/api/chat" else []
         stats = _stats(req, reply, started)
         if not req.stream:
-            return web.json_response(
-                self._shape(req, reply.content, thinking, calls, stats, reply.done_reason)
-            )
+            return web.json_response(self._shape(req, reply.content, thinking, calls, stats, reply.done_reason))
         return await self._stream(request, req, reply, thinking, calls, stats)
 
     async def _stream(

@@ -186,9 +186,7 @@ class FakeTwilio:
         failure = self._failures.popleft() if self._failures else None
         if failure is not None and not failure.after_accept:
             return await self._fail(failure)
-        accepted = self._accept(
-            {k: str(v) for k, v in form.items()}, [str(u) for u in form.getall("MediaUrl", [])]
-        )
+        accepted = self._accept({k: str(v) for k, v in form.items()}, [str(u) for u in form.getall("MediaUrl", [])])
         if isinstance(accepted, web.Response):
             return accepted
         if failure is not None:
@@ -308,17 +306,12 @@ class FakeTwilio:
         if not isinstance(values, dict):
             return self._error(400, 21656)
         closed = (
-            self.window_enforced
-            and to.startswith("whatsapp:")
-            and content_sid is None
-            and not self._window_open(to)
+            self.window_enforced and to.startswith("whatsapp:") and content_sid is None and not self._window_open(to)
         )
         if closed and self.window_failure == "reject":
             return self._error(400, 63016)
         if content_sid in self.templates:
-            body = re.sub(
-                r"\{\{(\w+)\}\}", lambda m: str(values.get(m[1], m[0])), self.templates[content_sid]
-            )
+            body = re.sub(r"\{\{(\w+)\}\}", lambda m: str(values.get(m[1], m[0])), self.templates[content_sid])
         now = self.clock()
         message: dict[str, Any] = {
             "sid": new_sid("SM"),
@@ -467,9 +460,7 @@ class FakeTwilio:
         self.callbacks.append({"url": url, "params": params, "status": status})
 
 
-def signed_webhook(
-    url: str, params: Mapping[str, str], auth_token: str
-) -> tuple[dict[str, str], dict[str, str]]:
+def signed_webhook(url: str, params: Mapping[str, str], auth_token: str) -> tuple[dict[str, str], dict[str, str]]:
     """Return (form, headers) for a POST to `url` signed as Twilio signs it with `auth_token`."""
     form = dict(params)
     signature = RequestValidator(auth_token).compute_signature(url, form)

@@ -33,7 +33,7 @@ class SonosDriver:
         except (SoCoException, OSError, ValueError) as exc:
             raise DeviceError(name, f"didn't do it ({type(exc).__name__}: {str(exc)[:80]})") from None
         except Exception as exc:  # requests' exceptions and soco's XML parsing errors
-            raise DeviceError(name, f"didn't answer ({type(exc).__name__})") from None
+            raise DeviceError(name, f"didn't answer ({type(exc).__name__})", unreachable=True) from None
 
     async def identify(self, found: Found) -> Found:
         def ask() -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Skills: a new device kind or routine is a SKILL.md in skills/ (format, loader, declarative driver, CLI)."""

@@ -1,0 +1,108 @@
+"""What the dashboard hears: device changes, owner notifications and audit entries, as live events."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+from aiohttp import web
+
+from claw.bus import Outbound
+
+if TYPE_CHECKING:
+    from claw.app import App
+    from claw.home.device import Device
+
+log = logging.getLogger(__name__)
+
+MEDIA_TTL = 24 * 3600.0  # pictures in the dashboard's feed stay viewable for a day
+
+
+def audit_after(db: sqlite_utils.Database, last: int, limit: int = 200) -> list[dict[str, Any]]:
+    """Audit rows newer than id `last`, oldest first."""
+    return list(db.query("SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", [last, limit]))
+
+
+def audit_last_id(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0])
+
+
+class Feed:
+    """Bridges the house to `app.live` while the private listener runs (an aiohttp cleanup context)."""
+
+    def __init__(self, claw: App, *, audit_every: float = 0.5) -> None:
+        self.claw = claw
+        self.audit_every = audit_every
+        self.notifications: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
+        self._watcher: asyncio.Task[None] | None = None
+        self._running = False
+
+    async def context(self, _: web.Application) -> AsyncIterator[None]:
+        """Start with the listener, stop with it (cleanup_ctx)."""
+        self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def start(self) -> None:
+        self._running = True
+        home = getattr(self.claw, "home", None)
+        if home is not None:
+            home.registry.listeners.append(self._on_device)
+        self.claw.bus.listen(self._on_outbound)
+        self._watcher = asyncio.get_running_loop().create_task(self._watch_audit(), name="dashboard audit feed")
+
+    async def stop(self) -> None:
+        """Unhook from the house and end every open stream."""
+        self._running = False
+        home = getattr(self.claw, "home", None)
+        if home is not None and self._on_device in home.registry.listeners:
+            home.registry.listeners.remove(self._on_device)
+        self.claw.live.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+
+    def _on_device(self, what: str, device: Device) -> None:
+        self.claw.live.publish("device", {"what": what, "device": device.describe()})
+
+    async def _on_outbound(self, message: Outbound) -> None:
+        if not self._running or message.recipient is not None:
+            return  # replies to one person belong to their conversation, not the house's feed
+        item = {
+            "id": message.id,
+            "ts": time.time(),
+            "kind": message.kind,
+            "title": message.title,
+            "text": message.text,
+            "media": [
+                {"url": f"/media/{self.claw.media.issue(m.path, m.content_type, ttl=MEDIA_TTL)}", "caption": m.caption}
+                for m in message.media
+            ],
+        }
+        self.notifications.appendleft(item)
+        self.claw.live.publish("notification", item)
+
+    async def _watch_audit(self) -> None:
+        """Every audit entry, whoever wrote it, becomes a live event (the table is the one source)."""
+        store = self.claw.store
+        last = await store.run(audit_last_id)
+        while True:
+            await asyncio.sleep(self.audit_every)
+            try:
+                rows = await store.run(audit_after, last)
+            except Exception:  # a busy or closing database must not end the feed
+                log.debug("audit feed: query failed", exc_info=True)
+                continue
+            for row in rows:
+                last = max(last, int(row["id"]))
+                self.claw.live.publish("audit", row)

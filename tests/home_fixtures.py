@@ -1,0 +1,91 @@
+"""A running daemon with the Home part, discovering a simulated home on its own 127.0.N.x block."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+
+from claw.app import App
+from claw.config import Config
+from claw.home.part import Home
+from claw.sim.home import SimHome
+
+
+@dataclass
+class House:
+    app: App
+    sim: SimHome
+    home: Home
+
+    def device(self, name: str) -> Any:
+        return next(d for d in self.home.registry.devices(include_ignored=True) if d.name == name)
+
+    async def say(self, text: str) -> str:
+        return (await self.app.local.ask(text)).text
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def start_house(tmp: Path, config: Config, *, speakers: bool = True, **sim: Any) -> House:
+    subnet = sim.pop("subnet", random.randint(60, 200))
+    home_sim = SimHome(tmp / "sim", cameras=False, speakers=speakers, port=0, subnet=subnet, **sim)
+    config = replace(config, home=replace(config.home, subnets=(f"127.0.{subnet}.0/24",)))
+    await home_sim.start()
+    app = App(config, parts=[Home(config)])
+    await app.start()
+    home: Home = app.home  # type: ignore[attr-defined]
+    ids = {d.device_id for d in home_sim.devices.values()}
+    if home_sim.sonos:
+        ids |= {s.uid for s in home_sim.sonos.speakers}
+    await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 15, "discovery")
+    await asyncio.gather(*(home.refresh(d) for d in home.registry.devices()))
+    return House(app, home_sim, home)
+
+
+def house_config(make_config: Callable[..., Config], sim_ssdp_port: int = 1900, **extra: Any) -> Config:
+    home = {
+        "discovery": True,
+        "interfaces": ["127.0.0.1"],
+        "ssdp_interval": 5.0,
+        "ssdp_port": sim_ssdp_port,
+        "device_timeout": 1.0,
+        "poll_interval": 3600.0,
+        "rooms": [{"name": "Living Room", "aliases": ["lounge", "front room"]}],
+    }
+    home.update(extra.pop("home", {}))
+    return make_config(home=home, **extra)
+
+
+@pytest_asyncio.fixture
+async def house(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIterator[House]:
+    """The demo house with every sensitive device approved, no model server."""
+    h = await _approved_house(tmp_path, make_config)
+    try:
+        yield h
+    finally:
+        await h.app.stop()
+        await h.sim.stop()
+
+
+async def _approved_house(tmp: Path, make_config: Callable[..., Config], **kw: Any) -> House:
+    subnet = random.randint(60, 200)
+    probe = SimHome(tmp / "probe", cameras=False, speakers=False, port=0, subnet=subnet)
+    sensitive = [
+        {"id": d.device_id, "controllable": True}
+        for d in probe.devices.values()
+        if d.kind in ("lock", "alarm", "garage_door")
+    ]
+    config = house_config(make_config, home={"devices": sensitive}, **kw)
+    return await start_house(tmp, config, subnet=subnet)
