@@ -1,6 +1,6 @@
 """Daemon start to ready and idle resident memory (issue 2), for `claw run` with every standard part.
 
-    .venv/bin/python bench/daemon.py
+.venv/bin/python bench/daemon.py
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def once(tmp: Path) -> tuple[float, float]:
         encoding="utf-8",
     )
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "claw.cli", "run", "--config", str(config)],
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "claw.cli", "run", "--config", str(config)], stderr=subprocess.DEVNULL
+    )
     try:
         while True:
             try:

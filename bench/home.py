@@ -1,6 +1,6 @@
 """Home figures (issue 3): sleepy time over 50 slow lights, intent matching, discovery, overview size.
 
-    .venv/bin/python bench/home.py
+.venv/bin/python bench/home.py
 """
 
 from __future__ import annotations
@@ -31,13 +31,22 @@ from tests.conftest import free_port
 
 
 def config(tmp: Path, subnet: str, **home: Any) -> Any:
-    return parse({
-        "state_dir": str(tmp), "llm": {"host": "http://127.0.0.1:9"},
-        "private": {"port": free_port()}, "public": {"port": free_port()},
-        "home": {"interfaces": ["127.0.0.1"], "subnets": [subnet], "poll_interval": 3600.0,
-                 "device_timeout": 2.0, **home},
-        "heartbeat": {"enabled": False},
-    })
+    return parse(
+        {
+            "state_dir": str(tmp),
+            "llm": {"host": "http://127.0.0.1:9"},
+            "private": {"port": free_port()},
+            "public": {"port": free_port()},
+            "home": {
+                "interfaces": ["127.0.0.1"],
+                "subnets": [subnet],
+                "poll_interval": 3600.0,
+                "device_timeout": 2.0,
+                **home,
+            },
+            "heartbeat": {"enabled": False},
+        }
+    )
 
 
 async def wait_known(home: Home, count: int, timeout: float = 30) -> float:
@@ -89,26 +98,61 @@ async def sleepy_time(tmp: Path) -> None:
 
 
 def intent_matching() -> None:
-    rooms = {r.lower(): r for r in ("Kitchen", "Living Room", "Bedroom", "Study", "Hallway", "Garden", "Garage",
-                                    "Outside")}
+    rooms = {
+        r.lower(): r for r in ("Kitchen", "Living Room", "Bedroom", "Study", "Hallway", "Garden", "Garage", "Outside")
+    }
     rooms["lounge"] = "Living Room"
-    names = {"kitchen ceiling", "desk lamp", "porch light", "front door", "garage door", "thermostat",
-             "alarm panel", "pool pump", "spa heater", "bedroom lamp"}
+    names = {
+        "kitchen ceiling",
+        "desk lamp",
+        "porch light",
+        "front door",
+        "garage door",
+        "thermostat",
+        "alarm panel",
+        "pool pump",
+        "spa heater",
+        "bedroom lamp",
+    }
     book = RoutineBook()
-    book.add(parse_routine({"name": "sleepy time", "triggers": ["good night", "bedtime"],
-                            "actions": [{"kind": "light", "power": "off"}]}))
+    book.add(
+        parse_routine(
+            {
+                "name": "sleepy time",
+                "triggers": ["good night", "bedtime"],
+                "actions": [{"kind": "light", "power": "off"}],
+            }
+        )
+    )
     book.add(parse_routine({"name": "good morning", "actions": [{"kind": "light", "power": "on"}]}))
     matcher = Matcher(book, rooms, names)
     templates = [
-        "turn off the {room} lights", "switch on the {name}", "set the thermostat to {n}", "dim the {name} to {n}%",
-        "play jazz in the {room}", "is the garage open", "sleepy time", "good nigth", "lock the front door",
-        "what's playing in the {room}", "pause the music", "open the {room} shades", "{room} lights off",
-        "what's the weather like tomorrow", "tell me a joke about cats", "remind me to call mum",
-        "volume 30 in the {room}", "arm the alarm for night", "is the {name} on", "next song",
+        "turn off the {room} lights",
+        "switch on the {name}",
+        "set the thermostat to {n}",
+        "dim the {name} to {n}%",
+        "play jazz in the {room}",
+        "is the garage open",
+        "sleepy time",
+        "good nigth",
+        "lock the front door",
+        "what's playing in the {room}",
+        "pause the music",
+        "open the {room} shades",
+        "{room} lights off",
+        "what's the weather like tomorrow",
+        "tell me a joke about cats",
+        "remind me to call mum",
+        "volume 30 in the {room}",
+        "arm the alarm for night",
+        "is the {name} on",
+        "next song",
     ]
     rng = random.Random(7)
-    phrases = [rng.choice(templates).format(room=rng.choice(list(rooms)), name=rng.choice(sorted(names)),
-                                            n=rng.randint(5, 95)) for _ in range(1000)]
+    phrases = [
+        rng.choice(templates).format(room=rng.choice(list(rooms)), name=rng.choice(sorted(names)), n=rng.randint(5, 95))
+        for _ in range(1000)
+    ]
     for p in phrases[:50]:
         matcher.match(p)
     times = []
@@ -129,8 +173,13 @@ async def discovery(tmp: Path) -> None:
     started = time.perf_counter()
     await app.start()
     await wait_known(app.home, sim.device_count)  # type: ignore[attr-defined]
-    figure("discovery_all_known", time.perf_counter() - started, "s", devices=sim.device_count,
-           via="mDNS + SSDP on 127.0.0.1, from daemon start")
+    figure(
+        "discovery_all_known",
+        time.perf_counter() - started,
+        "s",
+        devices=sim.device_count,
+        via="mDNS + SSDP on 127.0.0.1, from daemon start",
+    )
     await app.stop()
     await sim.stop()
 
@@ -142,8 +191,17 @@ def overview_tokens() -> None:
         for i in range(count):
             kind = kinds[i % len(kinds)]
             room = f"Room {i % max(3, count // 10)}"
-            devices.append(Device(id=f"d{i}", name=f"{room} {kind.title()} {i}", kind=kind, driver="x",
-                                  address=f"10.0.0.{i}:80", room=room, capabilities=(POWER, BRIGHTNESS)))
+            devices.append(
+                Device(
+                    id=f"d{i}",
+                    name=f"{room} {kind.title()} {i}",
+                    kind=kind,
+                    driver="x",
+                    address=f"10.0.0.{i}:80",
+                    room=room,
+                    capabilities=(POWER, BRIGHTNESS),
+                )
+            )
         text = overview(devices, [])
         figure(f"overview_tokens_{count}_devices", tokens.count(text), "tokens")
 

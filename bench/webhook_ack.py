@@ -1,7 +1,11 @@
 """Webhook acknowledgement latency: 200 concurrent signed WhatsApp webhooks on loopback.
 
-Run: .venv/bin/python bench/webhook_ack.py [--requests 200] [--owners 20]
-Prints JSON lines {"figure", "value", "unit"}: p50/p99/max ack latency, acknowledged, persisted, lost.
+Run: .venv/bin/python bench/webhook_ack.py [--requests 200] [--owners 4]
+
+Three processes, as in real life: the daemon; the Twilio and Ollama fakes (remote services); the load
+generator (Twilio's webhook senders, raw HTTP/1.1, one fresh connection per webhook, all at once after a
+warm-up). The same load against a bare aiohttp handler gives the floor this machine and client allow.
+Prints JSON lines {"figure", "value", "unit"}.
 """
 
 from __future__ import annotations
@@ -22,40 +26,61 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
+from aiohttp import web
 
 from claw.app import App
 from claw.channels.whatsapp import WhatsApp
 from claw.config import parse
+from claw.store import outbox as rows_db
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio, inbound_params, signed_webhook
+
+WARM = 10
+MODEL_DELAY = 1.0  # seconds a scripted turn takes (a real model takes seconds too)
 
 
 def figure(name: str, value: float, unit: str) -> None:
     print(json.dumps({"figure": name, "value": round(value, 3), "unit": unit}), flush=True)
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(share * len(ordered)) - 1)]
+
+
+async def child(*args: str, stdin: bytes | None = None) -> bytes:
+    process = await asyncio.create_subprocess_exec(sys.executable, __file__, *args, stdin=PIPE, stdout=PIPE)
+    out, _ = await process.communicate(stdin)
+    return out
+
+
+async def burst(url: str, token: str, forms: list[dict[str, str]]) -> list[tuple[int, float]]:
+    """Sign every form, hand them to the load generator process, return (status, ms) per webhook."""
+    signed = [signed_webhook(url, form, token) for form in forms]
+    out = await child("--client", url, stdin=json.dumps(signed).encode())
+    return [(int(s), float(ms)) for s, ms in json.loads(out)]
+
+
 async def main(requests: int, owners: int) -> None:
-    fake, model = FakeTwilio(), ScriptedOllama()
-    await fake.start()
-    await model.start()
-    model.on(None, Reply.text("Noted.", delay=1.0))  # a real model takes seconds; an instant one is no load test
-    os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"] = fake.account_sid, fake.auth_token
     numbers = [f"+1555{i:07d}" for i in range(owners)]
-    for number in numbers:
-        fake.record_inbound(f"whatsapp:{number}")  # Twilio knows they wrote: replies may be free-form
+    fakes = await asyncio.create_subprocess_exec(sys.executable, __file__, "--fakes", *numbers, stdin=PIPE, stdout=PIPE)
+    assert fakes.stdout is not None and fakes.stdin is not None
+    env = json.loads(await fakes.stdout.readline())
+    os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"] = env["account_sid"], env["auth_token"]
+    forms = [inbound_params(f"whatsapp:{numbers[i % owners]}", f"message {i}") for i in range(WARM + requests)]
     with tempfile.TemporaryDirectory() as state:
         public = free_port()
         config = parse(
             {
                 "state_dir": state,
-                "llm": {"host": model.url},
+                "llm": {"host": env["ollama"]},
                 "private": {"port": free_port()},
                 "public": {"port": public},
                 "home": {"discovery": False, "interfaces": ["127.0.0.1"]},
                 "whatsapp": {
                     "enabled": True,
-                    "api_base": fake.url,
+                    "api_base": env["twilio"],
                     "public_url": f"http://127.0.0.1:{public}",
                     "sender": "whatsapp:+14155238886",
                 },
@@ -64,43 +89,85 @@ async def main(requests: int, owners: int) -> None:
             "(bench)",
         )
         app = App(config, parts=[WhatsApp(config)])
-        url = f"http://127.0.0.1:{public}/twilio/whatsapp"
         try:
             await app.start()
-            forms = [inbound_params(f"whatsapp:{numbers[i % owners]}", f"message {i}") for i in range(requests)]
-            warm = [inbound_params(f"whatsapp:{numbers[i % owners]}", f"warm {i}") for i in range(10)]
-            signed = [signed_webhook(url, f, fake.auth_token) for f in warm + forms]
-            # The load comes from another process, as Twilio's would: the daemon's loop serves only itself.
-            client = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--client", url, stdin=PIPE, stdout=PIPE
-            )
-            out, _ = await client.communicate(json.dumps({"warm": len(warm), "requests": signed}).encode())
-            results = json.loads(out)
-            latencies = sorted(ms for _, ms in results)
-            acknowledged = sum(1 for status, _ in results if status == 200)
-            persisted = await app.store.run(_persisted, [f["MessageSid"] for f in forms])
-            # Let the replies go out before stopping, so nothing is cut off mid-turn.
-            deadline = time.monotonic() + 120
-            while len(fake.messages) < requests + len(warm) and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
+            results = await burst(f"http://127.0.0.1:{public}/twilio/whatsapp", env["auth_token"], forms)
+            measured = results[WARM:]
+            persisted = await app.store.run(_persisted, [f["MessageSid"] for f in forms[WARM:]])
+            replies = await _replies(app, len(forms), timeout=60 + len(forms) * MODEL_DELAY / owners)
         finally:
             await app.stop()
-            await fake.stop()
-            await model.stop()
+            fakes.stdin.close()
+            await fakes.wait()
+    floor = await _floor(forms, env["auth_token"])
+    latencies = [ms for _, ms in measured]
     figure("webhook_ack_p50_ms", statistics.median(latencies), "ms")
-    figure("webhook_ack_p99_ms", latencies[max(0, round(0.99 * len(latencies)) - 1)], "ms")
-    figure("webhook_ack_max_ms", latencies[-1], "ms")
-    figure("webhook_acknowledged", acknowledged, "requests")
+    figure("webhook_ack_p99_ms", percentile(latencies, 0.99), "ms")
+    figure("webhook_ack_max_ms", max(latencies), "ms")
+    figure("webhook_acknowledged", sum(1 for status, _ in measured if status == 200), "requests")
     figure("webhook_persisted", persisted, "messages")
     figure("webhook_lost", requests - persisted, "messages")
+    figure("webhook_replies_sent", replies, "messages")
+    figure("webhook_ack_floor_p50_ms", statistics.median(floor), "ms")
+    figure("webhook_ack_floor_p99_ms", percentile(floor, 0.99), "ms")
+
+
+async def _floor(forms: list[dict[str, str]], token: str) -> list[float]:
+    """The same burst against a bare aiohttp handler that reads the form and answers: the floor."""
+
+    async def bare(request: web.Request) -> web.Response:
+        await request.post()
+        return web.Response(text="<Response/>", content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/twilio/whatsapp", bare)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        results = await burst(f"http://127.0.0.1:{port}/twilio/whatsapp", token, forms)
+    finally:
+        await runner.cleanup()
+    return [ms for _, ms in results[WARM:]]
+
+
+async def _replies(app: App, expected: int, timeout: float) -> int:
+    """Wait (bounded) until every message has its reply out, so nothing is cut off mid-turn."""
+    deadline = time.monotonic() + timeout
+    sent = 0
+    while time.monotonic() < deadline:
+        counts = await app.store.run(rows_db.counts, "whatsapp")
+        sent = counts.get("sent", 0) + counts.get("delivered", 0)
+        if sent >= expected:
+            break
+        await asyncio.sleep(0.2)
+    return sent
+
+
+def _persisted(db: Any, sids: list[str]) -> int:
+    marks = ",".join("?" for _ in sids)
+    return int(db.execute(f"SELECT COUNT(*) FROM messages WHERE external_id IN ({marks})", sids).fetchone()[0])
+
+
+async def fakes(numbers: list[str]) -> None:
+    """Child process: the Twilio and Ollama fakes, until stdin closes."""
+    twilio, model = FakeTwilio(), ScriptedOllama()
+    await twilio.start()
+    await model.start()
+    model.on(None, Reply.text("Noted.", delay=MODEL_DELAY))
+    for number in numbers:
+        twilio.record_inbound(f"whatsapp:{number}")  # Twilio saw them write: replies may be free-form
+    env = {"twilio": twilio.url, "ollama": model.url}
+    env.update(account_sid=twilio.account_sid, auth_token=twilio.auth_token)
+    print(json.dumps(env), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await twilio.stop()
+    await model.stop()
 
 
 async def client(url: str) -> None:
-    """The load generator (a child process): warm up, then every request at once; latencies to stdout.
-
-    Raw HTTP/1.1 over fresh connections, as Twilio opens them: a lean client measures the daemon, not itself.
-    """
-    job = json.loads(sys.stdin.read())
+    """Child process: the warm-up one by one, then every webhook at once; (status, ms) list to stdout."""
     target = urlsplit(url)
 
     def raw(form: dict[str, str], headers: dict[str, str]) -> bytes:
@@ -121,22 +188,22 @@ async def client(url: str) -> None:
         writer.close()
         return int(answer.split(b" ", 2)[1]), (time.perf_counter() - started) * 1000
 
-    requests = [raw(form, headers) for form, headers in job["requests"]]
-    for request in requests[: job["warm"]]:
-        await post(request)
-    print(json.dumps(await asyncio.gather(*(post(r) for r in requests[job["warm"] :]))))
-
-
-def _persisted(db: Any, sids: list[str]) -> int:
-    marks = ",".join("?" for _ in sids)
-    return int(db.execute(f"SELECT COUNT(*) FROM messages WHERE external_id IN ({marks})", sids).fetchone()[0])
+    requests = [raw(form, headers) for form, headers in json.loads(sys.stdin.read())]
+    warm = [await post(r) for r in requests[:WARM]]
+    print(json.dumps(warm + list(await asyncio.gather(*(post(r) for r in requests[WARM:])))))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--owners", type=int, default=20, help="spread the messages over this many owners")
+    parser.add_argument("--owners", type=int, default=4, help="spread the messages over this many owners")
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)  # internal: the load generator
+    parser.add_argument("--fakes", nargs="*", metavar="NUMBER", help=argparse.SUPPRESS)  # internal: the fakes
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(client(args.client) if args.client else main(args.requests, args.owners))
+    if args.client:
+        asyncio.run(client(args.client))
+    elif args.fakes is not None:
+        asyncio.run(fakes(args.fakes))
+    else:
+        asyncio.run(main(args.requests, args.owners))

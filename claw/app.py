@@ -18,7 +18,7 @@ from claw.brain.memory import Memory
 from claw.brain.memory_tools import add_memory_tools
 from claw.brain.soul import Soul
 from claw.brain.tools import Tools
-from claw.bus import Bus, Media, OutKind, Outbound
+from claw.bus import Bus, Media, Outbound, OutKind
 from claw.channels.local import LocalChannel
 from claw.config import Config
 from claw.errors import ClawError, ModelUnavailable

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import sys
 import time
@@ -70,13 +71,15 @@ async def run_demo(args: argparse.Namespace) -> int:
         await app.start()
         await _wait_for_devices(app, home.device_count, say)
         model_state = await _model_state(app)
+        port = config.private.port
         url = f"http://127.0.0.1:{config.private.port}/?token={app.token}"
         say("")
         say(f"Ready in {time.perf_counter() - t0:.1f} s. {model_state}")
+        chat = f"{claw_command()} chat" + ("" if config.private.port == 8765 else f" --url http://127.0.0.1:{port}")
         say(f"  Dashboard:  {url}")
-        say('  Try:        claw chat "sleepy time"')
-        say('              claw chat "play jazz in the study"')
-        say('              claw chat "unlock the front door"')
+        say(f'  Try:        {chat} "sleepy time"')
+        say(f'              {chat} "play jazz in the study"')
+        say(f'              {chat} "unlock the front door"')
         say("  Stop with Ctrl-C.")
         await stop.wait()
     finally:
@@ -84,6 +87,18 @@ async def run_demo(args: argparse.Namespace) -> int:
         await app.stop()
         await home.stop()
     return 0
+
+
+def claw_command() -> str:
+    """'claw' when that is on PATH and is this Claw; else the path to this venv's claw."""
+    here = Path(sys.executable).with_name("claw")
+    found = shutil.which("claw")
+    if found and Path(found).resolve() == here.resolve():
+        return "claw"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
 
 
 async def _wait_for_devices(app: Any, expected: int, progress: Any) -> None:

@@ -117,6 +117,12 @@ async def test_page_shows_the_simulated_rooms_and_devices(dash: Session) -> None
     await expect(thermostat.locator('.cap.sensor[data-key="current_temp"]')).to_contain_text("20.5 °C")
     await expect(dash.card("Front Door").locator(".lock")).to_have_text("needs OK")  # unlocking is sensitive
     await expect(page.locator("#routines .routine")).to_have_count(3)
+    # a section shows exactly when the part behind it runs
+    for kind in ("jobs", "skills", "outbox"):
+        section = page.locator(f"#{kind}-section")
+        await (expect(section).to_be_visible() if kind in dash.app.snapshots else expect(section).to_be_hidden())
+    if "events" not in dash.app.snapshots and "cameras" not in dash.app.snapshots:
+        await expect(page.locator("#cameras-section")).to_be_hidden()
 
 
 async def test_a_toggle_changes_the_device_and_device_changes_show_live(dash: Session) -> None:

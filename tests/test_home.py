@@ -158,9 +158,11 @@ async def test_confirmation_on_schedule_and_dashboard_paths(house: House) -> Non
         seen.append(getattr(out, "text", ""))
 
     house.app.bus.listen(listen)  # type: ignore[arg-type]
+    house.sim.device("Alarm Panel").set_state(mode="away")
+    await house.home.refresh(house.device("Alarm Panel"))
     for path in ("schedule", "dashboard"):
         turn = Turn(actor="scheduler" if path == "schedule" else "owner", path=path)
-        text, results = await house.home.actions.change(Target(kind="alarm"), Change(values={"mode": "disarmed"}), turn)
+        _, results = await house.home.actions.change(Target(kind="alarm"), Change(values={"mode": "disarmed"}), turn)
         assert results[0].status == "held"
         assert house.sim.device("Alarm Panel").state["mode"] != "disarmed"
     assert sum("Reply OK" in s for s in seen) == 2  # the codes went to the owners

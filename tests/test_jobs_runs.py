@@ -367,3 +367,24 @@ async def test_the_fast_path_understands_common_phrasings_without_the_model(make
         assert "offline" in no_time.text
         actions = sorted(j.action.stored for j in jobs.jobs.values() if j.source == "chat")
         assert actions == ["routine: good morning", "say: look at the car", "say: take the bins out"]
+
+
+async def test_the_kill_switch_skips_scheduled_routines_without_counting_failures(
+    make_config: Callable[..., Config],
+) -> None:
+    from claw.home.actions import PAUSED_KEY
+    from claw.store.audit import set_setting
+
+    clock = ManualClock(london(2026, 11, 20, 6, 0))
+    house = Household({"good morning"})
+    morning = {"id": "morning", "schedule": "daily: 06:30", "action": "routine: good morning"}
+    bins = {"id": "bins", "schedule": "daily: 06:30", "action": "say: bins out"}
+    async with daemon(make_config, clock, household=house, scheduler={"jobs": [morning, bins]}) as (app, jobs):
+        await app.store.run(set_setting, PAUSED_KEY, "1")
+        clock.set(london(2026, 11, 20, 6, 30))
+        await jobs.run_due()
+        assert house.calls == []  # the routine did not run
+        assert any("bins out" in t for t in told(app))  # a reminder is a message, not an automation
+        listed = {j["id"]: j for j in await jobs.snapshot()}
+        assert listed["morning"]["last_status"] == "skipped" and listed["morning"]["failures"] == 0
+        assert "kill switch" in listed["morning"]["history"][0]["detail"]

@@ -131,6 +131,13 @@ def test_the_template_written_by_skills_new_is_valid(tmp_path: Path) -> None:
     assert skill.name == "my-thing" and skill.device is not None
 
 
+def test_the_example_in_the_docs_is_valid(tmp_path: Path) -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "skills.md").read_text(encoding="utf-8")
+    example = docs.split("```markdown\n", 1)[1].split("```", 1)[0]
+    skill = read_skill(skill_file(tmp_path, "acme-plug", example))
+    assert skill.device is not None and [r.name for r in skill.routines] == ["dehumidify"]
+
+
 def test_every_shipped_skill_is_valid() -> None:
     entries = Loader([BUILTIN_SKILLS], builtin=1).load()
     assert {e.name for e in entries} >= {
@@ -449,3 +456,38 @@ def test_cli_validate_new_and_list(tmp_path: Path, capsys: pytest.CaptureFixture
     assert run(skills_command="list", config=config) == 0
     out = capsys.readouterr().out
     assert "http-json" in out and "acme-plug" in out and "error" in out and "unknown kind 'toaster'" in out
+
+
+SSDP_SKILL = """---
+name: ssdp-lamp
+description: Lamps found by SSDP.
+claw:
+  matchers:
+    - {ssdp: "urn:acme:device:lamp:1", headers: {server: "*AcmeLamp/*"}}
+  device:
+    id: "{header.usn}"
+    name: "{info.name|'Acme lamp'}"
+    kind: light
+    capabilities: [{use: power}]
+    write: {method: POST, path: /state, body: "{changes}"}
+---
+"""
+
+
+def test_ssdp_matchers_bind_by_search_target_and_header_globs(make_config: Any) -> None:
+    from claw.home.discovery import Announcement
+    from claw.home.part import Home
+
+    config = make_config()
+    skill_file(config.state_path / "skills", "ssdp-lamp", SSDP_SKILL)
+    home = Home(config)
+    home.skills.load()
+    headers = {"st": "urn:acme:device:lamp:1", "server": "Linux UPnP/1.0 AcmeLamp/2.1", "usn": "uuid:lamp-77"}
+    lamp = Announcement("ssdp", "127.0.0.5", 49152, headers=headers)
+    matcher = next(m for m in home.matchers if m.accepts(lamp))
+    assert matcher.driver == "ssdp-lamp" and matcher.source.endswith("ssdp-lamp/SKILL.md")
+    found = matcher.to_found(lamp)
+    assert found is not None and (found.id, found.kind, found.address) == ("uuid:lamp-77", "light", "127.0.0.5:49152")
+    other = Announcement("ssdp", "127.0.0.6", 80, headers={**headers, "server": "Linux UPnP/1.0 Other/1.0"})
+    assert [m.driver for m in home.matchers if m.accepts(other)] == []
+    assert "ssdp-lamp" in home.drivers

@@ -62,6 +62,11 @@ class Blobs:
         """Summed outline areas over the image area (the published 'percent motion')."""
         return float(self.areas.sum()) / self.labels.size
 
+    @property
+    def big_fraction(self) -> float:
+        """Summed outline areas of the big regions over the image area."""
+        return float(self.areas[self.big - 1].sum()) / self.labels.size
+
     def mask(self, changed: U8) -> U8 | None:
         """The pixels of the big regions (None when there are none); `changed` is the mask they came from."""
         if len(self.big) == 0:

@@ -99,7 +99,6 @@ class ChangeDetector:
         self._frames = 0
         self._motion_frames = 0
         self._clutter = 0.0  # smoothed number of changed blobs per frame
-        self._bg_median = -1.0
         self._contrast = np.tile(np.array([[0.0, 255.0]], np.float32), (self._s.contrast_frames, 1))
         self._contrast_i = 0
         sw, sh = self._small
@@ -111,6 +110,7 @@ class ChangeDetector:
         self._activity = np.zeros((self._cells[1], self._cells[0]), np.float32)
         self._build_rasters()
         self._calibrating = True
+        self._calibrated_for = 0
 
     def _build_rasters(self) -> None:
         sw, sh = self._small
@@ -121,6 +121,7 @@ class ChangeDetector:
 
     def _start_calibrating(self) -> None:
         self._calibrating = True
+        self._calibrated_for = 0
         self._depth[:] = 0
         self._still[:] = 0
         self._motion_frames = 0
@@ -165,25 +166,25 @@ class ChangeDetector:
         if self._bg is None or self._prev is None:
             self._bg, self._prev = learn.astype(np.float32), cur
             return None
-        gain = self._gain(cdf) if s.normalise_brightness else 1.0
+        gain = self._gain(learn) if s.normalise_brightness else 1.0
         ref_raw = u8(cv2.convertScaleAbs(self._bg, alpha=gain))
         ref = u8(cv2.LUT(ref_raw, lut)) if s.normalise_brightness else ref_raw
         changed_px = u8(cv2.threshold(cv2.absdiff(cur, ref), s.threshold, 255, cv2.THRESH_BINARY)[1])
         if self._keep is not None:
             changed_px = u8(cv2.bitwise_and(changed_px, self._keep))
         changed = u8(cv2.dilate(changed_px, _KERNEL3, iterations=1))
-        blobs = Blobs.find(changed, s.contour_area, self._no_labels)
+        # Blobs count from contour_area up, or from more while many are in view (snow): flake-sized
+        # blobs then neither chain up, nor make cells "restless", nor keep calibration going.
+        blobs = Blobs.find(changed, self._need(), self._no_labels)
         self._clutter += 0.2 * (blobs.count - self._clutter)
         step = u8(cv2.absdiff(cur, self._prev))
         moving = u8(cv2.threshold(step, s.threshold, 255, cv2.THRESH_BINARY)[1])
         self._prev = cur
 
-        notice = self._check_global(blobs, cur, lut, gain)
-        # Only big blobs carry persistence and flicker statistics, so that scattered rain streaks and
-        # snowflakes neither chain up nor make every cell "restless".
+        notice = self._check_global(blobs, moving)
         sizeable = blobs.mask(changed)
         restless = self._learn_activity(step, sizeable) if s.flicker_suppression else None
-        self._update_background(learn, changed if blobs.count else None, moving, has_motion=len(blobs.big) > 0)
+        self._update_background(learn, blobs, changed, changed_px, moving, ref_raw)
         if self._calibrating:
             return notice if self._frames > s.warmup_frames else None
         if s.persistence_frames > 1:
@@ -202,21 +203,27 @@ class ChangeDetector:
         area = float(blobs.stats[accepted, cv2.CC_STAT_AREA].sum()) / (sw * sh)
         return Motion(boxes, area, blobs.zones_touched(accepted, self._zones), blobs.score(accepted, small, area))
 
-    def _check_global(self, blobs: Blobs, cur: U8, lut: U8, gain: float) -> Motion | None:
+    def _check_global(self, blobs: Blobs, moving: U8) -> Motion | None:
         """Enter or leave re-calibration; the notice Motion when a global change starts one."""
         s = self._s
-        # Judged before brightness normalisation too, so that an IR switch still re-calibrates and
-        # calibration lasts until the background has really caught up.
-        level = max(blobs.changed_fraction, self._raw_change(cur, lut, gain))
-        # Published rule: at most calibrated_max_boxes blobs; in snow that is never true, so blobs no
-        # bigger than the clutter already in view do not count.
-        boxes = int((blobs.areas > self._need()).sum()) if s.clutter_blobs else len(blobs.big)
-        if level < s.calibrated_fraction and boxes <= s.calibrated_max_boxes:
-            self._calibrating = False
+        level = blobs.changed_fraction
+        if s.normalise_brightness:
+            # Brightness normalisation hides how much changed at an IR switch or lightning: a sudden
+            # frame-to-frame change over most of the frame also counts. Slow drift (dusk) never does.
+            level = max(level, cv2.countNonZero(moving) / moving.size)
+        # Published rule: calibrated once under calibrated_fraction changed in at most
+        # calibrated_max_boxes blobs (flake-sized blobs in snow do not count: see _need). The scene
+        # is also re-learned for at least blend_after_frames frames, so that the background has caught
+        # up in shape, not just in overall brightness.
+        settled = blobs.big_fraction if s.clutter_blobs else blobs.changed_fraction
+        learned = not s.normalise_brightness or self._calibrated_for >= s.blend_after_frames
+        if self._calibrating and learned and settled < s.calibrated_fraction:
+            self._calibrating = len(blobs.big) > s.calibrated_max_boxes
+        self._calibrated_for += 1
         if self._calibrating or level <= s.lightning_threshold:
             return None
         self._start_calibrating()
-        return Motion((), blobs.changed_fraction, frozenset(), 0.0, calibrating=True)
+        return Motion((), level, frozenset(), 0.0, calibrating=True)
 
     def _persist(self, core: U8 | None) -> None:
         """Depth = consecutive frames a sizeable blob covered this pixel, or one within reach of it."""
@@ -231,28 +238,19 @@ class ChangeDetector:
         s = self._s
         need = max(1, s.contour_area)
         if s.clutter_blobs:
-            # In snow or rain, many flakes chain up by chance: ask for more than a flake's worth.
-            need = round(need * (1.0 + self._clutter / s.clutter_blobs))
+            # In snow or rain flakes chain up by chance, the more the denser they fall.
+            need = round(need * (1.0 + (self._clutter / s.clutter_blobs) ** 0.5))
         return need
 
-    def _raw_change(self, cur: U8, lut: U8, gain: float) -> float:
-        """Changed fraction against the background before brightness normalisation (IR switch, exposure)."""
-        if abs(gain - 1.0) < 0.03:
-            return 0.0  # no brightness correction was made: the normalised comparison says it all
-        assert self._bg is not None
-        ref = u8(cv2.LUT(u8(cv2.convertScaleAbs(self._bg)), lut))
-        _, changed = cv2.threshold(cv2.absdiff(cur, ref), self._s.threshold, 255, cv2.THRESH_BINARY)
-        return cv2.countNonZero(changed) / cur.size
+    def _gain(self, learn: U8) -> float:
+        """How much brighter the whole scene is than the background: the median per-pixel ratio.
 
-    def _gain(self, cdf: F32) -> float:
-        """Median brightness of the frame over that of the background (clamped)."""
+        A median of ratios, not a ratio of medians: a beam lighting a third of the frame shifts the
+        frame's median but not the typical pixel's ratio, so it stays a local change.
+        """
         assert self._bg is not None
-        if self._calibrating or self._frames % 8 == 0 or self._bg_median < 0:
-            # The background learns slowly: its median is refreshed every few frames only.
-            bg_cdf = np.cumsum(cv2.calcHist([u8(cv2.convertScaleAbs(self._bg))], [0], None, [256], [0, 256]))
-            self._bg_median = float(np.searchsorted(bg_cdf, bg_cdf[-1] / 2))
-        med_cur = float(np.searchsorted(cdf, cdf[-1] / 2))
-        return min(4.0, max(0.25, (med_cur + 1.0) / (self._bg_median + 1.0)))
+        ratio = (learn[::2, ::2].astype(np.float32) + 1.0) / (self._bg[::2, ::2] + 1.0)  # every 4th pixel is plenty
+        return min(4.0, max(0.25, float(np.median(ratio))))
 
     def _learn_activity(self, step: U8, sizeable: U8 | None) -> U8 | None:
         """Update each cell's rate of frame-to-frame change in big blobs; the mask of flickering cells."""
@@ -276,19 +274,20 @@ class ChangeDetector:
         up = cv2.resize(hot, (cw * cell, ch * cell), interpolation=cv2.INTER_NEAREST)
         return u8(up[:sh, :sw])
 
-    def _update_background(self, learn: U8, changed: U8 | None, moving: U8, *, has_motion: bool) -> None:
-        """Learn the frame into the background; `changed` is None when no pixel changed."""
+    def _update_background(self, learn: U8, blobs: Blobs, changed: U8, changed_px: U8, moving: U8, ref: U8) -> None:
+        """Learn the frame into the background (`ref` is the background the frame was compared with)."""
         assert self._bg is not None
         s = self._s
         alpha = s.calibrating_alpha if self._calibrating else s.frame_alpha
         if not s.selective_update:
             # Published rule: learn the whole frame, unless motion is present and younger than
             # blend_after_frames frames.
+            has_motion = len(blobs.big) > 0
             self._motion_frames = self._motion_frames + 1 if has_motion else 0
             if not has_motion or self._motion_frames >= s.blend_after_frames:
                 cv2.accumulateWeighted(learn, self._bg, alpha)
             return
-        if self._calibrating or changed is None:
+        if self._calibrating or blobs.count == 0:
             cv2.accumulateWeighted(learn, self._bg, alpha)
             self._still[:] = 0
             return
@@ -296,6 +295,14 @@ class ChangeDetector:
         standing = u8(cv2.bitwise_and(changed, cv2.bitwise_not(moving)))
         self._still = u8(cv2.bitwise_and(u8(np.minimum(self._still, 254) + 1), standing))
         settled = u8(cv2.threshold(self._still, s.blend_after_frames - 1, 255, cv2.THRESH_BINARY)[1])
+        if s.illumination_check and cv2.countNonZero(settled):
+            # A standing change of light (a beam resting on the lawn for a second) is not copied in
+            # like a parked car, or it would leave a dark ghost when it moves on: it learns slowly.
+            for i in np.unique(blobs.labels[settled > 0]):
+                if i and blobs.relit(int(i), changed_px, learn, ref, s.structure_correlation):
+                    region = u8((blobs.labels == i) * np.uint8(255))
+                    settled = u8(cv2.bitwise_and(settled, cv2.bitwise_not(region)))
+                    cv2.accumulateWeighted(learn, self._bg, s.frame_alpha, mask=region)
         cv2.accumulateWeighted(learn, self._bg, 1.0, mask=settled)
 
     def _accept(self, blobs: Blobs, changed_px: U8, restless: U8 | None, *, cur: U8, ref: U8) -> list[int]:
@@ -310,7 +317,7 @@ class ChangeDetector:
             if restless is not None:
                 lasting = u8(cv2.bitwise_and(lasting, cv2.bitwise_not(restless)))
             support, need = blobs.support(lasting), self._need()
-            keep = [i for i in keep if support[i] >= need]
+            keep = [i for i in keep if support[i] >= need]  # enough of the blob has lasted
         if s.illumination_check:
             keep = [i for i in keep if not blobs.relit(i, changed_px, cur, ref, s.structure_correlation)]
         return keep

@@ -29,7 +29,7 @@ class DetectorSettings:
     # Extensions that fix the published detector's known weak spots (see claw/eyes/detector.py).
     persistence_frames: int = 3  # a blob must overlap itself this many consecutive frames (rain)
     persistence_reach: int = 3  # small-image px a blob may move per frame and still overlap itself (5 fps)
-    clutter_blobs: int = 10  # each this many blobs in view adds contour_area to the size needed (snow); 0 = off
+    clutter_blobs: int = 10  # size needed = contour_area * (1 + sqrt(blobs in view / this)) (snow); 0 = off
     normalise_brightness: bool = True  # compare against the background scaled to today's brightness (dusk)
     selective_update: bool = True  # learn the background per pixel, only where nothing changed
     flicker_suppression: bool = True  # ignore cells that keep changing back and forth (branches)

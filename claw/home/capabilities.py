@@ -86,6 +86,8 @@ class Capability:
         out["writable"] = self.writable
         if self.sensitive:
             out["sensitive"] = list(self.sensitive)
+        if self.params:
+            out["params"] = dict(self.params)
         return out
 
 

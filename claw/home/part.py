@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from claw.config import Config
 from claw.home.actions import Actions
 from claw.home.builtin import BUILTIN_MATCHERS
+from claw.home.checks import home_checks
 from claw.home.control import Control
 from claw.home.device import Device, Driver, Found
 from claw.home.discovery import Discovery, Matcher
@@ -70,6 +71,7 @@ class Home:
         add_home_tools(app.tools, self)
         app.overview_parts.append(lambda: overview(self.registry.devices(), self.routines.all()))
         app.snapshots["devices"] = self.snapshot
+        app.checks.append(home_checks(self.registry, self.config))  # type: ignore[arg-type]
         app.snapshots["routines"] = self.routines_snapshot
         self.skills.attach(app)
         self.discovery = Discovery(

@@ -38,6 +38,10 @@ class JobFailed(ClawError):
     """A run did not do what it should; the reason goes into the job's history."""
 
 
+class JobSkipped(ClawError):
+    """A run was deliberately not done (the kill switch); recorded as skipped, not as a failure."""
+
+
 class Actions:
     """Runs one job's action; returns a line for the history or raises JobFailed with the reason."""
 
@@ -47,6 +51,8 @@ class Actions:
 
     async def perform(self, job: Job) -> str:
         action = job.action
+        if action.kind in ("routine", "device", "ask") and await self._paused():
+            raise JobSkipped("automations are paused (the dashboard's kill switch)")
         if action.kind in ("routine", "device"):
             answer = await self.app.router.act(action.text, SCHEDULE_TURN)
             if answer is None:
@@ -59,6 +65,12 @@ class Actions:
         if action.kind == "ask":
             return await self._ask(job)
         return await self.heartbeat()
+
+    async def _paused(self) -> bool:
+        from claw.home.actions import PAUSED_KEY
+        from claw.store.audit import get_setting
+
+        return await self.app.store.run(get_setting, PAUSED_KEY) == "1"
 
     async def _ask(self, job: Job) -> str:
         try:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from claw.config import SchedulerConfig
 from claw.errors import ClawError
-from claw.jobs.actions import JobFailed
+from claw.jobs.actions import JobFailed, JobSkipped
 from claw.jobs.clock import Clock
 from claw.jobs.job import Job
 from claw.jobs.schedule import Place, occurrences
@@ -151,6 +151,8 @@ class Runner:
                 return "ran", await self.perform(job), True
         except TimeoutError:
             return "timeout", f"no result within {self.config.job_timeout:g} s", False
+        except JobSkipped as exc:
+            return "skipped", str(exc), True
         except (JobFailed, ClawError) as exc:
             return "failed", str(exc), False
         except Exception as exc:  # a bug in an action must not stop the scheduler

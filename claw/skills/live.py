@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from claw.brain.tools import Tool
@@ -45,7 +45,8 @@ class Skills:
         self.notify: Callable[[str], Awaitable[None]] | None = None
         self._good: dict[str, Entry] = {}  # str(path) -> last valid entry of that file
         self._drivers: dict[str, Driver] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._static: asyncio.Future[None] | None = None
 
     # ----------------------------------------------------------------- loading
     def load(self) -> set[str]:
@@ -198,8 +199,11 @@ class Skills:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                if loop.time() >= next_static:
-                    await self.offer_static(set(self.active))
+                if loop.time() >= next_static and (self._static is None or self._static.done()):
+                    # in its own task: a static Hue bridge waiting for its button must not hold up reloads
+                    self._static = asyncio.ensure_future(self._periodic())
+                    self._tasks.add(self._static)
+                    self._static.add_done_callback(self._tasks.discard)
                     next_static = loop.time() + static_every
                 if interval > 0:
                     try:
@@ -237,6 +241,20 @@ class Skills:
                 if found is not None:
                     await self._offer(found)
 
+    async def _periodic(self) -> None:
+        """Static hosts, and devices still waiting to be paired (the owner may press the button later)."""
+        jobs = [self.offer_static(set(self.active))]
+        discovery = getattr(self.home, "discovery", None)
+        for a in list(discovery.seen.values()) if discovery is not None else []:
+            matcher = next((m for m in self.home.matchers if m.accepts(a)), None)
+            entry = self.active.get(matcher.driver) if matcher is not None else None
+            if matcher is None or entry is None or entry.skill is None or entry.skill.auth.token_from != "pairing":
+                continue
+            found = matcher.to_found(a)
+            if found is not None and self.tokens.get(entry.name, found.id) is None:
+                jobs.append(self._offer(found))
+        await asyncio.gather(*jobs)
+
     async def offer_static(self, names: set[str]) -> None:
         """Hosts in [[home.static]] for these skills go through identify like discovered ones."""
         jobs = []
@@ -257,7 +275,12 @@ class Skills:
         except Exception as exc:  # one odd device must not stop the others
             log.warning("could not add %s at %s (%s): %s", found.name, found.address, found.driver, exc)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # loaded before the daemon runs: nothing was opened that needs closing
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -267,10 +290,10 @@ class Skills:
             log.warning("skill %s: %s", entry.name, problem)
         if entry.reason:
             log.info("skill %s is unavailable: %s", entry.name, entry.reason)
-        if live and entry.problems and not entry.builtin and self.notify is not None:
+        if live and entry.problems and not entry.builtin:
             text = "; ".join(str(p) for p in entry.problems[:3])
             kept = " (I keep using its last good version)" if self.active.get(entry.name) is not None else ""
-            self._spawn(self.notify(f"The skill {entry.name} has a problem{kept}: {text}"))
+            self._spawn(self._notify(f"The skill {entry.name} has a problem{kept}: {text}"))
 
     # ----------------------------------------------------------------- what others read
     async def snapshot(self) -> list[dict[str, Any]]:

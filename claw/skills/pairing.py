@@ -66,6 +66,7 @@ class Pairer:
     def __init__(self, skill: Skill, http: DeviceHttp, tokens: TokenStore, notify: Notify | None) -> None:
         self.skill, self.http, self.tokens, self.notify = skill, http, tokens, notify
         self._locks: dict[str, asyncio.Lock] = {}
+        self._told: set[str] = set()  # devices whose owner already has the steps: later tries are silent
 
     def token(self, key: str) -> str | None:
         return self.tokens.get(self.skill.name, key)
@@ -84,7 +85,8 @@ class Pairer:
         assert pairing is not None and pairing.request is not None and pairing.token is not None
         steps = " ".join(f"{i}. {step}" for i, step in enumerate(pairing.steps, 1))
         log.info("pairing %s (%s) at %s", found.name, self.skill.name, found.address)
-        if self.notify is not None:
+        if self.notify is not None and found.id not in self._told:
+            self._told.add(found.id)
             await self.notify(f"To let me control the {found.name} ({self.skill.name}): {steps}")
         host, _, port = found.address.rpartition(":")
         scope: dict[str, Any] = {

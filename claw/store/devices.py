@@ -10,8 +10,8 @@ import sqlite_utils
 
 def all_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     rows = []
-    for row in db.query("SELECT * FROM devices ORDER BY room, name"):
-        row = dict(row)
+    for found in db.query("SELECT * FROM devices ORDER BY room, name"):
+        row = dict(found)
         row["aliases"] = tuple(json.loads(row["aliases"]))
         row["info"] = json.loads(row["info"])
         row["state"] = json.loads(row["state"])

@@ -485,8 +485,8 @@ function renderJobs(jobs) {
       const next = pick(job, "next_run", "next", "next_run_time");
       const status = pick(job, "last_status", "status") || "";
       return h("tr", { dataset: { job: job.id ?? "" }, class: job.enabled === false ? "disabled" : "" },
-        h("td", {}, h("b", {}, pick(job, "description", "name", "id") || "job"), h("div", { class: "muted" }, pick(job, "action", "words") || "")),
-        h("td", {}, pick(job, "schedule", "when", "trigger") || ""),
+        h("td", {}, h("b", {}, pick(job, "description", "name", "id") || "job"), h("div", { class: "muted" }, pick(job, "what", "action", "words") || "")),
+        h("td", { title: pick(job, "schedule") || "" }, pick(job, "when", "schedule", "trigger") || ""),
         h("td", {}, next ? `${clock(next)} (${relative(next)})` : "—"),
         h("td", {}, status ? h("span", { class: `badge ${status}` }, status) : "—", pick(job, "failures") ? h("span", { class: "muted" }, ` ×${job.failures}`) : null),
         h("td", {}, history.length ? h("details", {}, h("summary", {}, `${history.length} runs`),
@@ -530,11 +530,15 @@ async function loadSkills() {
   const list = Array.isArray(data) ? data : (data.skills || []);
   $("skills").replaceChildren(...(list.length ? list.map((s) => {
     const errors = [].concat(pick(s, "errors", "error") || []);
-    return h("li", { class: errors.length ? "bad" : "good" },
+    const status = errors.length ? "error" : s.available === false ? "unavailable" : s.active === false ? "inactive" : pick(s, "status") || "ok";
+    const notes = [s.reason, s.running_last_good ? "running the last good version" : "",
+      (s.pairing || []).length ? `waiting for pairing: ${[].concat(s.pairing).map((p) => (typeof p === "string" ? p : p.name || JSON.stringify(p))).join(", ")}` : ""].filter(Boolean);
+    return h("li", { class: errors.length ? "bad" : "good", dataset: { skill: pick(s, "name", "id") || "" } },
       h("b", {}, pick(s, "name", "id") || "skill"), " ",
-      h("span", { class: `badge ${errors.length ? "failed" : "ok"}` }, errors.length ? "error" : pick(s, "status") || "ok"), " ",
+      h("span", { class: `badge ${errors.length ? "failed" : status === "ok" ? "ok" : "warn"}` }, status), " ",
       h("span", { class: "muted" }, pick(s, "description", "source", "path") || ""),
-      errors.map((e) => h("div", { class: "error-text" }, typeof e === "string" ? e : JSON.stringify(e))));
+      notes.map((n) => h("div", { class: "muted" }, n)),
+      errors.map((e) => h("div", { class: "error-text" }, typeof e === "string" ? e : pick(e, "message", "error") || JSON.stringify(e))));
   }) : [h("li", { class: "empty" }, "No skills loaded.")]));
 }
 
