@@ -37,7 +37,7 @@ from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio, inbound_params, signed_webhook
 
 WARM = 10
-MODEL_DELAY = 1.0  # seconds a scripted turn takes (a real model takes seconds too)
+MODEL_DELAY = 0.1  # seconds a scripted turn takes (turns run one at a time, like on one GPU)
 
 
 def figure(name: str, value: float, unit: str) -> None:

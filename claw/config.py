@@ -164,17 +164,54 @@ class CameraConfig:
     mask: tuple[tuple[tuple[float, float], ...], ...] = ()  # polygons in 0..1 coordinates
     zones: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     armed_modes: tuple[str, ...] = ("home", "away", "night")
-    cooldown: float = 120.0
+    cooldown: float = 120.0  # seconds after an alert before this camera may alert again
+    offline_after: float = 30.0  # seconds without a picture before the camera is reported offline
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or not self.url.strip():
+            raise ValueError("name: every camera needs a name and a url")
+        if not 0 < self.fps <= 60:
+            raise ValueError("fps: must be more than 0 and at most 60 (5 is plenty for change detection)")
+        if self.cooldown < 0 or self.offline_after <= 0:
+            raise ValueError("cooldown: cooldown must be 0 or more and offline_after more than 0")
+        if unknown := set(self.armed_modes) - {"home", "away", "night"}:
+            raise ValueError(f"armed_modes: unknown mode {sorted(unknown)[0]!r}; use home, away or night")
+        for polygon in (*self.mask, *self.zones.values()):
+            if len(polygon) < 3 or not all(len(p) == 2 and 0 <= p[0] <= 1 and 0 <= p[1] <= 1 for p in polygon):
+                raise ValueError("mask: polygons need at least 3 [x, y] points with x and y between 0 and 1")
 
 
 @dataclass(frozen=True, slots=True)
 class AlertsConfig:
-    global_cooldown: float = 30.0
-    quiet_hours: str = ""  # "22:30-07:00": only alerts the vision model marks urgent
-    mode: Literal["home", "away", "night"] = "home"
+    global_cooldown: float = 30.0  # seconds after any alert before another camera may alert
+    quiet_hours: str = ""  # "22:30-07:00": only people are alerted then; the rest is kept for "what happened?"
+    mode: Literal["home", "away", "night"] = "home"  # at start-up; chat ("we're away") changes it
     retention_days: float = 14.0
     retention_mb: float = 2000.0
-    event_quiet_seconds: float = 4.0
+    event_quiet_seconds: float = 4.0  # an event ends after this long without change
+    min_motion_frames: int = 2  # changed frames an event needs before it is described (drops one-frame blips)
+    settle_seconds: float = 0.0  # wait this long into an event for a better picture before describing it
+    describe_timeout: float = 20.0  # seconds the vision model gets; then the alert goes out with a plain line
+    max_event_seconds: float = 300.0  # a longer stretch of change is split into several events
+    watch_interval: float = 30.0  # seconds between looks while watching for something ("tell me when ...")
+
+    def __post_init__(self) -> None:
+        from claw.jobs.heartbeat import quiet_window
+
+        try:
+            quiet_window(self.quiet_hours)
+        except ValueError as exc:
+            raise ValueError(f"quiet_hours: {exc}") from None
+        if self.global_cooldown < 0 or self.settle_seconds < 0:
+            raise ValueError("global_cooldown: cooldowns and settle_seconds must be 0 or more")
+        if self.retention_days <= 0 or self.retention_mb <= 0:
+            raise ValueError("retention_days: retention_days and retention_mb must be more than 0")
+        if self.event_quiet_seconds <= 0 or self.describe_timeout <= 0 or self.watch_interval <= 0:
+            raise ValueError("event_quiet_seconds: event_quiet_seconds, describe_timeout, watch_interval must be > 0")
+        if self.min_motion_frames < 1:
+            raise ValueError("min_motion_frames: must be at least 1")
+        if self.max_event_seconds < 10:
+            raise ValueError("max_event_seconds: must be at least 10")
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,11 @@ async def test_wled_strip(daemon: Any, sims: Any) -> None:
     assert strip.state["on"] is False
     state = await d.home.drivers["wled"].act(device, "load_preset", {"id": 2})
     assert strip.state["ps"] == 2 and state["preset"] == 2 and state["on"] is True
+    # the skill's named action through the model's tool and the one actuation point (validated, audited)
+    result = await d.app.tools.call("device_action", {"action": "load_preset", "name": name, "params": {"id": 3}})
+    assert strip.state["ps"] == 3, result
+    bad = await d.app.tools.call("device_action", {"action": "load_preset", "name": name, "params": {"id": 999}})
+    assert strip.state["ps"] == 3 and "999" in bad
 
 
 async def test_wled_on_and_brightness_are_one_request(daemon: Any, sims: Any) -> None:

@@ -86,6 +86,8 @@ class WhatsApp:
             log.error("whatsapp: TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN missing: webhooks get 503, replies wait")
         if not self.public_url:
             log.warning("whatsapp: [whatsapp] public_url is empty: pictures go out as text, no delivery receipts")
+        # The SDK imports its modules lazily (~0.2 s): a first send mid-burst would block the event loop.
+        await asyncio.to_thread(self.transport.warm)
         await self.inbox.recover()
         self._components = [
             app.supervisor.start("whatsapp outbox", self.outbox.run),

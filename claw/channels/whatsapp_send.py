@@ -59,6 +59,13 @@ class TwilioTransport:
             self._client = make_client(sid, token, self.config.api_base or None, timeout=self.config.send_timeout)
         return self._client
 
+    def warm(self) -> None:
+        """Make the client and load the SDK's lazily imported modules now (in a thread), not on the first send."""
+        try:
+            self.client().messages.list  # noqa: B018  # the attribute access is what imports
+        except MissingCredentials:
+            pass
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.http_client.close()

@@ -298,8 +298,8 @@ class ChangeDetector:
         if s.illumination_check and cv2.countNonZero(settled):
             # A standing change of light (a beam resting on the lawn for a second) is not copied in
             # like a parked car, or it would leave a dark ghost when it moves on: it learns slowly.
-            for i in np.unique(blobs.labels[settled > 0]):
-                if i and blobs.relit(int(i), changed_px, learn, ref, s.structure_correlation):
+            for i in np.intersect1d(blobs.labels[settled > 0], blobs.big):  # small ghosts do no harm
+                if blobs.relit(int(i), changed_px, learn, ref, s.structure_correlation):
                     region = u8((blobs.labels == i) * np.uint8(255))
                     settled = u8(cv2.bitwise_and(settled, cv2.bitwise_not(region)))
                     cv2.accumulateWeighted(learn, self._bg, s.frame_alpha, mask=region)

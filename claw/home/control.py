@@ -54,8 +54,11 @@ class Result:
 
 def plan(device: Device, change: Change) -> dict[str, Any] | None:
     """The validated state changes for one device, or None if it cannot do this."""
-    if change.action:
-        return {} if device.capability("media") else None
+    if change.action:  # media controls, or a skill's named action ("load_preset", "identify")
+        ok = any(
+            c.type == "action" and (c.key == change.action or change.action in c.options) for c in device.capabilities
+        )
+        return {} if ok else None
     values = dict(change.values)
     if change.level is not None:
         order = LEVEL_TEMPERATURE if change.unit.startswith("°") else LEVEL_PERCENT
@@ -132,8 +135,15 @@ class Control:
             return Result(device, "already", "", device.state)
         if change.action == "pause" and device.state.get("playback") in ("paused", "stopped"):
             return Result(device, "already", "", device.state)
-        if not change.action and _sensitive(device, changes) and turn.path != "confirmed":
-            description = _describe_sensitive(device, changes)
+        sensitive_action = bool(change.action) and any(
+            c.type == "action" and c.is_sensitive(change.action) for c in device.capabilities
+        )
+        if (sensitive_action or (not change.action and _sensitive(device, changes))) and turn.path != "confirmed":
+            description = (
+                f"{change.describe()} on the {device.name}"
+                if sensitive_action
+                else _describe_sensitive(device, changes)
+            )
 
             async def run_later() -> str:
                 done: list[AuditEntry] = []

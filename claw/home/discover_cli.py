@@ -18,10 +18,19 @@ async def discover(args: argparse.Namespace) -> int:
     config: Config = load(args.config) if args.config else parse({})
     interfaces = tuple(args.interface or config.home.interfaces)
     home = Home(config)
-    matchers = home.all_matchers() if hasattr(home, "all_matchers") else home.matchers
+    home.skills.load()  # built-in and the owner's skills bring their matchers
+    matchers = home.matchers
     found: list[Found] = []
 
+    from claw.home.drivers.sonos import SonosDriver
+
+    drivers = {**home.drivers, "sonos": SonosDriver(config.home.device_timeout)}
+
     async def on_found(f: Found) -> None:
+        driver = drivers.get(f.driver)
+        if driver is not None:  # ask the device its own name and room, as the daemon would
+            with contextlib.suppress(Exception):
+                f = await asyncio.wait_for(driver.identify(f), config.home.device_timeout)
         found.append(f)
 
     discovery = Discovery(
@@ -37,6 +46,10 @@ async def discover(args: argparse.Namespace) -> int:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    for driver in drivers.values():
+        close = getattr(driver, "close", None)
+        if close is not None:
+            await close()
     overrides = {o.id: o for o in config.home.devices}
     unique = {f.id: f for f in found}
     if not unique:

@@ -28,7 +28,18 @@ def add_home_tools(tools: Tools, home: Home) -> None:
         target = _target(name, room, kind)
         devices = home.actions.resolver().resolve(target) if (name or room or kind) else home.registry.devices()
         return [
-            {"name": d.name, "room": d.room, "kind": d.kind, "available": d.available, "state": d.state}
+            {
+                "name": d.name,
+                "room": d.room,
+                "kind": d.kind,
+                "available": d.available,
+                "state": d.state,
+                **(
+                    {"actions": acts}
+                    if (acts := [o for c in d.capabilities if c.type == "action" for o in (c.options or (c.key,))])
+                    else {}
+                ),
+            }
             for d in devices[:40]
         ]
 
@@ -47,6 +58,13 @@ def add_home_tools(tools: Tools, home: Home) -> None:
         params = {k: v for k, v in (("query", query), ("uri", uri), ("with", group_with)) if v}
         target = _target(name, room, "" if name else "speaker")
         text, _ = await home.actions.change(target, Change(action=action, params=params), CURRENT_TURN.get())
+        return text
+
+    async def device_action(
+        action: str, name: str = "", room: str = "", kind: str = "", params: dict[str, Any] | None = None
+    ) -> str:
+        change = Change(action=action, params=dict(params or {}))
+        text, _ = await home.actions.change(_target(name, room, kind), change, CURRENT_TURN.get())
         return text
 
     async def run_routine(name: str) -> str:
@@ -142,6 +160,15 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 },
             ),
             media,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "device_action",
+            "Run a device's named action from its skill (e.g. load_preset, identify); home_state lists them.",
+            target_schema(["action"], {"action": {"type": "string"}, "params": {"type": "object"}}),
+            device_action,
             group="home",
         )
     )
