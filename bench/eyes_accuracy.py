@@ -89,6 +89,8 @@ def main() -> None:
     pieces: dict[str, list[int]] = {d: [] for d in DETECTORS}
     outside = {d: [0, 0] for d in DETECTORS}  # motion frames outside labelled events, frames outside
     false: dict[str, dict[str, int]] = {d: dict.fromkeys(DISTRACTOR_SCENES, 0) for d in DETECTORS}
+    blind_frames: dict[str, dict[str, int]] = {d: {} for d in DETECTORS}  # frames spent re-calibrating
+    scored_frames: dict[str, int] = {}
     events = 0
     with tempfile.TemporaryDirectory(prefix="claw-eyes-") as tmp:
         for name in (*EVENT_SCENES, *DISTRACTOR_SCENES):
@@ -96,11 +98,17 @@ def main() -> None:
                 scene, frames = frames_of(name, seed, args, Path(tmp))
                 detectors = {d: ChangeDetector(s, args.size) for d, s in DETECTORS.items()}
                 results: dict[str, list[Motion | None]] = {d: [] for d in DETECTORS}
-                for frame in frames:
+                blind = dict.fromkeys(DETECTORS, 0)
+                for i, frame in enumerate(frames):
                     for d, det in detectors.items():
                         results[d].append(det.detect(frame))
+                        blind[d] += int(det.calibrating and i >= scene.lead_in_frames)
                 events += len(scene.event_frames)
                 for d, motions in results.items():
+                    blind_frames[d][name] = blind_frames[d].get(name, 0) + blind[d]
+                    scored_frames[name] = scored_frames.get(name, 0) + (len(motions) - scene.lead_in_frames) * (
+                        d == "claw"
+                    )
                     # Start-up effects (a detector learning the scene) are not scored: cameras run for days.
                     eps = [e for e in episodes(motions, args.quiet_frames) if e[1] >= scene.lead_in_frames]
                     if scene.kind == "distractor":
@@ -124,6 +132,7 @@ def main() -> None:
         "codec": args.codec,
         "lead_in_s": args.lead_in,
     }
+    total_frames = max(1, sum(scored_frames.values()))
     for d in DETECTORS:
         rows = [
             {"figure": "eyes_event_recall", "value": round(found[d] / max(1, events), 3), "unit": "fraction",
@@ -137,6 +146,8 @@ def main() -> None:
              "scenes": len(DISTRACTOR_SCENES) * args.seeds},
             {"figure": "eyes_motion_outside_events", "value": round(outside[d][0] / max(1, outside[d][1]), 3),
              "unit": "fraction of unlabelled frames reported as motion"},
+            {"figure": "eyes_blind_fraction", "value": round(sum(blind_frames[d].values()) / total_frames, 3),
+             "unit": "fraction of scored frames spent re-calibrating (nothing reported)"},
         ]  # fmt: skip
         for name, runs in by_scene[d].items():
             lat = [v for v in runs if v is not None]
@@ -144,9 +155,10 @@ def main() -> None:
                          "unit": "fraction", "latency_frames_p50": statistics.median(lat or [0]),
                          "latency_frames_max": max(lat or [0])})  # fmt: skip
         rows += [
-            {"figure": f"eyes_false_episodes_{name}", "value": n, "unit": "episodes", "scenes": args.seeds}
+            {"figure": f"eyes_false_episodes_{name}", "value": n, "unit": "episodes", "scenes": args.seeds,
+             "blind_fraction": round(blind_frames[d].get(name, 0) / max(1, scored_frames.get(name, 0)), 3)}
             for name, n in false[d].items()
-        ]
+        ]  # fmt: skip
         for row in rows:
             print(json.dumps({**row, "detector": d, **common}))
 

@@ -2,7 +2,9 @@
 
 Run: .venv/bin/python bench/outbox.py [--messages 1000] [--outage 30]
 (`--outage 3` for a quick development run; the figure to report is the default 30 s.)
-Prints JSON lines {"figure", "value", "unit"}.
+
+The Twilio fake runs in its own process (a remote service), with status callbacks on, so the daemon
+does all its real work: persist, send, track receipts. Prints JSON lines {"figure", "value", "unit"}.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import os
 import sys
 import tempfile
 import time
+from asyncio.subprocess import PIPE, Process
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
@@ -30,115 +34,153 @@ from tests.conftest import free_port
 from tests.fakes.ollama_server import ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio
 
+ONE = ["+15550000001"]
+FOUR = [f"+1555000001{i}" for i in range(4)]
+
 
 def figure(name: str, value: float, unit: str) -> None:
     print(json.dumps({"figure": name, "value": round(value, 3), "unit": unit}), flush=True)
 
 
-async def wait_for(fake: FakeTwilio, count: int, timeout: float) -> float:
-    """Seconds until the fake has accepted `count` messages in all."""
+class Remote:
+    """The fakes' process: commands on stdin, one JSON answer per line on stdout."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+
+    async def ask(self, command: str) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        await self.process.stdin.drain()
+        return json.loads(await self.process.stdout.readline())
+
+
+async def sent(app: App, expected: int, timeout: float) -> float:
+    """Seconds until `expected` outbox rows in all have been accepted by Twilio."""
     started = time.perf_counter()
-    while len(fake.messages) < count:
+    while True:
+        counts = await app.store.run(rows_db.counts, "whatsapp")
+        if counts.get("sent", 0) + counts.get("delivered", 0) >= expected:
+            return time.perf_counter() - started
         if time.perf_counter() - started > timeout:
-            raise TimeoutError(f"only {len(fake.messages)} of {count} messages arrived")
-        await asyncio.sleep(0.005)
-    return time.perf_counter() - started
+            raise TimeoutError(f"only {counts} after {timeout:.0f} s")
+        await asyncio.sleep(0.02)
 
 
 async def queue(app: App, numbers: list[str], n: int, label: str) -> None:
     for i in range(n):
-        number = numbers[i % len(numbers)]
-        await app.bus.send(Outbound(channel="whatsapp", recipient=number, text=f"{label} {i}"))
+        await app.bus.send(Outbound(channel="whatsapp", recipient=numbers[i % len(numbers)], text=f"{label} {i}"))
 
 
-def check(fake: FakeTwilio, numbers: list[str], label: str, n: int) -> tuple[int, int]:
-    """(duplicates, out of order) among the `label` messages, per recipient."""
-    bodies = [m["body"] for m in fake.messages if m["body"].startswith(label + " ")]
-    duplicates = sum(c - 1 for c in Counter(bodies).values() if c > 1)
+def check(messages: list[list[str]], label: str) -> tuple[int, int]:
+    """(duplicates, out of order) among the accepted `label` messages, per recipient."""
+    mine = [(to, body) for to, body in messages if body.startswith(label + " ")]
+    duplicates = sum(c - 1 for c in Counter(body for _, body in mine).values() if c > 1)
     disorder = 0
-    for number in numbers:
-        got = [
-            int(m["body"].split()[-1])
-            for m in fake.messages
-            if m["to"] == f"whatsapp:{number}" and m["body"].startswith(label + " ")
-        ]
-        disorder += sum(1 for a, b in itertools.pairwise(got) if b < a)
+    for to in {to for to, _ in mine}:
+        numbers = [int(body.split()[-1]) for t, body in mine if t == to]
+        disorder += sum(1 for a, b in itertools.pairwise(numbers) if b < a)
     return duplicates, disorder
 
 
 async def main(messages: int, outage: float) -> None:
-    fake, model = FakeTwilio(), ScriptedOllama()
-    await fake.start()
-    await model.start()
-    os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"] = fake.account_sid, fake.auth_token
-    one, four = ["+15550000001"], [f"+1555000001{i}" for i in range(4)]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--fakes", stdin=PIPE, stdout=PIPE, limit=64 * 1024 * 1024
+    )
+    remote = Remote(process)
+    env = await remote.ask("env")
+    os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"] = env["account_sid"], env["auth_token"]
     with tempfile.TemporaryDirectory() as state:
         public = free_port()
         config = parse(
             {
                 "state_dir": state,
-                "llm": {"host": model.url},
+                "llm": {"host": env["ollama"]},
                 "private": {"port": free_port()},
                 "public": {"port": public},
                 "home": {"discovery": False, "interfaces": ["127.0.0.1"]},
                 "whatsapp": {
                     "enabled": True,
-                    "api_base": fake.url,
+                    "api_base": env["twilio"],
                     "public_url": f"http://127.0.0.1:{public}",
                     "sender": "whatsapp:+14155238886",
                 },
-                "owners": [{"name": f"Owner {n}", "number": n} for n in one + four],
+                "owners": [{"name": f"Owner {n}", "number": n} for n in ONE + FOUR],
             },
             "(bench)",
         )
         app = App(config, parts=[WhatsApp(config)])
         try:
             await app.start()
-            for number in one + four:
-                fake.record_inbound(f"whatsapp:{number}")
+            for number in ONE + FOUR:
                 await app.store.run(rows_db.opened, "whatsapp", number, time.time())
+            await queue(app, ONE, 20, "warm")
+            await sent(app, 20, 60)
 
             started = time.perf_counter()
-            await queue(app, one, messages, "single")
-            await wait_for(fake, messages, 120)
-            elapsed = time.perf_counter() - started  # from the first message handed to the outbox
-            figure("outbox_msgs_per_s_one_owner", messages / elapsed, "msg/s")
+            await queue(app, ONE, messages, "single")
+            await sent(app, 20 + messages, 300)
+            figure("outbox_msgs_per_s_one_owner", messages / (time.perf_counter() - started), "msg/s")
 
-            base = len(fake.messages)
             started = time.perf_counter()
-            await queue(app, four, messages, "spread")
-            await wait_for(fake, base + messages, 120)
+            await queue(app, FOUR, messages, "spread")
+            await sent(app, 20 + 2 * messages, 300)
             figure("outbox_msgs_per_s_four_owners", messages / (time.perf_counter() - started), "msg/s")
 
-            base = len(fake.messages)
-            fake.fail_for(outage)
+            await remote.ask(f"outage {outage}")
             outage_ends = time.perf_counter() + outage
-            await queue(app, one, messages, "outage")
-            if len(fake.messages) != base:
-                raise RuntimeError("the fake accepted messages during the outage")
+            await queue(app, ONE, messages, "outage")
             await asyncio.sleep(max(0.0, outage_ends - time.perf_counter()))
-            drain = await wait_for(fake, base + messages, 300)
+            drain = await sent(app, 20 + 3 * messages, 600)
             figure("outbox_outage_s", outage, "s")
             figure("outbox_drain_1000_after_outage_s", drain, "s")
             await asyncio.sleep(1.0)  # anything sent twice would show up now
-            duplicates, disorder = check(fake, one, "outage", messages)
-            figure("outbox_outage_delivered", len(fake.messages) - base - duplicates, "messages")
-            figure("outbox_outage_duplicates", duplicates, "messages")
-            figure("outbox_outage_out_of_order", disorder, "messages")
-            single_dup, single_dis = check(fake, one, "single", messages)
-            spread_dup, spread_dis = check(fake, four, "spread", messages)
-            figure("outbox_duplicates_total", duplicates + single_dup + spread_dup, "messages")
-            figure("outbox_out_of_order_total", disorder + single_dis + spread_dis, "messages")
+            accepted = await remote.ask("messages")
         finally:
             await app.stop()
-            await fake.stop()
-            await model.stop()
+            await remote.ask("quit")
+            await process.wait()
+    during = sum(1 for _, body in accepted if body.startswith("outage "))
+    duplicates, disorder = check(accepted, "outage")
+    figure("outbox_outage_delivered", during - duplicates, "messages")
+    figure("outbox_outage_duplicates", duplicates, "messages")
+    figure("outbox_outage_out_of_order", disorder, "messages")
+    totals = [check(accepted, label) for label in ("warm", "single", "spread", "outage")]
+    figure("outbox_duplicates_total", sum(d for d, _ in totals), "messages")
+    figure("outbox_out_of_order_total", sum(o for _, o in totals), "messages")
+
+
+async def fakes() -> None:
+    """Child process: the Twilio fake (and an idle model), driven by commands on stdin."""
+    twilio, model = FakeTwilio(), ScriptedOllama()
+    await twilio.start()
+    await model.start()
+    for number in ONE + FOUR:
+        twilio.record_inbound(f"whatsapp:{number}")
+    loop = asyncio.get_running_loop()
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+        if not line or line[0] == "quit":
+            break
+        answer: Any = None
+        if line[0] == "env":
+            answer = {"twilio": twilio.url, "ollama": model.url}
+            answer.update(account_sid=twilio.account_sid, auth_token=twilio.auth_token)
+        elif line[0] == "outage":
+            twilio.fail_for(float(line[1]))
+        elif line[0] == "messages":
+            answer = [[m["to"], m["body"]] for m in twilio.messages]
+        print(json.dumps(answer), flush=True)
+    print("null", flush=True)
+    await twilio.stop()
+    await model.stop()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--outage", type=float, default=30.0, help="seconds of outage (development: shorter)")
+    parser.add_argument("--fakes", action="store_true", help=argparse.SUPPRESS)  # internal: the fakes' process
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(main(args.messages, args.outage))
+    asyncio.run(fakes() if args.fakes else main(args.messages, args.outage))

@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="dashboard/API port (public is port+1)")
     demo.add_argument("--lights", type=int, default=0, help="extra simulated lights (benchmarks)")
     demo.add_argument("--no-cameras", action="store_true", help="skip the simulated cameras")
+    demo.add_argument("--subnet", type=int, default=0, help="simulated devices on 127.0.N.x (run two demos at once)")
 
     chat = sub.add_parser("chat", help="send a message to the running daemon and print the reply")
     chat.add_argument("text", nargs="*", help="the message; none for an interactive session")

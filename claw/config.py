@@ -170,8 +170,8 @@ class CameraConfig:
     def __post_init__(self) -> None:
         if not self.name.strip() or not self.url.strip():
             raise ValueError("name: every camera needs a name and a url")
-        if not 0 < self.fps <= 60:
-            raise ValueError("fps: must be more than 0 and at most 60 (5 is plenty for change detection)")
+        if not 0 < self.fps <= 120:
+            raise ValueError("fps: must be more than 0 and at most 120 (5 is plenty for change detection)")
         if self.cooldown < 0 or self.offline_after <= 0:
             raise ValueError("cooldown: cooldown must be 0 or more and offline_after more than 0")
         if unknown := set(self.armed_modes) - {"home", "away", "night"}:

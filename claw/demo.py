@@ -50,12 +50,15 @@ async def run_demo(args: argparse.Namespace) -> int:
         soul.write_text((Path(__file__).parent / "defaults" / "SOUL.md").read_text(encoding="utf-8"))
     say(f"Claw demo — state in {state_dir.resolve()}")
     logging.getLogger("claw.sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
-    home = SimHome(state_dir / "sim", extra_lights=args.lights, cameras=not args.no_cameras, progress=say)
+    home = SimHome(
+        state_dir / "sim", extra_lights=args.lights, cameras=not args.no_cameras, subnet=args.subnet, progress=say
+    )
     try:
         await home.start()
     except OSError as exc:
         await home.stop()
-        say(f"claw demo: could not start the simulated home ({exc}); is another demo running?")
+        say(f"claw demo: could not start the simulated home ({exc}).")
+        say("Is another demo running? Stop it, or give this one its own addresses: claw demo --subnet 7 --port 8775")
         return 1
     config = demo_config(state_dir, llm_host=args.llm_host, model=args.model, port=args.port, extra=home.config_extra())
     from claw.parts import standard_parts

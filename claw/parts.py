@@ -19,6 +19,10 @@ def standard_parts(config: Config) -> list[Part]:
         from claw.channels.whatsapp import WhatsApp
 
         parts.append(WhatsApp(config))
+    if config.cameras:
+        from claw.eyes.part import Eyes
+
+        parts.append(Eyes(config))
     from claw.jobs.part import Jobs
 
     parts.append(Jobs(config))  # last: its start-up catch-up may run routines through the others' fast paths

@@ -51,6 +51,18 @@ def test_distractor_raises_no_event(name: str) -> None:
     assert scored(scene, motions) == []
 
 
+@pytest.mark.parametrize("name", ["noise", "rain", "snow", "swaying_branches", "dusk_fade", "headlight_sweep"])
+def test_weather_and_light_do_not_blind_the_detector(name: str) -> None:
+    # No false events must not come from re-calibrating (reporting nothing) all the time.
+    scene, frames = render(name, size=SUBSTREAM, lead_in=LEAD_IN)
+    detector = ChangeDetector(DetectorSettings(), SUBSTREAM)
+    blind = 0
+    for i, frame in enumerate(frames):
+        detector.detect(frame)
+        blind += int(i >= scene.lead_in_frames and detector.calibrating)
+    assert blind == 0
+
+
 @pytest.mark.parametrize("name", ["rain", "swaying_branches", "headlight_sweep", "dusk_fade", "lightning"])
 def test_published_detector_is_fooled_by_the_same_scenes(name: str) -> None:
     # Shows the distractors are hard: the plain published algorithm raises events on them.

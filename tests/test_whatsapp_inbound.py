@@ -13,8 +13,11 @@ import pytest
 from claw.brain.tools import Turn
 from claw.config import Config
 from claw.home.guard import Guard
+from claw.store import Store
 from claw.store import messages as log_db
 from claw.store.audit import recent
+from claw.store.messages import Message
+from claw.store.outbox import Arriving, arrived
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio, inbound_params
 from tests.whatsapp_support import ALEX, JPEG, SAM, STRANGER, Daemon, eventually, start_daemon
@@ -163,5 +166,27 @@ async def test_owner_changes_need_a_code_and_persist(
         assert d.bodies(newcomer) == ["ok: hello from Kim"]
         last = json.loads(await d.app.tools.call("remove_owner", {"who": "Kim"}))
         assert "confirmation guard is not running" in last["error"]
+    finally:
+        await d.app.stop()
+
+
+async def test_a_message_persisted_before_a_stop_is_answered_after_the_restart(
+    wa_config: Callable[..., Config], fake: FakeTwilio
+) -> None:
+    config = wa_config()
+    d = await start_daemon(config, fake)
+    await d.app.stop()
+    # As if the daemon had died between persisting a webhook and its turn: the row waits, untaken.
+    store = Store(d.app.store.path)
+    await store.open()
+    message = Message("user", "are the lights off?", channel="whatsapp", sender="Sam")
+    arriving = Arriving("whatsapp", f"owner:{SAM}", message, "SM" + "1" * 32, SAM, time.time())
+    assert await store.run(arrived, [arriving]) == [(1, 0)]  # what the webhook does, in one transaction
+    await store.close()
+    fake.record_inbound(f"whatsapp:{SAM}")
+    d = await start_daemon(config, fake)
+    try:
+        await eventually(lambda: d.bodies(SAM), what="the late answer")
+        assert d.bodies(SAM) == ["ok: are the lights off?"]
     finally:
         await d.app.stop()

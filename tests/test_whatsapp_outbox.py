@@ -256,7 +256,7 @@ async def test_permanent_failures_are_dead_lettered_and_visible(daemon: Daemon) 
 
     await eventually(lambda: dead_count(daemon, 2), timeout=8, what="two dead letters")
     await daemon.fake.settle()
-    snap = await daemon.part.snapshot()
+    snap = await daemon.app.snapshot("outbox")  # what the dashboard reads
     assert [r["body"] for r in reversed(snap["dead"])] == ["first", "third"]
     assert "21610" in snap["dead"][1]["error"] and "63024" in snap["dead"][0]["error"]
     assert [m["body"] for m in daemon.fake.messages].count("third") == 3  # resent twice, then given up

@@ -57,7 +57,6 @@ class WhatsApp:
     async def start(self, app: App) -> None:
         if not self.wa.sender:
             raise ConfigError(self.config.source, "whatsapp.sender", "is empty", 'set it, e.g. "whatsapp:+14155238886"')
-        self._app = app
         self.owners = Owners(self.config.owners, app.store)
         await self.owners.load()
         self.transport = TwilioTransport(self.wa, app.media)
@@ -76,6 +75,7 @@ class WhatsApp:
             media_dir=app.state / "whatsapp" / "media",
             opened=self._opened,
         )
+        self._app = app
         app.bus.add_channel(self)
         app.public_routes.append(self._routes)
         app.snapshots["outbox"] = self.snapshot
@@ -96,6 +96,8 @@ class WhatsApp:
         log.info("whatsapp: %d owner(s), sending as %s", len(self.owners.all()), self.wa.sender)
 
     async def stop(self) -> None:
+        if self._app is None:
+            return  # start() failed before anything was running
         tasks = [c.task for c in self._components if c.task is not None]
         for task in tasks:
             task.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -61,10 +62,8 @@ class TwilioTransport:
 
     def warm(self) -> None:
         """Make the client and load the SDK's lazily imported modules now (in a thread), not on the first send."""
-        try:
+        with contextlib.suppress(MissingCredentials):
             self.client().messages.list  # noqa: B018  # the attribute access is what imports
-        except MissingCredentials:
-            pass
 
     async def close(self) -> None:
         if self._client is not None:

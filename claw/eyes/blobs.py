@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -38,6 +38,7 @@ class Blobs:
     stats: I32  # cv2 rows (x, y, w, h, pixels); row 0 is the unchanged background
     areas: I32  # outline area of region i at index i - 1, as cv2.contourArea would give
     big: npt.NDArray[np.intp]  # labels of the regions over the minimum area
+    _relit: dict[int, bool] = field(default_factory=dict)  # per-frame memo of relit()
 
     @classmethod
     def find(cls, changed: U8, min_area: int, empty: Labels) -> Blobs:
@@ -88,19 +89,26 @@ class Blobs:
         cloud shadow) the frame's detail is the background's scaled, so the two correlate; a new
         object brings its own edges and hides the background's.
         """
+        if i not in self._relit:
+            self._relit[i] = self._relit_now(i, changed_px, cur, ref, correlation)
+        return self._relit[i]
+
+    def _relit_now(self, i: int, changed_px: U8, cur: U8, ref: U8, correlation: float) -> bool:
         x, y, w, h = (int(v) for v in self.stats[i, :4])
         y0, y1, x0, x1 = max(0, y - 3), y + h + 3, max(0, x - 3), x + w + 3  # margin for the 5x5 mean
         inside = (self.labels[y0:y1, x0:x1] == i) & (changed_px[y0:y1, x0:x1] > 0)
-        if np.count_nonzero(inside) < 8:
+        n = int(np.count_nonzero(inside))
+        if n < 8:
             return False
         a, b = cur[y0:y1, x0:x1].astype(np.float32), ref[y0:y1, x0:x1].astype(np.float32)
         da, db = (a - cv2.blur(a, (5, 5)))[inside], (b - cv2.blur(b, (5, 5)))[inside]
-        da, db = da - da.mean(), db - db.mean()
-        energy_a, energy_b = float((da * da).sum()), float((db * db).sum())
-        if energy_a < _FLAT * _FLAT * len(da):
+        da -= float(da.sum()) / n
+        db -= float(db.sum()) / n
+        energy_a, energy_b = float(np.dot(da, da)), float(np.dot(db, db))
+        if energy_a < _FLAT * _FLAT * n:
             return True  # no new edges or texture appeared: a plain surface got brighter or darker
         denom = (energy_a * energy_b) ** 0.5
-        return bool(denom > 0 and float((da * db).sum()) / denom >= correlation)
+        return bool(denom > 0 and float(np.dot(da, db)) / denom >= correlation)
 
     def zones_touched(self, accepted: list[int], zones: list[tuple[str, npt.NDArray[np.intp]]]) -> frozenset[str]:
         """Names of the zones (flat pixel indices) that any accepted region covers."""

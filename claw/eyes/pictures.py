@@ -48,7 +48,8 @@ def contact_sheet(frames: Sequence[tuple[float, Frame]], start: float, columns: 
     rows = -(-len(frames) // columns)
     gap = 4
     sheet = np.full((rows * h + (rows - 1) * gap, columns * w + (columns - 1) * gap, 3), 32, np.uint8)
-    for i, (ts, image) in enumerate(frames):
+    for i, (ts, given) in enumerate(frames):
+        image = given
         if image.shape[:2] != (h, w):
             image = np.asarray(cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA), np.uint8)
         if image.ndim == 2:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -14,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from claw.secrets import secret
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,22 @@ def kind_of(url: str) -> Kind:
         # A URL that names a picture, or a CGI that says it makes one, is polled as a still.
         return "snapshot" if path.endswith(_STILL_SUFFIXES) or "snapshot" in path else "mjpeg"
     return "file"
+
+
+def with_password(url: str, camera: str) -> str:
+    """A URL naming a user but no password gets the camera's secret (secrets never live in the config file).
+
+    The secret is `camera_<name>_password` (systemd credential) or `CLAW_CAMERA_<NAME>_PASSWORD`.
+    """
+    parts = urlsplit(url)
+    if not parts.username or parts.password is not None or not parts.hostname:
+        return url
+    key = re.sub(r"[^a-z0-9]+", "_", camera.lower()).strip("_")
+    password = secret(f"camera_{key}_password", f"CLAW_CAMERA_{key.upper()}_PASSWORD")
+    if not password:
+        return url
+    netloc = f"{parts.username}:{quote(password, safe='')}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def redact(url: str) -> str:
@@ -131,6 +150,9 @@ class Backoff:
     longest: float = 30.0
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 class Reader:
     """Reads one stream in its own thread: reconnects with backoff and hands on `fps` frames a second.
 
@@ -146,7 +168,7 @@ class Reader:
         fps: float,
         on_frame: Callable[[float, Frame], None] | None = None,
         *,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
         timeout: float = 5.0,
     ) -> None:
         self.name, self.url, self.fps = name, url, fps
@@ -180,7 +202,9 @@ class Reader:
             return True
         thread.join(timeout)
         if thread.is_alive():
-            log.warning("camera %s: reader still blocked in a read; it ends by itself within %.0f s", self.name, self.timeout)
+            log.warning(
+                "camera %s: reader still blocked in a read; it ends by itself within %.0f s", self.name, self.timeout
+            )
             return False
         return True
 

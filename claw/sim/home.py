@@ -100,7 +100,7 @@ class SimHome:
         return self.devices[name]
 
     async def start(self) -> None:
-        self.progress(f"  starting the simulated home: {self.device_count} devices on 127.0.0.x …")
+        self.progress(f"  starting the simulated home: {self.device_count} devices on 127.0.{self.subnet}.x …")
         self.zeroconf = AsyncZeroconf(interfaces=["127.0.0.1"])
         for device in self.devices.values():
             await device.start(self.zeroconf)

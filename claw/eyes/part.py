@@ -1,0 +1,364 @@
+"""The eyes as a part of the daemon: one pipeline per camera, events, alerts, watches, tools and chat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from claw.bus import Media
+from claw.config import Config
+from claw.errors import ClawError, ModelUnavailable, TargetNotFound
+from claw.eyes import history
+from claw.eyes.alerts import MODES, PAUSED_KEY, Mode, Rules, clock
+from claw.eyes.camera import Camera
+from claw.eyes.describe import Describer, camera_phrase
+from claw.eyes.events import Change, Event
+from claw.eyes.history import EventRecord
+from claw.eyes.pictures import jpeg
+from claw.eyes.recorder import Recorder, slug
+from claw.eyes.source import DEFAULT_BACKOFF, Backoff
+from claw.eyes.watch import Watches
+from claw.jobs.heartbeat import Finding
+from claw.store.audit import AuditEntry, get_setting, set_setting, write
+
+if TYPE_CHECKING:
+    from claw.app import App
+    from claw.home.guard import Guard
+
+log = logging.getLogger(__name__)
+
+SETTINGS = ("eyes.mode", "eyes.muted", "eyes.away")
+
+
+class Eyes:
+    """Cameras watched for change; other parts reach it as `app.eyes`."""
+
+    def __init__(self, config: Config, *, backoff: Backoff = DEFAULT_BACKOFF, sweep_every: float = 600.0) -> None:
+        self.config = config
+        self.backoff = backoff
+        self.sweep_every = sweep_every
+        self.tz = ZoneInfo(config.location.timezone)
+        self.cameras: dict[str, Camera] = {}
+        self.own_guard = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self, app: App) -> None:
+        from claw.eyes.chat import EyesFastPath
+        from claw.eyes.tools import add_eyes_tools
+
+        self.app = app
+        self.root = app.state / "events"
+        now = time.time()
+        if closed := await app.store.run(history.close_dangling):
+            log.info("eyes: closed %d camera events left open by the last stop", closed)
+        self.rules = Rules(self.config.alerts, self.tz)
+        self.rules.restore({k: await app.store.run(get_setting, k) for k in SETTINGS}, now)
+        self.describer = Describer(app.model, self.config.llm.vision_model, timeout=self.config.alerts.describe_timeout)
+        self.recorder = Recorder(app, self.rules, self.describer, self.root, self.tz)
+        self.watches = Watches(
+            self.describer,
+            lambda text, media, title: app.notify(text, kind="alert", media=media, title=title),
+            self.root / "watches",
+            interval=self.config.alerts.watch_interval,
+            paused=self.paused,
+        )
+        self.guard = self._guard(app)
+        loop = asyncio.get_running_loop()
+        for config in self.config.cameras:
+            camera = Camera(config, self.config.alerts, backoff=self.backoff)
+            self.cameras[camera.name] = camera
+            camera.start(loop)
+            app.supervisor.start(f"camera {camera.name}", functools.partial(camera.run, self._on_change))
+        app.supervisor.start("camera monitor", self._monitor)
+        app.supervisor.start("camera retention", self._sweep_forever)
+        app.eyes = self  # type: ignore[attr-defined]
+        app.snapshots["events"] = self.events_snapshot
+        app.snapshots["cameras"] = self.cameras_snapshot
+        app.checks.append(self.offline_findings)
+        app.router.fast_paths.append(EyesFastPath(self))
+        add_eyes_tools(app.tools, self)
+        app.overview_parts.append(self.overview)
+        self._own(self._warm())
+        log.info("eyes: %d camera(s), alert mode %s", len(self.cameras), self.rules.mode)
+
+    async def stop(self) -> None:
+        for camera in self.cameras.values():
+            camera.stop(timeout=0.5)
+        await self.watches.stop()
+        await self.recorder.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _own(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _guard(self, app: App) -> Guard:
+        """The home's confirmation guard; without a home part, one of our own (and we read its codes)."""
+        guard: Guard | None = getattr(app, "guard", None)
+        if guard is None:
+            from claw.home.guard import Guard
+
+            guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
+            app.guard = guard  # type: ignore[attr-defined]
+            self.own_guard = True
+        return guard
+
+    async def _warm(self) -> None:
+        """Load the vision model ahead of the first event (a cold load takes tens of seconds)."""
+        with contextlib.suppress(ModelUnavailable):
+            await self.app.model.warm(self.config.llm.vision_model)
+
+    # --- the pipeline ----------------------------------------------------------------------------
+
+    def _on_change(self, change: Change, event: Event) -> None:
+        camera = self.cameras[event.camera]
+        if change == "confirmed":
+            self.recorder.follow(camera.config, event)
+        elif change == "dropped":
+            log.debug("camera %s: a %d-frame blip, not an event", event.camera, event.motion_frames)
+
+    async def _monitor(self) -> None:
+        """Say once when a camera stops sending pictures, and once when it is back; end stalled events."""
+        step = min(1.0, min((c.config.offline_after for c in self.cameras.values()), default=1.0) / 4)
+        while True:
+            now = time.time()
+            for camera in self.cameras.values():
+                camera.expire(now, self._on_change)
+                change = camera.check(now)
+                if change == "offline":
+                    since = clock(camera.since, self.tz)
+                    log.warning("camera %s is offline (no picture since %s): %s", camera.name, since, camera.problem)
+                    await self.app.notify(
+                        f"{camera_phrase(camera.name).capitalize()} stopped sending pictures (nothing since {since}). "
+                        "I'll tell you when it is back.",
+                        kind="notice",
+                        title="Camera offline",
+                    )
+                elif change == "back":
+                    log.info("camera %s is back", camera.name)
+                    await self.app.notify(
+                        f"{camera_phrase(camera.name).capitalize()} is back.", kind="notice", title="Camera back"
+                    )
+                elif change == "online":
+                    log.info("camera %s delivers pictures", camera.name)
+            await asyncio.sleep(step)
+
+    async def offline_findings(self) -> list[Finding]:
+        """Heartbeat check: every camera that sends no pictures."""
+        return [
+            Finding(
+                "notice",
+                f"camera:{c.name}:offline",
+                f"{camera_phrase(c.name)} has sent no picture since {clock(c.since, self.tz)} ({c.problem})",
+            )
+            for c in self.cameras.values()
+            if c.online is False
+        ]
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self.sweep_every)
+
+    async def sweep(self, now: float | None = None) -> int:
+        """Delete events (rows and pictures) past `retention_days`, then the oldest past `retention_mb`."""
+        cfg = self.config.alerts
+        now = time.time() if now is None else now
+        before = now - cfg.retention_days * 86400
+        doomed = await self.app.store.run(history.expired, before, int(cfg.retention_mb * 1024 * 1024))
+        await asyncio.to_thread(_remove, [Path(r.snapshot).parent for r in doomed if r.snapshot], self.root)
+        await self.app.store.run(history.delete, [r.id for r in doomed])
+        await asyncio.to_thread(_remove_old, self.root / "watches", before)
+        if doomed:
+            log.info("eyes: retention removed %d camera events", len(doomed))
+        return len(doomed)
+
+    # --- what the owner can ask and do (tools and the fast path call these) ----------------------
+
+    async def paused(self) -> bool:
+        return await self.app.store.run(get_setting, PAUSED_KEY) == "1"
+
+    def camera(self, name: str | None) -> Camera:
+        """A camera by name, alias-free ("the driveway camera", "driveway"); the only one when not named."""
+        if not name or not name.strip():
+            if len(self.cameras) == 1:
+                return next(iter(self.cameras.values()))
+            raise TargetNotFound("which camera you mean", sorted(self.cameras))
+        wanted = _words(name)
+        for camera in self.cameras.values():
+            if wanted and wanted in (_words(camera.name), _words(camera.config.room)):
+                return camera
+        raise TargetNotFound(f"a camera called '{name}'", sorted(self.cameras))
+
+    async def recent(
+        self,
+        *,
+        camera: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        what: tuple[str, ...] = (),
+        notable: bool | None = None,
+        limit: int = 20,
+    ) -> list[EventRecord]:
+        name = self.camera(camera).name if camera else None
+        return await self.app.store.run(
+            history.recent, camera=name, since=since, until=until, what=what, notable=notable, limit=limit
+        )
+
+    def line(self, record: EventRecord) -> str:
+        """One event in words: "14:05 driveway: FedEx truck just pulled up"."""
+        return f"{clock(record.start_ts, self.tz)} {record.camera}: {record.title}"
+
+    def media(self, record: EventRecord) -> Media:
+        return Media(record.snapshot, "image/jpeg", caption=record.title)
+
+    async def mute(self, camera: str | None, minutes: float) -> str:
+        """Snooze a camera's alerts (a sensitive action: held for the owner's code); 0 minutes unmutes."""
+        target = self.camera(camera)
+        phrase = camera_phrase(target.name)
+        if minutes <= 0:
+            self.rules.mute(target.name, None)
+            await self._save("unmute", phrase)
+            return f"Alerts from {phrase} are on again."
+        until = time.time() + minutes * 60
+
+        async def apply() -> str:
+            self.rules.mute(target.name, until)
+            await self._save("mute", f"{phrase} until {clock(until, self.tz)}")
+            return f"Muted {phrase} until {clock(until, self.tz)}. Its events are still kept; say 'unmute' to undo."
+
+        return await self.guard.require(action="mute", target=f"{phrase} for {_span(minutes)}", run=apply)
+
+    async def set_mode(self, mode: str) -> str:
+        """Change the alert mode; a change that disarms a camera counts as disabling alerts (needs the code)."""
+        if mode not in MODES:
+            raise ClawError(f"there is no '{mode}' mode; use home, away or night")
+        new: Mode = mode
+        if new == self.rules.mode:
+            return f"Already in {mode} mode."
+        disarmed = [
+            c.name for c in self.cameras.values() if self.rules.armed(c.config) and new not in c.config.armed_modes
+        ]
+
+        async def apply() -> str:
+            self.rules.set_mode(new, time.time())
+            await self._save("set mode", mode)
+            armed = [c.name for c in self.cameras.values() if self.rules.armed(c.config)]
+            watching = f"watching {', '.join(armed)}" if armed else "no camera is armed in it"
+            return f"{mode.capitalize()} mode: {watching}."
+
+        if not disarmed:
+            return await apply()
+        names = ", ".join(camera_phrase(n) for n in disarmed)
+        return await self.guard.require(action=f"switch to {mode} mode, which disarms", target=names, run=apply)
+
+    async def watch(self, camera: str | None, condition: str, minutes: float, asked_by: str) -> str:
+        target = self.camera(camera)
+        minutes = max(1.0, min(minutes, 24 * 60))
+        try:
+            self.watches.start(target, condition, minutes, asked_by)
+        except ValueError as exc:
+            raise ClawError(str(exc)) from None
+        return f"I'll keep an eye on {camera_phrase(target.name)} and tell you when {condition} (for {_span(minutes)})."
+
+    async def _save(self, action: str, target: str) -> None:
+        from claw.brain.tools import CURRENT_TURN
+
+        turn = CURRENT_TURN.get()
+        for key, value in self.rules.state().items():
+            await self.app.store.run(set_setting, key, value)
+        await self.app.store.run(write, AuditEntry(turn.actor, turn.path, action, target, "ok", "camera alerts"))
+
+    # --- what the dashboard and the prompt see ---------------------------------------------------
+
+    async def events_snapshot(self) -> list[dict[str, Any]]:
+        """GET /api/events: recent events, newest first, with a link to each picture."""
+        return [self.recorder.payload(r) for r in await self.recent(limit=50)]
+
+    async def cameras_snapshot(self) -> list[dict[str, Any]]:
+        """GET /api/cameras: each camera's state and a fresh picture of what it sees."""
+        now = time.time()
+        out = []
+        for camera in self.cameras.values():
+            muted = self.rules.muted_until(camera.name, now)
+            armed = self.rules.armed(camera.config)
+            picture = await self.latest_picture(camera)
+            status = "offline" if camera.online is False else ("muted" if muted else ("armed" if armed else "disarmed"))
+            out.append(
+                {
+                    "name": camera.name,
+                    "room": camera.config.room,
+                    "online": camera.online is not False,
+                    "status": status,
+                    "last_frame": camera.detect.last_frame or None,
+                    "ts": camera.latest.ts if camera.latest else None,
+                    "snapshot": self.recorder.url(picture.path) if picture else "",
+                    "muted_until": muted,
+                    "armed": armed,
+                    "mode": self.rules.mode,
+                    "recalibrations": camera.recalibrations,
+                    "dropped_frames": camera.dropped,
+                }
+            )
+        return out
+
+    async def latest_picture(self, camera: Camera) -> Media | None:
+        """What the camera sees now, saved as its latest.jpg; None before its first picture."""
+        sample = camera.latest
+        if sample is None:
+            return None
+        path = self.root / slug(camera.name) / "latest.jpg"
+
+        def save() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name("latest.jpg.part")
+            tmp.write_bytes(jpeg(sample.picture, quality=75))
+            tmp.replace(path)
+
+        await asyncio.to_thread(save)
+        return Media(str(path), "image/jpeg", caption=f"{camera.name} now")
+
+    def overview(self) -> str:
+        names = ", ".join(f"{c.name} ({c.config.room})" if c.config.room else c.name for c in self.cameras.values())
+        return f"Cameras: {names}. Ask recent_events / show_event about what they saw." if names else ""
+
+
+def _words(name: str) -> str:
+    """ "The Driveway camera" -> "driveway": how people name a camera, reduced to what tells it apart."""
+    return " ".join(w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in ("the", "my", "our", "camera", "cam"))
+
+
+def _span(minutes: float) -> str:
+    if minutes >= 60 and minutes % 60 == 0:
+        hours = int(minutes // 60)
+        return "an hour" if hours == 1 else f"{hours} hours"
+    return f"{minutes:.0f} minutes"
+
+
+def _remove(folders: list[Path], root: Path) -> None:
+    for folder in folders:
+        if folder.is_dir() and root in folder.parents:  # never outside the events folder
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_old(folder: Path, before: float) -> None:
+    if folder.is_dir():
+        for path in folder.iterdir():
+            with contextlib.suppress(OSError):
+                if path.is_file() and path.stat().st_mtime < before:
+                    path.unlink()
