@@ -90,8 +90,8 @@ class WhatsAppConfig:
             raise ValueError("template_sid: must be a Content SID like HX followed by 32 hex digits")
         if not 0 < self.window_hours <= 24:
             raise ValueError("window_hours: must be more than 0 and at most 24")
-        if self.media_ttl <= 0 or self.send_timeout <= 0 or self.retry_base <= 0 or self.retry_max_delay <= 0:
-            raise ValueError("media_ttl: media_ttl, send_timeout and the retry delays must be positive")
+        if min(self.media_ttl, self.send_timeout, self.retry_base, self.retry_max_delay, self.give_up_hours) <= 0:
+            raise ValueError("media_ttl: it, send_timeout, retry_base, retry_max_delay and give_up_hours must be > 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +190,7 @@ class AlertsConfig:
     retention_mb: float = 2000.0
     event_quiet_seconds: float = 4.0  # an event ends after this long without change
     min_motion_frames: int = 2  # changed frames an event needs before it is described (drops one-frame blips)
-    settle_seconds: float = 0.0  # wait this long into an event for a better picture before describing it
+    settle_seconds: float = 1.5  # wait up to this long into an event for its object to be whole in the picture
     describe_timeout: float = 20.0  # seconds the vision model gets; then the alert goes out with a plain line
     max_event_seconds: float = 300.0  # a longer stretch of change is split into several events
     watch_interval: float = 30.0  # seconds between looks while watching for something ("tell me when ...")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from claw.app import App
 from claw.brain.tools import Tool
+from claw.config import Config
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 
@@ -166,3 +168,29 @@ async def test_conversations_run_concurrently_but_each_stays_serial(claw: App, o
     stored = [b["messages"][-1]["content"] for b in ollama.chat_requests]
     assert stored == ["slow one", "slow two"]  # serial: the second waited for the first
     assert not isinstance(ChatRequest, type(None))
+
+
+async def test_model_calls_are_limited_globally_but_conversations_do_not_wait_on_each_other(
+    ollama: ScriptedOllama, make_config: Callable[..., Config]
+) -> None:
+    import asyncio
+    import time
+
+    from claw.channels.local import LocalChannel
+
+    for limit, overlapped in ((1, False), (2, True)):
+        app = App(make_config(llm_host=ollama.url, llm={"max_concurrent": limit}))
+        await app.start()
+        try:
+            ollama.clear_rules()
+            ollama.on(None, Reply.text("done", delay=0.4))
+            other = LocalChannel(app.bus, app.store, actor="Robin", conversation="owner:robin")
+            other.name = "robin"  # its own channel name, so replies find their way back
+            app.bus.add_channel(other)
+            started = time.perf_counter()
+            replies = await asyncio.gather(app.local.ask("one"), other.ask("two"))
+            elapsed = time.perf_counter() - started
+            assert [r.text for r in replies] == ["done", "done"]
+            assert (elapsed < 0.75) is overlapped, f"limit {limit}: {elapsed:.2f} s"
+        finally:
+            await app.stop()

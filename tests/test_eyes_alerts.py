@@ -9,7 +9,7 @@ import pytest
 
 from claw.config import AlertsConfig, CameraConfig, parse
 from claw.errors import ConfigError
-from claw.eyes.alerts import Rules
+from claw.eyes.alerts import Rules, moment
 from claw.eyes.describe import Description, fallback
 
 TZ = ZoneInfo("Europe/London")
@@ -68,6 +68,12 @@ def test_quiet_hours_only_let_people_through() -> None:
     assert r.decide(DRIVE, CAR, night, paused=False).reason == "quiet hours"
     assert r.decide(DRIVE, PERSON, night, paused=False).send
     assert r.decide(DRIVE, CAR, NOON, paused=False).send
+
+
+def test_moments_say_the_day_when_it_is_not_today() -> None:
+    assert moment(NOON - 3600, TZ, NOON) == "11:00"
+    assert moment(NOON - 18 * 3600, TZ, NOON) == "yesterday 18:00"
+    assert moment(NOON - 3 * 86400, TZ, NOON) == "Fri 29 May 12:00"
 
 
 def test_state_survives_a_restart_and_tells_when_i_was_out() -> None:

@@ -86,7 +86,7 @@ async def stored(
 async def test_what_happened_while_i_was_out(claw: tuple[App, list[Outbound]]) -> None:
     app, _ = claw
     await stored(app, "Cat on the lawn", "animal", at=time.time() - 600)  # before we left: not "while out"
-    reply = await app.local.ask("We're away!")
+    reply = await app.local.ask("We’re away!")  # as a phone types it
     assert reply.text == "Away mode: watching driveway."
     await stored(app, "FedEx truck just pulled up", "delivery")
     await stored(app, "Shadows moved", "nothing", alert=False)

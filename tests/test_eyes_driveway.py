@@ -47,7 +47,8 @@ async def driveway(
     config = make_config(
         llm_host=ollama.url,
         cameras=[{"name": "driveway", "url": camera.stream_url, "fps": FPS, "cooldown": 0.0, "room": "Outside"}],
-        alerts={"global_cooldown": 0.0, "event_quiet_seconds": 30 / FPS},
+        # the [alerts] times of a 5 fps camera, scaled to the frames of this fast one
+        alerts={"global_cooldown": 0.0, "event_quiet_seconds": 30 / FPS, "settle_seconds": 7.5 / FPS},
     )
     app = App(config, parts=[Eyes(config, backoff=Backoff(0.05, 0.2))])
     heard: list[tuple[int, Outbound]] = []

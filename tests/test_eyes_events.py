@@ -33,9 +33,12 @@ DRIVEWAY_ZONE = [[0.7, 0.5], [1.0, 0.5], [1.0, 0.86], [0.7, 0.86]]
 TOP_LEFT = [[0.0, 0.0], [0.2, 0.0], [0.2, 0.2], [0.0, 0.2]]
 
 
-def sample(ts: float, score: float | None, frame_value: int = 0) -> Sample:
+def sample(
+    ts: float, score: float | None, frame_value: int = 0, box: tuple[int, int, int, int] = (0, 5, 4, 4)
+) -> Sample:
+    """A 32 x 18 frame; by default its change touches the left edge (something coming into view)."""
     frame = np.full((18, 32, 3), frame_value, np.uint8)
-    motion = None if score is None else Motion(((1, 1, 4, 4),), 0.1, frozenset({"porch"}), score)
+    motion = None if score is None else Motion((box,), 0.1, frozenset({"porch"}), score)
     return Sample(ts, frame, frame, motion)
 
 
@@ -66,6 +69,18 @@ def test_a_blip_is_dropped_and_settle_waits_for_a_better_picture() -> None:
     [(change, event)] = grouper.feed(sample(2.5, None))
     assert change == "confirmed" and grouper.expire(3.1) == []  # the camera went silent after 2.2
     assert grouper.expire(3.2) == [("ended", event)] and event.finished.is_set()
+
+
+def test_an_object_whole_in_view_is_described_without_waiting() -> None:
+    grouper = Grouper("drive", quiet=1.0, min_frames=2, settle=1.5, longest=60.0)
+    for ts in (0.0, 0.2, 0.4):  # coming in at the edge: the settle time runs
+        assert grouper.feed(sample(ts, 0.3)) == []
+    [(change, event)] = grouper.feed(sample(0.6, 0.6, box=(10, 5, 8, 8)))  # now all of it is in the picture
+    assert change == "confirmed" and event.best.ts == 0.6 and event.best.whole
+    other = Grouper("drive", quiet=1.0, min_frames=2, settle=1.5, longest=60.0)
+    other.feed(sample(0.0, 0.3))
+    other.feed(sample(1.4, 0.3))
+    assert [c for c, _ in other.feed(sample(1.6, 0.3))] == ["confirmed"]  # never whole: after settle_seconds
 
 
 def test_a_long_stretch_is_split() -> None:

@@ -16,7 +16,7 @@ from claw.bus import Outbound
 from claw.config import Config
 from claw.eyes.part import Eyes
 from claw.eyes.probe import probe_camera
-from claw.eyes.source import Backoff, Frame, Handoff, Reader, kind_of, redact
+from claw.eyes.source import Backoff, Frame, Handoff, Reader, kind_of, redact, with_password
 from claw.sim.camera import SimCamera
 from claw.sim.scenes import write_video
 from tests.conftest import free_port
@@ -60,6 +60,15 @@ def test_url_kinds_and_redaction() -> None:
     assert kind_of("/var/videos/day.mp4") == "file" and kind_of("usb:0") == "usb"
     assert redact("rtsp://admin:hunter2@cam.local:554/x") == "rtsp://admin:***@cam.local:554/x"
     assert redact("http://cam.local/x") == "http://cam.local/x"
+
+
+def test_a_camera_password_comes_from_a_secret_never_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.setenv("CLAW_CAMERA_FRONT_DOOR_PASSWORD", "p@ss/word")
+    assert with_password("rtsp://admin@cam.local:554/x", "Front Door") == "rtsp://admin:p%40ss%2Fword@cam.local:554/x"
+    assert with_password("rtsp://admin:given@cam.local/x", "Front Door") == "rtsp://admin:given@cam.local/x"
+    assert with_password("rtsp://cam.local/x", "Front Door") == "rtsp://cam.local/x"
+    assert with_password("rtsp://admin@cam.local/x", "Garage") == "rtsp://admin@cam.local/x"  # no secret for it
 
 
 async def test_a_file_plays_at_the_sampling_rate_and_loops(videos: dict[str, Path]) -> None:

@@ -267,3 +267,23 @@ async def test_permanent_failures_are_dead_lettered_and_visible(daemon: Daemon) 
 
 async def dead_count(d: Daemon, n: int) -> bool:
     return bool((await d.part.snapshot())["counts"].get("dead", 0) == n)
+
+
+async def test_gives_up_after_trying_long_enough_but_held_rows_wait_for_the_owner(
+    wa_config: Callable[..., Config], fake: FakeTwilio
+) -> None:
+    d = await start_daemon(wa_config(give_up_hours=1.0 / 3600, template_sid=""), fake)  # one second
+    try:
+        await tell(d, "held while Sam is away", ALEX)  # Alex never wrote: held, not failing
+        await open_window(d)
+        fake.fail_for(30)
+        await tell(d, "lost in the outage")
+        await eventually(lambda: dead_count(d, 1), timeout=5, what="the give-up")
+        rows = {r.body: r for r in await d.rows()}
+        assert "not sent after" in rows["lost in the outage"].error
+        await asyncio.sleep(0.5)
+        fake.fail_for(0)
+        await d.say("back", ALEX)
+        await eventually(lambda: d.bodies(ALEX) == ["held while Sam is away", "ok: back"], what="the held row")
+    finally:
+        await d.app.stop()

@@ -145,7 +145,8 @@ class Outbox:
 
     async def _attempt(self, row: OutboxRow) -> None:
         """One step for one row: check (if its last send is unknown), send, and record what happened."""
-        if time.time() - row.created > self.give_up:
+        # Trying since it was made, or since its recipient last wrote (a held row is released then).
+        if time.time() - max(row.created, row.last_inbound) > self.give_up:
             await self._dead(row, f"not sent after {self.give_up / 3600:.0f} h ({row.error or 'no answer'})")
             return
         if not await self.store.run(rows_db.claim, row.id):

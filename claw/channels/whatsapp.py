@@ -228,14 +228,15 @@ class WhatsApp:
         self.outbox.kick(number)
 
     async def _dead_letter(self, row: OutboxRow, detail: str) -> None:
-        """Keep it visible: the log, doctor, the dashboard's outbox and its feed (notify would loop back here)."""
+        """Tell the dashboard's feed, through the local channel only (`app.notify` would come back here)."""
         app = self._app
         if app is None:
             return
         owner = self.owners.find(row.recipient)
         who = owner.name if owner else row.recipient
         text = f"A WhatsApp message to {who} could not be delivered ({detail}): {row.body[:200]}"
-        app.local.notifications.append(Outbound(channel="local", recipient=None, text=text, kind="notice"))
+        title = "WhatsApp message undelivered"
+        await app.bus.send(Outbound(channel="local", recipient=None, text=text, kind="notice", title=title))
 
     # -- what others read -------------------------------------------------------------------------
 

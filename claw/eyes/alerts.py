@@ -39,6 +39,15 @@ def clock(ts: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, tz).strftime("%H:%M")
 
 
+def moment(ts: float, tz: ZoneInfo, now: float) -> str:
+    """ "14:05" today, "yesterday 20:45", else "Fri 20 Nov 20:45"."""
+    when, today = datetime.fromtimestamp(ts, tz), datetime.fromtimestamp(now, tz).date()
+    days = (today - when.date()).days
+    if days == 0:
+        return when.strftime("%H:%M")
+    return when.strftime("yesterday %H:%M" if days == 1 else "%a %d %b %H:%M")
+
+
 class Rules:
     """The alert policy and its state; `decide` then `sent` with no await between (cooldowns are shared)."""
 

@@ -68,11 +68,17 @@ class Camera:
         if self.main is not None:
             self.main.start()
 
-    def stop(self, timeout: float = 1.0) -> None:
-        """Stop the reader threads (bounded: a thread blocked in a read ends by itself later)."""
-        self.detect.stop(timeout)
+    def request_stop(self) -> None:
+        """Ask the reader threads to end; returns at once."""
+        self.detect.request_stop()
         if self.main is not None:
-            self.main.stop(timeout)
+            self.main.request_stop()
+
+    def join(self, timeout: float = 1.0) -> None:
+        """Wait for the reader threads (blocking, bounded: one blocked in a read ends by itself later)."""
+        self.detect.join(timeout)
+        if self.main is not None:
+            self.main.join(timeout)
 
     def _on_frame(self, ts: float, frame: Frame) -> None:
         """In the reader's thread: detect, pair with the main stream's frame, hand on to the loop."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from claw.brain.tools import Turn
 from claw.bus import Inbound
 from claw.errors import ClawError, NeedsConfirmation
-from claw.eyes.alerts import clock
+from claw.eyes.alerts import clock, moment
 from claw.eyes.describe import camera_phrase
 from claw.eyes.history import EventRecord
 from claw.router import Answer
@@ -83,7 +83,8 @@ class EyesFastPath:
         guard = self.eyes.guard
         if self.eyes.own_guard and (code := guard.is_code(inbound.text)) is not None and guard.pending():
             return Answer(await guard.confirm(code, turn))
-        text = _POLITE.sub("", " ".join(inbound.text.lower().split()).strip(" ?.!"))
+        said = inbound.text.lower().replace("\u2019", "'")  # phones type "we’re"
+        text = _POLITE.sub("", " ".join(said.split()).strip(" ?.!"))
         try:
             return await self._answer(text, turn)
         except NeedsConfirmation as exc:
@@ -122,7 +123,7 @@ class EyesFastPath:
         found = await eyes.recent(camera=camera, since=since, until=until, limit=50)
         notable = [r for r in reversed(found) if r.notable]
         quiet = len(found) - len(notable)
-        when = f"since {clock(since, eyes.tz)}" + (f" until {clock(until, eyes.tz)}" if until else "")
+        when = f"since {moment(since, eyes.tz, now)}" + (f" until {moment(until, eyes.tz, now)}" if until else "")
         where = f" at {camera_phrase(eyes.camera(camera).name)}" if camera else ""
         if not notable:
             extra = f" ({quiet} small change{'s' if quiet != 1 else ''} not worth telling)" if quiet else ""

@@ -92,8 +92,10 @@ class Eyes:
         log.info("eyes: %d camera(s), alert mode %s", len(self.cameras), self.rules.mode)
 
     async def stop(self) -> None:
-        for camera in self.cameras.values():
-            camera.stop(timeout=0.5)
+        cameras = list(self.cameras.values())
+        for camera in cameras:
+            camera.request_stop()  # all at once, then wait for them together, off the loop
+        await asyncio.to_thread(_join, cameras, 0.8)
         await self.watches.stop()
         await self.recorder.stop()
         for task in list(self._tasks):
@@ -336,6 +338,11 @@ class Eyes:
     def overview(self) -> str:
         names = ", ".join(f"{c.name} ({c.config.room})" if c.config.room else c.name for c in self.cameras.values())
         return f"Cameras: {names}. Ask recent_events / show_event about what they saw." if names else ""
+
+
+def _join(cameras: list[Camera], timeout: float) -> None:
+    for camera in cameras:
+        camera.join(timeout)
 
 
 def _words(name: str) -> str:

@@ -179,6 +179,7 @@ class Reader:
         self.last_frame = 0.0  # wall-clock time of the last frame read (0: none yet)
         self.frames = 0  # frames handed on
         self.connects = 0  # successful opens
+        self.failed_frames = 0  # frames whose processing raised
         self.problem = ""  # why the last attempt failed, for status and logs
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -195,8 +196,16 @@ class Reader:
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> bool:
-        """Ask the thread to end and wait up to `timeout` s; False if it is still blocked in a read."""
+        """Ask the thread to end and wait up to `timeout` s (blocking); False if it is still blocked in a read."""
+        self.request_stop()
+        return self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Ask the thread to end; returns at once."""
         self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for a stopped thread (blocking); False if it is still blocked in a read."""
         thread, self._thread = self._thread, None
         if thread is None:
             return True
@@ -268,7 +277,9 @@ class Reader:
                 try:
                     self.on_frame(ts, frame)
                 except Exception:
-                    log.exception("camera %s: processing a frame failed", self.name)
+                    self.failed_frames += 1
+                    if self.failed_frames == 1:  # the first in full; the rest would repeat it 5 times a second
+                        log.exception("camera %s: processing a frame failed", self.name)
         return got
 
 

@@ -1,0 +1,139 @@
+"""Alert latency: from the first changed frame of a labelled scene to the alert on the bus.
+
+    .venv/bin/python bench/eyes_latency.py [--seeds 2] [--size 640x360]
+
+The daemon (App + Eyes, nothing else) watches a video file camera that plays each labelled event scene once
+at 5 fps in real time; the file goes through the same reader thread and FFmpeg decode as a network stream
+(network excluded). The vision model is the scripted fake, answering at once through the real client.
+- eyes_alert_latency_pipeline_ms: from the capture of the frame that confirmed the event (the detector's
+  persistence window and [alerts] min_motion_frames are over) to the alert on the bus: snapshot and strip
+  JPEGs, the store, the vision call, the decision, the bus. This is the part the goal of 300 ms is about.
+- eyes_alert_latency_window_ms: from the first labelled frame (the object is there and moving) to that
+  confirming frame: the persistence window plus whatever the object needs to grow big enough to count.
+- eyes_alert_latency_total_ms: the sum, first changed frame to alert, with [alerts] settle_seconds = 0.
+Prints one JSON object per figure. The real vision model's warm latency is not measured here (no GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _figures import figure, median, pct
+
+from claw.app import App
+from claw.bus import Outbound
+from claw.config import parse
+from claw.eyes.detector_settings import DetectorSettings
+from claw.eyes.events import Event
+from claw.eyes.part import Eyes
+from claw.eyes.source import Backoff, Frame
+from claw.sim.scenes import write_video
+from tests.conftest import free_port
+from tests.fakes.ollama_server import Reply, ScriptedOllama
+
+SCENES = ("car_arrives", "person_walks_up", "truck_arrives", "package_left")
+SEEN = {"title": "Car pulled into the driveway", "sentence": "A car parked.", "alert": True, "what": "vehicle"}
+FPS = 5.0
+LEAD_IN = 4.0  # seconds of empty driveway first, so the detector has learned the scene
+
+
+async def one(video: Path, first: int, ollama: ScriptedOllama, state: Path) -> dict[str, float] | None:
+    """Play one scene; the capture times of the first changed and confirming frames, and the alert time."""
+    data: dict[str, Any] = {
+        "state_dir": str(state),
+        "llm": {"host": ollama.url},
+        "private": {"port": free_port()},
+        "public": {"port": free_port()},
+        "cameras": [{"name": "driveway", "url": str(video), "fps": FPS}],
+    }
+    config = parse(data, "(bench)")
+    eyes = Eyes(config, backoff=Backoff(0.05, 0.2))
+    app = App(config, parts=[eyes])
+    times: list[float] = []
+    marks: dict[str, float] = {}
+    alerted = asyncio.Event()
+
+    async def heard(message: Outbound) -> None:
+        if message.kind == "alert" and "alert" not in marks:
+            marks["alert"] = time.time()
+            alerted.set()
+
+    app.bus.listen(heard)
+    await app.start()
+    camera = eyes.cameras["driveway"]
+    inner = camera.detect.on_frame
+    assert inner is not None
+
+    def on_frame(ts: float, frame: Frame) -> None:
+        times.append(ts)  # the reader plays the file from its first frame, in order: index = frame number
+        inner(ts, frame)
+
+    camera.detect.on_frame = on_frame
+    follow = eyes.recorder.follow
+
+    def confirmed(cam: Any, event: Event) -> None:
+        latest = camera.latest
+        marks.setdefault("confirm", latest.ts if latest else time.time())
+        follow(cam, event)
+
+    eyes.recorder.follow = confirmed  # type: ignore[method-assign]
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(alerted.wait(), 40)
+    finally:
+        await app.stop()
+    if "alert" not in marks or len(times) <= first:
+        return None
+    return {"first": times[first], "confirm": marks["confirm"], "alert": marks["alert"]}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=1, help="renderings of each scene")
+    parser.add_argument("--size", default="640x360", help="frame size WxH (the detect substream)")
+    args = parser.parse_args()
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    pipeline, window, total = [], [], []
+    async with ScriptedOllama() as ollama:
+        ollama.on(lambda r: bool(r.images), Reply.text(json.dumps(SEEN)))
+        with tempfile.TemporaryDirectory(prefix="claw-eyes-latency-") as tmp:
+            for seed in range(100, 100 + args.seeds):
+                for name in SCENES:
+                    video = Path(tmp) / f"{name}-{seed}.avi"
+                    scene = write_video(name, video, size=(w, h), fps=FPS, seed=seed, lead_in=LEAD_IN)
+                    got = await one(video, scene.event_frames[0][0], ollama, Path(tmp) / f"state-{name}-{seed}")
+                    if got is None:
+                        print(json.dumps({"scene": name, "seed": seed, "note": "no alert"}), flush=True)
+                        continue
+                    pipeline.append((got["alert"] - got["confirm"]) * 1000)
+                    window.append((got["confirm"] - got["first"]) * 1000)
+                    total.append((got["alert"] - got["first"]) * 1000)
+    settings = DetectorSettings()
+    common = {
+        "fps": FPS,
+        "size": f"{w}x{h}",
+        "events": len(total),
+        "persistence_frames": settings.persistence_frames,
+        "min_motion_frames": 2,
+        "settle_seconds": 0.0,
+        "vision_model": "scripted, instant",
+    }
+    figure("eyes_alert_latency_pipeline_ms", median(pipeline), "ms", p90=round(pct(pipeline, 90), 1),
+           max=round(max(pipeline), 1), note="confirming frame captured -> alert on the bus", **common)  # fmt: skip
+    figure("eyes_alert_latency_window_ms", median(window), "ms", max=round(max(window), 1),
+           note="first labelled frame -> confirming frame (persistence window and min_motion_frames)",
+           **common)  # fmt: skip
+    figure("eyes_alert_latency_total_ms", median(total), "ms", p90=round(pct(total, 90), 1),
+           max=round(max(total), 1), note="first changed frame -> alert on the bus", **common)  # fmt: skip
+    figure("eyes_vision_warm_latency_ms", float("nan"), "ms", note="not measured: no GPU or vision model here")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,124 @@
+"""Whole camera pipeline CPU per camera at 5 fps, as the daemon runs it, and how many cameras one core sustains.
+
+    .venv/bin/python bench/eyes_pipeline.py [--seconds 20] [--cameras 1,4]
+
+bench/eyes_detector.py already measures decode + detect alone on one thread (`pipeline_cpu_percent_*`).
+This one runs the daemon itself (App + Eyes, no other part) with N cameras, each a 720p video file played
+at 5 fps in real time: reader threads (FFmpeg decode, pacing), the detector, thumbnails, the hand-off into
+the event loop, event grouping, and for every event the snapshot and strip JPEGs, the store and a call to
+the (scripted, instant) vision model. Process CPU time (all threads) over the run, less an idle daemon's
+over the same time, per camera, as a percentage of one core; cameras_per_core = 100 / that.
+The file holds a busy day (an event every ~10 s), so event handling is counted too.
+
+H.264: this OpenCV build cannot encode it. When PyAV (`pip install av`, not a Claw dependency) is
+importable, the 720p H.264 file is made with its libx264 and decoded by OpenCV as a camera's stream
+would be; otherwise MPEG-4 part 2 (mp4v) is used and named in the figure. MJPEG is measured as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _figures import figure
+
+from claw.app import App
+from claw.config import parse
+from claw.eyes.part import Eyes
+from claw.eyes.source import Backoff
+from claw.sim.scenes import MAIN_STREAM, playlist, write_playlist
+from tests.conftest import free_port
+from tests.fakes.ollama_server import Reply, ScriptedOllama
+
+DAY = ("quiet", "car_arrives", "person_walks_up", "rain")
+FPS = 5.0
+SEEN = {"title": "Car pulled into the driveway", "sentence": "A car parked.", "alert": True, "what": "vehicle"}
+
+
+def write_h264(path: Path) -> bool:
+    """The day as 720p H.264 through PyAV's libx264; False when PyAV is not there."""
+    try:
+        import av
+    except ImportError:
+        return False
+    _, frames = playlist(DAY, size=MAIN_STREAM, fps=FPS, gap_seconds=2.0)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=int(FPS))
+        stream.width, stream.height = MAIN_STREAM
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "veryfast", "g": str(int(FPS * 2))}  # a key frame every 2 s, like cameras
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return True
+
+
+async def run(videos: list[Path], seconds: float, ollama: ScriptedOllama, state: Path) -> tuple[float, int, int]:
+    """CPU seconds the daemon used over `seconds` of wall time with one camera per video; frames, events."""
+    data: dict[str, Any] = {
+        "state_dir": str(state),
+        "llm": {"host": ollama.url},
+        "private": {"port": free_port()},
+        "public": {"port": free_port()},
+        "cameras": [{"name": f"cam{i}", "url": str(v), "fps": FPS, "cooldown": 0.0} for i, v in enumerate(videos)],
+        "alerts": {"global_cooldown": 0.0},
+    }
+    config = parse(data, "(bench)")
+    eyes = Eyes(config, backoff=Backoff(0.05, 0.2))
+    app = App(config, parts=[eyes])
+    await app.start()
+    await asyncio.sleep(2.0)  # warm-up: opening the files, the first detector frames
+    cpu0, frames0 = time.process_time(), sum(c.detect.frames for c in eyes.cameras.values())
+    await asyncio.sleep(seconds)
+    cpu = time.process_time() - cpu0
+    frames = sum(c.detect.frames for c in eyes.cameras.values()) - frames0
+    await eyes.recorder.settle()
+    events = len(await app.snapshot("events"))
+    await app.stop()
+    return cpu, frames, events
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="wall time measured per run")
+    parser.add_argument("--cameras", default="1,4", help="camera counts to run")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.cameras.split(",")]
+    async with ScriptedOllama() as ollama:
+        ollama.on(lambda r: bool(r.images), Reply.text(json.dumps(SEEN)))
+        with tempfile.TemporaryDirectory(prefix="claw-eyes-pipeline-") as tmp:
+            root = Path(tmp)
+            files: list[tuple[Path, str]] = []
+            h264 = root / "day-720p-h264.mp4"
+            if write_h264(h264):
+                files.append((h264, "H.264 (libx264 via PyAV), key frame every 2 s"))
+            else:
+                mp4 = root / "day-720p.mp4"
+                write_playlist(mp4, DAY, size=MAIN_STREAM, fps=FPS, gap_seconds=2.0)
+                files.append((mp4, "mp4v (MPEG-4 part 2): no H.264 encoder here (pip install av for one)"))
+            mjpeg = root / "day-720p.avi"
+            write_playlist(mjpeg, DAY, size=MAIN_STREAM, fps=FPS, gap_seconds=2.0)
+            files.append((mjpeg, "MJPEG"))
+            idle, _, _ = await run([], args.seconds, ollama, root / "idle")
+            figure("eyes_daemon_idle_cpu_percent", 100 * idle / args.seconds, "% of one core", seconds=args.seconds)
+            for video, codec in files:
+                for n in counts:
+                    cpu, frames, events = await run([video] * n, args.seconds, ollama, root / f"{video.stem}-{n}")
+                    percent = 100 * (cpu - idle) / args.seconds / n
+                    extra = {"codec": codec, "cameras": n, "fps": FPS, "size": "1280x720", "frames": frames,
+                             "events": events, "seconds": args.seconds, "load_avg_1m": os.getloadavg()[0]}  # fmt: skip
+                    label = "h264" if "H.264" in codec else video.suffix[1:]
+                    figure(f"eyes_pipeline_cpu_percent_per_camera_720p_{label}", percent, "% of one core", **extra)
+                    figure(f"eyes_cameras_per_core_720p_{label}", 100 / percent, "cameras", **extra)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
