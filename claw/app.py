@@ -132,7 +132,7 @@ class App:
     async def _listen(self, name: str, app: web.Application, host: str, port: int) -> None:
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, backlog=1024)  # a burst of webhooks must not be refused
         try:
             await site.start()
         except OSError as exc:
@@ -155,17 +155,18 @@ class App:
             await asyncio.sleep(30 if self.model.online else 10)
 
     async def stop(self) -> None:
-        """Stop everything within ~5 s: parts, components, listeners, then the store."""
+        """Stop everything within ~5 s: listeners (no new work), components, parts, then the store."""
         notify("STOPPING=1")
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+        await self.supervisor.stop(timeout=2.0)
         for part in reversed(self.parts):
             try:
                 await asyncio.wait_for(part.stop(), timeout=2.0)
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
-        await self.supervisor.stop(timeout=2.0)
         await self.memory.close()
-        for runner in self._runners:
-            await runner.cleanup()
         await self.store.close()
         log.info("stopped")
 

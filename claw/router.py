@@ -160,7 +160,10 @@ class Router:
                 Outbound(inbound.channel, inbound.sender, "On it…", kind="notice", in_reply_to=inbound.id)
             )
         try:
-            reply = await thinking
+            reply = await asyncio.shield(thinking)
+        except asyncio.CancelledError:
+            thinking.cancel()  # shutting down: the turn must not outlive the store it writes to
+            raise
         except ModelMissing as exc:
             return await self._remember(turn, Answer(f"I can't think right now: {exc}. {OFFLINE_HINT}"))
         except ModelUnavailable as exc:

@@ -211,9 +211,8 @@ class Reader:
             return True
         thread.join(timeout)
         if thread.is_alive():
-            log.warning(
-                "camera %s: reader still blocked in a read; it ends by itself within %.0f s", self.name, self.timeout
-            )
+            # A daemon thread: it ends after its read times out, or with the process.
+            log.info("camera %s: reader still in a read; it ends by itself within %.0f s", self.name, self.timeout)
             return False
         return True
 
