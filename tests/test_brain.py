@@ -185,7 +185,7 @@ async def test_model_calls_are_limited_globally_but_conversations_do_not_wait_on
             ollama.clear_rules()
             arrivals: list[float] = []
 
-            def slow(req: ChatRequest) -> Reply:
+            def slow(req: ChatRequest, arrivals: list[float] = arrivals) -> Reply:
                 arrivals.append(time.perf_counter())
                 return Reply.text("done", delay=0.4)
 

@@ -20,6 +20,7 @@ from claw.eyes import history
 from claw.eyes.detector import Motion
 from claw.eyes.events import Grouper, Sample
 from claw.eyes.part import Eyes
+from claw.eyes.pictures import pick
 from claw.eyes.source import Backoff
 from claw.sim.camera import SimCamera
 from claw.sim.scenes import read_labels, write_video
@@ -81,6 +82,17 @@ def test_an_object_whole_in_view_is_described_without_waiting() -> None:
     other.feed(sample(0.0, 0.3))
     other.feed(sample(1.4, 0.3))
     assert [c for c, _ in other.feed(sample(1.6, 0.3))] == ["confirmed"]  # never whole: after settle_seconds
+
+
+def test_frames_for_the_strip_are_spread_evenly() -> None:
+    assert pick(10, 4) == [0, 3, 6, 9] and pick(3, 4) == [0, 1, 2] and pick(5, 1) == [2] and pick(5, 0) == []
+    grouper = Grouper("drive", quiet=1.0, min_frames=1, settle=0.0, longest=60.0)
+    grouper.feed(sample(0.0, None))
+    for i in range(1, 12):
+        grouper.feed(sample(i * 0.1, 0.5 if i != 7 else 0.9))
+    assert grouper.current is not None
+    assert [round(ts, 1) for ts, _ in grouper.current.strip_frames()] == [0.0, 0.1, 0.7, 1.1]
+    assert [round(ts, 1) for ts, _ in grouper.current.strip_frames(5)] == [0.0, 0.1, 0.6, 0.7, 1.1]
 
 
 def test_a_long_stretch_is_split() -> None:

@@ -15,10 +15,10 @@ from claw.home.control import Change
 from claw.home.targeting import Target
 from claw.store import audit
 from tests.fakes.ollama_server import Reply, ScriptedOllama
-from tests.home_fixtures import House, house, house_config, start_house, wait_for  # noqa: F401
+from tests.home_fixtures import House, house_config, start_house, wait_for
 
 
-async def test_discovery_finds_every_device_with_names_rooms_and_capabilities(house: House) -> None:  # noqa: F811
+async def test_discovery_finds_every_device_with_names_rooms_and_capabilities(house: House) -> None:
     study = house.device("Study")
     assert study.kind == "speaker" and study.driver == "sonos" and study.id.startswith("RINCON_")
     lamp = house.device("Desk Lamp")
@@ -28,13 +28,13 @@ async def test_discovery_finds_every_device_with_names_rooms_and_capabilities(ho
     assert house.device("Front Door").capability("locked").sensitive == (False,)
 
 
-async def test_ssdp_search_finds_the_speakers(house: House) -> None:  # noqa: F811
+async def test_ssdp_search_finds_the_speakers(house: House) -> None:
     found = await house.home.discovery.search_ssdp(timeout=1.0)
     uids = {a.headers.get("usn", "").split("::")[0].removeprefix("uuid:") for a in found}
     assert {s.uid for s in house.sim.sonos.speakers} <= uids
 
 
-async def test_sleepy_time_turns_everything_off_without_a_model(house: House) -> None:  # noqa: F811
+async def test_sleepy_time_turns_everything_off_without_a_model(house: House) -> None:
     reply = await house.say("sleepy time")
     lights = [d for d in house.sim.devices.values() if d.kind == "light"]
     assert all(d.state["on"] is False for d in lights)
@@ -43,12 +43,12 @@ async def test_sleepy_time_turns_everything_off_without_a_model(house: House) ->
     assert reply.startswith("Sleepy time:") and "Turned off" in reply
 
 
-async def test_typo_and_alias_routine_triggers(house: House) -> None:  # noqa: F811
+async def test_typo_and_alias_routine_triggers(house: House) -> None:
     assert (await house.say("Good nigth!")).startswith("Sleepy time:")
     assert (await house.say("please, bedtime")).startswith("Sleepy time:")
 
 
-async def test_a_dead_light_is_reported_and_the_rest_still_goes_off(house: House) -> None:  # noqa: F811
+async def test_a_dead_light_is_reported_and_the_rest_still_goes_off(house: House) -> None:
     house.sim.device("Kitchen Ceiling").dead = True
     house.sim.device("Bedroom Lamp").set_state(on=True)
     await house.home.refresh(house.device("Bedroom Lamp"))
@@ -58,13 +58,13 @@ async def test_a_dead_light_is_reported_and_the_rest_still_goes_off(house: House
     assert house.device("Kitchen Ceiling").available is False
 
 
-async def test_already_off_is_said_not_hidden(house: House) -> None:  # noqa: F811
+async def test_already_off_is_said_not_hidden(house: House) -> None:
     await house.say("turn off the hallway light")
     reply = await house.say("turn off the hallway light")
     assert reply == "The Hallway Light was already off."
 
 
-async def test_never_broaden_an_unknown_room_or_name(house: House) -> None:  # noqa: F811
+async def test_never_broaden_an_unknown_room_or_name(house: House) -> None:
     before = {n: dict(d.state) for n, d in house.sim.devices.items()}
     reply = await house.say("turn off the attic lights")
     assert "I don't know" in reply
@@ -74,7 +74,7 @@ async def test_never_broaden_an_unknown_room_or_name(house: House) -> None:  # n
         resolver.resolve(Target(name="kitchen celing lamp thing"))
 
 
-async def test_room_alias_and_small_typo(house: House) -> None:  # noqa: F811
+async def test_room_alias_and_small_typo(house: House) -> None:
     house.sim.device("Living Room Ceiling").set_state(on=True)
     await house.home.refresh(house.device("Living Room Ceiling"))
     reply = await house.say("turn off the lounge lights")
@@ -86,7 +86,7 @@ async def test_room_alias_and_small_typo(house: House) -> None:  # noqa: F811
     assert house.sim.device("Kitchen Island").state["on"] is False
 
 
-async def test_levels_go_to_the_right_capability(house: House) -> None:  # noqa: F811
+async def test_levels_go_to_the_right_capability(house: House) -> None:
     await house.say("set the thermostat to 19.5")
     assert house.sim.device("Thermostat").state["target_temp"] == 19.5
     await house.say("dim the desk lamp to 30%")
@@ -96,7 +96,7 @@ async def test_levels_go_to_the_right_capability(house: House) -> None:  # noqa:
     assert house.sim.device("Thermostat").state["target_temp"] == 19.5
 
 
-async def test_play_jazz_in_the_study_through_soco(house: House) -> None:  # noqa: F811
+async def test_play_jazz_in_the_study_through_soco(house: House) -> None:
     reply = await house.say("play jazz in the study")
     speaker = house.sim.sonos.speaker("Study")
     assert speaker.state.transport == "PLAYING"
@@ -107,12 +107,12 @@ async def test_play_jazz_in_the_study_through_soco(house: House) -> None:  # noq
     assert speaker.state.transport == "PAUSED_PLAYBACK"
 
 
-async def test_queries_answer_from_state(house: House) -> None:  # noqa: F811
+async def test_queries_answer_from_state(house: House) -> None:
     assert await house.say("is the garage open?") == "The Garage Door is closed."
     assert "locked" in await house.say("is the front door locked")
 
 
-async def test_unlock_needs_the_right_code_once(house: House) -> None:  # noqa: F811
+async def test_unlock_needs_the_right_code_once(house: House) -> None:
     lock = house.sim.device("Front Door")
     reply = await house.say("unlock the front door")
     assert lock.state["locked"] is True
@@ -151,7 +151,7 @@ async def test_confirmation_on_the_llm_path(
         await h.sim.stop()
 
 
-async def test_confirmation_on_schedule_and_dashboard_paths(house: House) -> None:  # noqa: F811
+async def test_confirmation_on_schedule_and_dashboard_paths(house: House) -> None:
     seen: list[str] = []
 
     async def listen(out: object) -> None:
@@ -170,7 +170,7 @@ async def test_confirmation_on_schedule_and_dashboard_paths(house: House) -> Non
     assert answer is not None and "Reply OK" in answer.text
 
 
-async def test_sensitive_routine_step_is_held(house: House) -> None:  # noqa: F811
+async def test_sensitive_routine_step_is_held(house: House) -> None:
     from claw.home.routines import parse_routine
 
     house.home.routines.add(
@@ -190,7 +190,7 @@ async def test_sensitive_routine_step_is_held(house: House) -> None:  # noqa: F8
     assert house.sim.device("Hallway Light").state["on"] is True
 
 
-async def test_every_action_is_audited_with_actor_and_path(house: House) -> None:  # noqa: F811
+async def test_every_action_is_audited_with_actor_and_path(house: House) -> None:
     await house.say("turn on the porch light")
     await house.say("unlock the front door")
     rows = await house.app.store.run(audit.recent, 20)
@@ -199,7 +199,7 @@ async def test_every_action_is_audited_with_actor_and_path(house: House) -> None
     assert any(r["outcome"] == "held" and "unlock" in r["action"] for r in rows)
 
 
-async def test_device_that_changes_ip_keeps_its_identity(house: House) -> None:  # noqa: F811
+async def test_device_that_changes_ip_keeps_its_identity(house: House) -> None:
     sim = house.sim.device("Porch Light")
     old = house.device("Porch Light").address
     new_ip = sim.ip.rsplit(".", 1)[0] + ".250"
@@ -211,7 +211,7 @@ async def test_device_that_changes_ip_keeps_its_identity(house: House) -> None: 
     assert sim.state["on"] is True
 
 
-async def test_unavailable_and_back_is_logged_once_each(house: House, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+async def test_unavailable_and_back_is_logged_once_each(house: House, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="claw.home.registry")
     sim = house.sim.device("Pool Pump")
     device = house.device("Pool Pump")
@@ -271,7 +271,8 @@ async def test_new_sensitive_devices_wait_for_the_owners_yes(
 
 
 async def test_claw_discover_lists_devices_and_what_it_would_do(
-    house: House, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    house: House,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import argparse
 

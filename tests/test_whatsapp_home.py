@@ -31,8 +31,9 @@ async def test_signed_sleepy_time_turns_the_house_off_and_the_reply_reaches_twil
     sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)
     await sim.start()
     config = wa_config()
-    config = replace(config, home=replace(config.home, discovery=True, interfaces=("127.0.0.1",),
-                                          subnets=(f"127.0.{subnet}.0/24",)))
+    config = replace(
+        config, home=replace(config.home, discovery=True, interfaces=("127.0.0.1",), subnets=(f"127.0.{subnet}.0/24",))
+    )
     app = App(config, parts=[Home(config), WhatsApp(config)])
     await app.start()
     try:
@@ -63,8 +64,12 @@ async def test_an_alert_reaches_twilio_with_a_picture_it_can_fetch(
     cv2.rectangle(frame, (200, 150), (440, 300), (30, 60, 140), -1)
     cv2.imwrite(str(picture), frame)
     await daemon.say("hi")  # opens the 24-hour window
-    await daemon.app.notify("FedEx truck just pulled up. A brown van stopped at the end of the driveway.",
-                            kind="alert", media=(Media(str(picture)),), title="FedEx truck just pulled up")
+    await daemon.app.notify(
+        "FedEx truck just pulled up. A brown van stopped at the end of the driveway.",
+        kind="alert",
+        media=(Media(str(picture)),),
+        title="FedEx truck just pulled up",
+    )
     sent = await eventually(lambda: [m for m in fake.delivered(f"whatsapp:{SAM}") if m["media_url"]], 10, "alert")
     message = sent[0]
     assert message["body"].startswith("FedEx truck just pulled up")

@@ -34,9 +34,11 @@ def jpeg(frame: Frame, *, quality: int = 85, max_width: int = 0) -> bytes:
 
 
 def pick(count: int, want: int) -> list[int]:
-    """`want` indices spread evenly over range(count), first and last included."""
+    """`want` indices spread evenly over range(count), first and last included (one: the middle)."""
     if count <= want:
         return list(range(count))
+    if want <= 1:
+        return [count // 2] if want == 1 else []
     return sorted({round(i * (count - 1) / (want - 1)) for i in range(want)})
 
 
