@@ -17,23 +17,33 @@ log = logging.getLogger(__name__)
 class LocalChannel:
     """Requests wait for their reply; notifications for the owners are kept for the dashboard feed."""
 
-    name = "local"
-
-    def __init__(self, bus: Bus, store: Store, *, actor: str, conversation: str) -> None:
+    def __init__(
+        self, bus: Bus, store: Store, *, actor: str, conversation: str, name: str = "local", keeps_notices: bool = True
+    ) -> None:
         self.bus, self.store = bus, store
-        self.actor, self.conversation = actor, conversation
+        self.actor, self.conversation, self.name = actor, conversation, name
+        self.keeps_notices = keeps_notices  # an API client is not where owners read their alerts
         self._waiting: dict[str, asyncio.Future[Outbound]] = {}
         self.notifications: collections.deque[Outbound] = collections.deque(maxlen=200)
 
-    async def ask(self, text: str, *, images: tuple[bytes, ...] = (), timeout: float = 300.0) -> Outbound:
+    async def ask(
+        self,
+        text: str,
+        *,
+        images: tuple[bytes, ...] = (),
+        timeout: float = 300.0,
+        conversation: str | None = None,
+        sender: str = "local",
+    ) -> Outbound:
         """Persist the owner's message, hand it to the router and wait for the reply."""
+        conversation = conversation or self.conversation
         message = Message("user", text, channel=self.name, sender=self.actor, images=len(images))
-        message_id = await self.store.run(log_db.record_inbound, self.conversation, message, None)
+        message_id = await self.store.run(log_db.record_inbound, conversation, message, None)
         inbound = Inbound(
             channel=self.name,
-            sender="local",
+            sender=sender,
             actor=self.actor,
-            conversation=self.conversation,
+            conversation=conversation,
             text=text,
             images=images,
             message_id=message_id or 0,
@@ -51,5 +61,5 @@ class LocalChannel:
         if future is not None and message.kind != "notice":
             if not future.done():
                 future.set_result(message)
-        elif message.recipient is None:
+        elif message.recipient is None and self.keeps_notices:
             self.notifications.append(message)

@@ -8,8 +8,6 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +16,8 @@ from zoneinfo import ZoneInfo
 from claw.bus import Media
 from claw.config import CameraConfig
 from claw.eyes import history
-from claw.eyes.alerts import PAUSED_KEY, Rules, Verdict, clock
-from claw.eyes.describe import Describer, Description
+from claw.eyes.alerts import PAUSED_KEY, Rules, clock
+from claw.eyes.describe import Describer
 from claw.eyes.events import Event, Sample
 from claw.eyes.history import EventRecord
 from claw.eyes.pictures import MODEL_WIDTH, Frame, contact_sheet, jpeg
@@ -31,15 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600.0  # pictures linked from the dashboard stay viewable this long
-
-
-@dataclass(frozen=True, slots=True)
-class Described:
-    """An event once described and decided: what listeners (watches, tests) hear."""
-
-    record: EventRecord
-    description: Description
-    verdict: Verdict
 
 
 def slug(name: str) -> str:
@@ -60,7 +49,6 @@ class Recorder:
 
     def __init__(self, app: App, rules: Rules, describer: Describer, root: Path, tz: ZoneInfo) -> None:
         self.app, self.rules, self.describer, self.root, self.tz = app, rules, describer, root, tz
-        self.listeners: list[Callable[[Described], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -138,8 +126,6 @@ class Recorder:
         record = await store.run(history.get, event_id)
         if record is not None:
             self.app.live.publish("event", self.payload(record))
-            for listener in list(self.listeners):
-                listener(Described(record, description, verdict))
         await event.finished.wait()
         await self._finish(event_id, folder, shot, event)
 

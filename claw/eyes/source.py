@@ -40,9 +40,12 @@ def kind_of(url: str) -> Kind:
     if scheme in ("rtsp", "rtsps", "rtmp"):
         return "rtsp"
     if scheme in ("http", "https"):
-        path = urlsplit(url).path.lower()
-        # A URL that names a picture, or a CGI that says it makes one, is polled as a still.
-        return "snapshot" if path.endswith(_STILL_SUFFIXES) or "snapshot" in path else "mjpeg"
+        parts = urlsplit(url)
+        path, query = parts.path.lower(), parts.query.lower()
+        # A URL that names a picture, or a CGI that says it makes one (…/snapshot.cgi, api.cgi?cmd=Snap,
+        # …/channels/101/picture), is polled as a still.
+        still = path.endswith(_STILL_SUFFIXES) or "snap" in path or "snap" in query or path.endswith("/picture")
+        return "snapshot" if still else "mjpeg"
     return "file"
 
 

@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from claw.brain import tokens
-from claw.bus import Bus, Inbound, Outbound
-from claw.store import Store
-from claw.store import messages as log_db
-from claw.store.messages import Message
+from claw.bus import Outbound
+from claw.channels.local import LocalChannel
 from claw.web.private import APP
 
 if TYPE_CHECKING:
@@ -30,7 +28,7 @@ MAX_TEXT = 8000
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,(.*)$", re.S)
 _USER = re.compile(r"^[\w.@+-]{1,64}$")
-CHANNEL: web.AppKey[OpenAIChannel] = web.AppKey("openai channel", object)  # type: ignore[arg-type]
+CHANNEL: web.AppKey[LocalChannel] = web.AppKey("openai channel", object)  # type: ignore[arg-type]
 
 
 class BadRequest(web.HTTPBadRequest):
@@ -41,52 +39,21 @@ class BadRequest(web.HTTPBadRequest):
         super().__init__(text=json.dumps(body), content_type="application/json")
 
 
-class OpenAIChannel:
-    """Messages from OpenAI clients: routed like any owner's message, the reply handed back to the request."""
-
-    name = "openai"
-
-    def __init__(self, bus: Bus, store: Store, *, actor: str, default_conversation: str) -> None:
-        self.bus, self.store, self.actor = bus, store, actor
-        self.default_conversation = default_conversation
-        self._waiting: dict[str, asyncio.Future[Outbound]] = {}
-
-    def conversation(self, user: str | None) -> str:
-        """The owner's own conversation, or `openai:<user>` when the client names a user."""
-        return f"openai:{user}" if user else self.default_conversation
-
-    async def ask(self, text: str, *, user: str | None, images: tuple[bytes, ...] = ()) -> Outbound:
-        """Persist the message, publish it on the bus and wait for the router's reply."""
-        conversation = self.conversation(user)
-        message = Message("user", text, channel=self.name, sender=self.actor, images=len(images))
-        message_id = await self.store.run(log_db.record_inbound, conversation, message, None)
-        inbound = Inbound(
-            channel=self.name,
-            sender=user or "owner",
-            actor=self.actor,
-            conversation=conversation,
-            text=text,
-            images=images,
-            message_id=message_id or 0,
-        )
-        future: asyncio.Future[Outbound] = asyncio.get_running_loop().create_future()
-        self._waiting[inbound.id] = future
-        try:
-            await self.bus.publish(inbound)
-            return await future
-        finally:
-            self._waiting.pop(inbound.id, None)
-
-    async def deliver(self, message: Outbound) -> None:
-        future = self._waiting.get(message.in_reply_to or "")
-        if future is not None and message.kind != "notice" and not future.done():
-            future.set_result(message)
-        # notifications for all owners go out on the owners' own channels, not into an API client
+def conversation_for(channel: LocalChannel, user: str | None) -> str:
+    """The owner's own conversation, or `openai:<user>` when the client names a user."""
+    return f"openai:{user}" if user else channel.conversation
 
 
 def install(app: web.Application, claw: App) -> None:
     """Register the OpenAI channel on the bus and the /v1 routes (the auth middleware demands the token)."""
-    channel = OpenAIChannel(claw.bus, claw.store, actor=claw.local.actor, default_conversation=claw.local.conversation)
+    channel = LocalChannel(
+        claw.bus,
+        claw.store,
+        actor=claw.local.actor,
+        conversation=claw.local.conversation,
+        name="openai",
+        keeps_notices=False,
+    )
     claw.bus.add_channel(channel)
     app[CHANNEL] = channel
     app.router.add_get("/v1/models", models)
@@ -181,7 +148,9 @@ async def completions(request: web.Request) -> web.StreamResponse:
     options = body.get("stream_options") or {}
     usage = isinstance(options, Mapping) and options.get("include_usage") is True
     channel = request.app[CHANNEL]
-    reply = channel.ask(text, user=user or None, images=images)
+    reply = channel.ask(
+        text, images=images, conversation=conversation_for(channel, user or None), sender=user or "owner"
+    )
     ident = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
     if not stream:
