@@ -155,3 +155,40 @@ async def test_a_crashing_component_is_restarted_and_the_rest_keeps_working() ->
     assert health["flaky"]["restarts"] == 2 and health["calm"]["running"]
     await supervisor.stop(timeout=1.0)
     assert not any(v["running"] for v in supervisor.health().values())
+
+
+async def test_systemd_hears_ready_and_the_watchdog_from_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket as sock
+
+    from claw.app import App
+
+    path = tmp_path / "notify.sock"
+    server = sock.socket(sock.AF_UNIX, sock.SOCK_DGRAM)
+    server.bind(str(path))
+    server.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # 0.2 s: a ping every 0.1 s
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    config = parse(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "llm": {"host": "http://127.0.0.1:9"},
+            "private": {"port": free_port()},
+            "public": {"port": free_port()},
+        }
+    )
+    app = App(config)
+    await app.start()
+    await asyncio.sleep(0.35)
+    await app.stop()
+    heard = []
+    while True:
+        try:
+            heard.append(server.recv(100).decode())
+        except BlockingIOError:
+            break
+    server.close()
+    assert "READY=1" in heard and "STOPPING=1" in heard
+    assert heard.count("WATCHDOG=1") >= 2
