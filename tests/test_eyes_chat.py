@@ -220,3 +220,19 @@ async def test_the_models_camera_tools(claw: tuple[App, list[Outbound]], ollama:
     assert muted["status"] == "needs_confirmation" and "Reply OK" in muted["tell_the_owner"]
     unknown = json.loads(await app.tools.call("recent_events", {"camera": "garage"}))
     assert "garage" in unknown["error"] and "driveway" in unknown["error"]
+
+
+async def test_routines_switch_the_cameras_alert_mode(
+    still: Path, ollama: ScriptedOllama, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(llm_host=ollama.url, cameras=[{"name": "driveway", "url": str(still), "fps": 10.0}])
+    app = make_app(config, home=True)
+    await app.start()
+    try:
+        reply = (await app.local.ask("sleepy time")).text  # no devices here: only the camera mode changes
+        assert "Night mode" in reply
+        assert app.eyes.rules.mode == "night"  # type: ignore[attr-defined]
+        assert "Away mode" in (await app.local.ask("we're leaving")).text
+        assert "Home mode" in (await app.local.ask("good morning")).text
+    finally:
+        await app.stop()

@@ -67,6 +67,7 @@ class Actions:
             changes.append(step.change)
             jobs.append(self.home.control.apply(devices, step.change, turn))
         outcomes: list[list[Result]] = list(await asyncio.gather(*jobs))
+        mode_said = await self._camera_mode(routine)
         await self.home.store.run(write, AuditEntry(turn.actor, turn.path, f"routine {routine.name}", "", "ok", ""))
         parts = []
         for change, step_results in zip(changes, outcomes, strict=True):
@@ -74,8 +75,20 @@ class Actions:
             if useful:
                 parts.append(say_results(useful, change))
         parts.extend(missing)
+        if mode_said:
+            parts.append(mode_said)
         body = " ".join(parts) or "There was nothing to do."
         return f"{routine.name.capitalize()}: {body}"
+
+    async def _camera_mode(self, routine: Routine) -> str:
+        """A routine may switch the cameras' alert mode (away, night); disarming still needs the code."""
+        eyes = getattr(self.home.app, "eyes", None)
+        if not routine.mode or eyes is None:
+            return ""
+        try:
+            return str(await eyes.set_mode(routine.mode))
+        except NeedsConfirmation as exc:
+            return exc.prompt
 
     async def query(self, intent: Intent) -> str:
         devices = self.resolver().resolve(intent.target)

@@ -25,6 +25,7 @@ class Routine:
     steps: tuple[Step, ...]
     source: str = ""  # the SKILL.md it came from
     sensitive: bool = False
+    mode: str = ""  # the cameras' alert mode to switch to (home, away, night), if any
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,12 @@ def parse_routine(data: Mapping[str, Any], source: str = "", where: str = "routi
         triggers = [triggers]
     if not isinstance(triggers, list) or not all(isinstance(t, str) and t.strip() for t in triggers):
         raise RoutineError(f"{where}.triggers", "must be a list of phrases")
+    unknown = set(data) - {"name", "description", "triggers", "actions", "sensitive", "mode"}
+    if unknown:
+        raise RoutineError(f"{where}.{sorted(unknown)[0]}", "unknown key")
+    mode = str(data.get("mode", ""))
+    if mode and mode not in ("home", "away", "night"):
+        raise RoutineError(f"{where}.mode", f"must be home, away or night, not {mode!r}")
     actions = data.get("actions")
     if not isinstance(actions, list) or not actions:
         raise RoutineError(f"{where}.actions", "must be a non-empty list")
@@ -67,6 +74,7 @@ def parse_routine(data: Mapping[str, Any], source: str = "", where: str = "routi
         steps=steps,
         source=source,
         sensitive=bool(data.get("sensitive", False)),
+        mode=mode,
     )
 
 

@@ -197,6 +197,11 @@ _GREETING = re.compile(r"\b(hi|hello|hey|hiya|howdy|good (morning|afternoon|even
 def demo_reply(req: ChatRequest) -> Reply:
     """The "demo" script: a friendly answer to greetings and thanks, an echo otherwise."""
     text = req.last_user_text
+    if req.images and req.format:  # a camera event: a stand-in vision model that always sees a visitor
+        return Reply.text(
+            '{"title": "Someone at the driveway", "sentence": "A visitor came up the driveway (scripted demo '
+            'model: it does not really look).", "alert": true, "what": "person"}'
+        )
     if req.tool_results:
         return Reply.text("Done. " + " ".join(req.tool_results)[:300])
     if _GREETING.search(text):
