@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -30,6 +30,11 @@ from claw.web import private
 from claw.web.auth import dashboard_token
 from claw.web.live import Live
 from claw.web.media import MediaTokens
+
+if TYPE_CHECKING:
+    from claw.eyes.part import Eyes
+    from claw.home.guard import Guard
+    from claw.home.part import Home
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +92,10 @@ class App:
         self.public_routes: list[Callable[[web.Application], None]] = []
         self.snapshots: dict[str, Callable[[], Awaitable[Any]]] = {}
         self.live = Live()  # the dashboard's live feed: parts publish("event", {...}) for camera events
+        # Set by the parts that provide them; None when that part does not run.
+        self.home: Home | None = None
+        self.eyes: Eyes | None = None
+        self.guard: Guard | None = None
         self._runners: list[web.AppRunner] = []
         self._stop = asyncio.Event()
 

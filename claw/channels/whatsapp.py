@@ -269,7 +269,7 @@ class WhatsApp:
 
 
 def _guard(app: App) -> ConfirmationGuard | None:
-    guard = getattr(app, "guard", None)
+    guard = app.guard
     return guard if guard is not None and hasattr(guard, "require") else None
 
 

@@ -81,7 +81,7 @@ class Eyes:
             app.supervisor.start(f"camera {camera.name}", functools.partial(camera.run, self._on_change))
         app.supervisor.start("camera monitor", self._monitor)
         app.supervisor.start("camera retention", self._sweep_forever)
-        app.eyes = self  # type: ignore[attr-defined]
+        app.eyes = self
         app.snapshots["events"] = self.events_snapshot
         app.snapshots["cameras"] = self.cameras_snapshot
         app.checks.append(self.offline_findings)
@@ -111,12 +111,12 @@ class Eyes:
 
     def _guard(self, app: App) -> Guard:
         """The home's confirmation guard; without a home part, one of our own (and we read its codes)."""
-        guard: Guard | None = getattr(app, "guard", None)
+        guard: Guard | None = app.guard
         if guard is None:
             from claw.home.guard import Guard
 
             guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
-            app.guard = guard  # type: ignore[attr-defined]
+            app.guard = guard
             self.own_guard = True
         return guard
 

@@ -82,7 +82,7 @@ class Actions:
 
     async def _camera_mode(self, routine: Routine) -> str:
         """A routine may switch the cameras' alert mode (away, night); disarming still needs the code."""
-        eyes = getattr(self.home.app, "eyes", None)
+        eyes = self.home.app.eyes
         if not routine.mode or eyes is None:
             return ""
         try:

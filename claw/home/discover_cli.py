@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from claw.config import Config, load, parse
@@ -80,9 +81,9 @@ def _plan(f: Found, config: Config, overridden: bool) -> str:
     return "add and control"
 
 
-def _unclaimed(seen: object, claimed: object) -> list[Announcement]:
-    hosts = {f.address.rsplit(":", 1)[0] for f in claimed}  # type: ignore[attr-defined]
-    return [a for a in seen if a.host not in hosts]  # type: ignore[attr-defined]
+def _unclaimed(seen: Iterable[Announcement], claimed: Iterable[Found]) -> list[Announcement]:
+    hosts = {f.address.rsplit(":", 1)[0] for f in claimed}
+    return [a for a in seen if a.host not in hosts]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,8 +65,8 @@ class Home:
         self.actions = Actions(self)
         await self.registry.load()
         self.registry.listeners.append(self._on_registry)
-        app.home = self  # type: ignore[attr-defined]
-        app.guard = self.guard  # type: ignore[attr-defined]
+        app.home = self
+        app.guard = self.guard
         app.router.fast_paths.append(HomeFastPath(self))
         add_home_tools(app.tools, self)
         app.overview_parts.append(lambda: overview(self.registry.devices(), self.routines.all()))

@@ -86,7 +86,7 @@ def _claw(request: web.Request) -> App:
 
 
 def _home(claw: App) -> Home:
-    home: Home | None = getattr(claw, "home", None)
+    home: Home | None = claw.home
     if home is None:
         raise web.HTTPServiceUnavailable(
             text=json.dumps({"error": "no home part is running"}), content_type="application/json"

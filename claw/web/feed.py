@@ -53,7 +53,7 @@ class Feed:
 
     def start(self) -> None:
         self._running = True
-        home = getattr(self.claw, "home", None)
+        home = self.claw.home
         if home is not None:
             home.registry.listeners.append(self._on_device)
         self.claw.bus.listen(self._on_outbound)
@@ -62,7 +62,7 @@ class Feed:
     async def stop(self) -> None:
         """Unhook from the house and end every open stream."""
         self._running = False
-        home = getattr(self.claw, "home", None)
+        home = self.claw.home
         if home is not None and self._on_device in home.registry.listeners:
             home.registry.listeners.remove(self._on_device)
         self.claw.live.close()
