@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import secrets
@@ -22,6 +21,7 @@ from claw.eyes.events import Event, Sample
 from claw.eyes.history import EventRecord
 from claw.eyes.pictures import MODEL_WIDTH, Frame, contact_sheet, jpeg
 from claw.store.audit import get_setting
+from claw.tasks import OwnedTasks
 
 if TYPE_CHECKING:
     from claw.app import App
@@ -49,31 +49,19 @@ class Recorder:
 
     def __init__(self, app: App, rules: Rules, describer: Describer, root: Path, tz: ZoneInfo) -> None:
         self.app, self.rules, self.describer, self.root, self.tz = app, rules, describer, root, tz
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = OwnedTasks("camera event handling")
         self._locks: dict[str, asyncio.Lock] = {}
 
     def follow(self, camera: CameraConfig, event: Event) -> None:
         """Take on a confirmed event (from the camera's grouping loop; returns at once)."""
-        task = asyncio.get_running_loop().create_task(self._follow(camera, event), name=f"event {camera.name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("camera event handling failed", exc_info=exc)
+        self._tasks.start(self._follow(camera, event), name=f"event {camera.name}")
 
     async def settle(self) -> None:
         """Wait for every event in hand to be finished (tests, benchmarks, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.settle()
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.stop()
 
     async def _follow(self, camera: CameraConfig, event: Event) -> None:
         store = self.app.store

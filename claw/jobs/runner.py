@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -19,6 +18,7 @@ from claw.jobs.words import span
 from claw.store import Store
 from claw.store import jobs as jobs_db
 from claw.store.jobs import JobState, Run
+from claw.tasks import OwnedTasks
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Runner:
         self.states: dict[str, JobState] = {}
         self.started = clock.now()  # occurrences before this fell while the daemon was down
         self.running: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = OwnedTasks("job bookkeeping")
         self.grace = timedelta(seconds=config.grace_seconds)
 
     def when(self, stamp: float | None) -> datetime | None:
@@ -60,7 +60,7 @@ class Runner:
 
     def poke(self, job_id: str) -> None:
         """The timer says a job may be due: account for it in an owned task (never inside the timer)."""
-        self._own(asyncio.create_task(self._guarded(job_id), name=f"job {job_id} due"))
+        self._tasks.start(self._guarded(job_id), name=f"job {job_id} due")
 
     async def _guarded(self, job_id: str) -> None:
         try:
@@ -104,9 +104,7 @@ class Runner:
         if run_at is None:
             await self.store.run(jobs_db.account, new_state, skipped)
             return
-        task = asyncio.create_task(self._run(job, run_at, skipped, new_state), name=f"job {job_id}")
-        self.running[job_id] = task
-        self._own(task)
+        self.running[job_id] = self._tasks.start(self._run(job, run_at, skipped, new_state), name=f"job {job_id}")
 
     def _reason(self, t: datetime, now: datetime, newest: datetime, job_id: str, state: JobState) -> str:
         if now - t > self.grace:
@@ -161,20 +159,11 @@ class Runner:
 
     async def settle(self) -> None:
         """Wait until no accounting or run is in flight (tests, benchmarks, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.settle()
 
     async def stop(self) -> None:
         """Cancel runs in flight; the next start records them as interrupted, never runs them again."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    def _own(self, task: asyncio.Task[None]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self._tasks.stop()
 
 
 def _squash(skipped: list[Run], uncounted: bool) -> list[Run]:
