@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from claw.brain.agent import Brain
-from claw.brain.tools import CURRENT_TURN, HELD_PROMPTS, Turn
+from claw.brain.tools import CURRENT_TURN, HELD_PROMPTS, TURN_MEDIA, Turn
 from claw.bus import Bus, Inbound, Media, Outbound
 from claw.errors import ModelMissing, ModelUnavailable
 from claw.store import Store
@@ -104,13 +104,17 @@ class Router:
     async def handle(self, inbound: Inbound) -> Answer:
         """Answer one message; never raises for a model or device failure; codes issued are always shown."""
         held: list[str] = []
-        token = HELD_PROMPTS.set(held)
+        shown: list[Media] = []
+        token, media_token = HELD_PROMPTS.set(held), TURN_MEDIA.set(shown)
         try:
             answer = await self._handle(inbound)
         finally:
             HELD_PROMPTS.reset(token)
+            TURN_MEDIA.reset(media_token)
         missing = [p for p in held if p not in answer.text]
-        return Answer(" ".join([answer.text, *missing]), answer.media) if missing else answer
+        media = answer.media + tuple(m for m in shown if m not in answer.media)
+        text = " ".join([answer.text, *missing]) if missing else answer.text
+        return Answer(text, media)
 
     async def _handle(self, inbound: Inbound) -> Answer:
         turn = Turn(

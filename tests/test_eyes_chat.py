@@ -214,8 +214,11 @@ async def test_the_models_camera_tools(claw: tuple[App, list[Outbound]], ollama:
     assert {"recent_events", "show_event", "mute_camera", "set_mode", "watch"} <= set(app.tools.names())
     shown = json.loads(await app.tools.call("show_event", {"which": "last delivery"}))
     assert shown["event"]["id"] == delivery.id and shown["picture_sent"]
-    [picture] = [m for m in heard if m.media and m.recipient == "local"]
+    [picture] = [m for m in heard if m.media and m.recipient == "local"]  # outside a turn: its own message
     assert picture.media[0].path == delivery.snapshot
+    ollama.on("show me what the courier", Reply.call("show_event", which="last delivery"), times=1)
+    reply = await app.local.ask("show me what the courier looked like")
+    assert [m.path for m in reply.media] == [delivery.snapshot]  # inside a turn: the picture rides the reply
     muted = json.loads(await app.tools.call("mute_camera", {"camera": "driveway", "minutes": 30}))
     assert muted["status"] == "needs_confirmation" and "Reply OK" in muted["tell_the_owner"]
     unknown = json.loads(await app.tools.call("recent_events", {"camera": "garage"}))

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from claw.brain.repair import repair_arguments
+from claw.bus import Media
 from claw.errors import ClawError, NeedsConfirmation
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class Turn:
 CURRENT_TURN: contextvars.ContextVar[Turn] = contextvars.ContextVar("claw_turn", default=Turn())  # noqa: B039
 # Confirmation prompts issued during the current turn, so the reply always carries the code.
 HELD_PROMPTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("claw_held", default=None)
+# Pictures a tool showed during the current turn: they travel with the reply, on whatever channel it goes.
+TURN_MEDIA: contextvars.ContextVar[list[Media] | None] = contextvars.ContextVar("claw_media", default=None)
 
 Handler = Callable[..., Awaitable[Any]]
 

@@ -6,7 +6,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from claw.brain.tools import CURRENT_TURN, Tool, Tools
+from claw.brain.tools import CURRENT_TURN, TURN_MEDIA, Tool, Tools
 from claw.bus import Outbound
 from claw.errors import ToolError
 from claw.eyes.alerts import MODES, clock
@@ -47,8 +47,12 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
         record = await _find(eyes, which)
         turn = CURRENT_TURN.get()
         sent = False
-        if record.snapshot and turn.channel:
-            # The model's reply is text only: the picture goes to the asker as its own message.
+        pictures = TURN_MEDIA.get()
+        if record.snapshot and pictures is not None:
+            pictures.append(eyes.media(record))  # travels with the reply, whatever the channel
+            sent = True
+        elif record.snapshot and turn.channel:
+            # No reply to ride on (a history-less job run): the picture goes to the asker as its own message.
             await eyes.app.bus.send(
                 Outbound(turn.channel, turn.sender, f"{eyes.line(record)}", media=(eyes.media(record),))
             )
