@@ -27,18 +27,8 @@ from playwright.async_api import Browser, Page, async_playwright
 from claw.app import App
 from claw.bus import Media
 from claw.sim.home import SimHome
-from tests.dashboard_home import base_url, house
+from tests.dashboard_home import CHROMIUM_ARGS, base_url, house
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEVICES = 200
 EXTRA_LIGHTS = DEVICES - 18  # the demo house has 18 HTTP-JSON devices
 
@@ -126,7 +116,7 @@ async def benchmark(runs: int, changes: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with house(Path(tmp), extra_lights=EXTRA_LIGHTS) as (app, sim), async_playwright() as p:
             assert len(sim.devices) == DEVICES
-            browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             url = f"{base_url(app)}/?token={app.token}"
             await first_render(browser, url, runs)
             page = await (
@@ -157,7 +147,7 @@ async def screenshots(out: Path) -> None:
             draw_truck(frame, 0.32, 0.95)
             picture = Path(tmp) / "driveway.jpg"
             cv2.imwrite(str(picture), frame)
-            browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for name, viewport, scale in (("dashboard", (1440, 1100), 1), ("phone", (390, 844), 2)):
                 page = await browser.new_page(
                     viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=scale

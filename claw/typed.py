@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import types
@@ -50,14 +51,11 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         options = get_args(tp)
         if value is None and type(None) in options:
             return None
-        errors: list[ShapeError] = []
         for option in options:
             if option is type(None):
                 continue
-            try:
+            with contextlib.suppress(ShapeError):
                 return _convert(option, value, key)
-            except ShapeError as exc:
-                errors.append(exc)
         raise ShapeError(key, f"expected {_type_name(tp)}, got {value!r}")
     if origin is Literal:
         if value not in get_args(tp):

@@ -20,6 +20,18 @@ from claw.home.device import Found
 from claw.parts import standard_parts
 from claw.sim.home import SENSITIVE, SimHome
 
+# Debian's Chromium, headless; without the background-networking flags it tries to reach Google's servers.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -167,7 +167,6 @@ async def test_conversations_run_concurrently_but_each_stays_serial(claw: App, o
     assert [r.text for r in replies] == ["slow done", "slow done"]
     stored = [b["messages"][-1]["content"] for b in ollama.chat_requests]
     assert stored == ["slow one", "slow two"]  # serial: the second waited for the first
-    assert not isinstance(ChatRequest, type(None))
 
 
 async def test_model_calls_are_limited_globally_but_conversations_do_not_wait_on_each_other(

@@ -19,7 +19,7 @@ import pytest_asyncio
 from claw.app import App
 from claw.bus import Media
 from claw.sim.home import SimHome
-from tests.dashboard_home import base_url, house
+from tests.dashboard_home import CHROMIUM_ARGS, base_url, house
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -31,17 +31,6 @@ playwright_api = pytest.importorskip(
     "playwright.async_api", reason="browser tests need playwright (pip install playwright)"
 )
 
-# Without the background-networking flags Chromium tries to reach Google's servers.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 EXPECTED = "status of 409"  # a refused routine (kill switch) is a 409, which Chromium logs as a console error
 expect = playwright_api.expect

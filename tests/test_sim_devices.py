@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import ssl
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -30,6 +27,7 @@ from claw.sim.devices import (
     WledStrip,
     make_device,
 )
+from tests.fakes.tls import self_signed
 
 D = TypeVar("D", bound=SimDevice)
 
@@ -414,31 +412,7 @@ async def test_hue_clip_v2_lights_rooms_devices(running: Any, http: aiohttp.Clie
 
 
 async def test_hue_over_https_with_a_self_signed_cert(tmp_path: Path, running: Any) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=hue",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    context = self_signed(tmp_path, "hue")
     bridge = await running(HueBridge(ip=next_ip(), port=0, ssl_context=context))
     assert bridge.base_url.startswith("https://")
     async with aiohttp.ClientSession() as session, session.get(f"{bridge.base_url}/api/config", ssl=False) as resp:

@@ -5,9 +5,7 @@ the value in it) and invalid ones (refused before any request)."""
 from __future__ import annotations
 
 import random
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from claw.skills.format import Profile, Skill
 from claw.skills.loader import BUILTIN_SKILLS
 from claw.skills.pairing import TokenStore
 from claw.skills.parse import read_skill
+from tests.fakes.tls import self_signed
 
 SKILLS = [read_skill(p) for p in sorted(BUILTIN_SKILLS.glob("*/SKILL.md"))]
 CASES = [
@@ -52,33 +51,7 @@ def test_every_shipped_device_skill_has_a_contract() -> None:
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
     """A self-signed certificate, as a Hue bridge has (the skill does not verify it)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=contract",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
+    return self_signed(tmp_path_factory.mktemp("tls"), "contract")
 
 
 @dataclass

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 import ssl
 import stat
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from claw.home.control import Change
 from claw.home.part import Home
 from claw.sim.devices import ElgatoKeyLight, HomeAssistant, HueBridge, HueLightSpec, ShellyPlug, WledStrip, make_device
 from claw.sim.devices.base import SimDevice
+from tests.fakes.tls import self_signed
 
 
 def tag() -> str:
@@ -177,33 +176,7 @@ async def test_elgato_key_light(daemon: Any, sims: Any) -> None:
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    folder = tmp_path_factory.mktemp("hue-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=hue",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
+    return self_signed(tmp_path_factory.mktemp("hue-tls"), "hue")
 
 
 async def test_hue_bridge_link_button_pairing_then_every_light(

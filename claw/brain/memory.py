@@ -87,7 +87,7 @@ class Memory:
         chosen: list[list[dict[str, Any]]] = []
         all_groups = groups(live)
         for group in reversed(all_groups):
-            chat = [_chat(m) for m in group]
+            chat = [m.as_chat() for m in group]
             size = tokens.messages_tokens(chat)
             if size > room and chosen:
                 break
@@ -151,7 +151,7 @@ class Memory:
         keep_budget = int(self.config.budget_tokens * share * 0.6)  # 0.6: the system prompt needs the rest
         kept, size = 0, 0
         for group in reversed(all_groups):
-            size += tokens.messages_tokens([_chat(m) for m in group])
+            size += tokens.messages_tokens([m.as_chat() for m in group])
             if size > keep_budget and kept >= 1:
                 break
             kept += 1
@@ -212,10 +212,6 @@ def _commit(db: Any, conversation: str, summary: str, upto: int) -> None:
     with db.conn:
         facts_db.set_summary(db, conversation, summary, upto)
         log_db.mark_compacted(db, conversation, upto)
-
-
-def _chat(m: Message) -> dict[str, Any]:
-    return m.as_chat()
 
 
 def _shrink(message: dict[str, Any], max_tokens: int) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from claw.brain.tools import Turn
@@ -170,7 +169,3 @@ def _state_sentence(device: Device, asked: str) -> str:
         opened = "closed" if s["position"] == 0 else f"{s['position']}% open"
         return f"The {device.name} is {opened}."
     return f"The {device.name}: {', '.join(f'{k} {v}' for k, v in s.items()) or 'no readings yet'}."
-
-
-def describe_devices(devices: Sequence[Device]) -> list[dict[str, Any]]:
-    return [d.describe() for d in devices]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from claw.home.control import Change
 from claw.home.routines import Routine, RoutineBook
@@ -171,7 +171,3 @@ def _clean(text: str) -> str:
     for _ in range(2):
         s = _POLITE.sub("", s).strip()
     return " ".join(s.split())
-
-
-def describe_intent(intent: Intent) -> dict[str, Any]:  # for `claw discover`-style debugging and tests
-    return {"kind": intent.kind, "target": intent.target.describe(), "change": intent.change.describe()}

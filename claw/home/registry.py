@@ -174,6 +174,3 @@ class Registry:
                 listener(what, device)
             except Exception:
                 log.exception("registry listener failed")
-
-    def rooms(self) -> list[str]:
-        return sorted({d.room for d in self.devices() if d.room})

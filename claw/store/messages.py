@@ -101,12 +101,6 @@ def take(db: sqlite_utils.Database, message_id: int) -> None:
     db.execute("UPDATE messages SET seq = ? WHERE id = ? AND seq IS NULL", [_next_seq(db), message_id])
 
 
-def waiting(db: sqlite_utils.Database) -> list[Message]:
-    """Inbound messages persisted but never taken up (the daemon stopped first), oldest first."""
-    rows = db.query("SELECT * FROM messages WHERE seq IS NULL AND role = 'user' ORDER BY id")
-    return [_row_to_message(r) for r in rows]
-
-
 def session_start(db: sqlite_utils.Database, conversation: str) -> int:
     row = db.execute("SELECT start_seq FROM sessions WHERE conversation = ?", [conversation]).fetchone()
     return int(row[0]) if row else 0

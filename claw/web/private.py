@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -84,13 +84,3 @@ def build(claw: App) -> web.Application:
     for add in claw.private_routes:
         add(app)
     return app
-
-
-def json_body(data: Any) -> web.Response:
-    return web.json_response(data, dumps=_dumps)
-
-
-def _dumps(data: Any) -> str:
-    import json
-
-    return json.dumps(data, default=str, ensure_ascii=False)
