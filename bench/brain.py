@@ -12,12 +12,12 @@ from pathlib import Path
 
 from _figures import figure, median, pct
 
-from claw.app import App
-from claw.brain import tokens
-from claw.brain.llm import Answer, Model
-from claw.config import parse
-from claw.store import messages as log_db
-from claw.store.messages import Message
+from claw.assistant import tokens
+from claw.assistant.llm import Answer, Model
+from claw.core.config import parse
+from claw.core.store import messages as log_db
+from claw.core.store.messages import Message
+from claw.daemon import App
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.test_memory import script_memory

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from claw.app import App
-from claw.bus import Media
-from claw.sim.home import SimHome
+from claw.core.bus import Media
+from claw.daemon import App
+from claw_sim.home import SimHome
 from tests.dashboard_home import CHROMIUM_ARGS, base_url, house
 
 DEVICES = 200
@@ -134,7 +134,7 @@ async def screenshots(out: Path) -> None:
     """The README's pictures, from the real page on the demo house with some life in it."""
     import cv2
 
-    from claw.sim.scene_art import background, draw_truck
+    from claw_sim.scene_art import background, draw_truck
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

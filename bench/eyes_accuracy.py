@@ -34,7 +34,7 @@ import numpy as np
 
 from claw.eyes.detector import ChangeDetector, DetectorSettings, Motion
 from claw.eyes.episodes import episodes, overlaps
-from claw.sim.scenes import DISTRACTOR_SCENES, EVENT_SCENES, Scene, render, write_video
+from claw_sim.scenes import DISTRACTOR_SCENES, EVENT_SCENES, Scene, render, write_video
 
 DETECTORS = {
     "claw": DetectorSettings(),

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from claw.eyes.detector import ChangeDetector, DetectorSettings
-from claw.sim.scenes import render, write_playlist
+from claw_sim.scenes import render, write_playlist
 
 MIX = ("quiet", "person_walks_up", "car_arrives", "rain")
 SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}

@@ -29,14 +29,14 @@ from typing import Any
 
 from _figures import figure, median, pct
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.config import AlertsConfig, parse
+from claw.core.bus import Outbound
+from claw.core.config import AlertsConfig, parse
+from claw.daemon import App
 from claw.eyes.detector_settings import DetectorSettings
 from claw.eyes.events import Event
 from claw.eyes.part import Eyes
 from claw.eyes.source import Backoff, Frame
-from claw.sim.scenes import read_labels, write_video
+from claw_sim.scenes import read_labels, write_video
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 

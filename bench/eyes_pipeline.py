@@ -30,11 +30,11 @@ from typing import Any
 
 from _figures import figure
 
-from claw.app import App
-from claw.config import parse
+from claw.core.config import parse
+from claw.daemon import App
 from claw.eyes.part import Eyes
 from claw.eyes.source import Backoff
-from claw.sim.scenes import MAIN_STREAM, playlist, write_playlist
+from claw_sim.scenes import MAIN_STREAM, playlist, write_playlist
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the fakes live in tests/
 
-from claw.app import App
-from claw.config import parse
+from claw.core.config import parse
+from claw.daemon import App
 from claw.jobs.clock import ManualClock
 from claw.jobs.heartbeat import Finding
 from claw.jobs.part import Jobs

@@ -16,17 +16,17 @@ import aiohttp
 from _figures import figure, median, pct
 from zeroconf.asyncio import AsyncZeroconf
 
-from claw.app import App
-from claw.brain import tokens
-from claw.config import parse
+from claw.assistant import tokens
+from claw.assistant.home_intents import Matcher
+from claw.assistant.overview import overview
+from claw.core.config import parse
+from claw.daemon import App
 from claw.home.capabilities import BRIGHTNESS, POWER
 from claw.home.device import Device
-from claw.home.intents import Matcher
-from claw.home.overview import overview
 from claw.home.part import Home
 from claw.home.routines import RoutineBook, parse_routine
-from claw.sim.devices import make_device
-from claw.sim.home import SimHome
+from claw_sim.devices import make_device
+from claw_sim.home import SimHome
 from tests.conftest import free_port
 
 

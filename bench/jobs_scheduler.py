@@ -19,17 +19,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from claw.app import App
-from claw.brain.tools import Turn
-from claw.bus import Inbound
-from claw.config import Config, parse
+from claw.assistant.router import Answer
+from claw.assistant.toolbox import Turn
+from claw.core.bus import Inbound
+from claw.core.config import Config, parse
+from claw.core.store import Store
+from claw.core.store import jobs as jobs_db
+from claw.core.store.jobs import JobRecord, JobState
+from claw.daemon import App
 from claw.jobs.job import Job
 from claw.jobs.part import Jobs
 from claw.jobs.schedule import Place, first_after
-from claw.router import Answer
-from claw.store import Store
-from claw.store import jobs as jobs_db
-from claw.store.jobs import JobRecord, JobState
 
 SCHEDULES = (
     "cron: {m} {h} * * *",

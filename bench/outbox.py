@@ -25,11 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.channels.whatsapp import WhatsApp
-from claw.config import parse
-from claw.store import outbox as rows_db
+from claw.channels.whatsapp.channel import WhatsApp
+from claw.core.bus import Outbound
+from claw.core.config import parse
+from claw.core.store import outbox as rows_db
+from claw.daemon import App
 from tests.conftest import free_port
 from tests.fakes.ollama_server import ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio

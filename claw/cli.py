@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from claw import __version__
-from claw.errors import ClawError, ConfigError
+from claw.core.errors import ClawError, ConfigError
 
 DEFAULT_CONFIG = Path(os.environ.get("CLAW_CONFIG", "~/.config/claw/config.toml")).expanduser()
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "run":
-        from claw.config import load
+        from claw.core.config import load
 
         config = load(args.config)
         setup_logging(config.log_level)
@@ -115,20 +115,20 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return init(args.state_dir.expanduser(), args.config.expanduser())
     if command == "discover":
-        from claw.home.discover_cli import discover
+        from claw.discover import discover
 
         setup_logging("WARNING")
         return int(asyncio.run(discover(args)))
     if command == "skills":
-        from claw.skills.cli import skills_command
+        from claw.skills_cli import skills_command
 
         return int(skills_command(args))
     raise AssertionError(command)
 
 
 def _run_daemon(config: object) -> int:
-    from claw.app import App
-    from claw.config import Config
+    from claw.core.config import Config
+    from claw.daemon import App
     from claw.parts import standard_parts
 
     assert isinstance(config, Config)

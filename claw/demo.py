@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from claw.config import Config, parse
+from claw.core.config import Config, parse
 
 
 def demo_config(
@@ -39,8 +39,8 @@ def say(text: str) -> None:
 
 async def run_demo(args: argparse.Namespace) -> int:
     """Start the simulated home, then the daemon against it, and run until Ctrl-C."""
-    from claw.app import App
-    from claw.sim.home import SimHome
+    from claw.daemon import App
+    from claw_sim.home import SimHome
 
     t0 = time.perf_counter()
     state_dir: Path = args.state_dir
@@ -49,7 +49,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     if not soul.exists():
         soul.write_text((Path(__file__).parent / "defaults" / "SOUL.md").read_text(encoding="utf-8"))
     say(f"Claw demo — state in {state_dir.resolve()}")
-    logging.getLogger("claw.sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
+    logging.getLogger("claw_sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
     home = SimHome(
         state_dir / "sim", extra_lights=args.lights, cameras=not args.no_cameras, subnet=args.subnet, progress=say
     )
@@ -122,7 +122,7 @@ async def _wait_for_devices(app: Any, expected: int, progress: Any) -> None:
 
 
 async def _model_state(app: Any) -> str:
-    from claw.errors import ModelUnavailable
+    from claw.core.errors import ModelUnavailable
 
     try:
         names = await asyncio.wait_for(app.model.models(), 3)

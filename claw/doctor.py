@@ -8,9 +8,9 @@ from pathlib import Path
 
 import aiohttp
 
-from claw.config import Config, load
-from claw.errors import ConfigError, ModelUnavailable
-from claw.secrets import secret
+from claw.core.config import Config, load
+from claw.core.errors import ConfigError, ModelUnavailable
+from claw.core.secrets import secret
 
 DEFAULTS = Path(__file__).parent / "defaults"
 
@@ -66,7 +66,7 @@ def _check_state(config: Config, report: Report) -> None:
 
 
 async def _check_model(config: Config, report: Report) -> None:
-    from claw.brain.llm import Model
+    from claw.assistant.llm import Model
 
     model = Model(config.llm)
     try:
@@ -149,12 +149,12 @@ async def _check_outbox(config: Config, report: Report) -> None:
     db_path = config.state_path / "claw.db"
     if not db_path.exists():
         return
-    from claw.store import Store
+    from claw.core.store import Store
 
     store = Store(db_path)
     await store.open()
     try:
-        from claw.store.outbox import counts
+        from claw.core.store.outbox import counts
 
         by_status = await store.run(counts)
         dead = by_status.get("dead", 0)

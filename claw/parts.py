@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from claw.config import Config
+from claw.core.config import Config
 
 if TYPE_CHECKING:
-    from claw.app import Part
+    from claw.daemon import Part
 
 
 def standard_parts(config: Config) -> list[Part]:
@@ -16,7 +16,7 @@ def standard_parts(config: Config) -> list[Part]:
 
     parts: list[Part] = [Home(config)]
     if config.whatsapp.enabled:
-        from claw.channels.whatsapp import WhatsApp
+        from claw.channels.whatsapp.channel import WhatsApp
 
         parts.append(WhatsApp(config))
     if config.cameras:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claw.app import App
-from claw.config import Config, parse
+from claw.core.config import Config, parse
+from claw.daemon import App
 from tests.fakes.fixtures import ollama  # noqa: F401
 from tests.fakes.ollama_server import ScriptedOllama
 

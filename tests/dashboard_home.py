@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from claw.app import App
-from claw.config import parse
+from claw.core.config import parse
+from claw.daemon import App
 from claw.home.device import Found
 from claw.parts import standard_parts
-from claw.sim.home import SENSITIVE, SimHome
+from claw_sim.home import SENSITIVE, SimHome
 
 # Debian's Chromium, headless; without the background-networking flags it tries to reach Google's servers.
 CHROMIUM_ARGS = [

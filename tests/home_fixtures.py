@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest_asyncio
 
-from claw.app import App
-from claw.config import Config
+from claw.core.config import Config
+from claw.daemon import App
 from claw.home.part import Home
-from claw.sim.home import SimHome
+from claw_sim.home import SimHome
 
 
 @dataclass

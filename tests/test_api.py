@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from claw.app import App
-from claw.config import Config
+from claw.core.config import Config
+from claw.core.store import messages as log_db
+from claw.core.store.audit import get_setting
+from claw.daemon import App
 from claw.home.actions import PAUSED_KEY
-from claw.sim.home import SimHome
-from claw.store import messages as log_db
-from claw.store.audit import get_setting
+from claw_sim.home import SimHome
 from tests.dashboard_home import base_url, house
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 

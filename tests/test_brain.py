@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from claw.app import App
-from claw.brain.tools import Tool
-from claw.config import Config
+from claw.assistant.toolbox import Tool
+from claw.core.config import Config
+from claw.daemon import App
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 

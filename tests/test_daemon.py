@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from claw.config import load, parse
-from claw.errors import ConfigError
-from claw.supervisor import Supervisor
+from claw.core.config import load, parse
+from claw.core.errors import ConfigError
+from claw.core.supervisor import Supervisor
 from tests.conftest import free_port
 
 CLAW = [sys.executable, "-m", "claw.cli"]
@@ -162,7 +162,7 @@ async def test_systemd_hears_ready_and_the_watchdog_from_the_event_loop(
 ) -> None:
     import socket as sock
 
-    from claw.app import App
+    from claw.daemon import App
 
     path = tmp_path / "notify.sock"
     server = sock.socket(sock.AF_UNIX, sock.SOCK_DGRAM)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claw.app import App
-from claw.bus import Media
-from claw.sim.home import SimHome
+from claw.core.bus import Media
+from claw.daemon import App
+from claw_sim.home import SimHome
 from tests.dashboard_home import CHROMIUM_ARGS, base_url, house
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -147,7 +147,7 @@ def driveway_picture(path: Path) -> Path:
     """A frame of the simulated driveway with a delivery truck, as the camera would snap it."""
     import cv2
 
-    from claw.sim.scene_art import background, draw_truck
+    from claw_sim.scene_art import background, draw_truck
 
     frame = background((640, 360))
     draw_truck(frame, 0.35, 0.95)

@@ -10,7 +10,7 @@ import pytest
 
 from claw.eyes.detector import ChangeDetector, DetectorSettings, Motion
 from claw.eyes.episodes import episodes, overlaps
-from claw.sim.scenes import DISTRACTOR_SCENES, EVENT_SCENES, SUBSTREAM, Scene, render
+from claw_sim.scenes import DISTRACTOR_SCENES, EVENT_SCENES, SUBSTREAM, Scene, render
 
 LEAD_IN = 12.0  # seconds of each scene's opening conditions first: a camera that has been running a while
 QUIET = 5  # frames of quiet that end an episode

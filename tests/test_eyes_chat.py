@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.config import Config
+from claw.core.bus import Outbound
+from claw.core.config import Config
+from claw.core.store.audit import get_setting, recent
+from claw.daemon import App
 from claw.eyes import history
 from claw.eyes.part import Eyes
 from claw.eyes.source import Backoff
 from claw.home.part import Home
-from claw.sim.scenes import write_video
-from claw.store.audit import get_setting, recent
+from claw_sim.scenes import write_video
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from claw.brain.llm import Model
-from claw.config import LLMConfig
-from claw.eyes.describe import KINDS, Describer, Description, fallback, parse, parse_check
+from claw.assistant.llm import Model
+from claw.assistant.vision import KINDS, Describer, Description, fallback, parse, parse_check
+from claw.core.config import LLMConfig
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 PICTURE = b"\xff\xd8picture"

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.config import Config
+from claw.core.bus import Outbound
+from claw.core.config import Config
+from claw.daemon import App
 from claw.eyes import history
 from claw.eyes.part import Eyes
 from claw.eyes.source import Backoff
-from claw.sim.camera import SimCamera
-from claw.sim.driveway import DRIVEWAY, ZONES, cache_key, render_driveway
-from claw.sim.scenes import DISTRACTOR_SCENES, Playlist, write_playlist
+from claw_sim.camera import SimCamera
+from claw_sim.driveway import DRIVEWAY, ZONES, cache_key, render_driveway
+from claw_sim.scenes import DISTRACTOR_SCENES, Playlist, write_playlist
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 

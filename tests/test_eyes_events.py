@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.config import Config
+from claw.core.bus import Outbound
+from claw.core.config import Config
+from claw.core.store.audit import set_setting
+from claw.daemon import App
 from claw.eyes import history
 from claw.eyes.detector import Motion
 from claw.eyes.events import Grouper, Sample
 from claw.eyes.part import Eyes
 from claw.eyes.pictures import pick
 from claw.eyes.source import Backoff
-from claw.sim.camera import SimCamera
-from claw.sim.scenes import read_labels, write_video
-from claw.store.audit import set_setting
+from claw_sim.camera import SimCamera
+from claw_sim.scenes import read_labels, write_video
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 
 SMALL = (320, 180)

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.config import Config
+from claw.core.bus import Outbound
+from claw.core.config import Config
+from claw.daemon import App
 from claw.eyes.part import Eyes
 from claw.eyes.probe import probe_camera
 from claw.eyes.source import Backoff, Frame, Handoff, Reader, kind_of, redact, with_password
-from claw.sim.camera import SimCamera
-from claw.sim.scenes import write_video
+from claw_sim.camera import SimCamera
+from claw_sim.scenes import write_video
 from tests.conftest import free_port
 
 SMALL = (160, 90)

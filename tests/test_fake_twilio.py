@@ -16,7 +16,7 @@ from aiohttp import web
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 
-from claw.channels.twilio_http import (
+from claw.channels.whatsapp.twilio_http import (
     RebasedHttpClient,
     basic_auth_header,
     classify,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from claw.brain.tools import Turn
-from claw.config import Config
+from claw.assistant.toolbox import Turn
+from claw.core.config import Config
+from claw.core.store import audit
 from claw.home.control import Change
 from claw.home.targeting import Target
-from claw.store import audit
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.home_fixtures import House, house_config, start_house, wait_for
 
@@ -237,7 +237,7 @@ async def test_rename_and_move_by_chat_survive_a_restart(tmp_path: Path, make_co
         await h.say("turn on the reading lamp")
         assert h.sim.device("Desk Lamp").state["on"] is True
         await h.app.stop()
-        from claw.app import App
+        from claw.daemon import App
         from claw.home.part import Home
 
         again = App(config, parts=[Home(config)])
@@ -276,7 +276,7 @@ async def test_claw_discover_lists_devices_and_what_it_would_do(
 ) -> None:
     import argparse
 
-    from claw.home.discover_cli import discover
+    from claw.discover import discover
 
     await discover(argparse.Namespace(config=None, interface=["127.0.0.1"], seconds=2.0))
     out = capsys.readouterr().out

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from claw.app import App
-from claw.config import Config
+from claw.core.config import Config
+from claw.daemon import App
 from claw.home.checks import home_checks
 from claw.home.part import Home
 from claw.jobs.clock import ManualClock
@@ -22,7 +22,7 @@ async def test_garage_left_open_at_night_in_the_simulated_house(
 ) -> None:
     import random
 
-    from claw.sim.home import SimHome
+    from claw_sim.home import SimHome
 
     subnet = random.randint(60, 200)
     sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from claw.config import parse as parse_config
-from claw.errors import ConfigError
+from claw.core.config import parse as parse_config
+from claw.core.errors import ConfigError
 from claw.jobs import words
 from claw.jobs.clock import ManualClock
 from claw.jobs.job import ActionError, parse_action

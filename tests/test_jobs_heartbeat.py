@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from claw.config import Config
+from claw.core.config import Config
 from claw.jobs.clock import ManualClock
 from claw.jobs.heartbeat import Finding, in_window, plain_list, quiet_window
 from claw.jobs.part import Jobs

@@ -13,12 +13,12 @@ from typing import Any
 
 import aiohttp
 
-from claw.app import App
-from claw.bus import Outbound
-from claw.config import Config
+from claw.core.bus import Outbound
+from claw.core.config import Config
+from claw.core.store import jobs as jobs_db
+from claw.daemon import App
 from claw.jobs.clock import ManualClock, SystemClock
 from claw.jobs.part import Jobs
-from claw.store import jobs as jobs_db
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 from tests.test_jobs_support import Household, daemon, london, told
 
@@ -374,8 +374,8 @@ async def test_the_fast_path_understands_common_phrasings_without_the_model(make
 async def test_the_kill_switch_skips_scheduled_routines_without_counting_failures(
     make_config: Callable[..., Config],
 ) -> None:
+    from claw.core.store.audit import set_setting
     from claw.home.actions import PAUSED_KEY
-    from claw.store.audit import set_setting
 
     clock = ManualClock(london(2026, 11, 20, 6, 0))
     house = Household({"good morning"})

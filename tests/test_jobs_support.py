@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from claw.app import App
-from claw.brain.tools import Turn
-from claw.bus import Inbound
-from claw.config import Config
+from claw.assistant.router import Answer
+from claw.assistant.toolbox import Turn
+from claw.core.bus import Inbound
+from claw.core.config import Config
+from claw.daemon import App
 from claw.jobs.clock import Clock
 from claw.jobs.part import Jobs
-from claw.router import Answer
 
 LONDON = ZoneInfo("Europe/London")
 

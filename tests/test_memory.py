@@ -6,10 +6,10 @@ import json
 import re
 from collections.abc import Callable
 
-from claw.app import App
-from claw.brain import tokens
-from claw.config import Config
-from claw.store import memory as facts_db
+from claw.assistant import tokens
+from claw.core.config import Config
+from claw.core.store import memory as facts_db
+from claw.daemon import App
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 FACT = re.compile(r"my (\w+(?: \w+)?) is (\w+)", re.I)

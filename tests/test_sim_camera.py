@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from claw.sim.camera import SimCamera, avi_jpeg_chunks
-from claw.sim.scenes import playlist, read_labels, read_playlist, render, write_playlist, write_video
+from claw_sim.camera import SimCamera, avi_jpeg_chunks
+from claw_sim.scenes import playlist, read_labels, read_playlist, render, write_playlist, write_video
 
 SMALL = (320, 180)
 TIMEOUTS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]

@@ -14,7 +14,7 @@ import pytest
 from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from claw.sim.devices import (
+from claw_sim.devices import (
     AREA_MAP_TEMPLATE,
     KINDS,
     ElgatoKeyLight,

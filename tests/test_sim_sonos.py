@@ -21,10 +21,10 @@ from soco.exceptions import SoCoSlaveException, SoCoUPnPException
 from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncZeroconf
 
-from claw.sim.sonos import DEFAULT_FAVORITES, MDNS_TYPE, SimSonos, SonosSystem
-from claw.sim.sonos_actions import HANDLED
-from claw.sim.sonos_upnp import SERVICES
-from claw.sim.ssdp import SSDP_GROUP
+from claw_sim.sonos import DEFAULT_FAVORITES, MDNS_TYPE, SimSonos, SonosSystem
+from claw_sim.sonos_actions import HANDLED
+from claw_sim.sonos_upnp import SERVICES
+from claw_sim.ssdp import SSDP_GROUP
 
 # A random address block per run, so a demo or another run of this suite on the host cannot collide.
 _BLOCK = f"127.{random.randint(64, 250)}.{random.randint(0, 255)}"

@@ -13,10 +13,16 @@ from typing import Any
 
 import pytest
 
-from claw.brain.tools import CURRENT_TURN, Turn
-from claw.errors import ToolError
+from claw.assistant.toolbox import CURRENT_TURN, Turn
+from claw.core.errors import ToolError
 from claw.home.device import Device, Found
-from claw.skills.contract import (
+from claw.skills.convert import encode
+from claw.skills.declarative import DeclarativeDriver
+from claw.skills.format import Profile, Skill
+from claw.skills.loader import BUILTIN_SKILLS
+from claw.skills.pairing import TokenStore
+from claw.skills.parse import read_skill
+from claw_sim.contract import (
     FIELDS_SAMPLE,
     TOKEN,
     FakeDevice,
@@ -26,12 +32,6 @@ from claw.skills.contract import (
     sample_params,
     valid_values,
 )
-from claw.skills.convert import encode
-from claw.skills.declarative import DeclarativeDriver
-from claw.skills.format import Profile, Skill
-from claw.skills.loader import BUILTIN_SKILLS
-from claw.skills.pairing import TokenStore
-from claw.skills.parse import read_skill
 from tests.fakes.tls import self_signed
 
 SKILLS = [read_skill(p) for p in sorted(BUILTIN_SKILLS.glob("*/SKILL.md"))]

@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from claw.brain.tools import CURRENT_TURN, Turn
-from claw.errors import DeviceError, ToolError
+from claw.assistant.toolbox import CURRENT_TURN, Turn
+from claw.core.errors import DeviceError, ToolError
 from claw.home.device import Device, Found
-from claw.skills.cli import TEMPLATE, skills_command
 from claw.skills.convert import decode, encode
 from claw.skills.declarative import DeclarativeDriver
 from claw.skills.format import Action, Reading, Request
@@ -25,6 +24,7 @@ from claw.skills.parse import SkillInvalid, read_skill
 from claw.skills.paths import MISSING, parse_path
 from claw.skills.python_driver import NOT_ALLOWED
 from claw.skills.templates import compile_template, literal
+from claw.skills_cli import TEMPLATE, skills_command
 
 GOOD = """---
 name: {name}

@@ -16,12 +16,12 @@ from aiohttp import web
 from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
-from claw.app import App
-from claw.config import Config
+from claw.core.config import Config
+from claw.daemon import App
 from claw.home.part import Home
-from claw.sim.devices import ShellyPlug
 from claw.skills.declarative import MissingDriver
 from claw.skills.python_driver import NOT_ALLOWED
+from claw_sim.devices import ShellyPlug
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 
 PLUG_SKILL = """---

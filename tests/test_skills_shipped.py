@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from zeroconf.asyncio import AsyncZeroconf
 
-from claw.app import App
-from claw.brain.tools import Turn
-from claw.config import Config
+from claw.assistant.toolbox import Turn
+from claw.core.config import Config
+from claw.daemon import App
 from claw.home.control import Change
 from claw.home.part import Home
-from claw.sim.devices import ElgatoKeyLight, HomeAssistant, HueBridge, HueLightSpec, ShellyPlug, WledStrip, make_device
-from claw.sim.devices.base import SimDevice
+from claw_sim.devices import ElgatoKeyLight, HomeAssistant, HueBridge, HueLightSpec, ShellyPlug, WledStrip, make_device
+from claw_sim.devices.base import SimDevice
 from tests.fakes.tls import self_signed
 
 

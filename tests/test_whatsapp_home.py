@@ -11,12 +11,12 @@ import aiohttp
 import cv2
 import numpy as np
 
-from claw.app import App
-from claw.bus import Media
-from claw.channels.whatsapp import WhatsApp
-from claw.config import Config
+from claw.channels.whatsapp.channel import WhatsApp
+from claw.core.bus import Media
+from claw.core.config import Config
+from claw.daemon import App
 from claw.home.part import Home
-from claw.sim.home import SimHome
+from claw_sim.home import SimHome
 from tests.fakes.twilio_api import FakeTwilio
 from tests.home_fixtures import wait_for
 from tests.whatsapp_support import SAM, STRANGER, Daemon, eventually

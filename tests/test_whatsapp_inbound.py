@@ -10,14 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
-from claw.brain.tools import Turn
-from claw.config import Config
-from claw.home.guard import Guard
-from claw.store import Store
-from claw.store import messages as log_db
-from claw.store.audit import recent
-from claw.store.messages import Message
-from claw.store.outbox import Arriving, arrived
+from claw.assistant.toolbox import Turn
+from claw.core.config import Config
+from claw.core.safety import Guard
+from claw.core.store import Store
+from claw.core.store import messages as log_db
+from claw.core.store.audit import recent
+from claw.core.store.messages import Message
+from claw.core.store.outbox import Arriving, arrived
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio, inbound_params
 from tests.whatsapp_support import ALEX, JPEG, SAM, STRANGER, Daemon, eventually, start_daemon

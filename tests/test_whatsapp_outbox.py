@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from claw.bus import Media, Outbound
-from claw.config import Config
-from claw.store import Store
-from claw.store import outbox as rows_db
+from claw.core.bus import Media, Outbound
+from claw.core.config import Config
+from claw.core.store import Store
+from claw.core.store import outbox as rows_db
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio
 from tests.whatsapp_support import ALEX, JPEG, SAM, TEMPLATE, Daemon, eventually, start_daemon

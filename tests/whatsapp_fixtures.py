@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claw.config import Config
+from claw.core.config import Config
 from tests.conftest import free_port
 from tests.fakes.ollama_server import ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio

@@ -10,10 +10,10 @@ from typing import Any
 
 import aiohttp
 
-from claw.app import App
-from claw.channels.whatsapp import WhatsApp
-from claw.config import Config
-from claw.store import outbox as rows_db
+from claw.channels.whatsapp.channel import WhatsApp
+from claw.core.config import Config
+from claw.core.store import outbox as rows_db
+from claw.daemon import App
 from tests.fakes.twilio_api import FakeTwilio, inbound_params, signed_webhook
 
 SENDER = "whatsapp:+14155238886"

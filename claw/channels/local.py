@@ -6,10 +6,10 @@ import asyncio
 import collections
 import logging
 
-from claw.bus import Bus, Inbound, Outbound
-from claw.store import Store
-from claw.store import messages as log_db
-from claw.store.messages import Message
+from claw.core.bus import Bus, Inbound, Outbound
+from claw.core.store import Store
+from claw.core.store import messages as log_db
+from claw.core.store.messages import Message
 
 log = logging.getLogger(__name__)
 

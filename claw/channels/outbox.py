@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeAlias
 
-from claw.store import Store
-from claw.store import outbox as rows_db
-from claw.store.outbox import OutboxRow
+from claw.core.store import Store
+from claw.core.store import outbox as rows_db
+from claw.core.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-from claw.config import AlertsConfig, CameraConfig
-from claw.eyes.describe import Description
+from claw.assistant.vision import Description
+from claw.core.config import AlertsConfig, CameraConfig
 from claw.jobs.heartbeat import in_window, quiet_window
 
 log = logging.getLogger(__name__)

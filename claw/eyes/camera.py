@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from claw.config import AlertsConfig, CameraConfig
+from claw.core.config import AlertsConfig, CameraConfig
 from claw.eyes.detector import ChangeDetector
 from claw.eyes.detector_settings import DetectorSettings
 from claw.eyes.events import Change, Event, Grouper, Sample

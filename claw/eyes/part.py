@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from claw.bus import Media
-from claw.config import Config
-from claw.errors import ClawError, ModelUnavailable, TargetNotFound
+from claw.assistant.vision import Describer, camera_phrase
+from claw.core.bus import Media
+from claw.core.config import Config
+from claw.core.errors import ClawError, ModelUnavailable, TargetNotFound
+from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
 from claw.eyes import history
 from claw.eyes.alerts import MODES, PAUSED_KEY, Mode, Rules, clock
 from claw.eyes.camera import Camera
-from claw.eyes.describe import Describer, camera_phrase
 from claw.eyes.events import Change, Event
 from claw.eyes.history import EventRecord
 from claw.eyes.pictures import jpeg
@@ -27,11 +28,10 @@ from claw.eyes.recorder import Recorder, slug
 from claw.eyes.source import DEFAULT_BACKOFF, Backoff
 from claw.eyes.watch import Watches
 from claw.jobs.heartbeat import Finding
-from claw.store.audit import AuditEntry, get_setting, set_setting, write
 
 if TYPE_CHECKING:
-    from claw.app import App
-    from claw.home.guard import Guard
+    from claw.core.safety import Guard
+    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class Eyes:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self, app: App) -> None:
-        from claw.eyes.chat import EyesFastPath
-        from claw.eyes.tools import add_eyes_tools
+        from claw.assistant.eyes_chat import EyesFastPath
+        from claw.assistant.eyes_tools import add_eyes_tools
 
         self.app = app
         self.root = app.state / "events"
@@ -113,7 +113,7 @@ class Eyes:
         """The home's confirmation guard; without a home part, one of our own (and we read its codes)."""
         guard: Guard | None = app.guard
         if guard is None:
-            from claw.home.guard import Guard
+            from claw.core.safety import Guard
 
             guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
             app.guard = guard
@@ -279,7 +279,7 @@ class Eyes:
         return f"I'll keep an eye on {camera_phrase(target.name)} and tell you when {condition} (for {_span(minutes)})."
 
     async def _save(self, action: str, target: str) -> None:
-        from claw.brain.tools import CURRENT_TURN
+        from claw.assistant.toolbox import CURRENT_TURN
 
         turn = CURRENT_TURN.get()
         for key, value in self.rules.state().items():

@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from claw.bus import Media
-from claw.config import CameraConfig
+from claw.assistant.vision import Describer
+from claw.core.bus import Media
+from claw.core.config import CameraConfig
+from claw.core.store.audit import get_setting
+from claw.core.tasks import OwnedTasks
 from claw.eyes import history
 from claw.eyes.alerts import PAUSED_KEY, Rules, clock
-from claw.eyes.describe import Describer
 from claw.eyes.events import Event, Sample
 from claw.eyes.history import EventRecord
 from claw.eyes.pictures import MODEL_WIDTH, Frame, contact_sheet, jpeg
-from claw.store.audit import get_setting
-from claw.tasks import OwnedTasks
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from claw.secrets import secret
+from claw.core.secrets import secret
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from claw.brain.tools import Turn
-from claw.errors import NeedsConfirmation, TargetNotFound
+from claw.assistant.home_intents import Intent
+from claw.assistant.toolbox import Turn
+from claw.core.errors import NeedsConfirmation, TargetNotFound
+from claw.core.store.audit import AuditEntry, get_setting, write
 from claw.home.control import Change, Result, say_results
 from claw.home.device import Device
-from claw.home.intents import Intent
 from claw.home.routines import Routine
 from claw.home.targeting import Resolver, Target, names
-from claw.store.audit import AuditEntry, get_setting, write
 
 if TYPE_CHECKING:
     from claw.home.part import Home

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from claw.errors import ToolError
+from claw.core.errors import ToolError
 
 CapabilityType = Literal["switch", "number", "choice", "sensor", "action"]
 

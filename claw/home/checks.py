@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from claw.config import Config
+from claw.core.config import Config
 from claw.home.registry import Registry
 from claw.jobs.heartbeat import Finding, in_window, quiet_window
 

@@ -8,14 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from claw.brain.tools import Turn
-from claw.errors import ClawError, DeviceError, ToolError
+from claw.assistant.toolbox import Turn
+from claw.core.errors import ClawError, DeviceError, ToolError
+from claw.core.safety import Guard
+from claw.core.store import Store
+from claw.core.store.audit import AuditEntry, write_many
 from claw.home.capabilities import OPEN_CLOSE
 from claw.home.device import Device, Driver
-from claw.home.guard import Guard
 from claw.home.registry import Registry
-from claw.store import Store
-from claw.store.audit import AuditEntry, write_many
 
 log = logging.getLogger(__name__)
 

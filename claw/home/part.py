@@ -10,7 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from claw.config import Config
+from claw.assistant.home_fastpath import HomeFastPath
+from claw.assistant.home_tools import add_home_tools
+from claw.assistant.overview import overview
+from claw.core.config import Config
+from claw.core.safety import Guard
 from claw.home.actions import Actions
 from claw.home.builtin import BUILTIN_MATCHERS
 from claw.home.checks import home_checks
@@ -18,17 +22,13 @@ from claw.home.control import Control
 from claw.home.device import Device, Driver, Found
 from claw.home.discovery import Discovery, Matcher
 from claw.home.drivers.sonos import SonosDriver
-from claw.home.fastpath import HomeFastPath
-from claw.home.guard import Guard
-from claw.home.overview import overview
 from claw.home.registry import Registry
 from claw.home.routines import RoutineBook
-from claw.home.tools import add_home_tools
 from claw.skills.live import Skills
 from claw.skills.loader import BUILTIN_SKILLS
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 

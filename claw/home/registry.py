@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from claw.config import DeviceOverride, HomeConfig
+from claw.core.config import DeviceOverride, HomeConfig
+from claw.core.store import Store
+from claw.core.store import devices as devices_db
 from claw.home.capabilities import SENSITIVE_KINDS
 from claw.home.device import Device, Driver, Found
-from claw.store import Store
-from claw.store import devices as devices_db
 
 log = logging.getLogger(__name__)
 

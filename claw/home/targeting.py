@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from claw.errors import TargetNotFound
+from claw.core.errors import TargetNotFound
 from claw.home.device import KIND_WORDS, Device
 
 _ARTICLES = re.compile(r"\b(the|my|our|a|an|all|every|of)\b")

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from claw.brain.repair import clean_untrusted
-from claw.brain.tools import Turn
-from claw.errors import ClawError, ModelUnavailable
+from claw.assistant.repair import clean_untrusted
+from claw.assistant.toolbox import Turn
+from claw.core.errors import ClawError, ModelUnavailable
 from claw.jobs.job import Job
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
 
 SCHEDULE_TURN = Turn(actor="scheduler", conversation="jobs", channel="schedule", sender="scheduler", path="schedule")
 
@@ -67,8 +67,8 @@ class Actions:
         return await self.heartbeat()
 
     async def _paused(self) -> bool:
+        from claw.core.store.audit import get_setting
         from claw.home.actions import PAUSED_KEY
-        from claw.store.audit import get_setting
 
         return await self.app.store.run(get_setting, PAUSED_KEY) == "1"
 

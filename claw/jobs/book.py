@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from claw.config import Config
+from claw.core.config import Config
+from claw.core.store import Store
+from claw.core.store import jobs as jobs_db
+from claw.core.store.jobs import JobRecord
 from claw.jobs.job import HEARTBEAT_ID, Action, ActionError, Job, default_description, parse_action
 from claw.jobs.schedule import Place, ScheduleError, parse
 from claw.jobs.when import compact
-from claw.store import Store
-from claw.store import jobs as jobs_db
-from claw.store.jobs import JobRecord
 
 log = logging.getLogger(__name__)
 MANAGED = ("config", "system")  # sources whose rows the config file owns

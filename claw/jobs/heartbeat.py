@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any, Literal
 
-from claw.config import HeartbeatConfig
+from claw.core.config import HeartbeatConfig
 from claw.jobs.clock import Clock
 from claw.jobs.schedule import Place
 

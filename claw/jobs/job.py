@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from claw.errors import ClawError
+from claw.core.errors import ClawError
+from claw.core.store.jobs import JobRecord
 from claw.jobs import words
 from claw.jobs.schedule import Place, Schedule, parse
-from claw.store.jobs import JobRecord
 
 ActionKind = Literal["routine", "device", "say", "ask", "heartbeat"]
 ACTION_KINDS: tuple[ActionKind, ...] = get_args(ActionKind)

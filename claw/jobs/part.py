@@ -9,9 +9,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from claw.brain.repair import clean_untrusted
-from claw.config import Config
-from claw.errors import ClawError, ConfigError, ModelUnavailable, TargetNotFound
+from claw.assistant.repair import clean_untrusted
+from claw.core.config import Config
+from claw.core.errors import ClawError, ConfigError, ModelUnavailable, TargetNotFound
+from claw.core.store import Store
+from claw.core.store import jobs as jobs_db
+from claw.core.store.audit import get_setting, set_setting
+from claw.core.store.jobs import JobState
 from claw.jobs import book, words
 from claw.jobs.actions import SCHEDULE_TURN, Actions
 from claw.jobs.clock import Clock, SystemClock
@@ -21,13 +25,9 @@ from claw.jobs.runner import Runner
 from claw.jobs.schedule import Place, ScheduleError, first_after, parse
 from claw.jobs.scheduler import Timer
 from claw.jobs.when import duration
-from claw.store import Store
-from claw.store import jobs as jobs_db
-from claw.store.audit import get_setting, set_setting
-from claw.store.jobs import JobState
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 HEARTBEAT_MEMORY = "heartbeat.findings"
@@ -54,8 +54,8 @@ class Jobs:
 
     async def start(self, app: App) -> None:
         """Load and catch up every job (missed occurrences are accounted), then start the timer."""
-        from claw.jobs.fastpath import Reminders
-        from claw.jobs.tools import add_job_tools, jobs_command
+        from claw.assistant.jobs_fastpath import Reminders
+        from claw.assistant.jobs_tools import add_job_tools, jobs_command
 
         self._app = app
         store, cfg = app.store, self.config.scheduler

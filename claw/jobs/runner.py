@@ -8,17 +8,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from claw.config import SchedulerConfig
-from claw.errors import ClawError
+from claw.core.config import SchedulerConfig
+from claw.core.errors import ClawError
+from claw.core.store import Store
+from claw.core.store import jobs as jobs_db
+from claw.core.store.jobs import JobState, Run
+from claw.core.tasks import OwnedTasks
 from claw.jobs.actions import JobFailed, JobSkipped
 from claw.jobs.clock import Clock
 from claw.jobs.job import Job
 from claw.jobs.schedule import Place, occurrences
 from claw.jobs.words import span
-from claw.store import Store
-from claw.store import jobs as jobs_db
-from claw.store.jobs import JobState, Run
-from claw.tasks import OwnedTasks
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from claw.config import LocationConfig
-from claw.errors import ClawError
+from claw.core.config import LocationConfig
+from claw.core.errors import ClawError
 from claw.jobs.when import WhenError, compact, duration, moment, natural_schedule
 
 Kind = Literal["cron", "every", "at", "sunrise", "sunset"]

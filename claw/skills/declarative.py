@@ -8,8 +8,8 @@ from typing import Any
 
 import jsonschema
 
-from claw.brain.tools import CURRENT_TURN
-from claw.errors import DeviceError, ToolError
+from claw.assistant.toolbox import CURRENT_TURN
+from claw.core.errors import DeviceError, ToolError
 from claw.home.capabilities import Capability
 from claw.home.device import Device, Found
 from claw.skills.convert import decode, encode, merge

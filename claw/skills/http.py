@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, quote
 import aiohttp
 from yarl import URL
 
-from claw.errors import DeviceError
-from claw.secrets import secret
+from claw.core.errors import DeviceError
+from claw.core.secrets import secret
 from claw.skills.format import Auth, Request, Skill
 from claw.skills.templates import render_shape, to_text
 

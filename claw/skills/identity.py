@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from claw.config import StaticDevice
+from claw.core.config import StaticDevice
 from claw.home.device import Found
 from claw.home.discovery import Announcement
 from claw.skills.format import Skill
@@ -80,7 +80,7 @@ def identified(skill: Skill, found: Found, info: Any) -> Found:
     static = scope.get("static") or {}
     device_id = spec.id.render(scope)
     if not device_id:
-        from claw.errors import DeviceError
+        from claw.core.errors import DeviceError
 
         raise DeviceError(found.name, f"gave no id for the {skill.name} skill's device.id ({spec.id.text})")
     data: dict[str, Any] = {"skill": skill.name}

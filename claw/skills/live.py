@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from claw.brain.tools import Tool
+from claw.assistant.toolbox import Tool
 from claw.home.builtin import BUILTIN_MATCHERS
 from claw.home.device import Driver, Found
 from claw.home.discovery import Matcher
@@ -21,7 +21,7 @@ from claw.skills.pairing import TokenStore
 from claw.skills.python_driver import DriverContext, make_python_driver
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
     from claw.home.part import Home
 
 log = logging.getLogger(__name__)

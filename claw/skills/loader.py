@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from claw.secrets import secret
+from claw.core.secrets import secret
 from claw.skills.format import Problem, Skill
 from claw.skills.parse import SkillInvalid, read_skill
 from claw.skills.python_driver import NOT_ALLOWED, DriverModuleError, Factory, import_factory

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from claw.errors import DeviceError
+from claw.core.errors import DeviceError
 from claw.home.device import Found
 from claw.skills.format import Skill
 from claw.skills.http import DeviceHttp, prepare

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from claw.errors import ClawError
+from claw.core.errors import ClawError
 from claw.home.capabilities import Capability
 from claw.home.device import KIND_WORDS
 from claw.skills.check import Checker, FieldPath

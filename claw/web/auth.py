@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from claw.secrets import secret
+from claw.core.secrets import secret
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 COOKIE = "claw_token"

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from claw import __version__
-from claw.brain.tools import Turn
+from claw.assistant.toolbox import Turn
+from claw.core.store import messages as log_db
+from claw.core.store.audit import AuditEntry, get_setting, recent, set_setting, write
 from claw.home.actions import PAUSED_KEY
 from claw.home.control import say_results
-from claw.store import messages as log_db
-from claw.store.audit import AuditEntry, get_setting, recent, set_setting, write
 from claw.web import live
 from claw.web.feed import Feed
 from claw.web.media import MAX_BYTES
@@ -23,7 +23,7 @@ from claw.web.private import APP
 from claw.web.validate import Invalid, boolean, int_query, json_object, not_found, only, parse_change
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
     from claw.home.device import Device
     from claw.home.part import Home
 

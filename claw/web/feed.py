@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 from aiohttp import web
 
-from claw.bus import Outbound
+from claw.core.bus import Outbound
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
     from claw.home.device import Device
 
 log = logging.getLogger(__name__)

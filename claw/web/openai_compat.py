@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from claw.brain import tokens
-from claw.bus import Outbound
+from claw.assistant import tokens
 from claw.channels.local import LocalChannel
+from claw.core.bus import Outbound
 from claw.web.private import APP
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
 
 MODEL = "claw"
 KEEPALIVE_S = 10.0  # a streamed answer that waits on the model sends SSE comments meanwhile

@@ -11,7 +11,7 @@ from claw import __version__
 from claw.web.auth import guard
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
 
 APP: web.AppKey[App] = web.AppKey("claw", object)  # type: ignore[arg-type]
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from claw.web.media import MAX_BYTES
 
 if TYPE_CHECKING:
-    from claw.app import App
+    from claw.daemon import App
     from claw.web.media import MediaTokens
 
 log = logging.getLogger(__name__)

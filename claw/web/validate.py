@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from claw.errors import ToolError
+from claw.core.errors import ToolError
 from claw.home.control import Change
 from claw.home.device import Device
 

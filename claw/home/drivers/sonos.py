@@ -11,7 +11,7 @@ import soco
 import soco.config
 from soco.exceptions import SoCoException
 
-from claw.errors import DeviceError
+from claw.core.errors import DeviceError
 from claw.home import capabilities as caps
 from claw.home.capabilities import Capability
 from claw.home.device import Device, Found

@@ -1,0 +1,240 @@
+"""Understanding evaluation (issue 12): household messages against the real daemon and the demo house.
+
+Starts a scripted Ollama stand-in and `claw demo` on loopback, then for each case in
+bench/understanding/cases/*.yaml: resets the house, sends the case's earlier messages and its text
+through `POST /api/chat`, reads `GET /api/devices` and `GET /api/jobs`, and classifies the outcome as
+correct, deferred (went to the model), asked, wrong (acted on the wrong devices or values), dead_end
+or error. Prints one JSON object per figure; `--report PATH` writes every case.
+
+.venv/bin/python bench/understanding.py [--report out.json] [--only PATTERN] [--lang es,de] [--limit N]
+                                        [--claw-root DIR]   # run the daemon from another checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import random
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _figures import figure
+from understanding.cases import Case, load, select
+from understanding.classify import CLASSES, Outcome, classify
+from understanding.daemon import Daemon
+from understanding.house import House, diff, raw_states, snapshot
+from understanding.model import FakeModel
+
+
+def args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--report", type=Path, default=None, help="write every case's outcome here (JSON)")
+    p.add_argument("--only", default="", help="glob or substring over case id, file, theme or text")
+    p.add_argument("--lang", default="", help="only these languages (comma-separated: en,es,de,fr)")
+    p.add_argument("--limit", type=int, default=0, help="at most N cases")
+    p.add_argument("--claw-root", type=Path, default=None, help="run the daemon from this checkout (PYTHONPATH)")
+    p.add_argument("--subnet", type=int, default=0, help="simulated devices on 127.0.N.x (default: random)")
+    p.add_argument("--deadline", type=float, default=1800.0, help="stop starting cases after this many seconds")
+    p.add_argument("--case-timeout", type=float, default=60.0, help="seconds to wait for one reply")
+    p.add_argument("--keep", action="store_true", help="keep the temporary state dir (daemon log, database)")
+    p.add_argument("--no-ground-truth", action="store_true", help="skip comparing the registry with the devices")
+    return p
+
+
+def norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def run_case(case: Case, daemon: Daemon, house: House, model: FakeModel, timeout: float, check: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": case.id,
+        "lang": case.lang,
+        "theme": case.theme,
+        "text": case.text,
+        "expect": case.expect,
+        "grammar": case.grammar,
+    }
+    t0 = time.perf_counter()
+    problems = house.reset(case.given)
+    if problems:
+        record.update(cls="harness", why="reset failed: " + "; ".join(problems))
+        return record
+    jobs_before = {j["id"] for j in daemon.get("/api/jobs")}
+    daemon.chat("/new")  # a fresh conversation: no earlier case leaks in
+    record["before"] = [{"text": b, "reply": daemon.chat(b, timeout=timeout)[1]} for b in case.before]
+    devices_before = house.devices()
+    before = snapshot(devices_before)
+    mark = model.mark()
+    outcome = Outcome()
+    t1 = time.perf_counter()
+    try:
+        outcome.status, outcome.reply = daemon.chat(case.text, timeout=timeout)
+    except Exception as exc:  # a timeout or a dropped connection is the daemon's error
+        outcome.status, outcome.exception = 0, f"{type(exc).__name__}: {exc}"
+    record["ms"] = round((time.perf_counter() - t1) * 1000, 1)
+    devices_after = house.devices()
+    outcome.changes = diff(before, snapshot(devices_after))
+    outcome.after_raw = raw_states(devices_after)
+    jobs_after = daemon.get("/api/jobs")
+    outcome.new_jobs = [j for j in jobs_after if j["id"] not in jobs_before]
+    said = norm(case.text)
+    outcome.model_calls = sum(1 for c in model.calls_since(mark) if said in norm(c.user_text))
+    cls, why = classify(case, outcome)
+    record.update(
+        cls=cls,
+        why=why,
+        status=outcome.status,
+        reply=outcome.reply,
+        changes=outcome.changes,
+        effects=case.effects,
+        new_jobs=[{"id": j["id"], "what": j.get("description") or j.get("what")} for j in outcome.new_jobs],
+        model_calls=outcome.model_calls,
+    )
+    for job in outcome.new_jobs:  # a job left behind would fire during a later case
+        daemon.chat(f"/jobs delete {job['id']}")
+    if check:
+        drift = house.ground_truth()
+        if drift:
+            record["drift"] = drift
+    record["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    return record
+
+
+def rate(counts: collections.Counter[str]) -> float:
+    total = sum(v for k, v in counts.items() if k in CLASSES)
+    return 100.0 * counts["correct"] / total if total else float("nan")
+
+
+def report_figures(records: list[dict[str, Any]], elapsed: float, skipped: int) -> None:
+    scored = [r for r in records if r["cls"] in CLASSES]
+    overall = collections.Counter(r["cls"] for r in scored)
+    classes = {c: overall[c] for c in CLASSES}
+    figure("understanding cases", len(scored), "cases", classes=classes, not_run=skipped, seconds=round(elapsed, 1))
+    figure("understanding correct", rate(overall), "%", classes=classes)
+    for c in CLASSES:
+        figure(f"understanding {c}", overall[c], "cases", share_pct=round(100 * overall[c] / max(1, len(scored)), 1))
+    grammar = collections.Counter(r["cls"] for r in scored if r["grammar"])
+    figure(
+        "understanding correct over grammar cases",
+        rate(grammar),
+        "%",
+        cases=sum(grammar.values()),
+        classes={c: grammar[c] for c in CLASSES},
+        target=90,
+    )
+    for key in ("lang", "theme", "expect"):
+        groups: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for r in scored:
+            groups[r[key]][r["cls"]] += 1
+        for name in sorted(groups):
+            counts = groups[name]
+            figure(
+                f"understanding correct [{key}={name}]",
+                rate(counts),
+                "%",
+                cases=sum(counts.values()),
+                classes={c: counts[c] for c in CLASSES if counts[c]},
+            )
+    times = [r["ms"] for r in scored if "ms" in r]
+    if times:
+        figure("understanding reply time median", statistics.median(times), "ms", max=max(times))
+    for cls in ("wrong", "dead_end", "error"):
+        bad = [r for r in scored if r["cls"] == cls]
+        figure(
+            f"understanding {cls} cases",
+            len(bad),
+            "cases",
+            cases=[{"id": r["id"], "text": r["text"], "reply": r.get("reply", ""), "why": r["why"]} for r in bad],
+        )
+    harness = [r for r in records if r["cls"] == "harness"]
+    drift = [r for r in records if r.get("drift")]
+    figure(
+        "understanding harness problems",
+        len(harness) + len(drift),
+        "cases",
+        reset_failed=[{"id": r["id"], "why": r["why"]} for r in harness],
+        registry_drift=[{"id": r["id"], "drift": r["drift"]} for r in drift],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = args_parser().parse_args(argv)
+    cases = select(load(), only=args.only, lang=args.lang, limit=args.limit)
+    if not cases:
+        print("no cases match", file=sys.stderr)
+        return 2
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    tmp = Path(tempfile.mkdtemp(prefix="claw-understanding-"))
+    model = FakeModel()
+    daemon: Daemon | None = None
+    records: list[dict[str, Any]] = []
+    started = time.monotonic()
+    try:
+        url = model.start()
+        subnet = args.subnet or random.randint(150, 249)
+        daemon = Daemon(
+            tmp / "state", llm_host=url, subnet=subnet, claw_root=args.claw_root, log_path=tmp / "daemon.log"
+        )
+        try:
+            daemon.start()
+        except RuntimeError:
+            log = tmp / "daemon.log"
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            print(f"claw demo did not come up:\n{tail}", file=sys.stderr)
+            raise
+        named = {n for c in load() for n in (*c.effects, *c.given)}
+        devices = daemon.wait_devices(len(named) + 1)
+        house = House(daemon, devices)
+        missing = named - set(house.ids)
+        if missing:
+            raise RuntimeError(f"the demo house lacks {sorted(missing)}; devices: {sorted(house.ids)}")
+        print(f"{len(cases)} cases, daemon at {daemon.url}, model at {url}, state in {tmp}", file=sys.stderr)
+        for i, case in enumerate(cases):
+            if time.monotonic() - started > args.deadline:
+                print(f"deadline: stopped after {i} cases", file=sys.stderr)
+                break
+            try:
+                record = run_case(case, daemon, house, model, args.case_timeout, not args.no_ground_truth)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # the harness itself failed on this case: said, not counted
+                record = {"id": case.id, "lang": case.lang, "theme": case.theme, "text": case.text}
+                record.update(expect=case.expect, grammar=case.grammar, cls="harness", why=f"{type(exc).__name__}: {exc}")
+            records.append(record)
+            mark = {"correct": ".", "deferred": "d", "asked": "?", "wrong": "W", "dead_end": "x", "error": "E"}
+            print(mark.get(record["cls"], "H"), end="" if (i + 1) % 80 else "\n", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted; reporting what ran", file=sys.stderr)
+    except RuntimeError as exc:
+        print(f"understanding: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        model.stop()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    report_figures(records, elapsed, len(cases) - len(records))
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps({"cases": records}, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

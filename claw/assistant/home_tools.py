@@ -1,0 +1,208 @@
+"""The few intent-level tools the model gets for the home (not one tool per device)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from claw.assistant.toolbox import CURRENT_TURN, Tool, Tools
+from claw.home.control import Change
+from claw.home.device import KIND_WORDS
+from claw.home.targeting import Target, kind_of
+
+if TYPE_CHECKING:
+    from claw.home.part import Home
+
+TARGET_PROPS: dict[str, Any] = {
+    "name": {"type": "string", "description": "device name or alias"},
+    "room": {"type": "string"},
+    "kind": {"type": "string", "enum": sorted(KIND_WORDS)},
+}
+
+
+def _target(name: str = "", room: str = "", kind: str = "") -> Target:
+    return Target(name=name, room=room, kind=kind_of(kind) or kind if kind else "")
+
+
+def add_home_tools(tools: Tools, home: Home) -> None:
+    async def home_state(name: str = "", room: str = "", kind: str = "") -> Any:
+        target = _target(name, room, kind)
+        devices = home.actions.resolver().resolve(target) if (name or room or kind) else home.registry.devices()
+        return [
+            {
+                "name": d.name,
+                "room": d.room,
+                "kind": d.kind,
+                "available": d.available,
+                "state": d.state,
+                **(
+                    {"actions": acts}
+                    if (acts := [o for c in d.capabilities if c.type == "action" for o in (c.options or (c.key,))])
+                    else {}
+                ),
+            }
+            for d in devices[:40]
+        ]
+
+    async def turn_on_off(on: bool, name: str = "", room: str = "", kind: str = "") -> str:
+        text, _ = await home.actions.change(_target(name, room, kind), Change(power=on), CURRENT_TURN.get())
+        return text
+
+    async def set_value(setting: str, value: Any, name: str = "", room: str = "", kind: str = "") -> str:
+        change = Change(values={setting: value})
+        text, _ = await home.actions.change(_target(name, room, kind), change, CURRENT_TURN.get())
+        return text
+
+    async def media(
+        action: str, name: str = "", room: str = "", query: str = "", uri: str = "", group_with: str = ""
+    ) -> str:
+        params = {k: v for k, v in (("query", query), ("uri", uri), ("with", group_with)) if v}
+        target = _target(name, room, "" if name else "speaker")
+        text, _ = await home.actions.change(target, Change(action=action, params=params), CURRENT_TURN.get())
+        return text
+
+    async def device_action(
+        action: str, name: str = "", room: str = "", kind: str = "", params: dict[str, Any] | None = None
+    ) -> str:
+        change = Change(action=action, params=dict(params or {}))
+        text, _ = await home.actions.change(_target(name, room, kind), change, CURRENT_TURN.get())
+        return text
+
+    async def run_routine(name: str) -> str:
+        routine = home.routines.get(name)
+        if routine is None:
+            known = ", ".join(r.name for r in home.routines.all())
+            return f"No routine called '{name}'. Routines: {known}."
+        return await home.actions.routine(routine, CURRENT_TURN.get())
+
+    async def manage_device(
+        name: str, new_name: str = "", new_room: str = "", add_alias: str = "", ignore: bool | None = None
+    ) -> str:
+        devices = home.actions.resolver().resolve(Target(name=name))
+        if len(devices) != 1:
+            return f"'{name}' matches {len(devices)} devices; be more specific."
+        device = devices[0]
+        changes: dict[str, Any] = {}
+        if new_name:
+            changes["name"] = new_name
+            changes["aliases"] = tuple(dict.fromkeys([*device.aliases, device.name]))
+        if new_room:
+            changes["room"] = new_room
+        if add_alias:
+            changes["aliases"] = tuple(dict.fromkeys([*changes.get("aliases", device.aliases), add_alias]))
+        if ignore is not None:
+            changes["ignored"] = ignore
+        if not changes:
+            return "Nothing to change."
+        await home.registry.update(device, **changes)
+        return f"Updated {device.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items() if k != "aliases")
+
+    def target_schema(required: list[str], extra: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {**extra, **TARGET_PROPS},
+            "required": required,
+            "additionalProperties": False,
+        }
+
+    tools.add(
+        Tool(
+            "home_state",
+            "Live state of devices, filtered by name, room or kind (all if none).",
+            target_schema([], {}),
+            home_state,
+            read_only=True,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "turn_on_off",
+            "Turn devices on or off (shades/garage/gate: open or close). Give a name, room or kind; never guess one.",
+            target_schema(["on"], {"on": {"type": "boolean"}}),
+            turn_on_off,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "set_value",
+            "Set brightness (0-100), target_temp (°C), position (0-100, 0 closed), volume "
+            "(0-100), mode (alarm: disarmed/home/away/night) or locked (true/false).",
+            target_schema(
+                ["setting", "value"],
+                {
+                    "setting": {
+                        "type": "string",
+                        "enum": ["brightness", "target_temp", "position", "volume", "mode", "locked"],
+                    },
+                    "value": {"type": ["number", "string", "boolean"]},
+                },
+            ),
+            set_value,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "media",
+            "Control speakers: play, pause, next, previous, play_favorite (query), play_uri (uri), "
+            "join (group_with another speaker), unjoin.",
+            target_schema(
+                ["action"],
+                {
+                    "action": {
+                        "type": "string",
+                        "enum": ["play", "pause", "next", "previous", "play_favorite", "play_uri", "join", "unjoin"],
+                    },
+                    "query": {"type": "string"},
+                    "uri": {"type": "string"},
+                    "group_with": {"type": "string"},
+                },
+            ),
+            media,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "device_action",
+            "Run a device's named action from its skill (e.g. load_preset, identify); home_state lists them.",
+            target_schema(["action"], {"action": {"type": "string"}, "params": {"type": "object"}}),
+            device_action,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "run_routine",
+            "Run a named routine (see the list in the home overview).",
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"],
+                "additionalProperties": False,
+            },
+            run_routine,
+            group="home",
+        )
+    )
+    tools.add(
+        Tool(
+            "manage_device",
+            "Rename a device, move it to a room, add an alias, or ignore it.",
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "new_name": {"type": "string"},
+                    "new_room": {"type": "string"},
+                    "add_alias": {"type": "string"},
+                    "ignore": {"type": "boolean"},
+                },
+                "required": ["name"],
+                "additionalProperties": False,
+            },
+            manage_device,
+            group="home",
+        )
+    )

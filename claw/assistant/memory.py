@@ -1,0 +1,227 @@
+"""Memory that compacts: prompts built within a token budget, older turns folded into a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from claw.assistant import tokens
+from claw.assistant.llm import Model
+from claw.assistant.repair import clean_untrusted
+from claw.assistant.soul import Soul
+from claw.core.config import MemoryConfig
+from claw.core.errors import ModelUnavailable
+from claw.core.store import Store
+from claw.core.store import memory as facts_db
+from claw.core.store import messages as log_db
+from claw.core.store.messages import Message
+
+log = logging.getLogger(__name__)
+
+FLUSH_PROMPT = (
+    "MEMORY FLUSH. Read the conversation below and list durable facts worth remembering for months: "
+    "names, relationships, preferences, habits, nicknames for rooms and devices, standing instructions. "
+    "Only facts the people stated, not guesses, not device states, not small talk. Each fact one short "
+    'sentence. Answer with JSON: {"facts": ["..."]}.'
+)
+SUMMARY_PROMPT = (
+    "SUMMARY UPDATE. Update the running summary of this conversation with the new turns below. Keep what "
+    "still matters (requests, decisions, open questions); drop chit-chat. At most {words} words, plain text."
+)
+FLUSH_FORMAT = {
+    "type": "object",
+    "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
+    "required": ["facts"],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    messages: list[dict[str, Any]]
+    tokens: int
+    dropped: int  # live turns that did not fit and wait for compaction
+
+
+def groups(messages: Sequence[Message]) -> list[list[Message]]:
+    """Split history at user turns: a tool call and its result always stay together."""
+    out: list[list[Message]] = []
+    for m in messages:
+        if m.role == "user" or not out:
+            out.append([m])
+        else:
+            out[-1].append(m)
+    return out
+
+
+class Memory:
+    """Builds each prompt and compacts each conversation; memory work never blocks a reply."""
+
+    def __init__(self, store: Store, model: Model, config: MemoryConfig, soul: Soul) -> None:
+        self.store, self.model, self.config, self.soul = store, model, config, soul
+        self._compacting: dict[str, asyncio.Task[None]] = {}
+
+    @staticmethod
+    def scopes(conversation: str) -> list[str]:
+        return [facts_db.HOUSEHOLD, conversation]
+
+    async def build(
+        self,
+        conversation: str,
+        *,
+        overview: str = "",
+        tool_schemas: Sequence[dict[str, Any]] = (),
+        extra_system: str = "",
+    ) -> Prompt:
+        """System prompt (soul, facts, summary, home) plus as many recent turns as the budget allows."""
+        live = await self.store.run(log_db.live, conversation)
+        known = await self.store.run(facts_db.facts, self.scopes(conversation))
+        summary, _ = await self.store.run(facts_db.summary, conversation)
+        system = self._system(known, summary, overview, extra_system)
+        used = tokens.count(system) + tokens.MESSAGE_OVERHEAD + tokens.tools_tokens(tool_schemas)
+        room = self.config.budget_tokens - used
+        chosen: list[list[dict[str, Any]]] = []
+        all_groups = groups(live)
+        for group in reversed(all_groups):
+            chat = [m.as_chat() for m in group]
+            size = tokens.messages_tokens(chat)
+            if size > room and chosen:
+                break
+            if size > room:  # the newest turn alone is too big: cut its text, never the budget
+                chat = [_shrink(c, max(room, 200)) for c in chat[:1]]
+                size = tokens.messages_tokens(chat)
+            chosen.append(chat)
+            room -= size
+        history = [m for group in reversed(chosen) for m in group]
+        messages = [{"role": "system", "content": system}, *history]
+        total = self.config.budget_tokens - room
+        return Prompt(messages, total, dropped=len(all_groups) - len(chosen))
+
+    def _system(self, known: Sequence[facts_db.Fact], summary: str, overview: str, extra: str) -> str:
+        parts = [self.soul.text]
+        fact_budget = int(self.config.budget_tokens * self.config.facts_share)
+        lines: list[str] = []
+        for f in known:  # newest first, so the oldest fall out of the prompt (they stay recallable)
+            line = f"- {f.text} ({f.author}, {time.strftime('%Y-%m-%d', time.localtime(f.ts))})"
+            if tokens.count("\n".join([*lines, line])) > fact_budget:
+                break
+            lines.append(line)
+        if lines:
+            parts.append("## What you remember (use the recall tool for more)\n" + "\n".join(lines))
+        if summary:
+            parts.append("## Earlier in this conversation\n" + summary)
+        if overview:
+            parts.append(overview)
+        parts.append(f"Now: {time.strftime('%A %Y-%m-%d %H:%M %Z')}.")
+        if extra:
+            parts.append(extra)
+        return "\n\n".join(parts)
+
+    def needs_compaction(self, prompt: Prompt) -> bool:
+        return prompt.dropped > 0 or prompt.tokens > self.config.budget_tokens * 0.9
+
+    def compact_soon(self, conversation: str) -> None:
+        """Start compaction in the background unless one is already running for this conversation."""
+        task = self._compacting.get(conversation)
+        if task is None or task.done():
+            self._compacting[conversation] = asyncio.create_task(
+                self.compact(conversation), name=f"compact {conversation}"
+            )
+
+    async def idle(self) -> None:
+        """Wait for background compactions (tests, shutdown)."""
+        tasks = [t for t in self._compacting.values() if not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self._compacting.values():
+            task.cancel()
+        await self.idle()
+
+    async def compact(self, conversation: str, *, keep_share: float | None = None) -> None:
+        """Fold older turns into the summary after flushing durable facts; on failure archive raw."""
+        live = await self.store.run(log_db.live, conversation)
+        all_groups = groups(live)
+        share = self.config.keep_recent_share if keep_share is None else keep_share
+        keep_budget = int(self.config.budget_tokens * share * 0.6)  # 0.6: the system prompt needs the rest
+        kept, size = 0, 0
+        for group in reversed(all_groups):
+            size += tokens.messages_tokens([m.as_chat() for m in group])
+            if size > keep_budget and kept >= 1:
+                break
+            kept += 1
+        old = [m for group in all_groups[: len(all_groups) - kept] for m in group]
+        if not old:
+            return
+        upto = old[-1].seq
+        transcript = _transcript(old, limit_tokens=self.config.budget_tokens // 2)
+        try:
+            await self._flush(conversation, transcript, old)
+            summary = await self._summarise(conversation, transcript)
+        except ModelUnavailable as exc:
+            log.warning("compaction of %s: %s; archiving %d turns unsummarised", conversation, exc, len(old))
+            previous, _ = await self.store.run(facts_db.summary, conversation)
+            note = "(Some older turns were archived without a summary; use the recall tool to search them.)"
+            summary = previous if note in previous else f"{previous}\n{note}".strip()
+        await self.store.run(_commit, conversation, summary, upto)
+        log.info("compacted %s: %d messages up to #%d", conversation, len(old), upto)
+
+    async def _flush(self, conversation: str, transcript: str, old: Sequence[Message]) -> None:
+        answer = await self.model.chat(
+            [{"role": "system", "content": FLUSH_PROMPT}, {"role": "user", "content": transcript}],
+            format=FLUSH_FORMAT,
+        )
+        try:
+            found = json.loads(answer.content).get("facts", [])
+        except (ValueError, AttributeError):
+            found = []
+        author = next((m.sender for m in old if m.role == "user" and m.sender), "owner")
+        for text in found:
+            if isinstance(text, str) and 3 < len(text) < 300:
+                await self.store.run(
+                    facts_db.remember,
+                    clean_untrusted(text),
+                    scope=conversation,
+                    author=author,
+                    source="memory flush",
+                )
+
+    async def _summarise(self, conversation: str, transcript: str) -> str:
+        previous, _ = await self.store.run(facts_db.summary, conversation)
+        words = int(self.config.summary_tokens * 0.7)
+        answer = await self.model.chat(
+            [
+                {"role": "system", "content": SUMMARY_PROMPT.format(words=words)},
+                {
+                    "role": "user",
+                    "content": f"Summary so far:\n{previous or '(none)'}\n\nNew turns:\n{transcript}",
+                },
+            ]
+        )
+        text = clean_untrusted(answer.content).strip()
+        limit = int(self.config.summary_tokens * tokens.CHARS_PER_TOKEN)
+        return text[:limit] if text else previous
+
+
+def _commit(db: Any, conversation: str, summary: str, upto: int) -> None:
+    with db.conn:
+        facts_db.set_summary(db, conversation, summary, upto)
+        log_db.mark_compacted(db, conversation, upto)
+
+
+def _shrink(message: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    limit = int(max_tokens * tokens.CHARS_PER_TOKEN) - 40
+    content = str(message.get("content", ""))
+    return {**message, "content": content[:limit] + " [...]"} if len(content) > limit else message
+
+
+def _transcript(messages: Sequence[Message], limit_tokens: int) -> str:
+    lines = [f"{m.sender or m.role}: {m.content}" for m in messages if m.role in ("user", "assistant") and m.content]
+    text = "\n".join(lines)
+    limit = int(limit_tokens * tokens.CHARS_PER_TOKEN)
+    return text[-limit:]  # the newest part matters most when a backlog is huge

@@ -1,0 +1,119 @@
+"""Accept what small local models really emit: stringified JSON, empty values, tool calls as text."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from claw.assistant.llm import ToolCall
+
+CONTROL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|</?(?:tool_call|tool_response|think|start_of_turn|end_of_turn)>")
+_JSON_BLOCK = re.compile(r"```(?:json|tool_call)?\s*(.*?)```", re.S)
+_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
+
+
+def clean_untrusted(text: str) -> str:
+    """Strip chat-template control strings that some Ollama templates would obey as real tokens."""
+    return CONTROL_TOKENS.sub("", text)
+
+
+def repair_arguments(arguments: Mapping[str, Any] | str | None, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Coerce a model's arguments towards the schema; what cannot be fixed is left for validation."""
+    args = _as_dict(arguments)
+    props: Mapping[str, Any] = schema.get("properties", {})
+    if len(args) == 1 and not props.keys() & args.keys():  # {"arguments": {...}} or {"params": "..."}
+        (only,) = args.values()
+        inner = _as_dict(only) if isinstance(only, dict | str) else {}
+        if inner and inner.keys() <= props.keys():
+            args = inner
+    required = set(schema.get("required", ()))
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        spec = props.get(key)
+        if spec is None:
+            if schema.get("additionalProperties", True) is False:
+                continue  # invented argument: drop it rather than fail the whole call
+            out[key] = value
+            continue
+        fixed = _coerce(value, spec)
+        if _is_empty(fixed) and key not in required:
+            continue
+        out[key] = fixed
+    return out
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str) and value.strip():
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return dict(parsed) if isinstance(parsed, Mapping) else {}
+    return {}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value in ("", [], {}, "null", "none", "None")
+
+
+def _coerce(value: Any, spec: Mapping[str, Any]) -> Any:
+    kinds = spec.get("type")
+    kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+    if isinstance(value, str):
+        text = value.strip()
+        if kinds & {"array", "object"} and text[:1] in "[{":
+            with contextlib.suppress(ValueError):
+                value = json.loads(text)
+        elif kinds & {"integer", "number"} and re.fullmatch(r"-?\d+(\.\d+)?%?", text):
+            number = float(text.rstrip("%"))
+            return int(number) if "integer" in kinds and number.is_integer() else number
+        elif "boolean" in kinds and text.lower() in ("true", "false", "yes", "no", "on", "off"):
+            return text.lower() in ("true", "yes", "on")
+    if "array" in kinds and not isinstance(value, list) and not _is_empty(value):
+        value = [value]  # "kitchen" where ["kitchen"] was asked
+    if isinstance(value, list) and "items" in spec:
+        value = [_coerce(v, spec["items"]) for v in value if not _is_empty(v)]
+    if "enum" in spec and isinstance(value, str) and value not in spec["enum"]:
+        lowered = {str(e).lower(): e for e in spec["enum"]}
+        value = lowered.get(value.lower(), value)
+    return value
+
+
+def tool_calls_in_text(content: str, known: Iterable[str]) -> list[ToolCall]:
+    """Find tool calls a model wrote as text (JSON, fenced JSON or <tool_call> tags)."""
+    names = set(known)
+    candidates = [m.group(1) for m in _TAGGED.finditer(content)]
+    candidates += [m.group(1) for m in _JSON_BLOCK.finditer(content)]
+    stripped = content.strip()
+    if stripped[:1] in "[{":
+        candidates.append(stripped)
+    calls: list[ToolCall] = []
+    for chunk in candidates:
+        try:
+            parsed = json.loads(chunk)
+        except ValueError:
+            continue
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            call = _as_call(item, names)
+            if call is not None:
+                calls.append(call)
+        if calls:
+            break
+    return calls
+
+
+def _as_call(item: Any, names: set[str]) -> ToolCall | None:
+    if not isinstance(item, dict):
+        return None
+    if isinstance(item.get("function"), dict):
+        item = item["function"]
+    name = item.get("name") or item.get("tool")
+    if not isinstance(name, str) or name not in names:
+        return None
+    args = item.get("arguments", item.get("parameters", {}))
+    return ToolCall(name, _as_dict(args))

@@ -1,0 +1,213 @@
+"""Routes each inbound message: commands, then the fast path, then the brain; replies go out the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from claw.assistant.loop import Brain
+from claw.assistant.toolbox import CURRENT_TURN, HELD_PROMPTS, TURN_MEDIA, Turn
+from claw.core.bus import Bus, Inbound, Media, Outbound
+from claw.core.errors import ModelMissing, ModelUnavailable
+from claw.core.store import Store
+from claw.core.store import messages as log_db
+from claw.core.store.messages import Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A fast-path answer: text, and maybe pictures."""
+
+    text: str
+    media: tuple[Media, ...] = ()
+
+
+class FastPath(Protocol):
+    """Something that can answer without the model (routines, plain commands, confirmation codes)."""
+
+    async def answer(self, inbound: Inbound, turn: Turn) -> Answer | None:
+        """Return an answer, or None to let the next handler (and finally the model) try."""
+
+
+OFFLINE_HINT = (
+    'Routines and plain commands still work without it: try "sleepy time", "turn off the kitchen lights" '
+    'or "is the garage open".'
+)
+
+
+class Router:
+    """Serial per conversation, concurrent across conversations."""
+
+    def __init__(self, bus: Bus, brain: Brain, store: Store, *, ack_after: float = 8.0) -> None:
+        self.bus, self.brain, self.store = bus, brain, store
+        self.fast_paths: list[FastPath] = []
+        self.ack_after = ack_after  # seconds before a slow turn gets "working on it"
+        self._queues: dict[str, asyncio.Queue[Inbound]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self.commands: dict[str, Callable[[Inbound], Awaitable[str]]] = {
+            "/new": self._cmd_new,
+            "/compact": self._cmd_compact,
+            "/status": self._cmd_status,
+            "/help": self._cmd_help,
+        }
+        self.status_lines: list[Callable[[], Awaitable[str]]] = []
+
+    async def run(self) -> None:
+        """Take messages off the bus forever (a supervised component)."""
+        try:
+            while True:
+                inbound = await self.bus.inbound.get()
+                queue = self._queues.setdefault(inbound.conversation, asyncio.Queue())
+                await queue.put(inbound)
+                worker = self._workers.get(inbound.conversation)
+                if worker is None or worker.done():
+                    self._workers[inbound.conversation] = asyncio.create_task(
+                        self._work(inbound.conversation, queue), name=f"conversation {inbound.conversation}"
+                    )
+        finally:
+            for task in self._workers.values():
+                task.cancel()
+            for task in self._workers.values():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _work(self, conversation: str, queue: asyncio.Queue[Inbound]) -> None:
+        while True:
+            try:
+                inbound = await asyncio.wait_for(queue.get(), timeout=300)
+            except TimeoutError:
+                if queue.empty():  # idle conversations give their task back
+                    return
+                continue
+            try:
+                answer = await self.handle(inbound)
+            except Exception:
+                log.exception("turn failed for %s", conversation)
+                answer = Answer("Something went wrong on my side while handling that; it is in my log.")
+            await self.bus.send(
+                Outbound(
+                    channel=inbound.channel,
+                    recipient=inbound.sender,
+                    text=answer.text,
+                    media=answer.media,
+                    in_reply_to=inbound.id,
+                )
+            )
+
+    async def handle(self, inbound: Inbound) -> Answer:
+        """Answer one message; never raises for a model or device failure; codes issued are always shown."""
+        held: list[str] = []
+        shown: list[Media] = []
+        token, media_token = HELD_PROMPTS.set(held), TURN_MEDIA.set(shown)
+        try:
+            answer = await self._handle(inbound)
+        finally:
+            HELD_PROMPTS.reset(token)
+            TURN_MEDIA.reset(media_token)
+        missing = [p for p in held if p not in answer.text]
+        media = answer.media + tuple(m for m in shown if m not in answer.media)
+        text = " ".join([answer.text, *missing]) if missing else answer.text
+        return Answer(text, media)
+
+    async def _handle(self, inbound: Inbound) -> Answer:
+        turn = Turn(
+            actor=inbound.actor,
+            conversation=inbound.conversation,
+            channel=inbound.channel,
+            sender=inbound.sender,
+            path="fast-path",
+        )
+        if inbound.message_id:
+            await self.store.run(log_db.take, inbound.message_id)
+        token = CURRENT_TURN.set(turn)
+        try:
+            text = inbound.text.strip()
+            command = self.commands.get(text.split(" ", 1)[0].lower()) if text.startswith("/") else None
+            if command is not None:
+                return await self._remember(turn, Answer(await command(inbound)))
+            for path in self.fast_paths:
+                answer = await path.answer(inbound, turn)
+                if answer is not None:
+                    return await self._remember(turn, answer)
+        finally:
+            CURRENT_TURN.reset(token)
+        return await self._think(inbound, turn)
+
+    async def act(self, text: str, turn: Turn) -> Answer | None:
+        """Run text through the fast path only (schedules, dashboard buttons); None if not understood."""
+        inbound = Inbound(
+            channel=turn.channel, sender=turn.sender, actor=turn.actor, conversation=turn.conversation, text=text
+        )
+        token = CURRENT_TURN.set(turn)
+        try:
+            for path in self.fast_paths:
+                answer = await path.answer(inbound, turn)
+                if answer is not None:
+                    return answer
+        finally:
+            CURRENT_TURN.reset(token)
+        return None
+
+    async def _think(self, inbound: Inbound, turn: Turn) -> Answer:
+        llm_turn = Turn(turn.actor, turn.conversation, turn.channel, turn.sender, path="llm")
+        thinking = asyncio.create_task(self.brain.turn(llm_turn, inbound.images))
+        done, _ = await asyncio.wait({thinking}, timeout=self.ack_after)
+        if not done and inbound.channel != "local":
+            await self.bus.send(
+                Outbound(inbound.channel, inbound.sender, "On it…", kind="notice", in_reply_to=inbound.id)
+            )
+        try:
+            reply = await asyncio.shield(thinking)
+        except asyncio.CancelledError:
+            thinking.cancel()  # shutting down: the turn must not outlive the store it writes to
+            raise
+        except ModelMissing as exc:
+            return await self._remember(turn, Answer(f"I can't think right now: {exc}. {OFFLINE_HINT}"))
+        except ModelUnavailable as exc:
+            return await self._remember(turn, Answer(f"Sorry — {exc}, so I can't reason about that. {OFFLINE_HINT}"))
+        return Answer(reply.text)
+
+    async def _remember(self, turn: Turn, answer: Answer) -> Answer:
+        """Fast answers join the history too, so the model later knows what already happened."""
+        await self.store.run(
+            log_db.append,
+            turn.conversation,
+            [Message("assistant", answer.text, channel=turn.channel, sender="claw")],
+        )
+        return answer
+
+    async def _cmd_new(self, inbound: Inbound) -> str:
+        await self.store.run(log_db.new_session, inbound.conversation)
+        return "Fresh start. I still remember the facts you told me; /status shows them."
+
+    async def _cmd_compact(self, inbound: Inbound) -> str:
+        await self.brain.memory.compact(inbound.conversation, keep_share=0.0)
+        return "I folded our conversation so far into my summary."
+
+    async def _cmd_status(self, inbound: Inbound) -> str:
+        prompt = await self.brain.memory.build(inbound.conversation)
+        stored = await self.store.run(log_db.count, inbound.conversation)
+        model = self.brain.model
+        state = {True: "online", False: "OFFLINE", None: "not asked yet"}[model.online]
+        lines = [
+            f"Model {model.config.model} at {model.config.host}: {state}.",
+            f"This conversation: {stored} messages stored; the next prompt uses ~{prompt.tokens} of "
+            f"{self.brain.memory.config.budget_tokens} tokens.",
+        ]
+        for extra in self.status_lines:
+            lines.append(await extra())
+        lines.append(time.strftime("As of %H:%M."))
+        return "\n".join(lines)
+
+    async def _cmd_help(self, inbound: Inbound) -> str:
+        return (
+            'Talk to me in plain words ("sleepy time", "play jazz in the study"). Commands: /new starts a '
+            "fresh conversation, /compact folds it into my summary, /status tells how I am."
+        )

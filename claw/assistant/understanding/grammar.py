@@ -1,0 +1,141 @@
+"""The sentence grammar per language: Home Assistant's templates plus Claw's, and slot lists from the home."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hassil import Intents, SlotList, TextSlotList, TextSlotValue, filter_intents
+from hassil.expression import TextChunk
+from hassil.util import merge_dict, normalize_text
+from home_assistant_intents import get_intents
+
+from .vocabulary import Vocabulary
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+# Intents Claw acts on; timers, shopping lists, vacuums and the like go to the LLM instead.
+HA_INTENTS = frozenset(
+    {
+        "HassTurnOn",
+        "HassTurnOff",
+        "HassLightSet",
+        "HassSetPosition",
+        "HassClimateSetTemperature",
+        "HassClimateGetTemperature",
+        "HassMediaPause",
+        "HassMediaUnpause",
+        "HassMediaNext",
+        "HassMediaPrevious",
+        "HassSetVolume",
+        "HassSetVolumeRelative",
+        "HassMediaPlayerMute",
+        "HassMediaPlayerUnmute",
+        "HassMediaSearchAndPlay",
+        "HassGetState",
+        "HassNevermind",
+    }
+)
+CLAW_DOMAINS = frozenset({"light", "switch", "media_player", "climate", "cover", "lock", "binary_sensor", "sensor"})
+
+# The area the matcher pretends to be in, so "turn on the lights" (which Home Assistant only matches
+# with a satellite's area) is recognised; resolve turns it into a question, never into a room.
+NO_AREA = "<no area>"
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_BRACKETS = re.compile(r"\[[^\[\]]*\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """Parsed templates for one language and the words they use (for typo correction)."""
+
+    language: str
+    intents: Intents
+    words: frozenset[str]
+
+
+def _is_bare_name(sentence: str) -> bool:
+    """True for templates that are just an optional article and {name}: a name alone is not a command."""
+    previous = None
+    while previous != sentence:
+        previous, sentence = sentence, _BRACKETS.sub("", sentence)
+    return sentence.strip() == "{name}"
+
+
+def _template_words(data: dict[str, Any]) -> frozenset[str]:
+    texts: list[str] = list(data.get("skip_words", []))
+    texts.extend(str(rule) for rule in data.get("expansion_rules", {}).values())
+    for intent in data.get("intents", {}).values():
+        for block in intent.get("data", []):
+            texts.extend(block.get("sentences", []))
+    for spec in data.get("lists", {}).values():
+        for value in spec.get("values", []):
+            texts.append(value["in"] if isinstance(value, dict) else str(value))
+    return frozenset(word.casefold() for text in texts for word in _WORD.findall(text))
+
+
+@lru_cache(maxsize=16)
+def load_grammar(language: str) -> Grammar:
+    """Home Assistant's and Claw's templates for a language, parsed once per process (immutable)."""
+    ha = get_intents(language)
+    if ha is None:
+        raise ValueError(f"home-assistant-intents has no sentences for language {language!r}")
+    data: dict[str, Any] = copy.deepcopy(dict(ha))
+    data["intents"] = {name: spec for name, spec in data["intents"].items() if name in HA_INTENTS}
+    for spec in data["intents"].values():
+        for block in spec["data"]:
+            block["sentences"] = [s for s in block["sentences"] if not _is_bare_name(s)]
+        spec["data"] = [block for block in spec["data"] if block["sentences"]]
+    own = TEMPLATES / f"{language}.yaml"
+    if own.exists():
+        merge_dict(data, yaml.safe_load(own.read_text(encoding="utf-8")))
+    data.pop("responses", None)
+    intents = filter_intents(Intents.from_dict(data), domains=CLAW_DOMAINS)
+    return Grammar(language=language, intents=intents, words=_template_words(data))
+
+
+def _values(pairs: list[tuple[str, Any, dict[str, Any] | None]]) -> TextSlotList:
+    values = [
+        TextSlotValue(text_in=TextChunk(normalize_text(text.casefold())), value_out=out, context=ctx)
+        for text, out, ctx in pairs
+        if text.strip()
+    ]
+    return TextSlotList(name=None, values=values)
+
+
+def slot_lists(vocabulary: Vocabulary) -> dict[str, SlotList]:
+    """The name, area, floor and routine lists; names carry their domain so templates can filter them."""
+    names: list[tuple[str, Any, dict[str, Any] | None]] = []
+    for entity in vocabulary.entities:
+        for phrase in entity.phrases:
+            names.append((phrase, entity.id, {"domain": entity.domain}))
+    areas: list[tuple[str, Any, dict[str, Any] | None]] = [
+        (phrase, area.name, None) for area in vocabulary.areas for phrase in (area.name, *area.aliases)
+    ]
+    floors: list[tuple[str, Any, dict[str, Any] | None]] = [
+        (phrase, floor.name, None) for floor in vocabulary.floors for phrase in (floor.name, *floor.aliases)
+    ]
+    routines: list[tuple[str, Any, dict[str, Any] | None]] = [
+        (phrase, routine.name, None) for routine in vocabulary.routines for phrase in (routine.name, *routine.triggers)
+    ]
+    return {"name": _values(names), "area": _values(areas), "floor": _values(floors), "routine": _values(routines)}
+
+
+def vocabulary_words(vocabulary: Vocabulary) -> frozenset[str]:
+    """Every word of every name, alias, room, floor and trigger, for typo correction."""
+    phrases: list[str] = []
+    for entity in vocabulary.entities:
+        phrases.extend(entity.phrases)
+    for area in vocabulary.areas:
+        phrases.extend((area.name, *area.aliases))
+    for floor in vocabulary.floors:
+        phrases.extend((floor.name, *floor.aliases))
+    for routine in vocabulary.routines:
+        phrases.extend((routine.name, *routine.triggers))
+    return frozenset(word.casefold() for phrase in phrases for word in _WORD.findall(phrase))

@@ -1,0 +1,87 @@
+"""Clean a message before matching: emoji, politeness, "full", and typos against known words."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# Politeness and filler that never changes a command; stripped only when something else remains.
+FILLER: dict[str, tuple[str, ...]] = {
+    "en": ("please", "pls", "plz", "plez", "pleeease", "pleaseee", "kindly", "thanks", "thank you", "thx", "ty",
+           "cheers", "mate", "buddy", "hey claw", "ok claw", "claw", "now", "right now", "asap", "just", "quickly"),
+    "es": ("por favor", "porfa", "porfavor", "gracias", "ahora"),
+    "de": ("bitte", "danke", "jetzt", "mal", "doch"),
+    "fr": ("s'il te plaît", "s'il vous plaît", "s'il te plait", "s'il vous plait", "stp", "svp", "merci"),
+}  # fmt: skip
+# Words with a grammar equivalent the templates already know.
+REPLACE: dict[str, dict[str, str]] = {
+    "en": {"full": "max", "per cent": "percent", "pct": "percent", "°c": " degrees", "celsius": ""},
+    "es": {"al máximo": "al máximo", "por ciento": "por ciento"},
+    "de": {"prozent": "prozent"},
+    "fr": {"pour cent": "pour cent"},
+}
+_KEEP_SYMBOLS = frozenset("%°")
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+MIN_TYPO_LENGTH = 4
+TYPO_CUTOFF = 0.8
+
+
+def strip_symbols(text: str) -> str:
+    """Drop emoji and other symbols (keeping % and °), fold typographic quotes, collapse spaces."""
+    text = text.replace("’", "'").replace("‘", "'").replace("&", " and ")
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char in _KEEP_SYMBOLS or not (category.startswith("S") or category in {"Cf", "Mn", "Co", "Cs"}):
+            kept.append(char)
+        else:
+            kept.append(" ")
+    return " ".join("".join(kept).split())
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in ordered) + r")(?!\w)")
+
+
+class Normaliser:
+    """Per-language text clean-up with a typo corrector over the grammar's and the home's words."""
+
+    def __init__(self, language: str, known: frozenset[str], home_words: frozenset[str]) -> None:
+        self.language = language
+        self.known = known | home_words
+        # Correct towards the home's own words first: a misspelt room is likelier than a misspelt verb.
+        self.home_words = sorted(w for w in home_words if len(w) >= MIN_TYPO_LENGTH - 1)
+        self.grammar_words = sorted(w for w in known if len(w) >= MIN_TYPO_LENGTH - 1)
+        self.filler = _phrase_pattern(FILLER.get(language, ()))
+        replace = REPLACE.get(language, {})
+        self.replace = replace
+        self.replace_pattern = _phrase_pattern(replace) if replace else None
+        self._typos: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        """The text as the grammar should see it: lower-case, clean, filler-free, typos fixed."""
+        text = strip_symbols(text).casefold()
+        without = " ".join(self.filler.sub(" ", text).split())
+        if without.strip(" ,.!?"):
+            text = without
+        if self.replace_pattern is not None:
+            text = self.replace_pattern.sub(lambda m: self.replace[m.group(0)], text)
+        text = _TOKEN.sub(lambda m: self.correct(m.group(0)), text)
+        return " ".join(text.split()).strip(" ,")
+
+    def correct(self, word: str) -> str:
+        """A known word close to word (high cutoff), or word itself; only unknown words are touched."""
+        if word in self.known or len(word) < MIN_TYPO_LENGTH:
+            return word
+        cached = self._typos.get(word)
+        if cached is None:
+            match = difflib.get_close_matches(word, self.home_words, 1, TYPO_CUTOFF) or difflib.get_close_matches(
+                word, self.grammar_words, 1, TYPO_CUTOFF
+            )
+            cached = match[0] if match else word
+            if len(self._typos) < 4096:  # bounded: typos are open-ended input
+                self._typos[word] = cached
+        return cached

@@ -1,0 +1,309 @@
+"""Turn one hassil match into an outcome: slots (name, area, floor, domain, device class) become entity ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hassil import RecognizeResult
+
+from .grammar import NO_AREA
+from .outcome import Outcome, Understood, frozen
+from .scope import Home, ask_between
+from .vocabulary import Entity, LastTouched
+
+MEDIA = {"HassMediaPause": "pause", "HassMediaUnpause": "resume", "HassMediaNext": "next",
+         "HassMediaPrevious": "previous", "HassMediaPlayerMute": "mute", "HassMediaPlayerUnmute": "unmute",
+         "HassSetVolume": "set_volume", "HassSetVolumeRelative": "adjust_volume"}  # fmt: skip
+SIMPLE = {"ClawHelp": "help", "ClawGreeting": "greet", "ClawThanks": "thanks", "HassNevermind": "cancel"}
+LIGHT_SET = {"brightness": ("set_brightness", "brightness"), "color": ("set_color", "color"),
+             "temperature": ("set_color_temp", "color_temp")}  # fmt: skip
+# Words the owner may answer with when a bare "set <room> to 50%" could mean several kinds of device.
+PERCENT_KINDS = {
+    "brightness": ("lights", ("light", "lamps", "lamp", "brightness")),
+    "position": ("shades", ("shade", "blinds", "blind", "curtains", "covers", "cover")),
+    "volume": ("speakers", ("speaker", "volume", "music", "sound")),
+}
+STEPS = {"brightness": 20, "volume": 10, "temperature": 1.0, "color_temp": 500}
+SCALE = {"small": 0.5, "large": 2.0}
+POWER_DOMAINS = frozenset({"light", "switch", "media_player", "climate"})
+
+
+def _slots(result: RecognizeResult) -> dict[str, Any]:
+    return {name: entity.value for name, entity in result.entities.items()}
+
+
+def _allowed_domains(result: RecognizeResult) -> set[str] | None:
+    """Domains this block of templates may act on, from its requires_context or fixed slots."""
+    data = result.intent_data
+    wanted = data.requires_context.get("domain", data.slots.get("domain"))
+    if wanted is None:
+        return None
+    return {wanted} if isinstance(wanted, str) else set(wanted)
+
+
+class Resolver:
+    """Maps hassil results to outcomes against one home; never widens what the words named."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+
+    def resolve(self, result: RecognizeResult, language: str, text: str, context: LastTouched | None) -> Outcome | None:
+        """The outcome this reading leads to, or None when the reading names nothing real."""
+        name = result.intent.name
+        slots = _slots(result)
+        make = _Maker(name, language, text)
+        if name in SIMPLE:
+            return make(SIMPLE[name])
+        if name == "ClawRunRoutine":
+            return make("run_routine", routine=str(slots["routine"]))
+        if name == "ClawAreaPercent":
+            return self._area_percent(slots, make)
+        if name == "ClawAnythingOn":
+            found = self.home.select(lambda e: "on" in e.features or e.domain in {"light", "switch"})
+            return make("get_state", found, state="on", query="which") if found else None
+        if name == "ClawAdjust":
+            return self._adjust(slots, make, context)
+        fits = self._fits(name, slots, result)
+        if fits is None:
+            return None
+        if name == "HassGetState":
+            return self._question(result, slots, fits, make, state=slots.get("state"), query=result.response)
+        if name == "HassClimateGetTemperature":
+            return self._question(result, slots, fits, make)
+        action = self._action(name, slots)
+        values = self._values(name, slots)
+        if values is None:
+            return None
+        return self._target(result, slots, fits, make, action, values, context)
+
+    # -- which entities a reading may touch -------------------------------------------------------
+
+    def _fits(self, intent: str, slots: Mapping[str, Any], result: RecognizeResult) -> Callable[[Entity], bool] | None:
+        domains = _allowed_domains(result)
+        if "domain" in slots:
+            domains = {str(slots["domain"])}
+        device_class = slots.get("device_class")
+        feature = {"HassSetPosition": "position", "HassSetVolume": "volume"}.get(intent)
+        if intent == "HassLightSet":
+            feature = "brightness" if "brightness" in slots else ("color_temp" if "temperature" in slots else "color")
+        if intent in MEDIA or intent == "HassMediaSearchAndPlay":
+            domains = {"media_player"}
+        if intent in {"HassClimateSetTemperature", "HassClimateGetTemperature"}:
+            domains = {"climate"}
+        if domains is None:
+            domains = set(POWER_DOMAINS)
+            if intent == "HassGetState":
+                domains |= {"cover", "lock", "binary_sensor", "sensor"}
+
+        def fits(entity: Entity) -> bool:
+            if entity.domain not in domains:
+                return False
+            if device_class is not None and entity.cover_class != device_class:
+                return False
+            return feature is None or feature in entity.features or not entity.features
+
+        return fits
+
+    def _action(self, intent: str, slots: Mapping[str, Any]) -> str:
+        if intent in MEDIA:
+            return MEDIA[intent]
+        if intent == "HassLightSet":
+            return next(action for slot, (action, _) in LIGHT_SET.items() if slot in slots)
+        return {"HassSetPosition": "set_position", "HassClimateSetTemperature": "set_temperature",
+                "HassMediaSearchAndPlay": "play", "HassTurnOn": "turn_on", "HassTurnOff": "turn_off"}[intent]  # fmt: skip
+
+    def _values(self, intent: str, slots: Mapping[str, Any]) -> dict[str, Any] | None:
+        if intent == "HassLightSet":
+            slot = next(s for s in LIGHT_SET if s in slots)
+            return {LIGHT_SET[slot][1]: slots[slot]}
+        if intent == "HassSetPosition":
+            return {"position": int(slots["position"])}
+        if intent == "HassClimateSetTemperature":
+            return {"temperature": float(slots["temperature"])}
+        if intent == "HassSetVolume":
+            return {"volume": int(slots["volume_level"])}
+        if intent == "HassSetVolumeRelative":
+            step = slots["volume_step"]
+            return {"volume_step": {"up": STEPS["volume"], "down": -STEPS["volume"]}.get(step, step)}
+        if intent == "HassMediaSearchAndPlay":
+            if "name" not in slots and slots.get("area", NO_AREA) == NO_AREA:
+                return None  # "play <anything>" with no speaker named is for the model, not a guess
+            return {"search": str(slots["search_query"]).strip(), "media_class": slots.get("media_class")}
+        return {}
+
+    # -- turning a reading into targets ----------------------------------------------------------
+
+    def _target(
+        self,
+        result: RecognizeResult,
+        slots: Mapping[str, Any],
+        fits: Callable[[Entity], bool],
+        make: _Maker,
+        action: str,
+        values: dict[str, Any],
+        context: LastTouched | None,
+    ) -> Outcome | None:
+        area = slots.get("area")
+        area = None if area == NO_AREA else area
+        floor = slots.get("floor")
+        if "ref" in slots:
+            found = self._referred(context, fits)
+            verb = slots.get("verb", "power")
+            if not found or not all(_verb_fits(verb, e) for e in found):
+                return None
+            return make(_domain_action(action, found), found, **values)
+        if "name" in slots:
+            found = [e for e in self.home.named(str(slots["name"]), result.context.get("domain")) if fits(e)]
+            found = [e for e in found if area is None or self.home.room_of(e) == area]
+            found = [e for e in found if floor is None or self.home.floor_of(e) == floor]
+            if not found:
+                return None
+            if len(found) > 1:
+                return self.home.ask(found, "one", lambda ids: make(_domain_action(action, found), ids, **values))
+            return make(_domain_action(action, found), found, **values)
+        if action in MEDIA.values() and area is None and floor is None:
+            return make(action, [], target="playing", **values) if self.home.select(fits) else None
+        found = self.home.select(fits, area=area, floor=floor)
+        if not found:
+            return None
+        final = _domain_action(action, found)
+        scoped = area is not None or floor is not None or slots.get("scope") == "all"
+        scoped = scoped or str((result.intent_metadata or {}).get("slot_combination", "")).endswith("_all")
+        if scoped or len({self.home.room_of(e) for e in found}) == 1:
+            return make(final, found, **values)
+        noun = _noun(found)
+        return self.home.ask(found, noun, lambda ids: make(final, ids, **values))
+
+    def _referred(self, context: LastTouched | None, fits: Callable[[Entity], bool] | None = None) -> list[Entity]:
+        if context is None:
+            return []
+        found = [self.home.entities[i] for i in context.ids if i in self.home.entities]
+        if fits is not None and not all(fits(e) for e in found):
+            return []
+        return found
+
+    def _question(
+        self,
+        result: RecognizeResult,
+        slots: Mapping[str, Any],
+        fits: Callable[[Entity], bool],
+        make: _Maker,
+        **values: Any,
+    ) -> Outcome | None:
+        """Questions read state, so an unscoped one covers the whole house instead of asking back."""
+        action = "get_state" if result.intent.name == "HassGetState" else "get_temperature"
+        area = None if slots.get("area") == NO_AREA else slots.get("area")
+        if "name" in slots:
+            found = [e for e in self.home.named(str(slots["name"]), result.context.get("domain")) if fits(e)]
+        else:
+            found = self.home.select(fits, area=area, floor=slots.get("floor"))
+        values = {k: v for k, v in values.items() if v is not None}
+        return make(action, found, **values) if found else None
+
+    def _area_percent(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
+        """ "Set the bedroom to 50%": act only when one kind of device there takes a percentage."""
+        area, floor = slots.get("area"), slots.get("floor")
+        percent = int(slots["percent"])
+        readings: dict[str, Understood] = {}
+        for feature, (label, _) in PERCENT_KINDS.items():
+            found = self.home.select(lambda e, f=feature: f in e.features, area=area, floor=floor)
+            if found:
+                intent = {"brightness": "HassLightSet", "position": "HassSetPosition", "volume": "HassSetVolume"}
+                action = {"brightness": "set_brightness", "position": "set_position", "volume": "set_volume"}
+                readings[label] = _Maker(intent[feature], make.language, make.text)(
+                    action[feature], found, **{feature: percent}
+                )
+        if not readings:
+            return None
+        if len(readings) == 1:
+            return next(iter(readings.values()))
+        place = area or floor
+        aliases = {alias: PERCENT_KINDS[f][0] for f in PERCENT_KINDS for alias in PERCENT_KINDS[f][1]}
+        labels = " or ".join(readings)
+        return ask_between(f"The {place} {labels} to {percent}%?", readings, aliases)
+
+    def _adjust(self, slots: Mapping[str, Any], make: _Maker, context: LastTouched | None) -> Outcome | None:
+        """Relative changes: brighter, quieter, warmer, turn it up; targets come from the words or context."""
+        aspect, sign = str(slots["aspect"]), (1 if slots["direction"] == "up" else -1)
+        wants = {"brightness": {"light"}, "volume": {"media_player"}, "warmth": {"climate", "light"}}
+        domains = wants.get(aspect, {"light", "media_player", "climate"})
+        area = slots.get("area")
+        if "name" in slots:
+            found = self.home.named(str(slots["name"]), None)
+        elif area is not None:
+            found = self.home.select(lambda e: e.domain in domains, area=area)
+            if aspect == "warmth" and any(e.domain == "climate" for e in found):
+                found = [e for e in found if e.domain == "climate"]
+        else:
+            found = self._referred(context)
+            if not found and "ref" not in slots and aspect == "warmth":
+                found = self.home.select(lambda e: e.domain == "climate")
+                if len(found) > 1:
+                    return self.home.ask(found, "thermostats", lambda ids: self._step(make, ids, "temperature", sign, slots))
+        kinds = {e.domain for e in found}
+        if not found or not kinds <= domains or len(kinds) != 1:
+            return None
+        kind = kinds.pop()
+        measure = {"light": "color_temp" if aspect == "warmth" else "brightness", "media_player": "volume",
+                   "climate": "temperature"}.get(kind)  # fmt: skip
+        needs = {"brightness": "brightness", "color_temp": "color_temp", "volume": "volume"}
+        if measure is None or any(needs.get(measure, "target_temp") not in e.features for e in found if e.features):
+            return None
+        if measure == "color_temp":
+            sign = -sign  # warmer light means a lower colour temperature
+        return self._step(make, tuple(e.id for e in found), measure, sign, slots)
+
+    def _step(self, make: _Maker, ids: tuple[str, ...], measure: str, sign: int, slots: Mapping[str, Any]) -> Understood:
+        size = STEPS[measure] * SCALE.get(str(slots.get("amount")), 1.0)
+        step: float | int = round(size, 1) if measure == "temperature" else int(size)
+        intent = {"brightness": "HassLightSet", "color_temp": "HassLightSet", "volume": "HassSetVolumeRelative",
+                  "temperature": "HassClimateSetTemperature"}[measure]  # fmt: skip
+        return _Maker(intent, make.language, make.text)(f"adjust_{measure}", ids, **{f"{measure}_step": sign * step})
+
+
+class _Maker:
+    """Builds Understood values for one match, so every branch fills intent, language and text alike."""
+
+    def __init__(self, intent: str, language: str, text: str) -> None:
+        self.intent, self.language, self.text = intent, language, text
+
+    def __call__(
+        self, action: str, targets: list[Entity] | tuple[str, ...] = (), routine: str | None = None, **values: Any
+    ) -> Understood:
+        ids = tuple(t.id if isinstance(t, Entity) else t for t in targets)
+        return Understood(
+            intent=self.intent,
+            action=action,
+            language=self.language,
+            targets=ids,
+            values=frozen({k: v for k, v in values.items() if v is not None}),
+            routine=routine,
+            text=self.text,
+        )
+
+
+def _domain_action(action: str, found: list[Entity]) -> str:
+    """Home Assistant turns covers and locks on and off; Claw says open/close and lock/unlock."""
+    domains = {e.domain for e in found}
+    if action in {"turn_on", "turn_off"} and domains == {"cover"}:
+        return "open" if action == "turn_on" else "close"
+    if action in {"turn_on", "turn_off"} and domains == {"lock"}:
+        return "lock" if action == "turn_on" else "unlock"
+    return action
+
+
+def _verb_fits(verb: str, entity: Entity) -> bool:
+    """ "Turn it on" suits a lamp, not a lock; "open it" suits a cover; "lock it" suits a lock."""
+    return {"power": entity.domain in POWER_DOMAINS, "open": entity.domain == "cover",
+            "lock": entity.domain == "lock"}.get(verb, False)  # fmt: skip
+
+
+def _noun(found: list[Entity]) -> str:
+    kinds = {e.kind for e in found}
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        return {"light": "lights", "shade": "shades", "lock": "locks", "thermostat": "thermostats",
+                "speaker": "speakers", "switch": "switches"}.get(kind, "devices")  # fmt: skip
+    return "devices"
+

@@ -1,0 +1,46 @@
+"""Who asked for something, from where and via what: passed explicitly into every method that acts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from claw.core.bus import Media
+
+# How a request reached the domain: the audit log says it, and the safety rules depend on it.
+Via = Literal["fast-path", "llm", "routine", "schedule", "dashboard", "heartbeat", "system"]
+
+
+@dataclass(slots=True)
+class Receipt:
+    """What one turn produced besides its text: confirmation prompts issued and pictures shown."""
+
+    prompts: list[str] = field(default_factory=list)
+    pictures: list[Media] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One person's (or one schedule's) request; immutable, with a per-turn receipt to fill."""
+
+    actor: str = "owner"
+    conversation: str = "local:owner"
+    channel: str = "local"
+    sender: str = "local"
+    via: Via = "llm"
+    owner: bool = True  # the text came from an owner (not a forward, a page or a schedule's own words)
+    receipt: Receipt = field(default_factory=Receipt, compare=False, repr=False)
+
+    def using(self, via: Via) -> Request:
+        """The same person and turn, through another path (the fast path handing over to the model)."""
+        return replace(self, via=via)
+
+    @property
+    def unattended(self) -> bool:
+        """Nobody is reading this conversation (schedules, the dashboard): codes go to the owners."""
+        return self.via in ("schedule", "dashboard", "heartbeat", "system")
+
+
+def unattended(actor: str, via: Via, conversation: str = "jobs") -> Request:
+    """A request no person is typing right now: a schedule, the dashboard, the heartbeat."""
+    return Request(actor=actor, conversation=conversation, channel="local", sender=actor, via=via, owner=False)

@@ -1,0 +1,150 @@
+"""The one safety core: sensitive actions wait for an owner's one-time code; one kill switch pauses automations."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from claw.core.errors import NeedsConfirmation
+from claw.core.request import Request
+from claw.core.store import Store
+from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+
+log = logging.getLogger(__name__)
+
+ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no 0/O, 1/I/L, 5/S, 8/B: easy to read back on a phone
+# "OK ABCD" (or okay/yes/confirm) is always a confirmation attempt; a bare "ABCD" only when it is pending here.
+_WITH_WORD = re.compile(r"^\s*(?:ok|okay|yes|confirm)[\s,:]+([a-z0-9]{4})[\s.!]*$", re.I)
+_BARE = re.compile(r"^\s*([a-z0-9]{4})[\s.!]*$", re.I)
+PAUSED_KEY = "automations_paused"
+
+Action = Callable[[], Awaitable[str]]
+
+
+@dataclass(slots=True)
+class Pending:
+    """One held action: the closure that runs it, and who may release it."""
+
+    code: str
+    description: str  # "unlock the Front Door"
+    run: Action
+    requested_by: str
+    via: str
+    conversation: str
+    expires: float
+    any_owner: bool = False  # issued to no conversation (schedule, dashboard): the owners got the code
+    prompt: str = ""
+    created: float = field(default_factory=time.time)
+
+    def accepts_from(self, request: Request) -> bool:
+        return self.any_owner or self.conversation == request.conversation
+
+
+class Guard:
+    """Holds sensitive actions as closures; runs exactly that closure once, when an owner echoes its code."""
+
+    def __init__(self, store: Store, *, ttl: float = 120.0, notify: Callable[[str], Awaitable[None]] | None = None):
+        self.store, self.ttl, self.notify = store, ttl, notify
+        self._pending: dict[str, Pending] = {}
+
+    def pending(self, request: Request | None = None) -> list[Pending]:
+        """Live held actions; with a request, only those it may confirm."""
+        now = time.time()
+        return [p for p in self._pending.values() if p.expires > now and (request is None or p.accepts_from(request))]
+
+    async def hold(self, description: str, run: Action, request: Request) -> Pending:
+        """Park an action and tell the owner the code that releases it (on the reply, or by notice)."""
+        self._sweep()
+        code = _new_code()
+        while code in self._pending:
+            code = _new_code()
+        minutes = max(1, round(self.ttl / 60))
+        pending = Pending(
+            code,
+            description,
+            run,
+            request.actor,
+            request.via,
+            request.conversation,
+            time.time() + self.ttl,
+            any_owner=request.unattended,
+        )
+        pending.prompt = f"Reply OK {code} to {description} (valid {minutes} minutes)."
+        self._pending[code] = pending
+        await self._audit(request, description, "held", f"code issued, expires in {self.ttl:.0f} s")
+        request.receipt.prompts.append(pending.prompt)
+        if request.unattended and self.notify is not None:
+            # nobody is in a conversation to read the reply: send the code to the owners
+            await self.notify(f"{request.actor} asked to {description}. {pending.prompt}")
+        log.info("held '%s' for %s via %s", description, request.actor, request.via)
+        return pending
+
+    async def require(self, *, action: str, target: str, run: Action, request: Request) -> NoReturn:
+        """Hold `run` for the owner's code and tell the caller so; it runs only through `confirm`."""
+        pending = await self.hold(f"{action} {target}".strip(), run, request)
+        raise NeedsConfirmation(pending.prompt, pending.code)
+
+    def code_in(self, text: str, request: Request) -> str | None:
+        """The code a message offers: "OK <code>" always, a bare code only when pending for this conversation."""
+        if match := _WITH_WORD.match(text):
+            return match.group(1).upper()
+        match = _BARE.match(text)
+        if match is None:
+            return None
+        code = match.group(1).upper()
+        return code if any(p.code == code for p in self.pending(request)) else None
+
+    async def confirm(self, code: str, request: Request) -> str:
+        """Run the action the code was issued for, once, for an owner in a conversation it was issued to."""
+        self._sweep()
+        code = code.upper()
+        pending = self._pending.get(code)
+        if pending is None or not pending.accepts_from(request) or not request.owner:
+            why = "not an owner" if pending is not None and not request.owner else "no such pending action or expired"
+            await self._audit(request, f"confirm code {code}", "denied", why)
+            return "That code doesn't match anything waiting (codes last two minutes and work once)."
+        del self._pending[code]
+        detail = f"requested by {pending.requested_by} via {pending.via}; confirmed by {request.actor}"
+        await self._audit(request, pending.description, "confirmed", detail)
+        return await pending.run()
+
+    async def _audit(self, request: Request, action: str, outcome: str, detail: str) -> None:
+        await self.store.run(write, AuditEntry(request.actor, request.via, action, "", outcome, detail))
+
+    def _sweep(self) -> None:
+        now = time.time()
+        for code in [c for c, p in self._pending.items() if p.expires <= now]:
+            del self._pending[code]
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(4))
+
+
+class KillSwitch:
+    """The one paused flag: while set, schedules, routines run by the dashboard and camera alerts stand still."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def paused(self) -> bool:
+        return await self.store.run(get_setting, PAUSED_KEY) == "1"
+
+    async def set(self, paused: bool, request: Request, detail: str = "") -> None:
+        await self.store.run(set_setting, PAUSED_KEY, "1" if paused else "0")
+        action = "kill switch"
+        await self.store.run(write, AuditEntry(request.actor, request.via, action, "", "ok", detail or str(paused)))
+
+    async def refuse(self, request: Request, action: str) -> bool:
+        """True (and audited) when the switch stops an unattended `action` now."""
+        if not request.unattended or not await self.paused():
+            return False
+        await self.store.run(
+            write, AuditEntry(request.actor, request.via, action, "", "denied", "automations are paused (kill switch)")
+        )
+        return True

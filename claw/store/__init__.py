@@ -1,5 +1,0 @@
-"""SQLite in WAL mode: the one place that owns the schema and writes the database."""
-
-from claw.store.db import Store
-
-__all__ = ["Store"]

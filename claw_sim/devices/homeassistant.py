@@ -1,0 +1,360 @@
+"""A Home Assistant instance's REST API (long-lived token) with a handful of entities and their areas.
+
+Templates: POST /api/template renders only two templates, whitespace-insensitively:
+  * ``{{ area_name('<entity_id>') }}`` -> the area's name, or ``None`` (as HA renders it);
+  * ``AREA_MAP_TEMPLATE`` (below) -> a JSON object entity_id -> area name or null.
+Both are valid on a real Home Assistant, so a client written against the sim works there too.
+Anything else answers 400, as HA does for a template error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from aiohttp import web
+from zeroconf import ServiceInfo
+
+from claw_sim.devices.base import SimDevice, service_info
+
+VERSION = "2024.6.4"
+AREA_MAP_TEMPLATE = (
+    "{% set ns = namespace(m={}) %}{% for s in states %}"
+    "{% set ns.m = dict(ns.m, **{s.entity_id: area_name(s.entity_id)}) %}"
+    "{% endfor %}{{ ns.m | tojson }}"
+)
+_AREA_NAME = re.compile(r"^\{\{\s*area_name\(\s*(['\"])([a-z0-9_]+\.[a-z0-9_]+)\1\s*\)\s*\}\}$")
+
+
+@dataclass(frozen=True, slots=True)
+class HAEntitySpec:
+    """An entity to simulate: id, initial state string, attributes and area (None = no area)."""
+
+    entity_id: str
+    state: str
+    attributes: Mapping[str, Any]
+    area: str | None = None
+
+
+DEFAULT_ENTITIES: tuple[HAEntitySpec, ...] = (
+    HAEntitySpec(
+        "light.living_room_lamp",
+        "on",
+        {"supported_color_modes": ["brightness"], "color_mode": "brightness", "brightness": 180},
+        "Living Room",
+    ),
+    HAEntitySpec("switch.coffee_maker", "off", {}, "Kitchen"),
+    HAEntitySpec("cover.garage_door", "closed", {"current_position": 0, "device_class": "garage"}, "Garage"),
+    HAEntitySpec(
+        "climate.hallway",
+        "heat",
+        {
+            "hvac_modes": ["off", "heat", "cool", "auto"],
+            "min_temp": 7.0,
+            "max_temp": 35.0,
+            "target_temp_step": 0.5,
+            "current_temperature": 20.5,
+            "temperature": 21.0,
+        },
+        "Hallway",
+    ),
+    HAEntitySpec("lock.back_door", "locked", {}, "Kitchen"),
+    HAEntitySpec(
+        "sensor.outdoor_temperature",
+        "12.5",
+        {"unit_of_measurement": "°C", "device_class": "temperature", "state_class": "measurement"},
+    ),
+)
+
+
+class ServiceError(Exception):
+    """Invalid service data; answered as 400 with the message."""
+
+
+@dataclass(slots=True)
+class _Entity:
+    entity_id: str
+    state: str
+    attributes: dict[str, Any]
+    area: str | None
+    last_changed: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_updated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    context_id: str = field(default_factory=lambda: uuid.uuid4().hex.upper()[:26])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entity_id": self.entity_id,
+            "state": self.state,
+            "attributes": dict(self.attributes),
+            "last_changed": self.last_changed.isoformat(),
+            "last_reported": self.last_updated.isoformat(),
+            "last_updated": self.last_updated.isoformat(),
+            "context": {"id": self.context_id, "parent_id": None, "user_id": None},
+        }
+
+
+ServiceHandler = Callable[[_Entity, Mapping[str, Any]], None]
+
+
+def _number(data: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ServiceError(f"value must be a number between {low} and {high} for dictionary value @ data['{key}']")
+    return float(value)
+
+
+def _light_on(entity: _Entity, data: Mapping[str, Any]) -> None:
+    pct = _number(data, "brightness_pct", 0, 100)
+    raw = _number(data, "brightness", 0, 255)
+    brightness: int | None = None
+    if pct is not None:
+        brightness = round(pct * 255 / 100)
+    elif raw is not None:
+        brightness = round(raw)
+    if brightness == 0:
+        _light_off(entity, data)
+        return
+    entity.state = "on"
+    entity.attributes["color_mode"] = "brightness"
+    entity.attributes["brightness"] = brightness or entity.attributes.get("_last_brightness") or 255
+
+
+def _light_off(entity: _Entity, _data: Mapping[str, Any]) -> None:
+    if entity.attributes.get("brightness"):
+        entity.attributes["_last_brightness"] = entity.attributes["brightness"]
+    entity.state = "off"
+    entity.attributes["color_mode"] = None
+    entity.attributes["brightness"] = None
+
+
+def _toggle(on: ServiceHandler, off: ServiceHandler) -> ServiceHandler:
+    return lambda entity, data: (off if entity.state == "on" else on)(entity, data)
+
+
+def _set_state(state: str, **attributes: Any) -> ServiceHandler:
+    def handler(entity: _Entity, _data: Mapping[str, Any]) -> None:
+        entity.state = state
+        entity.attributes.update(attributes)
+
+    return handler
+
+
+def _climate_mode(entity: _Entity, data: Mapping[str, Any]) -> None:
+    mode = data.get("hvac_mode")
+    if mode not in entity.attributes.get("hvac_modes", []):
+        raise ServiceError(f"hvac_mode must be one of {entity.attributes.get('hvac_modes')}, got {mode!r}")
+    entity.state = str(mode)
+
+
+def _climate_temperature(entity: _Entity, data: Mapping[str, Any]) -> None:
+    low, high = entity.attributes.get("min_temp", 7.0), entity.attributes.get("max_temp", 35.0)
+    temperature = _number(data, "temperature", low, high)
+    if temperature is None:
+        raise ServiceError("required key not provided @ data['temperature']")
+    if "hvac_mode" in data:
+        _climate_mode(entity, data)
+    entity.attributes["temperature"] = temperature
+
+
+SERVICES: dict[tuple[str, str], ServiceHandler] = {
+    ("light", "turn_on"): _light_on,
+    ("light", "turn_off"): _light_off,
+    ("light", "toggle"): _toggle(_light_on, _light_off),
+    ("switch", "turn_on"): _set_state("on"),
+    ("switch", "turn_off"): _set_state("off"),
+    ("switch", "toggle"): _toggle(_set_state("on"), _set_state("off")),
+    ("cover", "open_cover"): _set_state("open", current_position=100),
+    ("cover", "close_cover"): _set_state("closed", current_position=0),
+    ("climate", "set_temperature"): _climate_temperature,
+    ("climate", "set_hvac_mode"): _climate_mode,
+    ("climate", "turn_on"): _set_state("heat"),
+    ("climate", "turn_off"): _set_state("off"),
+    ("lock", "lock"): _set_state("locked"),
+    ("lock", "unlock"): _set_state("unlocked"),
+}
+
+
+class HomeAssistant(SimDevice):
+    """Home Assistant's REST API: every /api call needs `Authorization: Bearer <token>`."""
+
+    default_port: ClassVar[int] = 8123
+
+    def __init__(
+        self,
+        *,
+        ip: str,
+        token: str | None = None,
+        name: str = "Home",
+        room: str = "Utility Room",
+        port: int | None = None,
+        entities: Sequence[HAEntitySpec] = DEFAULT_ENTITIES,
+    ) -> None:
+        self.uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"home-assistant://{name}").hex
+        super().__init__(ip=ip, name=name, room=room, device_id=self.uuid, port=port)
+        self.token = token or secrets.token_hex(32)
+        self.entities: dict[str, _Entity] = {}
+        for spec in entities:
+            attributes = {"friendly_name": spec.entity_id.split(".", 1)[1].replace("_", " ").title()}
+            attributes.update(spec.attributes)
+            self.entities[spec.entity_id] = _Entity(spec.entity_id, spec.state, attributes, spec.area)
+
+    # ----------------------------------------------------------------- sim controls
+    def set_state(self, entity_id: str, state: str, **attributes: Any) -> None:
+        """Change an entity as the physical world would (a sensor reading, a door opened by hand)."""
+        entity = self.entities[entity_id]
+        now = datetime.now(UTC)
+        if entity.state != state:
+            entity.last_changed = now
+        entity.state = state
+        entity.attributes.update(attributes)
+        entity.last_updated = now
+
+    def state_of(self, entity_id: str) -> dict[str, Any]:
+        """The entity's state object as GET /api/states/<entity_id> returns it."""
+        return _public(self.entities[entity_id].as_dict())
+
+    def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run a service on the targeted entities of `domain`; returns the states that changed."""
+        handler = SERVICES.get((domain, service))
+        if handler is None:
+            raise ServiceError(f"Service {domain}.{service} not found.")
+        targets = data.get("entity_id", [])
+        if isinstance(targets, str):
+            targets = [part.strip() for part in targets.split(",")]
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise ServiceError("entity_id must be an entity id or a list of them")
+        changed: list[dict[str, Any]] = []
+        for entity_id in targets:
+            entity = self.entities.get(entity_id)
+            # HA skips (and only logs) targets that are missing or belong to another domain.
+            if entity is None or not entity_id.startswith(f"{domain}."):
+                continue
+            before = (entity.state, dict(entity.attributes))
+            handler(entity, data)
+            if (entity.state, entity.attributes) != before:
+                now = datetime.now(UTC)
+                if entity.state != before[0]:
+                    entity.last_changed = now
+                entity.last_updated = now
+                entity.context_id = uuid.uuid4().hex.upper()[:26]
+                changed.append(_public(entity.as_dict()))
+        return changed
+
+    def render_template(self, template: str) -> str:
+        """Render one of the two supported templates (see the module docstring); ValueError otherwise."""
+        text = " ".join(template.split())
+        match = _AREA_NAME.match(text)
+        if match:
+            entity = self.entities.get(match.group(2))
+            return str(entity.area if entity is not None else None)
+        if text == " ".join(AREA_MAP_TEMPLATE.split()):
+            return json.dumps({entity_id: entity.area for entity_id, entity in self.entities.items()})
+        raise ValueError("the simulator renders only {{ area_name('<entity_id>') }} and AREA_MAP_TEMPLATE")
+
+    # ----------------------------------------------------------------- HTTP
+    def add_routes(self, app: web.Application) -> None:
+        """GET /api/, /api/config, /api/states[/<id>]; POST /api/services/<d>/<s>, /api/template."""
+        app.router.add_get("/api/", self._api_root)
+        app.router.add_get("/api/config", self._api_config)
+        app.router.add_get("/api/states", self._states)
+        app.router.add_get("/api/states/{entity_id}", self._state)
+        app.router.add_post("/api/services/{domain}/{service}", self._service)
+        app.router.add_post("/api/template", self._template)
+
+    def _authorize(self, request: web.Request) -> None:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            raise web.HTTPUnauthorized(text="401: Unauthorized")
+
+    async def _api_root(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        return web.json_response({"message": "API running."})
+
+    async def _api_config(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        return web.json_response(
+            {
+                "location_name": self.name,
+                "version": VERSION,
+                "state": "RUNNING",
+                "time_zone": "Europe/Amsterdam",
+                "unit_system": {"temperature": "°C", "length": "km", "mass": "g", "volume": "L"},
+                "components": sorted({entity_id.split(".")[0] for entity_id in self.entities} | {"api"}),
+                "internal_url": self.base_url,
+                "external_url": None,
+            }
+        )
+
+    async def _states(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        return web.json_response([_public(entity.as_dict()) for entity in self.entities.values()])
+
+    async def _state(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        entity = self.entities.get(request.match_info["entity_id"])
+        if entity is None:
+            return web.json_response({"message": "Entity not found."}, status=404)
+        return web.json_response(_public(entity.as_dict()))
+
+    async def _service(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        raw = await request.read()
+        try:
+            data = json.loads(raw) if raw else {}
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return web.json_response({"message": "Data should be valid JSON."}, status=400)
+        if not isinstance(data, dict):
+            return web.json_response({"message": "Data should be a JSON object."}, status=400)
+        try:
+            changed = self.call_service(request.match_info["domain"], request.match_info["service"], data)
+        except ServiceError as exc:
+            return web.json_response({"message": str(exc)}, status=400)
+        return web.json_response(changed)
+
+    async def _template(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        try:
+            body = json.loads(await request.read())
+            template = body["template"]
+            if not isinstance(template, str):
+                raise TypeError(template)
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return web.json_response({"message": "Data should be a JSON object with a 'template' string."}, status=400)
+        try:
+            return web.Response(text=self.render_template(template), content_type="text/plain")
+        except ValueError as exc:
+            return web.json_response({"message": f"Error rendering template: {exc}"}, status=400)
+
+    def service_infos(self) -> list[ServiceInfo]:
+        """`_home-assistant._tcp` with TXT location_name, uuid, version, base_url, internal_url."""
+        return [
+            service_info(
+                service_type="_home-assistant._tcp.local.",
+                instance=self.name,
+                ip=self.ip,
+                port=self.port,
+                server=f"homeassistant-{self.uuid[:8]}.local.",
+                properties={
+                    "location_name": self.name,
+                    "uuid": self.uuid,
+                    "version": VERSION,
+                    "external_url": "",
+                    "internal_url": self.base_url,
+                    "base_url": self.base_url,
+                    "requires_api_password": "True",
+                },
+            )
+        ]
+
+
+def _public(state: dict[str, Any]) -> dict[str, Any]:
+    """Hide the simulator's private attributes (leading underscore) from clients."""
+    state["attributes"] = {key: value for key, value in state["attributes"].items() if not key.startswith("_")}
+    return state

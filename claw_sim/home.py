@@ -1,0 +1,150 @@
+"""The simulated home for `claw demo`, the tests and benchmarks: real protocols on 127.0.0.N."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zeroconf.asyncio import AsyncZeroconf
+
+from claw_sim.devices import HttpJsonDevice, make_device, stable_mac
+from claw_sim.sonos import SimSonos, SonosSystem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    kind: str
+    name: str
+    room: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+# The demo house: 18 HTTP-JSON devices and 3 Sonos speakers.
+DEVICES: tuple[Spec, ...] = (
+    Spec("light", "Kitchen Ceiling", "Kitchen", (("on", True),)),
+    Spec("light", "Kitchen Island", "Kitchen"),
+    Spec("light", "Living Room Lamp", "Living Room", (("on", True), ("brightness", 60))),
+    Spec("light", "Living Room Ceiling", "Living Room"),
+    Spec("light", "Bedroom Lamp", "Bedroom", (("on", True),)),
+    Spec("light", "Bedroom Ceiling", "Bedroom"),
+    Spec("light", "Desk Lamp", "Study", (("on", True),)),
+    Spec("light", "Hallway Light", "Hallway"),
+    Spec("light", "Porch Light", "Outside", (("dimmable", False),)),
+    Spec("thermostat", "Thermostat", "Hallway"),
+    Spec("shade", "Living Room Shades", "Living Room"),
+    Spec("shade", "Bedroom Shades", "Bedroom"),
+    Spec("pump", "Pool Pump", "Garden", (("on", True),)),
+    Spec("heater", "Spa Heater", "Garden"),
+    Spec("garage_door", "Garage Door", "Garage"),
+    Spec("lock", "Front Door", "Hallway"),
+    Spec("alarm", "Alarm Panel", "Hallway"),
+    Spec("sensor", "Back Door Sensor", "Kitchen", (("sensor", "contact"),)),
+)
+SPEAKERS = ("Study", "Living Room", "Kitchen")
+SENSITIVE = ("garage_door", "lock", "alarm")
+
+
+def device_ip(index: int, subnet: int = 0) -> str:
+    """127.0.<subnet>.20 upwards, spilling into the next subnets for large benchmark homes."""
+    n = 20 + index
+    return f"127.0.{subnet}.{n}" if n < 250 else f"127.0.{subnet + n // 250}.{n % 250 + 1}"
+
+
+class SimHome:
+    """Starts every simulated device, announced over mDNS on 127.0.0.1 (Sonos also on SSDP)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        extra_lights: int = 0,
+        cameras: bool = True,
+        speakers: bool = True,
+        latency: float = 0.0,
+        port: int | None = 80,
+        subnet: int = 0,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.progress = progress
+        specs = list(DEVICES) + [Spec("light", f"Light {i + 1}", f"Wing {i // 10 + 1}") for i in range(extra_lights)]
+        self.devices: dict[str, HttpJsonDevice] = {}
+        for i, spec in enumerate(specs):
+            options: dict[str, Any] = dict(spec.options)
+            if subnet:  # each test home its own ids, so a demo running beside it can't be mistaken for it
+                options["device_id"] = f"claw-{stable_mac(f'{subnet}/{spec.kind}/{spec.name}').lower()}"
+            device = make_device(spec.kind, spec.name, spec.room, device_ip(i, subnet), port=port, **options)
+            device.latency = latency
+            self.devices[spec.name] = device
+        self.sonos = (
+            SonosSystem([SimSonos(room, room, f"127.0.{subnet}.{2 + i}") for i, room in enumerate(SPEAKERS)])
+            if speakers
+            else None
+        )
+        self.want_cameras = cameras
+        self.subnet = subnet
+        self.cameras: list[Any] = []
+        self.zeroconf: AsyncZeroconf | None = None
+
+    @property
+    def device_count(self) -> int:
+        return len(self.devices) + (len(self.sonos.speakers) if self.sonos else 0)
+
+    def device(self, name: str) -> HttpJsonDevice:
+        return self.devices[name]
+
+    async def start(self) -> None:
+        self.progress(f"  starting the simulated home: {self.device_count} devices on 127.0.{self.subnet}.x …")
+        self.zeroconf = AsyncZeroconf(interfaces=["127.0.0.1"])
+        for device in self.devices.values():
+            await device.start(self.zeroconf)
+        if self.sonos is not None:
+            await self.sonos.start(zeroconf=self.zeroconf)
+        if self.want_cameras:
+            await self._start_cameras()
+
+    async def _start_cameras(self) -> None:
+        try:
+            from claw_sim.driveway import start_driveway_camera
+        except ImportError:  # the camera simulation is optional for device-only homes
+            return
+        self.progress("  rendering the driveway camera's scenes (first run only) …")
+        self.cameras.append(await start_driveway_camera(self.state_dir / "camera", ip=f"127.0.{self.subnet}.10"))
+
+    def config_extra(self) -> dict[str, Any]:
+        """Config sections that point the daemon at this home."""
+        sensitive = [d for d in self.devices.values() if d.kind in SENSITIVE]
+        extra: dict[str, Any] = {
+            "home": {
+                "interfaces": ["127.0.0.1"],
+                "subnets": [f"127.0.{self.subnet}.0/24"],
+                "ssdp_interval": 30.0,
+                "poll_interval": 10.0,
+                "ssdp_port": (self.sonos.ssdp_port or 1900) if self.sonos else 1900,
+                # the demo owner said yes to the lock, alarm and garage in advance
+                "devices": [{"id": d.device_id, "controllable": True} for d in sensitive],
+                "rooms": [{"name": "Living Room", "aliases": ["lounge", "front room"]}],
+            }
+        }
+        cameras = [c.camera_config() for c in self.cameras]
+        if cameras:
+            extra["cameras"] = cameras
+        return extra
+
+    async def stop(self) -> None:
+        for camera in self.cameras:
+            with contextlib.suppress(Exception):
+                await camera.stop()
+        if self.sonos is not None:
+            await self.sonos.stop()
+        for device in self.devices.values():
+            with contextlib.suppress(Exception):
+                await device.stop()
+        if self.zeroconf is not None:
+            await self.zeroconf.async_close()
