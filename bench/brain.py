@@ -17,7 +17,7 @@ from claw.assistant.llm import Answer, Model
 from claw.core.config import parse
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
-from claw.daemon import App
+from claw.daemon import build
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.test_memory import script_memory
@@ -39,7 +39,7 @@ def config(tmp: Path, url: str, budget: int = 6000) -> object:
 async def overhead(tmp: Path) -> None:
     ollama = ScriptedOllama()
     await ollama.start()
-    app = App(config(tmp / "overhead", ollama.url))  # type: ignore[arg-type]
+    app = build(config(tmp / "overhead", ollama.url), parts=())  # type: ignore[arg-type]
     await app.start()
     ollama.on(None, Reply.text("Sure."))
     in_model = 0.0
@@ -76,7 +76,7 @@ async def prompt_size(tmp: Path) -> None:
     ollama = ScriptedOllama()
     await ollama.start()
     budget = 6000
-    app = App(config(tmp / "prompt", ollama.url, budget))  # type: ignore[arg-type]
+    app = build(config(tmp / "prompt", ollama.url, budget), parts=())  # type: ignore[arg-type]
     await app.start()
     script_memory(ollama)
     marks = {10, 100, 1000}
@@ -102,7 +102,7 @@ async def prompt_size(tmp: Path) -> None:
 
 
 async def recall(tmp: Path) -> None:
-    app = App(config(tmp / "recall", "http://127.0.0.1:9"))  # type: ignore[arg-type]
+    app = build(config(tmp / "recall", "http://127.0.0.1:9"), parts=())  # type: ignore[arg-type]
     await app.start()
     words = ["garden", "boiler", "kettle", "window", "garage", "dentist", "piano", "bins", "lamp", "router"]
 

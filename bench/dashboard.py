@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.async_api import Browser, Page, async_playwright
 
 from claw.core.bus import Media
-from claw.daemon import App
+from claw.daemon import Daemon
 from claw_sim.home import SimHome
 from tests.dashboard_home import CHROMIUM_ARGS, base_url, house
 
@@ -67,7 +67,7 @@ WATCH = """() => {
 }"""
 
 
-async def live_latency(app: App, sim: SimHome, page: Page, changes: int) -> None:
+async def live_latency(app: Daemon, sim: SimHome, page: Page, changes: int) -> None:
     """A device changes; the poll reads it; how long until the page shows it (poll interval excluded)."""
     home: Any = app.home  # type: ignore[attr-defined]
     await page.evaluate(WATCH)
@@ -155,7 +155,7 @@ async def screenshots(out: Path) -> None:
                 await page.goto(f"{base_url(app)}/?token={app.token}")
                 await page.wait_for_selector("#live.on")
                 if name == "dashboard":
-                    url = app.media_url(Media(str(picture)))
+                    url = app.site().media_url(str(picture), "image/jpeg")
                     event = {"id": 1, "camera": "Driveway", "ts": time.time() - 95, "snapshot": url,
                              "description": "A FedEx truck pulled up at the end of the driveway."}  # fmt: skip
                     app.live.publish("event", event)

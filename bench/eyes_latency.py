@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/eyes_latency.py [--seeds 2] [--size 640x360]
 
-The daemon (App + Eyes, nothing else) watches a video file camera that plays each labelled event scene once
+The daemon (Daemon + Eyes, nothing else) watches a video file camera that plays each labelled event scene once
 at 5 fps in real time; the file goes through the same reader thread and FFmpeg decode as a network stream
 (network excluded). The vision model is the scripted fake, answering at once through the real client.
 - eyes_alert_latency_pipeline_ms: from the capture of the frame that confirmed the event (the detector's
@@ -29,13 +29,13 @@ from typing import Any
 
 from _figures import figure, median, pct
 
+from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import AlertsConfig, parse
-from claw.daemon import App
+from claw.daemon import Tuning, build
 from claw.eyes.detector_settings import DetectorSettings
 from claw.eyes.events import Event
-from claw.eyes.part import Eyes
-from claw.eyes.source import Backoff, Frame
+from claw.eyes.reader import Frame
 from claw_sim.scenes import read_labels, write_video
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
@@ -57,8 +57,8 @@ async def one(video: Path, first: int, ollama: ScriptedOllama, state: Path, sett
         "alerts": {"settle_seconds": settle},
     }
     config = parse(data, "(bench)")
-    eyes = Eyes(config, backoff=Backoff(0.05, 0.2))
-    app = App(config, parts=[eyes])
+    app = build(config, parts={"eyes"}, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
+    eyes = app.eyes
     times: list[float] = []
     marks: dict[str, float] = {}
     alerted = asyncio.Event()

@@ -3,7 +3,7 @@
     .venv/bin/python bench/eyes_pipeline.py [--seconds 20] [--cameras 1,4]
 
 bench/eyes_detector.py already measures decode + detect alone on one thread (`pipeline_cpu_percent_*`).
-This one runs the daemon itself (App + Eyes, no other part) with N cameras, each a 720p video file played
+This one runs the daemon itself (Daemon + Eyes, no other part) with N cameras, each a 720p video file played
 at 5 fps in real time: reader threads (FFmpeg decode, pacing), the detector, thumbnails, the hand-off into
 the event loop, event grouping, and for every event the snapshot and strip JPEGs, the store and a call to
 the (scripted, instant) vision model. Process CPU time (all threads) over the run, less an idle daemon's
@@ -30,10 +30,9 @@ from typing import Any
 
 from _figures import figure
 
+from claw.core.backoff import Backoff
 from claw.core.config import parse
-from claw.daemon import App
-from claw.eyes.part import Eyes
-from claw.eyes.source import Backoff
+from claw.daemon import Tuning, build
 from claw_sim.scenes import MAIN_STREAM, playlist, write_playlist
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
@@ -74,8 +73,8 @@ async def run(videos: list[Path], seconds: float, ollama: ScriptedOllama, state:
         "alerts": {"global_cooldown": 0.0},
     }
     config = parse(data, "(bench)")
-    eyes = Eyes(config, backoff=Backoff(0.05, 0.2))
-    app = App(config, parts=[eyes])
+    app = build(config, parts={"eyes"}, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
+    eyes = app.eyes
     await app.start()
     await asyncio.sleep(2.0)  # warm-up: opening the files, the first detector frames
     cpu0, frames0 = time.process_time(), sum(c.detect.frames for c in eyes.cameras.values())

@@ -22,10 +22,9 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the fakes live in tests/
 
 from claw.core.config import parse
-from claw.daemon import App
+from claw.core.findings import Finding
+from claw.daemon import Tuning, build
 from claw.jobs.clock import ManualClock
-from claw.jobs.heartbeat import Finding
-from claw.jobs.part import Jobs
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 
 LONDON = ZoneInfo("Europe/London")
@@ -88,8 +87,9 @@ async def day(ollama: ScriptedOllama, *, garage_open: tuple[int, int] | None) ->
             },
             "(bench)",
         )
-        jobs = Jobs(config, clock=clock)
-        app = App(config, parts=[jobs])
+        app = build(config, parts={"jobs"}, tuning=Tuning(clock=clock))
+        jobs = app.jobs
+        assert jobs is not None
         await app.start()
         house = House(clock, garage_open=garage_open)
         app.checks.extend(house.checks)

@@ -20,10 +20,10 @@ from claw.assistant import tokens
 from claw.assistant.home_intents import Matcher
 from claw.assistant.overview import overview
 from claw.core.config import parse
-from claw.daemon import App
+from claw.daemon import build
 from claw.home.capabilities import BRIGHTNESS, POWER
 from claw.home.device import Device
-from claw.home.part import Home
+from claw.home.house import Home
 from claw.home.routines import RoutineBook, parse_routine
 from claw_sim.devices import make_device
 from claw_sim.home import SimHome
@@ -64,7 +64,7 @@ async def sleepy_time(tmp: Path) -> None:
     for light in lights:
         light.latency = 0.05
         await light.start(zc)
-    app = App(config(tmp / "sleepy", "127.0.251.0/24"), parts=[Home(config(tmp / "sleepy", "127.0.251.0/24"))])
+    app = build(config(tmp / "sleepy", "127.0.251.0/24"), parts={"home"})
     await app.start()
     home: Home = app.home  # type: ignore[attr-defined]
     await wait_known(home, 50)
@@ -169,7 +169,7 @@ async def discovery(tmp: Path) -> None:
     sim = SimHome(tmp / "sim", cameras=False, port=0, subnet=252)
     await sim.start()
     cfg = config(tmp / "discovery", "127.0.252.0/24", ssdp_port=sim.sonos.ssdp_port or 1900 if sim.sonos else 1900)
-    app = App(cfg, parts=[Home(cfg)])
+    app = build(cfg, parts={"home"})
     started = time.perf_counter()
     await app.start()
     await wait_known(app.home, sim.device_count)  # type: ignore[attr-defined]

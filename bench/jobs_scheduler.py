@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from claw.assistant.router import Answer
-from claw.assistant.toolbox import Turn
 from claw.core.bus import Inbound
 from claw.core.config import Config, parse
+from claw.core.request import Request
 from claw.core.store import Store
 from claw.core.store import jobs as jobs_db
 from claw.core.store.jobs import JobRecord, JobState
-from claw.daemon import App
+from claw.daemon import build
+from claw.jobs.agenda import Jobs
 from claw.jobs.job import Job
-from claw.jobs.part import Jobs
 from claw.jobs.schedule import Place, first_after
 
 SCHEDULES = (
@@ -68,7 +68,7 @@ def config(state: Path) -> Config:
 class Ticks:
     """A fast path that answers "tick N" at once, like a device command would."""
 
-    async def answer(self, inbound: Inbound, turn: Turn) -> Answer | None:
+    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
         return Answer("ok") if inbound.text.startswith("tick ") else None
 
 
@@ -114,7 +114,7 @@ async def startup(count: int, rounds: int, *, down: float = 0.0) -> None:
             records = mixed(count)
             await seed(state, records, states_down_since(records, config(state), down) if down else [])
             cfg = config(state)
-            app = App(cfg)
+            app = build(cfg, parts=())
             await app.start()
             jobs = Jobs(cfg)
             t0 = time.perf_counter()
@@ -148,7 +148,7 @@ async def lateness(count: int, seconds: float, interval: int) -> None:
         ]
         await seed(state, records)
         cfg = config(state)
-        app = App(cfg)
+        app = build(cfg, parts=())
         app.router.fast_paths.append(Ticks())
         jobs = Jobs(cfg)
         app.parts.append(jobs)

@@ -25,11 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
-from claw.channels.whatsapp.channel import WhatsApp
 from claw.core.bus import Outbound
 from claw.core.config import parse
 from claw.core.store import outbox as rows_db
-from claw.daemon import App
+from claw.daemon import Daemon, build
 from tests.conftest import free_port
 from tests.fakes.ollama_server import ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio
@@ -55,7 +54,7 @@ class Remote:
         return json.loads(await self.process.stdout.readline())
 
 
-async def sent(app: App, expected: int, timeout: float) -> float:
+async def sent(app: Daemon, expected: int, timeout: float) -> float:
     """Seconds until `expected` outbox rows in all have been accepted by Twilio."""
     started = time.perf_counter()
     while True:
@@ -67,7 +66,7 @@ async def sent(app: App, expected: int, timeout: float) -> float:
         await asyncio.sleep(0.02)
 
 
-async def queue(app: App, numbers: list[str], n: int, label: str) -> None:
+async def queue(app: Daemon, numbers: list[str], n: int, label: str) -> None:
     for i in range(n):
         await app.bus.send(Outbound(channel="whatsapp", recipient=numbers[i % len(numbers)], text=f"{label} {i}"))
 
@@ -109,7 +108,7 @@ async def main(messages: int, outage: float) -> None:
             },
             "(bench)",
         )
-        app = App(config, parts=[WhatsApp(config)])
+        app = build(config, parts={"whatsapp"})
         try:
             await app.start()
             for number in ONE + FOUR:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _figures import figure
+from _figures import ROOT, figure
 from understanding.cases import Case, load, select
 from understanding.classify import CLASSES, Outcome, classify
 from understanding.daemon import Daemon
@@ -39,7 +39,7 @@ def args_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", default="", help="glob or substring over case id, file, theme or text")
     p.add_argument("--lang", default="", help="only these languages (comma-separated: en,es,de,fr)")
     p.add_argument("--limit", type=int, default=0, help="at most N cases")
-    p.add_argument("--claw-root", type=Path, default=None, help="run the daemon from this checkout (PYTHONPATH)")
+    p.add_argument("--claw-root", type=Path, default=None, help="run the daemon from this checkout (default: this one)")
     p.add_argument("--subnet", type=int, default=0, help="simulated devices on 127.0.N.x (default: random)")
     p.add_argument("--deadline", type=float, default=1800.0, help="stop starting cases after this many seconds")
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds to wait for one reply")
@@ -184,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         url = model.start()
         subnet = args.subnet or random.randint(150, 249)
         daemon = Daemon(
-            tmp / "state", llm_host=url, subnet=subnet, claw_root=args.claw_root, log_path=tmp / "daemon.log"
+            tmp / "state",
+            llm_host=url,
+            subnet=subnet,
+            claw_root=(args.claw_root or ROOT).resolve(),  # this checkout's code, even if the venv's install is stale
+            log_path=tmp / "daemon.log",
         )
         try:
             daemon.start()
@@ -210,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             except Exception as exc:  # the harness itself failed on this case: said, not counted
                 record = {"id": case.id, "lang": case.lang, "theme": case.theme, "text": case.text}
-                record.update(expect=case.expect, grammar=case.grammar, cls="harness", why=f"{type(exc).__name__}: {exc}")
+                record.update(
+                    expect=case.expect, grammar=case.grammar, cls="harness", why=f"{type(exc).__name__}: {exc}"
+                )
             records.append(record)
             mark = {"correct": ".", "deferred": "d", "asked": "?", "wrong": "W", "dead_end": "x", "error": "E"}
             print(mark.get(record["cls"], "H"), end="" if (i + 1) % 80 else "\n", file=sys.stderr, flush=True)

@@ -28,10 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 from aiohttp import web
 
-from claw.channels.whatsapp.channel import WhatsApp
 from claw.core.config import parse
 from claw.core.store import outbox as rows_db
-from claw.daemon import App
+from claw.daemon import Daemon, build
 from tests.conftest import free_port
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio, inbound_params, signed_webhook
@@ -88,7 +87,7 @@ async def main(requests: int, owners: int) -> None:
             },
             "(bench)",
         )
-        app = App(config, parts=[WhatsApp(config)])
+        app = build(config, parts={"whatsapp"})
         try:
             await app.start()
             results = await burst(f"http://127.0.0.1:{public}/twilio/whatsapp", env["auth_token"], forms)
@@ -132,7 +131,7 @@ async def _floor(forms: list[dict[str, str]], token: str) -> list[float]:
     return [ms for _, ms in results[WARM:]]
 
 
-async def _replies(app: App, expected: int, timeout: float) -> int:
+async def _replies(app: Daemon, expected: int, timeout: float) -> int:
     """Wait (bounded) until every message has its reply out, so nothing is cut off mid-turn."""
     deadline = time.monotonic() + timeout
     sent = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -41,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", type=Path, default=Path(".claw-demo"))
     demo.add_argument("--llm-host", default=os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434"))
     demo.add_argument("--model", default=os.environ.get("CLAW_MODEL", "qwen3:8b"))
-    demo.add_argument("--port", type=int, default=8765, help="dashboard/API port (public is port+1)")
+    demo.add_argument("--port", type=_listen_port, default=8765, help="dashboard/API port (public is port+1)")
     demo.add_argument("--lights", type=int, default=0, help="extra simulated lights (benchmarks)")
     demo.add_argument("--no-cameras", action="store_true", help="skip the simulated cameras")
     demo.add_argument("--subnet", type=int, default=0, help="simulated devices on 127.0.N.x (run two demos at once)")
@@ -75,6 +74,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _listen_port(text: str) -> int:
+    """A port for `--port`, which also uses the port after it."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65534:
+        raise argparse.ArgumentTypeError(f"{port} is not a port from 1 to 65534 (the public listener takes port+1)")
+    return port
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -92,9 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "run":
-        from claw.core.config import load
+        from claw.core.config import missing_extras
+        from claw.daemon import load_config
 
-        config = load(args.config)
+        if not args.config.exists():
+            raise ConfigError(str(args.config), "", "does not exist", f"`claw init --config {args.config}` writes one")
+        config = load_config(args.config)
+        for problem in missing_extras(config):
+            raise problem  # the first: a feature the config turns on whose extra is not installed
         setup_logging(config.log_level)
         return _run_daemon(config)
     if command == "demo":
@@ -128,17 +143,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run_daemon(config: object) -> int:
     from claw.core.config import Config
-    from claw.daemon import App
-    from claw.parts import standard_parts
+    from claw.daemon import build
 
     assert isinstance(config, Config)
-    app = App(config, parts=standard_parts(config))
-    asyncio.run(app.run())
+    asyncio.run(build(config).run())
     return 0
-
-
-def print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Builds the components, supervises them, and owns start-up and shutdown."""
+"""The one place that builds the parts of the house, wires them together, and owns start-up and shutdown."""
 
 from __future__ import annotations
 
@@ -7,54 +7,96 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 from aiohttp import web
 
+from claw.assistant import jobs_tools, skill_tools
+from claw.assistant.eyes_chat import EyesFastPath
+from claw.assistant.eyes_tools import add_eyes_tools
+from claw.assistant.home_fastpath import HomeFastPath
+from claw.assistant.home_tools import add_home_tools
+from claw.assistant.interpreter import Interpreter
+from claw.assistant.jobs_fastpath import Reminders
 from claw.assistant.llm import Model
 from claw.assistant.loop import Brain
 from claw.assistant.memory import Memory
 from claw.assistant.memory_tools import add_memory_tools
+from claw.assistant.overview import overview as home_overview
+from claw.assistant.owner_tools import owner_tools
 from claw.assistant.router import Router
 from claw.assistant.soul import Soul
 from claw.assistant.toolbox import Tools
+from claw.assistant.vision import VisionDescriber
 from claw.channels.local import LocalChannel
+from claw.core import config as config_file
+from claw.core.backoff import DEFAULT_BACKOFF, Backoff
 from claw.core.bus import Bus, Media, Outbound, OutKind
 from claw.core.config import Config
 from claw.core.errors import ClawError, ModelUnavailable
+from claw.core.findings import Check
+from claw.core.media import MediaTokens
+from claw.core.request import Request, owner_conversation
+from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.supervisor import Supervisor
 from claw.core.systemd import feed_watchdog, notify, watchdog_interval
-from claw.web import private
+from claw.home.house import Home
+from claw.jobs.agenda import Jobs
+from claw.jobs.clock import Clock
+from claw.jobs.job import check_config
+from claw.skills.catalog import Skills
+from claw.web import private, public
 from claw.web.auth import dashboard_token
-from claw.web.live import Live
-from claw.web.media import MediaTokens
-
-if TYPE_CHECKING:
-    from claw.core.safety import Guard
-    from claw.eyes.part import Eyes
-    from claw.home.part import Home
+from claw.web.site import Site
+from claw.web.stream import Live
 
 log = logging.getLogger(__name__)
 
-
-class Part(Protocol):
-    """A capability plugged into the daemon (home, eyes, WhatsApp, jobs): started after the spine."""
-
-    async def start(self, app: App) -> None: ...
-
-    async def stop(self) -> None: ...
+Part = Literal["home", "eyes", "whatsapp", "jobs"]
 
 
-def owner_conversation(number: str) -> str:
-    return f"owner:{number}"
+def parse_config(data: dict[str, Any], source: str = "(inline)") -> Config:
+    """Validate a config table, the domains' own grammars (job schedules and actions) included."""
+    config = config_file.parse(data, source)
+    check_config(config.scheduler, config.source)
+    return config
 
 
-class App:
-    """The daemon: one store, one bus, one brain, the channels and whatever parts are plugged in."""
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; ConfigError names the key and the fix."""
+    config = config_file.load(path)
+    check_config(config.scheduler, config.source)
+    return config
 
-    def __init__(self, config: Config, *, parts: list[Part] | None = None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Knobs for tests and benchmarks: a hand-driven clock, faster camera retries, a busier sweeper."""
+
+    clock: Clock | None = None
+    camera_backoff: Backoff = DEFAULT_BACKOFF
+    sweep_every: float = 600.0
+
+
+def standard_parts(config: Config) -> set[Part]:
+    """What `claw run` starts: the home and jobs always, the cameras and WhatsApp when configured."""
+    parts: set[Part] = {"home", "jobs"}
+    if config.cameras:
+        parts.add("eyes")
+    if config.whatsapp.enabled:
+        parts.add("whatsapp")
+    return parts
+
+
+class Daemon:
+    """The house, wired: one store, one bus, one guard, the assistant, and the parts the config asks for."""
+
+    def __init__(self, config: Config, *, parts: Collection[Part] | None = None, tuning: Tuning = Tuning()) -> None:
+        chosen = standard_parts(config) if parts is None else set(parts)
         self.config = config
         self.started = time.time()
         self.ready = asyncio.Event()
@@ -62,12 +104,20 @@ class App:
         self.store = Store(self.state / "claw.db")
         self.bus = Bus()
         self.supervisor = Supervisor()
+        self.guard = Guard(self.store, notify=lambda text: self.notify(text, kind="confirm"))
+        self.killswitch = KillSwitch(self.store)
+        self.media = MediaTokens(ttl=config.whatsapp.media_ttl)
+        self.live = Live()  # the dashboard's live feed
+        self.token = ""
+        self._stop = asyncio.Event()
+        self._runners: list[web.AppRunner] = []
+
+        # the assistant: the model, the tools, memory and the router
         self.model = Model(config.llm)
         self.tools = Tools(result_chars=config.llm.tool_result_chars)
         self.soul = Soul(config.soul_path)
         self.memory = Memory(self.store, self.model, config.memory, self.soul)
         self.overview_parts: list[Callable[[], str]] = []
-        self.checks: list[Callable[[], Awaitable[list[Any]]]] = []  # heartbeat providers (claw.jobs.heartbeat)
         self.brain = Brain(
             model=self.model,
             tools=self.tools,
@@ -76,7 +126,7 @@ class App:
             config=config.llm,
             overview=self.overview,
         )
-        self.router = Router(self.bus, self.brain, self.store)
+        self.router = Router(self.bus, self.brain, self.store, self.guard)
         first = config.owners[0] if config.owners else None
         self.local = LocalChannel(
             self.bus,
@@ -85,19 +135,137 @@ class App:
             conversation=owner_conversation(first.number if first else "local"),
         )
         self.bus.add_channel(self.local)
-        self.media = MediaTokens(ttl=config.whatsapp.media_ttl)
-        self.token = ""
-        self.parts: list[Part] = list(parts or [])
-        self.private_routes: list[Callable[[web.Application], None]] = []
+        add_memory_tools(self.tools, self.store)
+        self.snapshots: dict[str, Any] = {}
+        self.checks: list[Check] = []
         self.public_routes: list[Callable[[web.Application], None]] = []
-        self.snapshots: dict[str, Callable[[], Awaitable[Any]]] = {}
-        self.live = Live()  # the dashboard's live feed: parts publish("event", {...}) for camera events
-        # Set by the parts that provide them; None when that part does not run.
-        self.home: Home | None = None
-        self.eyes: Eyes | None = None
-        self.guard: Guard | None = None
-        self._runners: list[web.AppRunner] = []
-        self._stop = asyncio.Event()
+
+        self.home = self._home() if "home" in chosen else None
+        self.eyes = self._eyes(tuning) if "eyes" in chosen else None
+        if self.home is not None and self.eyes is not None:
+            self.home.actions.on_mode = self.eyes.set_mode  # routines switch the cameras' alert mode
+        self.whatsapp = self._whatsapp() if "whatsapp" in chosen else None
+        self.jobs = self._jobs(tuning) if "jobs" in chosen else None
+
+    # --- wiring each part --------------------------------------------------------------------------
+
+    def _home(self) -> Home:
+        home = Home(
+            self.config,
+            store=self.store,
+            guard=self.guard,
+            killswitch=self.killswitch,
+            supervisor=self.supervisor,
+            notify=lambda text: self.notify(text),
+        )
+        self.skills = Skills(home, self.config, notify=lambda text: self.notify(text))
+        self.router.fast_paths.append(HomeFastPath(home.actions, home.routines, lambda: home.version))
+        add_home_tools(self.tools, home)
+        self.tools.add(skill_tools.skill_guide(self.skills.guide))
+        self.overview_parts.append(lambda: home_overview(home.registry.devices(), home.routines.all()))
+        self.overview_parts.append(self.skills.overview)
+        self.checks.append(home.checks())
+        self.snapshots["devices"] = home.snapshot
+        self.snapshots["routines"] = home.routines_snapshot
+        self.snapshots["skills"] = self.skills.snapshot
+        return home
+
+    def _eyes(self, tuning: Tuning) -> Any:
+        # OpenCV (the [eyes] extra) loads only in a house with cameras
+        from claw.eyes.sight import Eyes  # noqa: PLC0415
+
+        describer = VisionDescriber(
+            self.model, self.config.llm.vision_model, timeout=self.config.alerts.describe_timeout
+        )
+
+        async def warm() -> None:
+            with contextlib.suppress(ModelUnavailable):
+                await self.model.warm(self.config.llm.vision_model)
+
+        eyes = Eyes(
+            self.config,
+            store=self.store,
+            guard=self.guard,
+            killswitch=self.killswitch,
+            supervisor=self.supervisor,
+            describer=describer,
+            alert=lambda text, media, title: self.notify(text, kind="alert", media=media, title=title),
+            notice=lambda text, title: self.notify(text, kind="notice", title=title),
+            publish=self.live.publish,
+            media=self.media,
+            warm=warm,
+            backoff=tuning.camera_backoff,
+            sweep_every=tuning.sweep_every,
+        )
+        self.router.fast_paths.append(EyesFastPath(eyes))
+        add_eyes_tools(self.tools, eyes, self.bus)
+        self.overview_parts.append(eyes.overview)
+        self.checks.append(eyes.offline_findings)
+        self.snapshots["events"] = eyes.events_snapshot
+        self.snapshots["cameras"] = eyes.cameras_snapshot
+        return eyes
+
+    def _whatsapp(self) -> Any:
+        # twilio (the [whatsapp] extra) loads only when WhatsApp is on
+        from claw.channels.whatsapp.channel import WhatsApp  # noqa: PLC0415
+
+        whatsapp = WhatsApp(
+            self.config,
+            store=self.store,
+            bus=self.bus,
+            media=self.media,
+            supervisor=self.supervisor,
+            guard=self.guard,
+        )
+        self.bus.add_channel(whatsapp)
+        self.public_routes.append(whatsapp.routes)
+        for tool in owner_tools(whatsapp.owner_changes.add, whatsapp.owner_changes.remove):
+            self.tools.add(tool)
+        self.router.status_lines.append(whatsapp.status_line)
+        self.snapshots["outbox"] = whatsapp.snapshot
+        return whatsapp
+
+    def _jobs(self, tuning: Tuning) -> Jobs:
+        home = self.home
+        interpreter = Interpreter(home) if home is not None else None
+
+        async def think(instruction: str, system: str, format: Any, request: Request) -> str:
+            use_tools = format is not None  # a check may look things up; phrasing findings needs no tools
+            answer = await self.brain.fresh(
+                instruction, request=request, system=system, format=format, use_tools=use_tools
+            )
+            return answer.content
+
+        async def run_routine(name: str, request: Request) -> str:
+            if home is None:
+                raise ClawError(f"there is no routine called '{name}' (the home is not running here)")
+            return await home.actions.run_routine_named(name, request)
+
+        async def run_plan(plan: Any, request: Request) -> str:
+            if home is None:
+                raise ClawError("the home is not running here")
+            return await home.actions.run_plan(plan, request)
+
+        jobs = Jobs(
+            self.config,
+            store=self.store,
+            killswitch=self.killswitch,
+            notify=lambda text, kind, title: self.notify(text, kind=kind, title=title),
+            think=think,
+            run_routine=run_routine,
+            interpret=interpreter.plan if interpreter is not None else lambda text: None,
+            run_plan=run_plan,
+            checks=self.checks,
+            clock=tuning.clock,
+        )
+        jobs_tools.add_job_tools(self.tools, jobs)
+        self.router.fast_paths.insert(0, Reminders(jobs))  # before device intents: "turn ... at sunset every day"
+        self.router.commands["/jobs"] = lambda inbound: jobs_tools.jobs_command(jobs, inbound.text)
+        self.router.status_lines.append(jobs.status_line)
+        self.snapshots["jobs"] = jobs.snapshot
+        return jobs
+
+    # --- what every part may call ------------------------------------------------------------------
 
     def overview(self) -> str:
         """The compact picture of the home that every prompt carries."""
@@ -113,22 +281,50 @@ class App:
         """Tell every owner on every channel (alerts, job results, discoveries)."""
         await self.bus.send(Outbound(channel=None, recipient=None, text=text, kind=kind, media=media, title=title))
 
-    def media_url(self, media: Media) -> str:
-        return f"/media/{self.media.issue(media.path, media.content_type)}"
+    def site(self) -> Site:
+        """What the private listener's handlers may use."""
+        return Site(
+            config=self.config,
+            token=self.token,
+            started=self.started,
+            ready=self.ready,
+            model=self.model,
+            supervisor=self.supervisor,
+            store=self.store,
+            bus=self.bus,
+            local=self.local,
+            media=self.media,
+            live=self.live,
+            guard=self.guard,
+            killswitch=self.killswitch,
+            notify=lambda text: self.notify(text),
+            home=self.home,
+            snapshots=self.snapshots,
+        )
+
+    # --- lifetime ----------------------------------------------------------------------------------
+
+    def _parts(self) -> list[Any]:
+        """The started parts in start-up order: jobs last (its catch-up may run routines through the home)."""
+        return [p for p in (self.home, self.eyes, self.whatsapp, self.jobs) if p is not None]
 
     async def start(self) -> None:
         """Open the store, start the parts and listeners; raise ClawError with a fix when it can't."""
         self.state.mkdir(parents=True, exist_ok=True)
         self.token = dashboard_token(self.state)
         await self.store.open()
-        add_memory_tools(self.tools, self.store)
-        for part in self.parts:
-            await part.start(self)
-        await self._listen("private", private.build(self), self.config.private.host, self.config.private.port)
+        if self.home is not None:
+            await asyncio.to_thread(self.skills.loader.load)  # parse off the loop; apply below reuses the cache
+            self.skills.load()
+        for part in self._parts():
+            await part.start()
+        if self.home is not None:
+            self.skills.report_loaded()
+            self.supervisor.start("skills", self.skills.watch)
+        await self._listen("private", private.build(self.site()), self.config.private.host, self.config.private.port)
         if self.public_routes:
-            from claw.web import public
-
-            await self._listen("public", public.build(self), self.config.public.host, self.config.public.port)
+            app = public.build(self.media, self.public_routes)
+            await self._listen("public", app, self.config.public.host, self.config.public.port)
         self.supervisor.start("router", self.router.run)
         self.supervisor.start("model monitor", self._watch_model)
         interval = watchdog_interval()
@@ -170,7 +366,9 @@ class App:
             await runner.cleanup()
         self._runners.clear()
         await self.supervisor.stop(timeout=2.0)
-        for part in reversed(self.parts):
+        if self.home is not None:
+            await self.skills.stop()
+        for part in reversed(self._parts()):
             try:
                 await asyncio.wait_for(part.stop(), timeout=2.0)
             except Exception:
@@ -193,3 +391,8 @@ class App:
             await self._stop.wait()
         finally:
             await self.stop()
+
+
+def build(config: Config, *, parts: Collection[Part] | None = None, tuning: Tuning = Tuning()) -> Daemon:
+    """The daemon for `config`: every part it asks for (or just `parts`), wired and ready to start."""
+    return Daemon(config, parts=parts, tuning=tuning)

@@ -10,10 +10,14 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from claw.core.config import Config, parse
+from claw.core.config import Config
+from claw.core.errors import ModelUnavailable
+from claw.daemon import Daemon, build, parse_config
+from claw_sim.home import SimHome
 
 
 def demo_config(
@@ -30,7 +34,7 @@ def demo_config(
     }
     for key, value in (extra or {}).items():
         data[key] = value
-    return parse(data, source="(demo)")
+    return parse_config(data, source="(demo)")
 
 
 def say(text: str) -> None:
@@ -39,9 +43,6 @@ def say(text: str) -> None:
 
 async def run_demo(args: argparse.Namespace) -> int:
     """Start the simulated home, then the daemon against it, and run until Ctrl-C."""
-    from claw.daemon import App
-    from claw_sim.home import SimHome
-
     t0 = time.perf_counter()
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -61,9 +62,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         say("Is another demo running? Stop it, or give this one its own addresses: claw demo --subnet 7 --port 8775")
         return 1
     config = demo_config(state_dir, llm_host=args.llm_host, model=args.model, port=args.port, extra=home.config_extra())
-    from claw.parts import standard_parts
-
-    app = App(config, parts=standard_parts(config))
+    app = build(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,16 +103,16 @@ def claw_command() -> str:
         return str(here)
 
 
-async def _wait_for_devices(app: Any, expected: int, progress: Any) -> None:
+async def _wait_for_devices(app: Daemon, expected: int, progress: Callable[[str], None]) -> None:
     """Discovery is live; wait (bounded) until the simulated devices are known, showing progress."""
-    if expected <= 0 or not hasattr(app, "home") or app.home is None:
+    if expected <= 0 or app.home is None:
         return
     deadline = time.monotonic() + 15
     shown = -1
     while time.monotonic() < deadline:
-        known = len(app.home.registry.devices())
+        known = sum(1 for d in app.home.registry.devices() if d.available)  # after a restart: answering again
         if known != shown:
-            progress(f"  discovered {known}/{expected} devices")
+            progress(f"  {known}/{expected} devices answering")
             shown = known
         if known >= expected:
             return
@@ -121,9 +120,7 @@ async def _wait_for_devices(app: Any, expected: int, progress: Any) -> None:
     progress("  (some devices are still being discovered; they will appear as they answer)")
 
 
-async def _model_state(app: Any) -> str:
-    from claw.core.errors import ModelUnavailable
-
+async def _model_state(app: Daemon) -> str:
     try:
         names = await asyncio.wait_for(app.model.models(), 3)
     except (ModelUnavailable, TimeoutError):

@@ -5,34 +5,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import ipaddress
+import unicodedata
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from claw.core.config import Config, load, parse
+from claw.core.config import Config
+from claw.daemon import build, load_config, parse_config
+from claw.home.capabilities import SENSITIVE_KINDS
 from claw.home.device import Found
 from claw.home.discovery import Announcement, Discovery
-from claw.home.part import Home
+from claw.home.drivers.sonos import SonosDriver
 
 
 async def discover(args: argparse.Namespace) -> int:
     """Browse for `--seconds`, then print one line per device (and per unknown service)."""
-    config: Config = load(args.config) if args.config else parse({})
+    config: Config = load_config(args.config) if args.config else parse_config({})
     interfaces = tuple(args.interface or config.home.interfaces)
-    home = Home(config)
-    home.skills.load()  # built-in and the owner's skills bring their matchers
+    house = build(config, parts={"home"})
+    assert house.home is not None
+    home = house.home
+    house.skills.load()  # built-in and the owner's skills bring their matchers
     matchers = home.matchers
-    found: list[Found] = []
-
-    from claw.home.drivers.sonos import SonosDriver
-
+    found: dict[tuple[str, str], Found] = {}  # by what the network said: (id, host)
     drivers = {**home.drivers, "sonos": SonosDriver(config.home.device_timeout)}
 
     async def on_found(f: Found) -> None:
+        if not in_subnets(f.address, config.home.subnets):
+            return  # another network's device: the daemon would not take it either
+        key = (f.id, _host(f.address))
+        found.setdefault(key, f)  # listed even if it does not answer the identify below in time
         driver = drivers.get(f.driver)
         if driver is not None:  # ask the device its own name and room, as the daemon would
             with contextlib.suppress(Exception):
-                f = await asyncio.wait_for(driver.identify(f), config.home.device_timeout)
-        found.append(f)
+                found[key] = await asyncio.wait_for(driver.identify(f), config.home.device_timeout)
 
     discovery = Discovery(
         lambda: matchers, on_found, interfaces=interfaces, ssdp_interval=3600, ssdp_port=config.home.ssdp_port
@@ -51,25 +57,63 @@ async def discover(args: argparse.Namespace) -> int:
         close = getattr(driver, "close", None)
         if close is not None:
             await close()
-    overrides = {o.id: o for o in config.home.devices}
-    unique = {f.id: f for f in found}
-    if not unique:
-        print("Nothing Claw knows how to control answered. Check the interface, or add a skill (claw skills new).")
-    for f in sorted(unique.values(), key=lambda f: (f.kind, f.name)):
-        action = _plan(f, config, overrides.get(f.id) is not None)
-        print(f"  {f.kind:12} {f.name:28} {f.address:22} via {f.via or '?':5} [{f.driver}] -> {action}")
-    others = _unclaimed(discovery.seen.values(), unique.values())
+    devices = listed(found.values())
+    for line in table(devices, config):
+        print(line)
+    seen = [a for a in discovery.seen.values() if in_subnets(f"{a.host}:{a.port}", config.home.subnets)]
+    others = _unclaimed(seen, devices)
     if others:
         print("Also answering (no skill claims them):")
         for a in others[:30]:
             label = a.name or a.headers.get("server", "") or a.headers.get("st", "")
-            print(f"  {a.via:5} {a.service_type or a.headers.get('st', ''):45} {a.host}:{a.port}  {label}")
+            kind = a.service_type or a.headers.get("st", "")
+            print(f"  {a.via:5} {shown(kind, 45)} {a.host}:{a.port}  {shown(label, 60).rstrip()}")
     return 0
 
 
-def _plan(f: Found, config: Config, overridden: bool) -> str:
-    from claw.home.capabilities import SENSITIVE_KINDS
+def in_subnets(address: str, subnets: Sequence[str]) -> bool:
+    """Whether the device at "ip:port" is on one of `[home] subnets` (all are, when none are set)."""
+    if not subnets:
+        return True
+    try:
+        host = ipaddress.ip_address(_host(address))
+    except ValueError:
+        return False
+    return any(host in ipaddress.ip_network(net, strict=False) for net in subnets)
 
+
+def _host(address: str) -> str:
+    return address.rsplit(":", 1)[0].strip("[]")
+
+
+def listed(found: Iterable[Found]) -> list[Found]:
+    """One entry per device id and address (the same id at two addresses is two devices), sorted for the table."""
+    unique = {(f.id, _host(f.address)): f for f in found}
+    return sorted(unique.values(), key=lambda f: (f.kind, f.name, f.address))
+
+
+def table(devices: Sequence[Found], config: Config) -> list[str]:
+    """The printed lines: one per device, every column from the network made safe to print."""
+    if not devices:
+        return ["Nothing Claw knows how to control answered. Check the interface, or add a skill (claw skills new)."]
+    overrides = {o.id for o in config.home.devices}
+    return [
+        f"  {shown(f.kind, 12)} {shown(f.name, 28)} {shown(f.address, 22)} via {shown(f.via or '?', 5)} "
+        f"[{shown(f.driver, 20).rstrip()}] -> {_plan(f, config, f.id in overrides)}"
+        for f in devices
+    ]
+
+
+def shown(text: str, width: int) -> str:
+    """`text` on one line, exactly `width` wide: control characters become "?", newlines and tabs spaces."""
+    clean = "".join(" " if c.isspace() else "?" if unicodedata.category(c)[0] == "C" else c for c in text)
+    clean = " ".join(clean.split())
+    if len(clean) > width:
+        clean = clean[: width - 1] + "…"
+    return clean.ljust(width)
+
+
+def _plan(f: Found, config: Config, overridden: bool) -> str:
     if overridden:
         return "as configured in [[home.devices]]"
     if config.home.new_devices == "ignore":

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import aiohttp
 
-from claw.core.config import Config, load
+from claw.assistant.llm import Model
+from claw.core.config import Config, missing_extras
 from claw.core.errors import ConfigError, ModelUnavailable
 from claw.core.secrets import secret
+from claw.core.store import Store
+from claw.core.store.outbox import counts
+from claw.daemon import load_config
 
-DEFAULTS = Path(__file__).parent / "defaults"
+DEFAULTS = Path(__file__).parent / "defaults"  # package data: in the wheel, and the repo root's copies equal it
 
 
 class Report:
@@ -34,12 +38,17 @@ async def doctor(path: Path) -> int:
     """Print one line per check; exit 0 when nothing failed, 78 for a bad config."""
     print(f"Claw doctor — {path}")
     report = Report()
+    if not path.exists():
+        report.fail(f"no config at {path}: `claw init --config {path}` writes a starter one (or pass --config FILE)")
+        return ConfigError.exit_code
     try:
-        config = load(path)
+        config = load_config(path)
     except ConfigError as exc:
         report.fail(f"config: {exc}")
         return ConfigError.exit_code
     report.ok(f"config is valid ({config.source})")
+    for problem in missing_extras(config):
+        report.fail(str(problem))
     _check_state(config, report)
     await _check_model(config, report)
     await _check_listeners(config, report)
@@ -66,8 +75,6 @@ def _check_state(config: Config, report: Report) -> None:
 
 
 async def _check_model(config: Config, report: Report) -> None:
-    from claw.assistant.llm import Model
-
     model = Model(config.llm)
     try:
         names = await asyncio.wait_for(model.models(), 10)
@@ -149,13 +156,9 @@ async def _check_outbox(config: Config, report: Report) -> None:
     db_path = config.state_path / "claw.db"
     if not db_path.exists():
         return
-    from claw.core.store import Store
-
     store = Store(db_path)
     await store.open()
     try:
-        from claw.core.store.outbox import counts
-
         by_status = await store.run(counts)
         dead = by_status.get("dead", 0)
         if dead:
@@ -176,7 +179,9 @@ async def _check_cameras(config: Config, report: Report) -> None:
     if not config.cameras:
         report.warn("no cameras configured")
         return
-    from claw.eyes.probe import probe_camera
+    if missing_extras(config, "cameras"):
+        return  # said above, with the install command
+    from claw.eyes.probe import probe_camera  # noqa: PLC0415 -- needs the [eyes] extra, checked just above
 
     for camera in config.cameras:
         problem = await asyncio.to_thread(probe_camera, camera.url, 8.0)

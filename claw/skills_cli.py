@@ -6,8 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from claw.cli import DEFAULT_CONFIG
+from claw.core.config import Config
+from claw.daemon import load_config
 from claw.skills.format import Problem, Skill
-from claw.skills.loader import BUILTIN_SKILLS, Loader, missing_requirements
+from claw.skills.loader import Loader, missing_requirements, skill_dirs
 from claw.skills.parse import NAME, SkillInvalid, read_skill
 
 TEMPLATE = """---
@@ -83,16 +86,13 @@ def skills_command(args: argparse.Namespace) -> int:
 
 
 def list_skills(config_path: Path | None) -> int:
-    from claw.cli import DEFAULT_CONFIG
-    from claw.core.config import Config, load
-
     if config_path is not None:
-        config = load(config_path)
+        config = load_config(config_path)
     elif DEFAULT_CONFIG.is_file():
-        config = load(DEFAULT_CONFIG)
+        config = load_config(DEFAULT_CONFIG)
     else:
         config = Config()
-    dirs = [BUILTIN_SKILLS, *(config.state_path / d for d in config.skills.dirs)]
+    dirs = skill_dirs(config)
     entries = Loader(dirs, builtin=1, allow_python=config.skills.allow_python).load()
     width = max((len(e.name) for e in entries), default=4) + 2
     for entry in entries:

@@ -1,4 +1,4 @@
-"""Shared fixtures: fakes on loopback, and a daemon (App) built on a temporary state dir."""
+"""Shared fixtures: fakes on loopback, and a daemon (Daemon) built on a temporary state dir."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claw.core.config import Config, parse
-from claw.daemon import App
+from claw.core.config import Config
+from claw.daemon import Daemon, build, parse_config
 from tests.fakes.fixtures import ollama  # noqa: F401
 from tests.fakes.ollama_server import ScriptedOllama
+from tests.loopback_guard import loopback_only, no_refused_socket  # noqa: F401  (autouse: loopback only)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,15 +40,15 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-        return parse(data, "(test)")
+        return parse_config(data, "(test)")
 
     return make
 
 
 @pytest_asyncio.fixture
-async def claw(ollama: ScriptedOllama, make_config: Callable[..., Config]) -> AsyncIterator[App]:  # noqa: F811
+async def claw(ollama: ScriptedOllama, make_config: Callable[..., Config]) -> AsyncIterator[Daemon]:  # noqa: F811
     """A started daemon with no parts, talking to the scripted model."""
-    app = App(make_config(llm_host=ollama.url))
+    app = build(make_config(llm_host=ollama.url), parts=())
     await app.start()
     try:
         yield app

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from claw.core.config import parse
-from claw.daemon import App
+from claw.daemon import Daemon, build
 from claw.home.device import Found
-from claw.parts import standard_parts
 from claw_sim.home import SENSITIVE, SimHome
 
 # Debian's Chromium, headless; without the background-networking flags it tries to reach Google's servers.
@@ -48,12 +47,12 @@ async def house(
     llm_host: str = "http://127.0.0.1:9",
     owners: list[dict[str, str]] | None = None,
     private: dict[str, Any] | None = None,
-) -> AsyncIterator[tuple[App, SimHome]]:
+) -> AsyncIterator[tuple[Daemon, SimHome]]:
     """Start the simulated devices and a daemon with the standard parts; yield both; stop both."""
     subnet = random.randint(100, 250)  # Sonos speakers need port 1400: a subnet of their own
     sim = SimHome(state / "sim", extra_lights=extra_lights, cameras=False, speakers=speakers, port=0, subnet=subnet)
     started: list[Any] = []
-    app: App | None = None
+    app: Daemon | None = None
     try:
         for device in sim.devices.values():
             await device.start()  # no zeroconf: nobody else's daemon sees these
@@ -78,7 +77,7 @@ async def house(
             },
             "(dashboard test)",
         )
-        app = App(config, parts=standard_parts(config))
+        app = build(config)
         await app.start()
         home: Any = app.home  # type: ignore[attr-defined]
         for d in sim.devices.values():
@@ -99,5 +98,5 @@ async def house(
                 await device.stop()
 
 
-def base_url(app: App) -> str:
+def base_url(app: Daemon) -> str:
     return f"http://127.0.0.1:{app.config.private.port}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,14 +12,14 @@ from typing import Any
 import pytest_asyncio
 
 from claw.core.config import Config
-from claw.daemon import App
-from claw.home.part import Home
+from claw.daemon import Daemon, Part, Tuning, build
+from claw.home.house import Home
 from claw_sim.home import SimHome
 
 
 @dataclass
 class House:
-    app: App
+    app: Daemon
     sim: SimHome
     home: Home
 
@@ -38,19 +38,33 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: s
         await asyncio.sleep(0.05)
 
 
-async def start_house(tmp: Path, config: Config, *, speakers: bool = True, **sim: Any) -> House:
+async def start_house(
+    tmp: Path,
+    config: Config,
+    *,
+    speakers: bool = True,
+    parts: Collection[Part] = ("home",),
+    tuning: Tuning | None = None,
+    **sim: Any,
+) -> House:
     subnet = sim.pop("subnet", random.randint(60, 200))
     home_sim = SimHome(tmp / "sim", cameras=False, speakers=speakers, port=0, subnet=subnet, **sim)
     config = replace(config, home=replace(config.home, subnets=(f"127.0.{subnet}.0/24",)))
     await home_sim.start()
-    app = App(config, parts=[Home(config)])
+    app = build(config, parts=parts, tuning=tuning or Tuning())
     await app.start()
-    home: Home = app.home  # type: ignore[attr-defined]
+    home = app.home
+    assert home is not None
     ids = {d.device_id for d in home_sim.devices.values()}
     if home_sim.sonos:
         ids |= {s.uid for s in home_sim.sonos.speakers}
     await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 15, "discovery")
     await asyncio.gather(*(home.refresh(d) for d in home.registry.devices()))
+
+    def answering() -> bool:  # after a restart the stored devices are known at once, at their old addresses
+        return all(d.available for d in home.registry.devices(include_ignored=True) if d.id in ids)
+
+    await wait_for(answering, 15, "every device answering")
     return House(app, home_sim, home)
 
 

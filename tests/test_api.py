@@ -14,15 +14,15 @@ import pytest
 import pytest_asyncio
 
 from claw.core.config import Config
+from claw.core.safety import PAUSED_KEY
 from claw.core.store import messages as log_db
 from claw.core.store.audit import get_setting
-from claw.daemon import App
-from claw.home.actions import PAUSED_KEY
+from claw.daemon import Daemon, build
 from claw_sim.home import SimHome
 from tests.dashboard_home import base_url, house
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 
-Daemon = tuple[App, SimHome, aiohttp.ClientSession]
+Daemon = tuple[Daemon, SimHome, aiohttp.ClientSession]
 
 
 @pytest_asyncio.fixture
@@ -79,9 +79,9 @@ async def test_openapi_documents_every_api_route(daemon: Daemon) -> None:
 
 
 @pytest_asyncio.fixture
-async def locked(make_config: Callable[..., Config]) -> AsyncIterator[App]:
+async def locked(make_config: Callable[..., Config]) -> AsyncIterator[Daemon]:
     """A daemon that wants the token everywhere, as when bound to the LAN."""
-    app = App(make_config(private={"token_required": True}))
+    app = build(make_config(private={"token_required": True}), parts=())
     await app.start()
     try:
         yield app
@@ -101,7 +101,7 @@ async def test_loopback_needs_no_token_except_for_v1(daemon: Daemon) -> None:
         assert response.status == 401
 
 
-async def test_token_required_when_bound_beyond_loopback(locked: App) -> None:
+async def test_token_required_when_bound_beyond_loopback(locked: Daemon) -> None:
     url = base_url(locked)
     async with aiohttp.ClientSession(url) as http:
         for path in ("/api/devices", "/api/stream", "/api/killswitch", "/"):
@@ -300,7 +300,7 @@ async def test_stream_carries_devices_notifications_events_and_audit(daemon: Dae
 
 
 async def test_streams_end_promptly_when_the_daemon_stops(make_config: Callable[..., Config]) -> None:
-    app = App(make_config())
+    app = build(make_config(), parts=())
     await app.start()
     stopped = False
     try:
@@ -322,7 +322,7 @@ async def test_streams_end_promptly_when_the_daemon_stops(make_config: Callable[
 # -- the OpenAI-compatible endpoint ---------------------------------------------------------------------
 
 
-def bearer(app: App) -> dict[str, str]:
+def bearer(app: Daemon) -> dict[str, str]:
     return {"Authorization": f"Bearer {app.token}"}
 
 
@@ -403,7 +403,7 @@ async def test_openai_client_talks_to_the_brain_with_memory_per_user(
 ) -> None:
     openai = pytest.importorskip("openai", reason="the real openai client is a test extra: pip install openai")
     ollama.on("capital of france", Reply.text("Paris, of course."))
-    app = App(make_config(llm_host=ollama.url))
+    app = build(make_config(llm_host=ollama.url), parts=())
     await app.start()
     try:
         client = openai.AsyncOpenAI(base_url=f"{base_url(app)}/v1", api_key=app.token, max_retries=0)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from claw.assistant.toolbox import Tool
 from claw.core.config import Config
-from claw.daemon import App
+from claw.daemon import Daemon, build
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 
-async def test_plain_reply_carries_the_soul(claw: App, ollama: ScriptedOllama) -> None:
+async def test_plain_reply_carries_the_soul(claw: Daemon, ollama: ScriptedOllama) -> None:
     claw.soul.path.write_text("You are Claw, a butler who says 'indeed'.")
     ollama.on("hello", lambda req: Reply.text("Indeed, hello." if "indeed" in req.system_text else "hi"))
     reply = await claw.local.ask("hello")
@@ -23,7 +23,7 @@ async def test_plain_reply_carries_the_soul(claw: App, ollama: ScriptedOllama) -
     assert body["think"] is False
 
 
-async def test_soul_is_reread_when_the_file_changes(claw: App, ollama: ScriptedOllama) -> None:
+async def test_soul_is_reread_when_the_file_changes(claw: Daemon, ollama: ScriptedOllama) -> None:
     claw.soul.path.write_text("Persona A.")
     await claw.local.ask("one")
     claw.soul.path.write_text("Persona B, longer.")
@@ -32,7 +32,7 @@ async def test_soul_is_reread_when_the_file_changes(claw: App, ollama: ScriptedO
     assert systems[0].startswith("Persona A.") and systems[1].startswith("Persona B, longer.")
 
 
-async def test_tool_round_trip(claw: App, ollama: ScriptedOllama) -> None:
+async def test_tool_round_trip(claw: Daemon, ollama: ScriptedOllama) -> None:
     seen: list[str] = []
 
     async def porch(colour: str) -> dict[str, str]:
@@ -54,7 +54,7 @@ async def test_tool_round_trip(claw: App, ollama: ScriptedOllama) -> None:
     assert reply.text == 'Done: {"porch": "green"}'
 
 
-async def test_tool_errors_go_back_to_the_model_as_data(claw: App, ollama: ScriptedOllama) -> None:
+async def test_tool_errors_go_back_to_the_model_as_data(claw: Daemon, ollama: ScriptedOllama) -> None:
     async def broken() -> str:
         raise RuntimeError("boom")
 
@@ -68,7 +68,7 @@ async def test_tool_errors_go_back_to_the_model_as_data(claw: App, ollama: Scrip
     assert "no tool 'no_such_tool'" in second["error"]
 
 
-async def test_invalid_and_stringified_arguments_are_repaired_or_reported(claw: App, ollama: ScriptedOllama) -> None:
+async def test_invalid_and_stringified_arguments_are_repaired_or_reported(claw: Daemon, ollama: ScriptedOllama) -> None:
     got: list[object] = []
 
     async def dim(rooms: list[str], level: int) -> str:
@@ -101,7 +101,7 @@ async def test_invalid_and_stringified_arguments_are_repaired_or_reported(claw: 
     assert "invalid level" in json.loads(reply.text)["error"]
 
 
-async def test_tool_call_written_as_text_is_run(claw: App, ollama: ScriptedOllama) -> None:
+async def test_tool_call_written_as_text_is_run(claw: Daemon, ollama: ScriptedOllama) -> None:
     calls: list[str] = []
 
     async def ping(name: str) -> str:
@@ -115,7 +115,7 @@ async def test_tool_call_written_as_text_is_run(claw: App, ollama: ScriptedOllam
     assert calls == ["hall"]
 
 
-async def test_round_limit_stops_the_loop(claw: App, ollama: ScriptedOllama) -> None:
+async def test_round_limit_stops_the_loop(claw: Daemon, ollama: ScriptedOllama) -> None:
     count = 0
 
     async def again() -> str:
@@ -131,7 +131,7 @@ async def test_round_limit_stops_the_loop(claw: App, ollama: ScriptedOllama) -> 
     assert reply.text == "I stopped."
 
 
-async def test_tool_results_are_capped(claw: App, ollama: ScriptedOllama) -> None:
+async def test_tool_results_are_capped(claw: Daemon, ollama: ScriptedOllama) -> None:
     async def big() -> str:
         return "x" * 50_000
 
@@ -142,7 +142,7 @@ async def test_tool_results_are_capped(claw: App, ollama: ScriptedOllama) -> Non
     assert int(reply.text) < claw.config.llm.tool_result_chars + 100
 
 
-async def test_model_offline_and_back(claw: App, ollama: ScriptedOllama) -> None:
+async def test_model_offline_and_back(claw: Daemon, ollama: ScriptedOllama) -> None:
     await ollama.down()
     reply = await claw.local.ask("what's the weather like")
     assert "offline" in reply.text and "sleepy time" in reply.text
@@ -151,13 +151,13 @@ async def test_model_offline_and_back(claw: App, ollama: ScriptedOllama) -> None
     assert (await claw.local.ask("what's the weather like")).text == "Sunny."
 
 
-async def test_missing_model_is_named(claw: App, ollama: ScriptedOllama) -> None:
+async def test_missing_model_is_named(claw: Daemon, ollama: ScriptedOllama) -> None:
     ollama.models.discard("qwen3:8b")
     reply = await claw.local.ask("hello")
     assert "ollama pull qwen3:8b" in reply.text
 
 
-async def test_conversations_run_concurrently_but_each_stays_serial(claw: App, ollama: ScriptedOllama) -> None:
+async def test_conversations_run_concurrently_but_each_stays_serial(claw: Daemon, ollama: ScriptedOllama) -> None:
     import asyncio
 
     ollama.on("slow", Reply.text("slow done", delay=0.3))
@@ -178,7 +178,7 @@ async def test_model_calls_are_limited_globally_but_conversations_do_not_wait_on
     from claw.channels.local import LocalChannel
 
     for limit, overlapped in ((1, False), (2, True)):
-        app = App(make_config(llm_host=ollama.url, llm={"max_concurrent": limit}))
+        app = build(make_config(llm_host=ollama.url, llm={"max_concurrent": limit}), parts=())
         await app.start()
         try:
             ollama.clear_rules()

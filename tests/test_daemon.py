@@ -162,7 +162,7 @@ async def test_systemd_hears_ready_and_the_watchdog_from_the_event_loop(
 ) -> None:
     import socket as sock
 
-    from claw.daemon import App
+    from claw.daemon import build
 
     path = tmp_path / "notify.sock"
     server = sock.socket(sock.AF_UNIX, sock.SOCK_DGRAM)
@@ -179,7 +179,7 @@ async def test_systemd_hears_ready_and_the_watchdog_from_the_event_loop(
             "public": {"port": free_port()},
         }
     )
-    app = App(config)
+    app = build(config, parts=())
     await app.start()
     await asyncio.sleep(0.35)
     await app.stop()

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from claw.core.bus import Media
-from claw.daemon import App
+from claw.daemon import Daemon
 from claw_sim.home import SimHome
 from tests.dashboard_home import CHROMIUM_ARGS, base_url, house
 
@@ -48,7 +48,7 @@ async def browser() -> AsyncIterator[Any]:
 
 @dataclass
 class Session:
-    app: App
+    app: Daemon
     sim: SimHome
     page: Any
     errors: list[str] = field(default_factory=list)
@@ -136,7 +136,7 @@ async def test_a_sensitive_change_waits_for_the_owners_ok(dash: Session) -> None
     banner = dash.page.locator("#pending .banner")
     await expect(banner).to_contain_text("Waiting for OK")
     await expect(banner).to_contain_text("unlock the Front Door")
-    [pending] = dash.app.home.guard.pending()  # type: ignore[attr-defined]
+    [pending] = dash.app.guard.pending()
     await expect(banner).to_have_attribute("data-code", pending.code)
     assert dash.sim.device("Front Door").state["locked"] is True
     await expect(dash.card("Front Door").locator('.cap.switch[data-key="locked"] input')).to_be_checked()
@@ -157,7 +157,7 @@ def driveway_picture(path: Path) -> Path:
 
 async def test_a_camera_event_appears_with_its_picture(dash: Session, tmp_path: Path) -> None:
     picture = driveway_picture(tmp_path / "truck.jpg")
-    url = dash.app.media_url(Media(str(picture)))
+    url = dash.app.site().media_url(str(picture), "image/jpeg")
     dash.app.live.publish(
         "event",
         {

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from claw.assistant.vision import Description, fallback
 from claw.core.config import AlertsConfig, CameraConfig, parse
 from claw.core.errors import ConfigError
 from claw.eyes.alerts import Rules, moment
+from claw.eyes.description import Description, fallback
 
 TZ = ZoneInfo("Europe/London")
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=TZ).timestamp()

@@ -15,14 +15,13 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
 from claw.core.store.audit import get_setting, recent
-from claw.daemon import App
+from claw.daemon import Daemon, Part, Tuning, build
 from claw.eyes import history
-from claw.eyes.part import Eyes
-from claw.eyes.source import Backoff
-from claw.home.part import Home
+from claw.eyes.sight import Eyes
 from claw_sim.scenes import write_video
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
@@ -34,17 +33,15 @@ def still(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def make_app(config: Config, *, home: bool = False) -> App:
-    parts = (
-        [Home(config), Eyes(config, backoff=Backoff(0.05, 0.2))] if home else [Eyes(config, backoff=Backoff(0.05, 0.2))]
-    )
-    return App(config, parts=parts)  # type: ignore[list-item]
+def make_app(config: Config, *, home: bool = False) -> Daemon:
+    parts: set[Part] = {"home", "eyes"} if home else {"eyes"}
+    return build(config, parts=parts, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
 
 
 @pytest_asyncio.fixture
 async def claw(
     still: Path, ollama: ScriptedOllama, make_config: Callable[..., Config]
-) -> AsyncIterator[tuple[App, list[Outbound]]]:
+) -> AsyncIterator[tuple[Daemon, list[Outbound]]]:
     config = make_config(
         llm_host=ollama.url,
         cameras=[{"name": "driveway", "url": str(still), "fps": 10.0, "room": "Outside"}],
@@ -65,7 +62,7 @@ async def claw(
 
 
 async def stored(
-    app: App, title: str, what: str, *, alert: bool = True, at: float | None = None
+    app: Daemon, title: str, what: str, *, alert: bool = True, at: float | None = None
 ) -> history.EventRecord:
     """An event as the recorder leaves it: a picture on disk and a described row."""
     folder = app.state / "events" / "driveway" / f"{what}-{time.monotonic_ns()}"
@@ -83,7 +80,7 @@ async def stored(
     return record
 
 
-async def test_what_happened_while_i_was_out(claw: tuple[App, list[Outbound]]) -> None:
+async def test_what_happened_while_i_was_out(claw: tuple[Daemon, list[Outbound]]) -> None:
     app, _ = claw
     await stored(app, "Cat on the lawn", "animal", at=time.time() - 600)  # before we left: not "while out"
     reply = await app.local.ask("We’re away!")  # as a phone types it
@@ -102,7 +99,7 @@ async def test_what_happened_while_i_was_out(claw: tuple[App, list[Outbound]]) -
     assert "FedEx" in reply.text and " until " in reply.text.splitlines()[0]
 
 
-async def test_show_me_the_last_delivery_sends_its_picture(claw: tuple[App, list[Outbound]]) -> None:
+async def test_show_me_the_last_delivery_sends_its_picture(claw: tuple[Daemon, list[Outbound]]) -> None:
     app, _ = claw
     old = await stored(app, "Parcel left on the step", "delivery", at=time.time() - 300)
     last = await stored(app, "FedEx truck just pulled up", "delivery")
@@ -132,8 +129,7 @@ async def test_muting_a_camera_needs_the_owners_code(
     app = make_app(config, home=True)  # the home part's guard and fast path take the code
     await app.start()
     try:
-        eyes: Eyes = app.eyes  # type: ignore[attr-defined]
-        assert not eyes.own_guard
+        eyes: Eyes = app.eyes
         reply = await app.local.ask("mute the driveway camera for an hour")
         code = re.search(r"Reply OK (\w{4}) to mute the driveway camera for an hour", reply.text)
         assert code is not None, reply.text
@@ -173,7 +169,9 @@ async def test_a_mode_that_disarms_a_camera_needs_the_code(
         await app.stop()
 
 
-async def test_tell_me_when_the_package_is_picked_up(claw: tuple[App, list[Outbound]], ollama: ScriptedOllama) -> None:
+async def test_tell_me_when_the_package_is_picked_up(
+    claw: tuple[Daemon, list[Outbound]], ollama: ScriptedOllama
+) -> None:
     app, heard = claw
 
     def asked(r: ChatRequest) -> bool:
@@ -194,7 +192,7 @@ async def test_tell_me_when_the_package_is_picked_up(claw: tuple[App, list[Outbo
     assert app.eyes.watches.active == {}  # type: ignore[attr-defined]
 
 
-async def test_a_watch_gives_up_after_its_time(claw: tuple[App, list[Outbound]], ollama: ScriptedOllama) -> None:
+async def test_a_watch_gives_up_after_its_time(claw: tuple[Daemon, list[Outbound]], ollama: ScriptedOllama) -> None:
     app, heard = claw
     ollama.on(lambda r: bool(r.images), Reply.text(json.dumps({"met": False, "sentence": "Still there."})))
     eyes: Eyes = app.eyes  # type: ignore[attr-defined]
@@ -204,7 +202,7 @@ async def test_a_watch_gives_up_after_its_time(claw: tuple[App, list[Outbound]],
     assert told.text == "I stopped watching the driveway camera: still no sign that the car leaves."
 
 
-async def test_the_models_camera_tools(claw: tuple[App, list[Outbound]], ollama: ScriptedOllama) -> None:
+async def test_the_models_camera_tools(claw: tuple[Daemon, list[Outbound]], ollama: ScriptedOllama) -> None:
     app, heard = claw
     delivery = await stored(app, "FedEx truck just pulled up", "delivery")
     ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text("Seen: " + r.tool_results[0][:1000]))

@@ -8,16 +8,17 @@ import json
 import pytest
 
 from claw.assistant.llm import Model
-from claw.assistant.vision import KINDS, Describer, Description, fallback, parse, parse_check
+from claw.assistant.vision import KINDS, VisionDescriber, parse, parse_check
 from claw.core.config import LLMConfig
+from claw.eyes.description import Description, fallback
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 PICTURE = b"\xff\xd8picture"
 STRIP = b"\xff\xd8strip"
 
 
-def describer(ollama: ScriptedOllama, timeout: float = 5.0) -> Describer:
-    return Describer(Model(LLMConfig(host=ollama.url, timeout=5.0)), "qwen2.5vl:3b", timeout=timeout)
+def describer(ollama: ScriptedOllama, timeout: float = 5.0) -> VisionDescriber:
+    return VisionDescriber(Model(LLMConfig(host=ollama.url, timeout=5.0)), "qwen2.5vl:3b", timeout=timeout)
 
 
 @pytest.mark.parametrize(

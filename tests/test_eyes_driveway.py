@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
-from claw.daemon import App
+from claw.daemon import Daemon, Tuning, build
 from claw.eyes import history
-from claw.eyes.part import Eyes
-from claw.eyes.source import Backoff
 from claw_sim.camera import SimCamera
 from claw_sim.driveway import DRIVEWAY, ZONES, cache_key, render_driveway
 from claw_sim.scenes import DISTRACTOR_SCENES, Playlist, write_playlist
@@ -40,7 +39,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Playlist]:
 @pytest_asyncio.fixture
 async def driveway(
     day: tuple[Path, Playlist], ollama: ScriptedOllama, make_config: Callable[..., Config]
-) -> AsyncIterator[tuple[App, SimCamera, Playlist, list[tuple[int, Outbound]]]]:
+) -> AsyncIterator[tuple[Daemon, SimCamera, Playlist, list[tuple[int, Outbound]]]]:
     path, labels = day
     ip, port = "127.0.62.10", free_port("127.0.62.10")
     camera = SimCamera("driveway", ip, port, path, fps=FPS)
@@ -50,7 +49,7 @@ async def driveway(
         # the [alerts] times of a 5 fps camera, scaled to the frames of this fast one
         alerts={"global_cooldown": 0.0, "event_quiet_seconds": 30 / FPS, "settle_seconds": 7.5 / FPS},
     )
-    app = App(config, parts=[Eyes(config, backoff=Backoff(0.05, 0.2))])
+    app = build(config, parts={"eyes"}, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
     heard: list[tuple[int, Outbound]] = []
 
     async def listen(message: Outbound) -> None:
@@ -66,7 +65,7 @@ async def driveway(
         await camera.stop()
 
 
-async def play_once(app: App, camera: SimCamera, labels: Playlist, *, whole: bool = True) -> None:
+async def play_once(app: Daemon, camera: SimCamera, labels: Playlist, *, whole: bool = True) -> None:
     """Until the day has played (or just its real events and their quiet time) and every event is handled."""
     end = labels.frame_count if whole else labels.events()[-1][1] + 60
     while camera.frames_played < end:
@@ -75,7 +74,7 @@ async def play_once(app: App, camera: SimCamera, labels: Playlist, *, whole: boo
 
 
 async def test_one_alert_with_picture_per_real_event_and_none_for_distractors(
-    driveway: tuple[App, SimCamera, Playlist, list[tuple[int, Outbound]]], ollama: ScriptedOllama
+    driveway: tuple[Daemon, SimCamera, Playlist, list[tuple[int, Outbound]]], ollama: ScriptedOllama
 ) -> None:
     app, camera, labels, heard = driveway
     ollama.on(lambda r: bool(r.images), Reply.text(json.dumps(SEEN)))
@@ -102,7 +101,7 @@ async def test_one_alert_with_picture_per_real_event_and_none_for_distractors(
 
 
 async def test_model_down_still_alerts_with_the_picture_and_a_plain_line(
-    driveway: tuple[App, SimCamera, Playlist, list[tuple[int, Outbound]]], ollama: ScriptedOllama
+    driveway: tuple[Daemon, SimCamera, Playlist, list[tuple[int, Outbound]]], ollama: ScriptedOllama
 ) -> None:
     app, camera, labels, heard = driveway
     await ollama.down()
@@ -113,7 +112,7 @@ async def test_model_down_still_alerts_with_the_picture_and_a_plain_line(
 
 
 async def test_nothing_notable_is_kept_but_not_sent(
-    driveway: tuple[App, SimCamera, Playlist, list[tuple[int, Outbound]]], ollama: ScriptedOllama
+    driveway: tuple[Daemon, SimCamera, Playlist, list[tuple[int, Outbound]]], ollama: ScriptedOllama
 ) -> None:
     app, camera, labels, heard = driveway
     calm = {"title": "Shadow moved on the path", "sentence": "Only light changed.", "alert": False, "what": "nothing"}

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
 from claw.core.store.audit import set_setting
-from claw.daemon import App
+from claw.daemon import Daemon, Tuning, build
 from claw.eyes import history
 from claw.eyes.detector import Motion
 from claw.eyes.events import Grouper, Sample
-from claw.eyes.part import Eyes
 from claw.eyes.pictures import pick
-from claw.eyes.source import Backoff
+from claw.eyes.sight import Eyes
 from claw_sim.camera import SimCamera
 from claw_sim.scenes import read_labels, write_video
 from tests.fakes.ollama_server import Reply, ScriptedOllama
@@ -111,7 +111,7 @@ def car(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_asyncio.fixture
 async def file_camera(
     car: Path, ollama: ScriptedOllama, make_config: Callable[..., Config]
-) -> AsyncIterator[tuple[App, Eyes, list[Outbound]]]:
+) -> AsyncIterator[tuple[Daemon, Eyes, list[Outbound]]]:
     config = make_config(
         llm_host=ollama.url,
         cameras=[
@@ -119,8 +119,8 @@ async def file_camera(
         ],
         alerts={"event_quiet_seconds": 12 / FPS},  # the clip loops: its car leaves 17 frames after it parks
     )
-    eyes = Eyes(config, backoff=Backoff(0.05, 0.2))
-    app = App(config, parts=[eyes])
+    app = build(config, parts={"eyes"}, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
+    eyes = app.eyes
     heard: list[Outbound] = []
 
     async def listen(message: Outbound) -> None:
@@ -135,7 +135,7 @@ async def file_camera(
         await app.stop()
 
 
-async def first_event(app: App, timeout: float = 15.0) -> history.EventRecord:
+async def first_event(app: Daemon, timeout: float = 15.0) -> history.EventRecord:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = await app.store.run(history.recent)
@@ -146,7 +146,7 @@ async def first_event(app: App, timeout: float = 15.0) -> history.EventRecord:
 
 
 async def test_an_event_keeps_its_best_frame_strip_and_row(
-    file_camera: tuple[App, Eyes, list[Outbound]], car: Path
+    file_camera: tuple[Daemon, Eyes, list[Outbound]], car: Path
 ) -> None:
     app, _, heard = file_camera
     record = await first_event(app)
@@ -171,7 +171,9 @@ async def test_an_event_keeps_its_best_frame_strip_and_row(
     assert listing[0]["id"] == record.id and listing[0]["snapshot"].startswith("/media/")
 
 
-async def test_the_kill_switch_keeps_events_but_sends_no_alert(file_camera: tuple[App, Eyes, list[Outbound]]) -> None:
+async def test_the_kill_switch_keeps_events_but_sends_no_alert(
+    file_camera: tuple[Daemon, Eyes, list[Outbound]],
+) -> None:
     app, _, heard = file_camera
     await app.store.run(set_setting, "automations_paused", "1")
     record = await first_event(app)
@@ -191,7 +193,7 @@ async def test_the_main_stream_gives_the_picture_and_the_substream_the_detection
         cameras=[{"name": "driveway", "url": camera.snapshot_url, "detect_url": str(car), "fps": FPS}],
         alerts={"event_quiet_seconds": 12 / FPS},  # the clip loops: its car leaves 17 frames after it parks
     )
-    app = App(config, parts=[Eyes(config, backoff=Backoff(0.05, 0.2))])
+    app = build(config, parts={"eyes"}, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
     ollama.on(lambda r: bool(r.images), Reply.text(json.dumps(CAR)))
     await app.start()
     try:
@@ -209,8 +211,8 @@ async def test_retention_by_age_then_by_size(ollama: ScriptedOllama, make_config
         cameras=[{"name": "porch", "url": "/nowhere/porch.mp4"}],
         alerts={"retention_days": 1.0, "retention_mb": 0.05},  # ~52 kB
     )
-    eyes = Eyes(config, sweep_every=3600)
-    app = App(config, parts=[eyes])
+    app = build(config, parts={"eyes"}, tuning=Tuning(sweep_every=3600))
+    eyes = app.eyes
     await app.start()
     try:
         now = time.time()

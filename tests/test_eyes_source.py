@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
-from claw.daemon import App
-from claw.eyes.part import Eyes
+from claw.daemon import Tuning, build
 from claw.eyes.probe import probe_camera
-from claw.eyes.source import Backoff, Frame, Handoff, Reader, kind_of, redact, with_password
+from claw.eyes.reader import Frame, Handoff, Reader, kind_of, redact, with_password
 from claw_sim.camera import SimCamera
 from claw_sim.scenes import write_video
 from tests.conftest import free_port
@@ -127,8 +127,8 @@ async def test_a_camera_that_dies_is_reported_once_and_once_again_when_back(
     camera = SimCamera("garden", "127.0.62.22", 0, videos["quiet.mp4"], fps=25.0)
     await camera.start()
     config = make_config(cameras=[{"name": "garden", "url": camera.stream_url, "fps": 25.0, "offline_after": 0.6}])
-    eyes = Eyes(config, backoff=Backoff(0.05, 0.2))
-    app = App(config, parts=[eyes])
+    app = build(config, parts={"eyes"}, tuning=Tuning(camera_backoff=Backoff(0.05, 0.2)))
+    eyes = app.eyes
     heard: list[Outbound] = []
 
     async def listen(message: Outbound) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from claw.assistant.toolbox import Turn
 from claw.core.config import Config
+from claw.core.request import Request
 from claw.core.store import audit
 from claw.home.control import Change
 from claw.home.targeting import Target
@@ -161,12 +161,12 @@ async def test_confirmation_on_schedule_and_dashboard_paths(house: House) -> Non
     house.sim.device("Alarm Panel").set_state(mode="away")
     await house.home.refresh(house.device("Alarm Panel"))
     for path in ("schedule", "dashboard"):
-        turn = Turn(actor="scheduler" if path == "schedule" else "owner", path=path)
+        turn = Request(actor="scheduler" if path == "schedule" else "owner", via=path)
         _, results = await house.home.actions.change(Target(kind="alarm"), Change(values={"mode": "disarmed"}), turn)
         assert results[0].status == "held"
         assert house.sim.device("Alarm Panel").state["mode"] != "disarmed"
     assert sum("Reply OK" in s for s in seen) == 2  # the codes went to the owners
-    answer = await house.app.router.act("disarm the alarm", Turn(path="schedule"))
+    answer = await house.app.router.act("disarm the alarm", Request(via="schedule"))
     assert answer is not None and "Reply OK" in answer.text
 
 
@@ -237,10 +237,9 @@ async def test_rename_and_move_by_chat_survive_a_restart(tmp_path: Path, make_co
         await h.say("turn on the reading lamp")
         assert h.sim.device("Desk Lamp").state["on"] is True
         await h.app.stop()
-        from claw.daemon import App
-        from claw.home.part import Home
+        from claw.daemon import build
 
-        again = App(config, parts=[Home(config)])
+        again = build(config, parts={"home"})
         await again.start()
         try:
             device = next(d for d in again.home.registry.devices())  # type: ignore[attr-defined]

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from claw.core.config import Config
-from claw.daemon import App
+from claw.daemon import Tuning, build
 from claw.home.checks import home_checks
-from claw.home.part import Home
+from claw.home.house import Home
 from claw.jobs.clock import ManualClock
-from claw.jobs.part import Jobs
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.home_fixtures import house_config, wait_for
 from tests.test_jobs_heartbeat import beats, heartbeat_requests
@@ -34,8 +33,9 @@ async def test_garage_left_open_at_night_in_the_simulated_house(
         location={"timezone": "Europe/London", "latitude": 51.5, "longitude": -0.12},
     )
     clock = ManualClock(london(2026, 11, 21, 21, 50))
-    jobs = Jobs(config, clock=clock)
-    app = App(config, parts=[Home(config), jobs])
+    app = build(config, parts={"home", "jobs"}, tuning=Tuning(clock=clock))
+    jobs = app.jobs
+    assert jobs is not None
     await app.start()
     try:
         home: Home = app.home  # type: ignore[attr-defined]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from claw.core.config import parse as parse_config
 from claw.core.errors import ConfigError
+from claw.daemon import parse_config
 from claw.jobs import words
 from claw.jobs.clock import ManualClock
 from claw.jobs.job import ActionError, parse_action

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from claw.core.config import Config
+from claw.core.findings import Finding, in_window, quiet_window
+from claw.jobs.agenda import Jobs
 from claw.jobs.clock import ManualClock
-from claw.jobs.heartbeat import Finding, in_window, plain_list, quiet_window
-from claw.jobs.part import Jobs
+from claw.jobs.heartbeat import plain_list
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.test_jobs_support import daemon, london, told
 

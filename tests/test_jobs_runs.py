@@ -16,14 +16,13 @@ import aiohttp
 from claw.core.bus import Outbound
 from claw.core.config import Config
 from claw.core.store import jobs as jobs_db
-from claw.daemon import App
+from claw.daemon import Daemon, Tuning, build
 from claw.jobs.clock import ManualClock, SystemClock
-from claw.jobs.part import Jobs
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 from tests.test_jobs_support import Household, daemon, london, told
 
 
-async def runs_of(app: App, job_id: str) -> list[jobs_db.Run]:
+async def runs_of(app: Daemon, job_id: str) -> list[jobs_db.Run]:
     return await app.store.run(jobs_db.runs, job_id)
 
 
@@ -109,7 +108,7 @@ async def test_config_routine_runs_through_the_fast_path_and_shows_in_the_api(
         await jobs.run_due()
         ((text, turn),) = house.calls
         assert text == "good morning"
-        assert (turn.actor, turn.path, turn.channel) == ("scheduler", "schedule", "schedule")
+        assert (turn.actor, turn.via, turn.channel) == ("scheduler", "schedule", "schedule")
         assert jobs.confirm(jobs.jobs["morning"]) == "Every weekday at 06:30 — next: Mon 23 Nov 06:30"
         url = f"http://127.0.0.1:{app.config.private.port}/api/jobs"
         async with aiohttp.ClientSession() as http, http.get(url) as response:
@@ -189,7 +188,7 @@ async def test_failure_streak_pauses_the_job_and_tells_the_owner(make_config: Ca
             await jobs.run_due()
         runs = await runs_of(app, job.id)
         assert [r.status for r in runs] == ["failed"] * 3
-        assert "nothing understood the routine 'movie night'" in runs[0].detail
+        assert "there is no routine called 'movie night'" in runs[0].detail
         assert jobs.jobs[job.id].enabled is False
         (notice,) = told(app, "job")
         assert "paused" in notice and "3 failures in a row" in notice and job.id in notice
@@ -343,8 +342,9 @@ async def test_a_daemon_with_many_jobs_starts_and_stops_cleanly(make_config: Cal
             await jobs.create(f"every: {n + 1}m", f"say: number {n}")
         assert len(jobs.listing()) == 51
     config = make_config(location={"timezone": "Europe/London"})
-    other = Jobs(config, clock=clock)
-    app2 = App(config, parts=[other])
+    app2 = build(config, parts={"jobs"}, tuning=Tuning(clock=clock))
+    other = app2.jobs
+    assert other is not None
     await app2.start()
     try:
         assert len(other.jobs) == 51 and other.timer_count() == 51
@@ -374,8 +374,8 @@ async def test_the_fast_path_understands_common_phrasings_without_the_model(make
 async def test_the_kill_switch_skips_scheduled_routines_without_counting_failures(
     make_config: Callable[..., Config],
 ) -> None:
+    from claw.core.safety import PAUSED_KEY
     from claw.core.store.audit import set_setting
-    from claw.home.actions import PAUSED_KEY
 
     clock = ManualClock(london(2026, 11, 20, 6, 0))
     house = Household({"good morning"})

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from claw.assistant import tokens
 from claw.core.config import Config
-from claw.core.store import memory as facts_db
-from claw.daemon import App
+from claw.core.store import facts as facts_db
+from claw.daemon import build
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 FACT = re.compile(r"my (\w+(?: \w+)?) is (\w+)", re.I)
@@ -38,7 +38,7 @@ async def test_fact_from_turn_3_is_recalled_at_turn_300_within_budget(
     ollama: ScriptedOllama, make_config: Callable[..., Config]
 ) -> None:
     budget = 1500
-    app = App(make_config(llm_host=ollama.url, memory={"budget_tokens": budget}))
+    app = build(make_config(llm_host=ollama.url, memory={"budget_tokens": budget}), parts=())
     await app.start()
     try:
         script_memory(ollama)
@@ -65,7 +65,7 @@ async def test_fact_from_turn_3_is_recalled_at_turn_300_within_budget(
 async def test_summarising_failure_archives_raw_and_never_blocks_a_reply(
     ollama: ScriptedOllama, make_config: Callable[..., Config]
 ) -> None:
-    app = App(make_config(llm_host=ollama.url, memory={"budget_tokens": 1200}))
+    app = build(make_config(llm_host=ollama.url, memory={"budget_tokens": 1200}), parts=())
     await app.start()
     try:
         ollama.on(lambda r: "MEMORY FLUSH" in r.system_text, Reply.fail(500, "summariser broke"))
@@ -88,7 +88,7 @@ async def test_memory_tools_and_commands_survive_a_restart(
     ollama: ScriptedOllama, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(llm_host=ollama.url)
-    app = App(config)
+    app = build(config, parts=())
     await app.start()
     try:
         ollama.on("remember", Reply.call("remember", fact="The bins go out on Tuesday", about_household=True), times=1)
@@ -99,7 +99,7 @@ async def test_memory_tools_and_commands_survive_a_restart(
         assert "messages stored" in status and "tokens" in status
     finally:
         await app.stop()
-    again = App(config)
+    again = build(config, parts=())
     await again.start()
     try:
         ollama.clear_rules()
@@ -121,7 +121,7 @@ async def test_memory_tools_and_commands_survive_a_restart(
 async def test_compact_command_folds_the_conversation(
     ollama: ScriptedOllama, make_config: Callable[..., Config]
 ) -> None:
-    app = App(make_config(llm_host=ollama.url))
+    app = build(make_config(llm_host=ollama.url), parts=())
     await app.start()
     try:
         script_memory(ollama)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from claw.assistant.toolbox import CURRENT_TURN, Turn
 from claw.core.errors import ToolError
 from claw.home.device import Device, Found
 from claw.skills.convert import encode
@@ -168,22 +167,19 @@ async def test_every_named_action_with_valid_and_invalid_params(rig: Rig) -> Non
         for k, a in rig.profile.actions.items()
         if rig.device.capability(k) is None or rig.device.capability(k).type == "action"
     }  # type: ignore[union-attr]
-    token = CURRENT_TURN.set(Turn(path="confirmed"))  # a sensitive action is released by the owner's code
-    try:
-        for name, action in named.items():
-            for params in invalid_params(action):
-                rig.fake.requests.clear()
-                with pytest.raises(ToolError):
-                    await rig.driver.act(rig.device, name, params)
-                assert rig.fake.requests == [], (name, params)
+    # a sensitive action is released by the owner's code: Control then passes cleared=True
+    for name, action in named.items():
+        for params in invalid_params(action):
             rig.fake.requests.clear()
-            await rig.driver.act(rig.device, name, sample_params(action))
-            sent = rig.fake.actions_seen()
-            assert len(sent) == 1 and sent[0].method == action.request.method
-            assert rig.fake.auth_ok(sent[0], TOKEN)
-            for value in sample_params(action).values():
-                assert appears(value, sent[0]), (name, value, sent[0])
-    finally:
-        CURRENT_TURN.reset(token)
+            with pytest.raises(ToolError):
+                await rig.driver.act(rig.device, name, params, cleared=True)
+            assert rig.fake.requests == [], (name, params)
+        rig.fake.requests.clear()
+        await rig.driver.act(rig.device, name, sample_params(action), cleared=True)
+        sent = rig.fake.actions_seen()
+        assert len(sent) == 1 and sent[0].method == action.request.method
+        assert rig.fake.auth_ok(sent[0], TOKEN)
+        for value in sample_params(action).values():
+            assert appears(value, sent[0]), (name, value, sent[0])
     with pytest.raises(ToolError):
         await rig.driver.act(rig.device, "no_such_action", {})

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from claw.assistant.toolbox import CURRENT_TURN, Turn
 from claw.core.errors import DeviceError, ToolError
 from claw.home.device import Device, Found
 from claw.skills.convert import decode, encode
@@ -283,11 +282,7 @@ async def test_sensitive_named_actions_need_the_owners_code(tmp_path: Path) -> N
                 await driver.act(device, action, {})
         await driver.act(device, "blink", {})
         assert hits == ["/blink", "/state"]
-        token = CURRENT_TURN.set(Turn(path="confirmed"))
-        try:
-            await driver.act(device, "unlock_door", {})
-        finally:
-            CURRENT_TURN.reset(token)
+        await driver.act(device, "unlock_door", {}, cleared=True)  # Control passes this only after the owner's code
         assert "/unlock" in hits
     finally:
         await driver.close()
@@ -475,13 +470,15 @@ claw:
 
 
 def test_ssdp_matchers_bind_by_search_target_and_header_globs(make_config: Any) -> None:
+    from claw.daemon import build
     from claw.home.discovery import Announcement
-    from claw.home.part import Home
 
     config = make_config()
     skill_file(config.state_path / "skills", "ssdp-lamp", SSDP_SKILL)
-    home = Home(config)
-    home.skills.load()
+    house = build(config, parts={"home"})
+    home = house.home
+    assert home is not None
+    house.skills.load()
     headers = {"st": "urn:acme:device:lamp:1", "server": "Linux UPnP/1.0 AcmeLamp/2.1", "usn": "uuid:lamp-77"}
     lamp = Announcement("ssdp", "127.0.0.5", 49152, headers=headers)
     matcher = next(m for m in home.matchers if m.accepts(lamp))

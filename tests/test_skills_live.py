@@ -17,8 +17,8 @@ from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
 from claw.core.config import Config
-from claw.daemon import App
-from claw.home.part import Home
+from claw.daemon import Daemon, build
+from claw.home.house import Home
 from claw.skills.declarative import MissingDriver
 from claw.skills.python_driver import NOT_ALLOWED
 from claw_sim.devices import ShellyPlug
@@ -101,10 +101,10 @@ async def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10
 
 
 @pytest.fixture
-async def running(make_config: Callable[..., Config]) -> AsyncIterator[Callable[..., Awaitable[App]]]:
-    apps: list[App] = []
+async def running(make_config: Callable[..., Config]) -> AsyncIterator[Callable[..., Awaitable[Daemon]]]:
+    apps: list[Daemon] = []
 
-    async def start(**sections: Any) -> App:
+    async def start(**sections: Any) -> Daemon:
         home = {
             "discovery": True,
             "interfaces": ["127.0.0.1"],
@@ -114,7 +114,7 @@ async def running(make_config: Callable[..., Config]) -> AsyncIterator[Callable[
             **sections.pop("home", {}),
         }
         config = make_config(home=home, skills={"reload_interval": 0.1, **sections.pop("skills", {})}, **sections)
-        app = App(config, parts=[Home(config)])
+        app = build(config, parts={"home"})
         await app.start()
         apps.append(app)
         return app
@@ -124,7 +124,7 @@ async def running(make_config: Callable[..., Config]) -> AsyncIterator[Callable[
         await app.stop()
 
 
-def owner_skill(app: App, name: str) -> Path:
+def owner_skill(app: Daemon, name: str) -> Path:
     return app.config.state_path / "skills" / name / "SKILL.md"
 
 
@@ -135,7 +135,7 @@ def write(path: Path, text: str) -> None:
     tmp.replace(path)  # the watcher never sees half a file
 
 
-async def skills_listing(app: App) -> dict[str, dict[str, Any]]:
+async def skills_listing(app: Daemon) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in await app.snapshot("skills") if not s["builtin"]}
 
 
@@ -212,13 +212,12 @@ async def test_done_when_one_skill_file_makes_a_new_plug_controllable_by_chat_an
         await plug.stop()
 
 
-def app_errors(app: App) -> list[dict[str, Any]]:
+def app_errors(app: Daemon) -> list[dict[str, Any]]:
     """The owner skills' errors as the dashboard shows them (read synchronously for wait_for)."""
-    home: Home = app.home  # type: ignore[attr-defined]
-    return [p.describe() for e in home.skills.entries if not e.builtin for p in e.problems]
+    return [p.describe() for e in app.skills.entries if not e.builtin for p in e.problems]
 
 
-async def ask(app: App, text: str) -> str:
+async def ask(app: Daemon, text: str) -> str:
     return (await app.local.ask(text)).text
 
 

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from zeroconf.asyncio import AsyncZeroconf
 
-from claw.assistant.toolbox import Turn
 from claw.core.config import Config
-from claw.daemon import App
+from claw.core.request import Request
+from claw.daemon import Daemon as ClawDaemon
+from claw.daemon import build
 from claw.home.control import Change
-from claw.home.part import Home
+from claw.home.house import Home
 from claw_sim.devices import ElgatoKeyLight, HomeAssistant, HueBridge, HueLightSpec, ShellyPlug, WledStrip, make_device
 from claw_sim.devices.base import SimDevice
 from tests.fakes.tls import self_signed
@@ -40,7 +41,7 @@ def ip() -> str:
 
 @dataclass
 class Daemon:
-    app: App
+    app: ClawDaemon
     home: Home
 
     async def say(self, text: str) -> str:
@@ -85,7 +86,7 @@ async def sims(zc: AsyncZeroconf) -> AsyncIterator[Callable[[SimDevice], Awaitab
 
 @pytest.fixture
 async def daemon(make_config: Callable[..., Config]) -> AsyncIterator[Callable[..., Awaitable[Daemon]]]:
-    apps: list[App] = []
+    apps: list[ClawDaemon] = []
 
     async def start(**sections: Any) -> Daemon:
         home = {
@@ -97,7 +98,7 @@ async def daemon(make_config: Callable[..., Config]) -> AsyncIterator[Callable[.
             **sections.pop("home", {}),
         }
         config = make_config(home=home, skills={"reload_interval": 0.2, **sections.pop("skills", {})}, **sections)
-        app = App(config, parts=[Home(config)])
+        app = build(config, parts={"home"})
         await app.start()
         apps.append(app)
         return Daemon(app, app.home)  # type: ignore[attr-defined]
@@ -168,7 +169,7 @@ async def test_elgato_key_light(daemon: Any, sims: Any) -> None:
     assert light.light["on"] == 1
     await d.say(f"dim the {name} to 35%")
     assert light.light["brightness"] == 35
-    results = await d.home.control.apply([device], Change(values={"color_temp": 300}), Turn())
+    results = await d.home.control.apply([device], Change(values={"color_temp": 300}), Request())
     assert results[0].status == "done" and light.light["temperature"] == 300
     await d.home.drivers["elgato"].act(device, "identify", {})
     assert ("POST", "/elgato/identify") in light.requests
@@ -248,15 +249,15 @@ async def test_home_assistant_entities_become_devices_in_their_areas(
 
     await d.say("turn on the coffee maker")
     assert ha.entities["switch.coffee_maker"].state == "on"
-    results = await d.home.control.apply([climate], Change(level=19.5, unit="°"), Turn())
+    results = await d.home.control.apply([climate], Change(level=19.5, unit="°"), Request())
     assert results[0].status == "done" and ha.entities["climate.hallway"].attributes["temperature"] == 19.5
-    await d.home.control.apply([lamp], Change(values={"brightness": 40}), Turn())
+    await d.home.control.apply([lamp], Change(values={"brightness": 40}), Request())
     assert ha.entities["light.living_room_lamp"].attributes["brightness"] == 102
 
-    held = await d.home.control.apply([lock], Change(values={"locked": False}), Turn(path="fast-path"))
+    held = await d.home.control.apply([lock], Change(values={"locked": False}), Request(via="fast-path"))
     assert held[0].status == "held" and ha.entities["lock.back_door"].state == "locked"
     code = held[0].detail.split("Reply OK ")[1][:4]
-    assert "Unlocked" in await d.home.guard.confirm(code, Turn())
+    assert "Unlocked" in await d.app.guard.confirm(code, Request())
     assert ha.entities["lock.back_door"].state == "unlocked"
 
 

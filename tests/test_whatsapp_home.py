@@ -11,11 +11,9 @@ import aiohttp
 import cv2
 import numpy as np
 
-from claw.channels.whatsapp.channel import WhatsApp
 from claw.core.bus import Media
 from claw.core.config import Config
-from claw.daemon import App
-from claw.home.part import Home
+from claw.daemon import build
 from claw_sim.home import SimHome
 from tests.fakes.twilio_api import FakeTwilio
 from tests.home_fixtures import wait_for
@@ -34,7 +32,7 @@ async def test_signed_sleepy_time_turns_the_house_off_and_the_reply_reaches_twil
     config = replace(
         config, home=replace(config.home, discovery=True, interfaces=("127.0.0.1",), subnets=(f"127.0.{subnet}.0/24",))
     )
-    app = App(config, parts=[Home(config), WhatsApp(config)])
+    app = build(config, parts={"home", "whatsapp"})
     await app.start()
     try:
         d = Daemon(app, fake)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from claw.assistant.toolbox import Turn
+from claw.assistant.toolbox import CURRENT_REQUEST
 from claw.core.config import Config
-from claw.core.safety import Guard
+from claw.core.request import Request
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store.audit import recent
@@ -146,16 +146,19 @@ async def test_owner_changes_need_a_code_and_persist(
     config = wa_config()
     d = await start_daemon(config, fake)
     try:
-        refused = json.loads(await d.app.tools.call("add_owner", {"name": "Kim", "number": newcomer}))
-        assert "confirmation guard is not running" in refused["error"]
-        guard = Guard(d.app.store)
-        d.app.guard = guard  # type: ignore[attr-defined]  # what the home part does
-        held = json.loads(await d.app.tools.call("add_owner", {"name": "Kim", "number": newcomer}))
+        sam = Request(actor="Sam", conversation=f"owner:{SAM}", channel="whatsapp", sender=SAM)
+        token = CURRENT_REQUEST.set(sam)  # as during Sam's turn with the model
+        try:
+            held = json.loads(await d.app.tools.call("add_owner", {"name": "Kim", "number": newcomer}))
+        finally:
+            CURRENT_REQUEST.reset(token)
         assert held["status"] == "needs_confirmation"
         assert d.part.owners.find(newcomer) is None
-        code = guard.pending()[0].code
-        turn = Turn(actor="Sam", conversation=f"owner:{SAM}", channel="whatsapp", sender=SAM)
-        assert "is now an owner" in await guard.confirm(code, turn)
+        code = d.app.guard.pending()[0].code
+        alex = Request(actor="Alex", conversation=f"owner:{ALEX}", channel="whatsapp", sender=ALEX)
+        assert "doesn't match" in await d.app.guard.confirm(code, alex)  # only in the conversation it was issued to
+        assert d.part.owners.find(newcomer) is None
+        assert "is now an owner" in await d.app.guard.confirm(code, sam)
         assert d.part.owners.find(newcomer) is not None
     finally:
         await d.app.stop()
@@ -165,7 +168,7 @@ async def test_owner_changes_need_a_code_and_persist(
         await eventually(lambda: d.bodies(newcomer), what="Kim's reply")
         assert d.bodies(newcomer) == ["ok: hello from Kim"]
         last = json.loads(await d.app.tools.call("remove_owner", {"who": "Kim"}))
-        assert "confirmation guard is not running" in last["error"]
+        assert last["status"] == "needs_confirmation" and d.part.owners.find(newcomer) is not None
     finally:
         await d.app.stop()
 

@@ -13,7 +13,8 @@ import aiohttp
 from claw.channels.whatsapp.channel import WhatsApp
 from claw.core.config import Config
 from claw.core.store import outbox as rows_db
-from claw.daemon import App
+from claw.daemon import Daemon as ClawDaemon
+from claw.daemon import build
 from tests.fakes.twilio_api import FakeTwilio, inbound_params, signed_webhook
 
 SENDER = "whatsapp:+14155238886"
@@ -26,14 +27,14 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + bytes(range(256)) * 8 + b"\xf
 
 @dataclass
 class Daemon:
-    """A running App with the WhatsApp part, and the ways a test talks to it."""
+    """A running Daemon with the WhatsApp part, and the ways a test talks to it."""
 
-    app: App
+    app: ClawDaemon
     fake: FakeTwilio
     part: WhatsApp = field(init=False)
 
     def __post_init__(self) -> None:
-        part = next(p for p in self.app.parts if isinstance(p, WhatsApp))
+        part = self.app.whatsapp
         self.part = part
 
     @property
@@ -88,6 +89,6 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0, what: str =
 
 
 async def start_daemon(config: Config, fake: FakeTwilio) -> Daemon:
-    app = App(config, parts=[WhatsApp(config)])
+    app = build(config, parts={"whatsapp"})
     await app.start()
     return Daemon(app, fake)

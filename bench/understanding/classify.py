@@ -63,6 +63,7 @@ def classify(case: Case, o: Outcome) -> tuple[str, str]:
     if case.expect == "act":
         if o.changes:
             problems = effects_match(case.effects, o.changes, o.after_raw)
+            problems += [f"the reply lacks {s!r}" for s in lower_contains()]
             return ("correct", "") if not problems else ("wrong", "; ".join(problems))
         if code:
             return "wrong", "asked for a code for something not asked"

@@ -56,6 +56,8 @@ def value_matches(spec: Any, old: Any, new: Any) -> bool:
     if isinstance(spec, str):
         if spec == "any":
             return True
+        if spec.strip() == "!=":
+            return bool(new != old)
         m = _OP.match(spec)
         if m and isinstance(new, int | float) and not isinstance(new, bool):
             op, ref = m.group(1), m.group(2)
@@ -86,6 +88,8 @@ def effects_match(
         got = changes.get(name, {})
         for key, spec in want.items():
             if key in TRACKED:
+                if key not in got and spec == "any":
+                    continue  # "any": may change or not
                 if key not in got:
                     problems.append(f"{name}.{key} unchanged (wanted {spec})")
                 elif not value_matches(spec, got[key][0], got[key][1]):
@@ -126,7 +130,7 @@ class House:
         for name, values in (given or {}).items():
             if name not in want:
                 raise ValueError(f"given: no device called {name!r}")
-            want[name].update({k: normalise(k, v) for k, v in values.items()})
+            want[name].update({k: normalise(k, v) for k, v in values.items() if k in TRACKED})
         return want
 
     def reset(self, given: dict[str, dict[str, Any]] | None = None) -> list[str]:
@@ -142,7 +146,9 @@ class House:
             if not todo:
                 break
             if attempt == 1:
-                problems = [f"{n}: still {({k: have.get(n, {}).get(k) for k in t})} (wanted {t})" for n, t in todo.items()]
+                problems = [
+                    f"{n}: still { ({k: have.get(n, {}).get(k) for k in t}) } (wanted {t})" for n, t in todo.items()
+                ]
                 break
             for name, values in todo.items():
                 confirmed |= self._set(name, values, have.get(name, {}), extras.get(name, {}), problems)
@@ -150,7 +156,9 @@ class House:
             self.daemon.chat("/new")
         return problems
 
-    def _set(self, name: str, values: dict[str, Any], have: dict[str, Any], extra: dict[str, Any], problems: list[str]) -> bool:
+    def _set(
+        self, name: str, values: dict[str, Any], have: dict[str, Any], extra: dict[str, Any], problems: list[str]
+    ) -> bool:
         path = f"/api/devices/{self.ids[name]}"
         bodies: list[dict[str, Any]] = []
         values = dict(values)
@@ -191,7 +199,11 @@ class House:
                 drift[name] = [f"unreachable: {exc}"]
                 continue
             mine = registry.get(name, {})
-            bad = [f"{k}: registry {mine.get(k)!r}, device {v!r}" for k, v in real.items() if k in TRACKED and mine.get(k) != v]
+            bad = [
+                f"{k}: registry {mine.get(k)!r}, device {v!r}"
+                for k, v in real.items()
+                if k in TRACKED and mine.get(k) != v
+            ]
             if bad:
                 drift[name] = bad
         return drift

@@ -6,18 +6,18 @@ import re
 import time
 from typing import TYPE_CHECKING
 
+from claw.assistant.politeness import without_politeness
 from claw.assistant.router import Answer
-from claw.assistant.toolbox import Turn
-from claw.assistant.vision import camera_phrase
 from claw.core.bus import Inbound
 from claw.core.errors import ClawError, NeedsConfirmation
+from claw.core.request import Request
 from claw.eyes.alerts import clock, moment
+from claw.eyes.description import camera_phrase
 from claw.eyes.history import EventRecord
 
 if TYPE_CHECKING:
-    from claw.eyes.part import Eyes
+    from claw.eyes.sight import Eyes
 
-_POLITE = re.compile(r"^(?:please|hey claw|claw|ok claw|can you|could you|would you)[,\s]+|[,\s]+(?:please|thanks)$")
 _CAM = r"(?:(?:on|at|from|by)\s+)?(?:the\s+)?(?P<cam>[\w -]+?)\s+(?:camera|cam)"
 _OUT = re.compile(
     r"^(?:what(?:'s| has)?\s+happen(?:ed|ing)|what\s+did\s+i\s+miss|did\s+i\s+miss\s+anything|"
@@ -79,12 +79,9 @@ class EyesFastPath:
     def __init__(self, eyes: Eyes) -> None:
         self.eyes = eyes
 
-    async def answer(self, inbound: Inbound, turn: Turn) -> Answer | None:
-        guard = self.eyes.guard
-        if self.eyes.own_guard and (code := guard.is_code(inbound.text)) is not None and guard.pending():
-            return Answer(await guard.confirm(code, turn))
+    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
         said = inbound.text.lower().replace("\u2019", "'")  # phones type "we’re"
-        text = _POLITE.sub("", " ".join(said.split()).strip(" ?.!"))
+        text = without_politeness(" ".join(said.split()).strip(" ?.!"))
         try:
             return await self._answer(text, turn)
         except NeedsConfirmation as exc:
@@ -92,7 +89,7 @@ class EyesFastPath:
         except ClawError as exc:
             return Answer(str(exc))
 
-    async def _answer(self, text: str, turn: Turn) -> Answer | None:
+    async def _answer(self, text: str, turn: Request) -> Answer | None:
         eyes = self.eyes
         if (m := _OUT.match(text)) or (m := _SAW.match(text)):
             return await self._while_out(m.groupdict().get("cam"), "out" in text or "away" in text or "miss" in text)
@@ -101,12 +98,12 @@ class EyesFastPath:
         if m := _LOOK.match(text):
             return await self._look(m["cam"])
         if m := _MUTE.match(text):
-            return Answer(await eyes.mute(m["cam"], minutes_in(m["dur"])))
+            return Answer(await eyes.mute(m["cam"], minutes_in(m["dur"]), turn))
         if m := _UNMUTE.match(text):
-            return Answer(await eyes.mute(m["cam"], 0))
+            return Answer(await eyes.mute(m["cam"], 0, turn))
         if m := _MODE.match(text):
             said = m["a"] or m["b"] or m["c"]
-            return Answer(await eyes.set_mode("home" if "back" in said else said))
+            return Answer(await eyes.set_mode("home" if "back" in said else said, turn))
         if (m := _WATCH.match(text)) and _WATCHABLE.search(m["cond"]):
             condition, camera = m["cond"], None
             if cam := _NAMED.search(condition):

@@ -6,21 +6,21 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from claw.assistant.toolbox import CURRENT_TURN, TURN_MEDIA, Tool, Tools
+from claw.assistant.toolbox import CURRENT_REQUEST, Tool, Tools, current_request
 from claw.assistant.vision import KINDS
-from claw.core.bus import Outbound
+from claw.core.bus import Bus, Outbound
 from claw.core.errors import ToolError
 from claw.eyes.alerts import MODES, clock
 from claw.eyes.history import EventRecord
 
-if TYPE_CHECKING:
-    from claw.eyes.part import Eyes
+if TYPE_CHECKING:  # the eyes load OpenCV; only a daemon with cameras builds them
+    from claw.eyes.sight import Eyes
 
 _CAMERA = {"type": "string", "description": "The camera's name, e.g. 'driveway'. Leave out for all cameras."}
 
 
-def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
-    """Register recent_events, show_event, mute_camera, set_mode and watch (group "eyes")."""
+def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
+    """Register recent_events, show_event, mute_camera, set_mode and watch."""
 
     def row(record: EventRecord) -> dict[str, Any]:
         return {
@@ -45,31 +45,28 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
 
     async def show_event(which: str) -> dict[str, Any]:
         record = await _find(eyes, which)
-        turn = CURRENT_TURN.get()
+        turn = CURRENT_REQUEST.get()
         sent = False
-        pictures = TURN_MEDIA.get()
-        if record.snapshot and pictures is not None:
-            pictures.append(eyes.media(record))  # travels with the reply, whatever the channel
+        if record.snapshot and turn is not None and not turn.unattended:
+            turn.receipt.pictures.append(eyes.media(record))  # travels with the reply, whatever the channel
             sent = True
-        elif record.snapshot and turn.channel:
-            # No reply to ride on (a history-less job run): the picture goes to the asker as its own message.
-            await eyes.app.bus.send(
-                Outbound(turn.channel, turn.sender, f"{eyes.line(record)}", media=(eyes.media(record),))
-            )
+        elif record.snapshot:
+            # No reply to ride on (a history-less job run): the picture goes out as its own message.
+            asker = turn or current_request()
+            await bus.send(Outbound(asker.channel, asker.sender, eyes.line(record), media=(eyes.media(record),)))
             sent = True
         return {"event": row(record), "picture_sent": sent}
 
     async def mute_camera(camera: str, minutes: float = 60) -> dict[str, str]:
-        return {"status": "done", "tell_the_owner": await eyes.mute(camera, minutes)}
+        return {"status": "done", "tell_the_owner": await eyes.mute(camera, minutes, current_request())}
 
     async def set_mode(mode: str) -> dict[str, str]:
-        return {"status": "done", "tell_the_owner": await eyes.set_mode(mode)}
+        return {"status": "done", "tell_the_owner": await eyes.set_mode(mode, current_request())}
 
     async def watch(condition: str, camera: str = "", minutes: float = 60) -> dict[str, str]:
-        said = await eyes.watch(camera or None, condition, minutes, CURRENT_TURN.get().actor)
+        said = await eyes.watch(camera or None, condition, minutes, current_request().actor)
         return {"status": "watching", "tell_the_owner": said}
 
-    group = "eyes"
     tools.add(
         Tool(
             "recent_events",
@@ -83,8 +80,6 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
                 },
             },
             recent_events,
-            read_only=True,
-            group=group,
         )
     )
     tools.add(
@@ -94,8 +89,6 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
             "'last person', 'last vehicle', 'last animal', 'last event'.",
             {"type": "object", "properties": {"which": {"type": "string"}}, "required": ["which"]},
             show_event,
-            read_only=True,
-            group=group,
         )
     )
     tools.add(
@@ -108,8 +101,6 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
                 "required": ["camera"],
             },
             mute_camera,
-            sensitive=True,
-            group=group,
         )
     )
     tools.add(
@@ -118,7 +109,6 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
             "Set the camera alert mode: home, away (we left) or night.",
             {"type": "object", "properties": {"mode": {"type": "string", "enum": list(MODES)}}, "required": ["mode"]},
             set_mode,
-            group=group,
         )
     )
     tools.add(
@@ -136,18 +126,16 @@ def add_eyes_tools(tools: Tools, eyes: Eyes) -> None:
                 "required": ["condition"],
             },
             watch,
-            group=group,
         )
     )
 
 
 async def _find(eyes: Eyes, which: str) -> EventRecord:
     """An event by id or by "last <kind>"."""
-    from claw.eyes import history
 
     said = which.strip().lower()
     if said.lstrip("#").isdigit():
-        record = await eyes.app.store.run(history.get, int(said.lstrip("#")))
+        record = await eyes.event(int(said.lstrip("#")))
         if record is None:
             raise ToolError(f"there is no camera event {said}")
         return record

@@ -1,41 +1,59 @@
-"""The home's fast path: confirmation codes, routines and plain commands, before (and without) the model."""
+"""The home's fast path: routines and plain commands, before (and without) the model."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from claw.assistant.home_intents import Matcher
+from claw.assistant.home_intents import Intent, Matcher
 from claw.assistant.router import Answer
-from claw.assistant.toolbox import Turn
 from claw.core.bus import Inbound
+from claw.core.errors import NeedsConfirmation, TargetNotFound
+from claw.core.request import Request
+from claw.home.actions import Actions
+from claw.home.routines import RoutineBook
 from claw.home.targeting import norm
-
-if TYPE_CHECKING:
-    from claw.home.part import Home
 
 
 class HomeFastPath:
     """Answers what it understands for sure; anything else goes on to the model."""
 
-    def __init__(self, home: Home) -> None:
-        self.home = home
+    def __init__(self, actions: Actions, routines: RoutineBook, version: Callable[[], int]) -> None:
+        self.actions, self.routines, self.version = actions, routines, version
         self._matcher: Matcher | None = None
         self._version = -1
 
     def matcher(self) -> Matcher:
         """Rebuilt only when the registry or routines change (names and rooms are its vocabulary)."""
-        if self._matcher is None or self._version != self.home.version:
-            resolver = self.home.actions.resolver()
+        if self._matcher is None or self._version != self.version():
+            resolver = self.actions.resolver()
             names = {norm(n) for d in resolver.devices for n in (d.name, *d.aliases)}
-            self._matcher = Matcher(self.home.routines, resolver.rooms(), names)
-            self._version = self.home.version
+            self._matcher = Matcher(self.routines, resolver.rooms(), names)
+            self._version = self.version()
         return self._matcher
 
-    async def answer(self, inbound: Inbound, turn: Turn) -> Answer | None:
-        code = self.home.guard.is_code(inbound.text)
-        if code is not None and (self.home.guard.pending() or inbound.text.strip().lower().startswith("ok")):
-            return Answer(await self.home.guard.confirm(code, turn))
+    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
         intent = self.matcher().match(inbound.text)
         if intent is None:
             return None
-        return Answer(await self.home.actions.run_intent(intent, turn))
+        return Answer(await run_intent(self.actions, intent, turn))
+
+
+async def run_intent(actions: Actions, intent: Intent, request: Request) -> str:
+    """Carry out one understood intent through the home's verbs; a miss or a held action is said, not raised."""
+    try:
+        if intent.kind == "routine" and intent.routine is not None:
+            return await actions.routine(intent.routine, request)
+        if intent.kind == "change":
+            text, _ = await actions.change(intent.target, intent.change, request)
+            return text
+        if intent.kind == "query":
+            return await actions.describe(intent.target, intent.query)
+        if intent.kind == "allow":
+            return await actions.allow(intent.target, request)
+        if intent.kind in ("rename", "move"):
+            return await actions.manage(intent.target, intent.kind, intent.value, request)
+    except TargetNotFound as exc:
+        return str(exc)
+    except NeedsConfirmation as exc:
+        return exc.prompt
+    return "I'm not sure what to do with that."

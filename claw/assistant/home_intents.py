@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from claw.assistant.politeness import without_politeness
 from claw.home.control import Change
 from claw.home.routines import Routine, RoutineBook
 from claw.home.targeting import Target, kind_of, norm
@@ -24,7 +25,6 @@ class Intent:
     value: str = ""  # new name or room
 
 
-_POLITE = re.compile(r"^(?:please|hey claw|claw|ok claw|can you|could you|would you)[,\s]+|[,\s]+(?:please|thanks)$")
 _POWER_A = re.compile(r"^(?:turn|switch|shut|put)\s+(on|off)\s+(.+)$")
 _POWER_B = re.compile(r"^(?:turn|switch|shut|put)\s+(.+?)\s+(on|off)$")
 _POWER_C = re.compile(r"^(.+?)\s+(on|off)$")
@@ -169,5 +169,5 @@ def _clean(text: str) -> str:
     s = text.strip().lower().rstrip("?.!")
     s = s.replace("’", "'")
     for _ in range(2):
-        s = _POLITE.sub("", s).strip()
+        s = without_politeness(s)
     return " ".join(s.split())

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from claw.assistant.toolbox import CURRENT_TURN, Tool, Tools
+from claw.assistant.toolbox import Tool, Tools, current_request
+from claw.home.capabilities import ALARM, BRIGHTNESS, LOCK, MEDIA, POSITION, SETPOINT, VOLUME, Capability
 from claw.home.control import Change
 from claw.home.device import KIND_WORDS
 from claw.home.targeting import Target, kind_of
 
 if TYPE_CHECKING:
-    from claw.home.part import Home
+    from claw.home.house import Home
+
+# What set_value may set: the common writable capabilities, described once in claw.home.capabilities.
+SETTABLE = (BRIGHTNESS, SETPOINT, POSITION, VOLUME, ALARM, LOCK)
+
+
+def _setting_words(cap: Capability) -> str:
+    """ "brightness (0-100 %)", "mode (disarmed/home/away/night)": a setting as the model reads it."""
+    if cap.type == "number":
+        return f"{cap.key} ({cap.min:g}-{cap.max:g} {cap.unit})".replace(" )", ")")
+    if cap.type == "choice":
+        return f"{cap.key} ({'/'.join(cap.options)})"
+    return f"{cap.key} (true/false)"
+
 
 TARGET_PROPS: dict[str, Any] = {
     "name": {"type": "string", "description": "device name or alias"},
@@ -44,12 +58,12 @@ def add_home_tools(tools: Tools, home: Home) -> None:
         ]
 
     async def turn_on_off(on: bool, name: str = "", room: str = "", kind: str = "") -> str:
-        text, _ = await home.actions.change(_target(name, room, kind), Change(power=on), CURRENT_TURN.get())
+        text, _ = await home.actions.change(_target(name, room, kind), Change(power=on), current_request())
         return text
 
     async def set_value(setting: str, value: Any, name: str = "", room: str = "", kind: str = "") -> str:
         change = Change(values={setting: value})
-        text, _ = await home.actions.change(_target(name, room, kind), change, CURRENT_TURN.get())
+        text, _ = await home.actions.change(_target(name, room, kind), change, current_request())
         return text
 
     async def media(
@@ -57,14 +71,14 @@ def add_home_tools(tools: Tools, home: Home) -> None:
     ) -> str:
         params = {k: v for k, v in (("query", query), ("uri", uri), ("with", group_with)) if v}
         target = _target(name, room, "" if name else "speaker")
-        text, _ = await home.actions.change(target, Change(action=action, params=params), CURRENT_TURN.get())
+        text, _ = await home.actions.change(target, Change(action=action, params=params), current_request())
         return text
 
     async def device_action(
         action: str, name: str = "", room: str = "", kind: str = "", params: dict[str, Any] | None = None
     ) -> str:
         change = Change(action=action, params=dict(params or {}))
-        text, _ = await home.actions.change(_target(name, room, kind), change, CURRENT_TURN.get())
+        text, _ = await home.actions.change(_target(name, room, kind), change, current_request())
         return text
 
     async def run_routine(name: str) -> str:
@@ -72,7 +86,7 @@ def add_home_tools(tools: Tools, home: Home) -> None:
         if routine is None:
             known = ", ".join(r.name for r in home.routines.all())
             return f"No routine called '{name}'. Routines: {known}."
-        return await home.actions.routine(routine, CURRENT_TURN.get())
+        return await home.actions.routine(routine, current_request())
 
     async def manage_device(
         name: str, new_name: str = "", new_room: str = "", add_alias: str = "", ignore: bool | None = None
@@ -110,8 +124,6 @@ def add_home_tools(tools: Tools, home: Home) -> None:
             "Live state of devices, filtered by name, room or kind (all if none).",
             target_schema([], {}),
             home_state,
-            read_only=True,
-            group="home",
         )
     )
     tools.add(
@@ -120,47 +132,37 @@ def add_home_tools(tools: Tools, home: Home) -> None:
             "Turn devices on or off (shades/garage/gate: open or close). Give a name, room or kind; never guess one.",
             target_schema(["on"], {"on": {"type": "boolean"}}),
             turn_on_off,
-            group="home",
         )
     )
     tools.add(
         Tool(
             "set_value",
-            "Set brightness (0-100), target_temp (°C), position (0-100, 0 closed), volume "
-            "(0-100), mode (alarm: disarmed/home/away/night) or locked (true/false).",
+            "Set " + "; ".join(_setting_words(c) for c in SETTABLE) + ".",
             target_schema(
                 ["setting", "value"],
                 {
-                    "setting": {
-                        "type": "string",
-                        "enum": ["brightness", "target_temp", "position", "volume", "mode", "locked"],
-                    },
+                    "setting": {"type": "string", "enum": [c.key for c in SETTABLE]},
                     "value": {"type": ["number", "string", "boolean"]},
                 },
             ),
             set_value,
-            group="home",
         )
     )
     tools.add(
         Tool(
             "media",
-            "Control speakers: play, pause, next, previous, play_favorite (query), play_uri (uri), "
-            "join (group_with another speaker), unjoin.",
+            "Control speakers: " + ", ".join(MEDIA.options) + " (play_favorite takes a query, play_uri a uri, "
+            "join a group_with speaker).",
             target_schema(
                 ["action"],
                 {
-                    "action": {
-                        "type": "string",
-                        "enum": ["play", "pause", "next", "previous", "play_favorite", "play_uri", "join", "unjoin"],
-                    },
+                    "action": {"type": "string", "enum": list(MEDIA.options)},
                     "query": {"type": "string"},
                     "uri": {"type": "string"},
                     "group_with": {"type": "string"},
                 },
             ),
             media,
-            group="home",
         )
     )
     tools.add(
@@ -169,7 +171,6 @@ def add_home_tools(tools: Tools, home: Home) -> None:
             "Run a device's named action from its skill (e.g. load_preset, identify); home_state lists them.",
             target_schema(["action"], {"action": {"type": "string"}, "params": {"type": "object"}}),
             device_action,
-            group="home",
         )
     )
     tools.add(
@@ -183,7 +184,6 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 "additionalProperties": False,
             },
             run_routine,
-            group="home",
         )
     )
     tools.add(
@@ -203,6 +203,5 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 "additionalProperties": False,
             },
             manage_device,
-            group="home",
         )
     )

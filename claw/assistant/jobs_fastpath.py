@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from claw.assistant.jobs_tools import jobs_command
 from claw.assistant.router import Answer
-from claw.assistant.toolbox import Turn
 from claw.core.bus import Inbound
 from claw.core.errors import ClawError
+from claw.core.request import Request
 from claw.jobs.when import natural_schedule
 
 if TYPE_CHECKING:
-    from claw.jobs.part import Jobs
+    from claw.jobs.agenda import Jobs
 
 _REMIND = re.compile(
     r"^(?:(?:please|hey claw|claw)[, ]+)?(?:can you |could you |would you )?remind me\s+(?P<rest>.+?)[.!?]*$", re.I
@@ -45,7 +45,7 @@ class Reminders:
     def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
 
-    async def answer(self, inbound: Inbound, turn: Turn) -> Answer | None:
+    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
         if turn.actor == "scheduler":  # a job's own text never schedules more jobs
             return None
         text = " ".join(inbound.text.split())

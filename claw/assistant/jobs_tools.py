@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from claw.assistant.toolbox import CURRENT_TURN, Tool, Tools
+from claw.assistant.toolbox import Tool, Tools, current_request
 from claw.core.errors import ClawError
 
 if TYPE_CHECKING:
-    from claw.jobs.part import Jobs
+    from claw.jobs.agenda import Jobs
 
 _REF = {
     "type": "object",
@@ -42,7 +42,7 @@ def add_job_tools(tools: Tools, jobs: Jobs) -> None:
     """Register create_job, list_jobs, pause_job, resume_job and delete_job (group "jobs")."""
 
     async def create_job(schedule: str, action: str, description: str = "") -> dict[str, Any]:
-        job = await jobs.create(schedule, action, description=description, owner=CURRENT_TURN.get().actor)
+        job = await jobs.create(schedule, action, description=description, owner=current_request().actor)
         said = jobs.confirm(job)
         return {
             "id": job.id,
@@ -77,7 +77,6 @@ def add_job_tools(tools: Tools, jobs: Jobs) -> None:
             "Repeat the returned 'when' to the owner.",
             _CREATE,
             create_job,
-            group="jobs",
         )
     )
     tools.add(
@@ -86,13 +85,11 @@ def add_job_tools(tools: Tools, jobs: Jobs) -> None:
             "List the scheduled jobs and reminders with their next run.",
             {"type": "object", "properties": {}},
             list_jobs,
-            read_only=True,
-            group="jobs",
         )
     )
-    tools.add(Tool("pause_job", "Pause a scheduled job until resumed.", _REF, pause_job, group="jobs"))
-    tools.add(Tool("resume_job", "Resume a paused job.", _REF, resume_job, group="jobs"))
-    tools.add(Tool("delete_job", "Delete a scheduled job or reminder for good.", _REF, delete_job, group="jobs"))
+    tools.add(Tool("pause_job", "Pause a scheduled job until resumed.", _REF, pause_job))
+    tools.add(Tool("resume_job", "Resume a paused job.", _REF, resume_job))
+    tools.add(Tool("delete_job", "Delete a scheduled job or reminder for good.", _REF, delete_job))
 
 
 async def jobs_command(jobs: Jobs, text: str) -> str:

@@ -10,12 +10,14 @@ from typing import Any
 
 from claw.assistant.llm import Answer, Model, ToolCall
 from claw.assistant.memory import Memory
-from claw.assistant.repair import clean_untrusted, tool_calls_in_text
-from claw.assistant.toolbox import CURRENT_TURN, Tools, Turn
+from claw.assistant.repair import tool_calls_in_text
+from claw.assistant.toolbox import CURRENT_REQUEST, Tools
 from claw.core.config import LLMConfig
+from claw.core.request import Request
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
+from claw.core.untrusted import clean_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -49,44 +51,15 @@ class Brain:
         self.model, self.tools, self.memory, self.store, self.config = model, tools, memory, store, config
         self.overview = overview
 
-    async def turn(self, turn: Turn, images: Sequence[bytes] = ()) -> Reply:
+    async def turn(self, turn: Request, images: Sequence[bytes] = ()) -> Reply:
         """Answer the newest user message of `turn.conversation` (already persisted by its channel)."""
-        token = CURRENT_TURN.set(turn)
-        try:
-            return await self._turn(turn, images)
-        finally:
-            CURRENT_TURN.reset(token)
-
-    async def _turn(self, turn: Turn, images: Sequence[bytes]) -> Reply:
         schemas = self.tools.schemas()
         prompt = await self.memory.build(
             turn.conversation, overview=self.overview(), tool_schemas=schemas, extra_system=GUIDANCE
         )
-        messages = prompt.messages
         new: list[Message] = []
-        called: list[str] = []
-        answer: Answer | None = None
-        for round_no in range(1, self.config.max_rounds + 1):
-            answer = await self.model.chat(messages, tools=schemas, images=images if round_no == 1 else ())
-            calls = answer.tool_calls or tuple(tool_calls_in_text(answer.content, self.tools.names()))
-            if not calls:
-                break
-            raw = [{"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in calls]
-            content = "" if not answer.tool_calls else answer.content
-            assistant = Message("assistant", content, tool_calls=tuple(raw))
-            messages.append(assistant.as_chat())
-            new.append(assistant)
-            for call in calls:
-                result = await self._run_tool(call)
-                called.append(call.name)
-                tool_msg = Message("tool", result, tool_name=call.name)
-                messages.append(tool_msg.as_chat())
-                new.append(tool_msg)
-        else:
-            # Out of rounds: one last call without tools so the owner hears where things stand.
-            messages.append({"role": "system", "content": "Stop calling tools now and tell the owner the outcome."})
-            answer = await self.model.chat(messages)
-        text = clean_untrusted(answer.content if answer else "").strip() or "Done."
+        answer, called = await self._loop(prompt.messages, schemas, turn, images=images, record=new)
+        text = clean_untrusted(answer.content).strip() or "Done."
         new.append(Message("assistant", text))
         await self.store.run(log_db.append, turn.conversation, [_stamped(m, turn) for m in new])
         if self.memory.needs_compaction(prompt):
@@ -94,49 +67,72 @@ class Brain:
         rounds = min(len(called), self.config.max_rounds) + 1
         return Reply(text, rounds, tuple(called), prompt.tokens)
 
-    async def _run_tool(self, call: ToolCall) -> str:
-        log.info("tool %s %s", call.name, json.dumps(dict(call.arguments), default=str)[:200])
-        return await self.tools.call(call.name, call.arguments)
-
     async def fresh(
         self,
         instruction: str,
         *,
+        request: Request,
         system: str = "",
         format: Mapping[str, Any] | None = None,
         use_tools: bool = True,
-        turn: Turn | None = None,
     ) -> Answer:
         """A history-less run for jobs and the heartbeat: soul + instruction, optional tools, no memory."""
-        token = CURRENT_TURN.set(turn or Turn(actor="scheduler", conversation="jobs", path="schedule"))
+        messages: list[dict[str, Any]] = [
+            {
+                "role": "system",
+                "content": "\n\n".join(p for p in (self.memory.soul.text, self.overview(), system) if p),
+            },
+            {"role": "user", "content": instruction},
+        ]
+        answer, _ = await self._loop(messages, self.tools.schemas() if use_tools else [], request)
+        if format is not None:
+            messages.append({"role": "assistant", "content": answer.content})
+            messages.append({"role": "user", "content": "Now answer only with the JSON decision."})
+            answer = await self.model.chat(messages, format=format)
+        return answer
+
+    async def _loop(
+        self,
+        messages: list[dict[str, Any]],
+        schemas: list[dict[str, Any]],
+        request: Request,
+        *,
+        images: Sequence[bytes] = (),
+        record: list[Message] | None = None,
+    ) -> tuple[Answer, list[str]]:
+        """The one tool loop: model, tools, repeat at most `max_rounds`; out of rounds, one last call without tools."""
+        token = CURRENT_REQUEST.set(request)
+        called: list[str] = []
         try:
-            messages: list[dict[str, Any]] = [
-                {
-                    "role": "system",
-                    "content": "\n\n".join(p for p in (self.memory.soul.text, self.overview(), system) if p),
-                },
-                {"role": "user", "content": instruction},
-            ]
-            schemas = self.tools.schemas() if use_tools else []
-            answer = await self.model.chat(messages, tools=schemas)
-            for _ in range(self.config.max_rounds):
+            for round_no in range(1, self.config.max_rounds + 1):
+                answer = await self.model.chat(messages, tools=schemas, images=images if round_no == 1 else ())
                 calls = answer.tool_calls or tuple(tool_calls_in_text(answer.content, self.tools.names()))
-                if not calls or not use_tools:
-                    break
-                messages.append({"role": "assistant", "content": "", "tool_calls": list(answer.raw_tool_calls)})
+                if not calls or not schemas:
+                    return answer, called
+                raw = [{"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in calls]
+                assistant = Message("assistant", "" if not answer.tool_calls else answer.content, tool_calls=tuple(raw))
+                messages.append(assistant.as_chat())
+                if record is not None:
+                    record.append(assistant)
                 for call in calls:
-                    messages.append({"role": "tool", "content": await self._run_tool(call), "tool_name": call.name})
-                answer = await self.model.chat(messages, tools=schemas)
-            if format is not None:
-                messages.append({"role": "assistant", "content": answer.content})
-                messages.append({"role": "user", "content": "Now answer only with the JSON decision."})
-                answer = await self.model.chat(messages, format=format)
-            return answer
+                    result = await self._run_tool(call)
+                    called.append(call.name)
+                    tool_msg = Message("tool", result, tool_name=call.name)
+                    messages.append(tool_msg.as_chat())
+                    if record is not None:
+                        record.append(tool_msg)
+            # Out of rounds: one last call without tools so the owner hears where things stand.
+            messages.append({"role": "system", "content": "Stop calling tools now and tell the owner the outcome."})
+            return await self.model.chat(messages), called
         finally:
-            CURRENT_TURN.reset(token)
+            CURRENT_REQUEST.reset(token)
+
+    async def _run_tool(self, call: ToolCall) -> str:
+        log.info("tool %s %s", call.name, json.dumps(dict(call.arguments), default=str)[:200])
+        return await self.tools.call(call.name, call.arguments)
 
 
-def _stamped(m: Message, turn: Turn) -> Message:
+def _stamped(m: Message, turn: Request) -> Message:
     sender = "claw" if m.role == "assistant" else m.sender
     return Message(
         m.role, m.content, tool_calls=m.tool_calls, tool_name=m.tool_name, channel=turn.channel, sender=sender

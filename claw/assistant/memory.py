@@ -12,14 +12,14 @@ from typing import Any
 
 from claw.assistant import tokens
 from claw.assistant.llm import Model
-from claw.assistant.repair import clean_untrusted
 from claw.assistant.soul import Soul
 from claw.core.config import MemoryConfig
 from claw.core.errors import ModelUnavailable
 from claw.core.store import Store
-from claw.core.store import memory as facts_db
+from claw.core.store import facts as facts_db
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
+from claw.core.untrusted import clean_untrusted
 
 log = logging.getLogger(__name__)
 

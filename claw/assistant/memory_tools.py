@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from claw.assistant.repair import clean_untrusted
-from claw.assistant.toolbox import CURRENT_TURN, Tool, Tools
+from claw.assistant.toolbox import Tool, Tools, current_request
 from claw.core.store import Store
-from claw.core.store import memory as facts_db
+from claw.core.store import facts as facts_db
 from claw.core.store import messages as log_db
+from claw.core.untrusted import clean_untrusted
 
 
 def add_memory_tools(tools: Tools, store: Store) -> None:
     """Register remember/recall/forget; facts are scoped to the owner unless about the household."""
 
     async def remember(fact: str, about_household: bool = False) -> dict[str, Any]:
-        turn = CURRENT_TURN.get()
+        turn = current_request()
         scope = facts_db.HOUSEHOLD if about_household else turn.conversation
         saved = await store.run(
             facts_db.remember, clean_untrusted(fact), scope=scope, author=turn.actor, source=turn.channel
@@ -23,7 +24,7 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
         return {"remembered": saved.text, "shared_with_household": about_household}
 
     async def recall(query: str) -> dict[str, Any]:
-        turn = CURRENT_TURN.get()
+        turn = current_request()
         scopes = [facts_db.HOUSEHOLD, turn.conversation]
         found = await store.run(facts_db.search, query, scopes)
         said = await store.run(log_db.search, query, conversation=turn.conversation, limit=6)
@@ -33,7 +34,7 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
         }
 
     async def forget(what: str) -> dict[str, Any]:
-        turn = CURRENT_TURN.get()
+        turn = current_request()
         gone = await store.run(facts_db.forget, what, [facts_db.HOUSEHOLD, turn.conversation])
         return {"forgotten": [f.text for f in gone]} if gone else {"forgotten": [], "note": "nothing matched"}
 
@@ -54,7 +55,6 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
                 "additionalProperties": False,
             },
             remember,
-            group="memory",
         )
     )
     tools.add(
@@ -68,8 +68,6 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
                 "additionalProperties": False,
             },
             recall,
-            read_only=True,
-            group="memory",
         )
     )
     tools.add(
@@ -83,12 +81,9 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
                 "additionalProperties": False,
             },
             forget,
-            group="memory",
         )
     )
 
 
 def _day(ts: float) -> str:
-    import time
-
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))

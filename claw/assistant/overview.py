@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from claw.assistant import tokens
 from claw.home.device import Device
 from claw.home.routines import Routine
 
@@ -13,8 +14,6 @@ MAX_TOKENS = 2500  # the overview must leave room for memory and conversation wh
 
 def overview(devices: Sequence[Device], routines: Sequence[Routine]) -> str:
     """Every name for small homes; large homes list fewer names per room and kind (home_state has the rest)."""
-    from claw.assistant import tokens
-
     if not devices:
         return "## The home\nNo devices are known yet."
     text = ""

@@ -10,14 +10,8 @@ from typing import Any
 
 from claw.assistant.llm import ToolCall
 
-CONTROL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|</?(?:tool_call|tool_response|think|start_of_turn|end_of_turn)>")
 _JSON_BLOCK = re.compile(r"```(?:json|tool_call)?\s*(.*?)```", re.S)
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-
-
-def clean_untrusted(text: str) -> str:
-    """Strip chat-template control strings that some Ollama templates would obey as real tokens."""
-    return CONTROL_TOKENS.sub("", text)
 
 
 def repair_arguments(arguments: Mapping[str, Any] | str | None, schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from claw.assistant.loop import Brain
-from claw.assistant.toolbox import CURRENT_TURN, HELD_PROMPTS, TURN_MEDIA, Turn
+from claw.assistant.toolbox import CURRENT_REQUEST
 from claw.core.bus import Bus, Inbound, Media, Outbound
 from claw.core.errors import ModelMissing, ModelUnavailable
+from claw.core.request import Request
+from claw.core.safety import Guard
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
@@ -32,7 +34,7 @@ class Answer:
 class FastPath(Protocol):
     """Something that can answer without the model (routines, plain commands, confirmation codes)."""
 
-    async def answer(self, inbound: Inbound, turn: Turn) -> Answer | None:
+    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
         """Return an answer, or None to let the next handler (and finally the model) try."""
 
 
@@ -45,8 +47,8 @@ OFFLINE_HINT = (
 class Router:
     """Serial per conversation, concurrent across conversations."""
 
-    def __init__(self, bus: Bus, brain: Brain, store: Store, *, ack_after: float = 8.0) -> None:
-        self.bus, self.brain, self.store = bus, brain, store
+    def __init__(self, bus: Bus, brain: Brain, store: Store, guard: Guard, *, ack_after: float = 8.0) -> None:
+        self.bus, self.brain, self.store, self.guard = bus, brain, store, guard
         self.fast_paths: list[FastPath] = []
         self.ack_after = ack_after  # seconds before a slow turn gets "working on it"
         self._queues: dict[str, asyncio.Queue[Inbound]] = {}
@@ -103,61 +105,59 @@ class Router:
 
     async def handle(self, inbound: Inbound) -> Answer:
         """Answer one message; never raises for a model or device failure; codes issued are always shown."""
-        held: list[str] = []
-        shown: list[Media] = []
-        token, media_token = HELD_PROMPTS.set(held), TURN_MEDIA.set(shown)
-        try:
-            answer = await self._handle(inbound)
-        finally:
-            HELD_PROMPTS.reset(token)
-            TURN_MEDIA.reset(media_token)
-        missing = [p for p in held if p not in answer.text]
-        media = answer.media + tuple(m for m in shown if m not in answer.media)
-        text = " ".join([answer.text, *missing]) if missing else answer.text
-        return Answer(text, media)
-
-    async def _handle(self, inbound: Inbound) -> Answer:
-        turn = Turn(
+        request = Request(
             actor=inbound.actor,
             conversation=inbound.conversation,
             channel=inbound.channel,
             sender=inbound.sender,
-            path="fast-path",
+            via="fast-path",
         )
+        answer = await self._handle(inbound, request)
+        receipt = request.receipt
+        missing = [p for p in receipt.prompts if p not in answer.text]
+        media = answer.media + tuple(m for m in receipt.pictures if m not in answer.media)
+        text = " ".join([answer.text, *missing]) if missing else answer.text
+        return Answer(text, media)
+
+    async def _handle(self, inbound: Inbound, request: Request) -> Answer:
         if inbound.message_id:
             await self.store.run(log_db.take, inbound.message_id)
-        token = CURRENT_TURN.set(turn)
-        try:
-            text = inbound.text.strip()
-            command = self.commands.get(text.split(" ", 1)[0].lower()) if text.startswith("/") else None
-            if command is not None:
-                return await self._remember(turn, Answer(await command(inbound)))
-            for path in self.fast_paths:
-                answer = await path.answer(inbound, turn)
-                if answer is not None:
-                    return await self._remember(turn, answer)
-        finally:
-            CURRENT_TURN.reset(token)
-        return await self._think(inbound, turn)
+        text = inbound.text.strip()
+        code = self.guard.code_in(text, request)
+        if code is not None:  # the one place an owner's code is read: "OK <code>", or a code pending here
+            return await self._remember(request, Answer(await self.guard.confirm(code, request)))
+        command = self.commands.get(text.split(" ", 1)[0].lower()) if text.startswith("/") else None
+        if command is not None:
+            return await self._remember(request, Answer(await command(inbound)))
+        answer = await self._fast(inbound, request)
+        if answer is not None:
+            return await self._remember(request, answer)
+        return await self._think(inbound, request)
 
-    async def act(self, text: str, turn: Turn) -> Answer | None:
-        """Run text through the fast path only (schedules, dashboard buttons); None if not understood."""
-        inbound = Inbound(
-            channel=turn.channel, sender=turn.sender, actor=turn.actor, conversation=turn.conversation, text=text
-        )
-        token = CURRENT_TURN.set(turn)
+    async def _fast(self, inbound: Inbound, request: Request) -> Answer | None:
+        token = CURRENT_REQUEST.set(request)
         try:
             for path in self.fast_paths:
-                answer = await path.answer(inbound, turn)
+                answer = await path.answer(inbound, request)
                 if answer is not None:
                     return answer
         finally:
-            CURRENT_TURN.reset(token)
+            CURRENT_REQUEST.reset(token)
         return None
 
-    async def _think(self, inbound: Inbound, turn: Turn) -> Answer:
-        llm_turn = Turn(turn.actor, turn.conversation, turn.channel, turn.sender, path="llm")
-        thinking = asyncio.create_task(self.brain.turn(llm_turn, inbound.images))
+    async def act(self, text: str, request: Request) -> Answer | None:
+        """Run text through the fast path only (dashboard buttons); None if not understood."""
+        inbound = Inbound(
+            channel=request.channel,
+            sender=request.sender,
+            actor=request.actor,
+            conversation=request.conversation,
+            text=text,
+        )
+        return await self._fast(inbound, request)
+
+    async def _think(self, inbound: Inbound, turn: Request) -> Answer:
+        thinking = asyncio.create_task(self.brain.turn(turn.using("llm"), inbound.images))
         done, _ = await asyncio.wait({thinking}, timeout=self.ack_after)
         if not done and inbound.channel != "local":
             await self.bus.send(
@@ -174,7 +174,7 @@ class Router:
             return await self._remember(turn, Answer(f"Sorry — {exc}, so I can't reason about that. {OFFLINE_HINT}"))
         return Answer(reply.text)
 
-    async def _remember(self, turn: Turn, answer: Answer) -> Answer:
+    async def _remember(self, turn: Request, answer: Answer) -> Answer:
         """Fast answers join the history too, so the model later knows what already happened."""
         await self.store.run(
             log_db.append,

@@ -1,4 +1,4 @@
-"""The tool registry: a tool is a name, a JSON schema, an async handler and safety flags."""
+"""The tool registry: a tool is a name, a JSON schema and an async handler; failures come back as data."""
 
 from __future__ import annotations
 
@@ -12,28 +12,20 @@ from typing import Any
 import jsonschema
 
 from claw.assistant.repair import repair_arguments
-from claw.core.bus import Media
 from claw.core.errors import ClawError, NeedsConfirmation
+from claw.core.request import Request
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """Who is asking and through which path; set per turn, read by tools and the safety guard."""
-
-    actor: str = "owner"
-    conversation: str = "local:owner"
-    channel: str = "local"
-    sender: str = "local"
-    path: str = "llm"  # llm, fast-path, routine, schedule, dashboard
+# The request of the turn running now: tools read it here and pass it explicitly into the domain.
+CURRENT_REQUEST: contextvars.ContextVar[Request | None] = contextvars.ContextVar("claw_request", default=None)
 
 
-CURRENT_TURN: contextvars.ContextVar[Turn] = contextvars.ContextVar("claw_turn", default=Turn())  # noqa: B039
-# Confirmation prompts issued during the current turn, so the reply always carries the code.
-HELD_PROMPTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("claw_held", default=None)
-# Pictures a tool showed during the current turn: they travel with the reply, on whatever channel it goes.
-TURN_MEDIA: contextvars.ContextVar[list[Media] | None] = contextvars.ContextVar("claw_media", default=None)
+def current_request() -> Request:
+    """The request of the running turn; outside one (a test, a script), the first owner's on the terminal."""
+    return CURRENT_REQUEST.get() or Request()
+
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -44,9 +36,6 @@ class Tool:
     description: str
     parameters: Mapping[str, Any]  # JSON schema of an object
     handler: Handler
-    sensitive: bool = False  # actuation checks its own targets; this marks whole-tool sensitivity
-    read_only: bool = False
-    group: str = "core"  # which part of Claw provides it (memory, home, eyes, jobs...)
     _validator: Any = field(default=None, compare=False, repr=False)
 
     def schema(self) -> dict[str, Any]:
@@ -73,10 +62,6 @@ class Tools:
         validator = jsonschema.Draft202012Validator(tool.parameters)
         object.__setattr__(tool, "_validator", validator)
         self._tools[tool.name] = tool
-
-    def remove_group(self, group: str) -> None:
-        for name in [n for n, t in self._tools.items() if t.group == group]:
-            del self._tools[name]
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)

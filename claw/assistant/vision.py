@@ -7,12 +7,12 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from claw.assistant.llm import Model
-from claw.assistant.repair import clean_untrusted
 from claw.core.errors import ModelUnavailable
+from claw.core.untrusted import clean_untrusted
+from claw.eyes.description import Description, camera_phrase, fallback
 
 log = logging.getLogger(__name__)
 
@@ -65,41 +65,6 @@ _SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("nothing", ("nothing", "none", "no one", "empty", "shadow", "light", "rain", "snow", "weather")),
 )
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
-
-
-@dataclass(frozen=True, slots=True)
-class Description:
-    """What the vision model said about an event (already cleaned), or the fallback line."""
-
-    title: str
-    sentence: str
-    alert: bool
-    what: str  # one of KINDS, or "unknown" for the fallback
-    source: Literal["model", "fallback"] = "model"
-
-    @property
-    def notable(self) -> bool:
-        """Worth telling the owner: the model said alert and saw something."""
-        return self.alert and self.what != "nothing"
-
-    @property
-    def text(self) -> str:
-        """Title and sentence as one message."""
-        if not self.sentence or self.sentence.lower().rstrip(".") == self.title.lower().rstrip("."):
-            return self.title if self.title.endswith((".", "!", "?")) else f"{self.title}."
-        return f"{self.title.rstrip('.')}. {self.sentence}"
-
-
-def camera_phrase(name: str) -> str:
-    """ "driveway" -> "the driveway camera" (and no "camera camera")."""
-    bare = name.strip()
-    return f"the {bare}" if bare.lower().endswith(("camera", "cam")) else f"the {bare} camera"
-
-
-def fallback(camera: str) -> Description:
-    """What goes out when the vision model is down or talks nonsense: a plain line, still with the picture."""
-    title = f"Something moved at {camera_phrase(camera)}"
-    return Description(title, "", True, "unknown", "fallback")
 
 
 def _json_object(content: str) -> dict[str, Any] | None:
@@ -185,7 +150,7 @@ def parse_check(content: str) -> tuple[bool, str] | None:
     return met, tidy(data.get("sentence") or "", SENTENCE_CHARS)
 
 
-class Describer:
+class VisionDescriber:
     """Asks the vision model about events and watch conditions; never raises for a model failure."""
 
     def __init__(self, model: Model, vision_model: str, *, timeout: float) -> None:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from claw.core.errors import ConfigError
-from claw.core.typed import ShapeError, build
+from claw.core.findings import quiet_window
+from claw.core.typed import Bounds, ShapeError, build
+
+# Limits every key of these types gets, checked (and named) when the file is read.
+Port = Annotated[int, Bounds(low=1, high=65535)]  # a TCP/UDP port to listen on or send to
+Duration = Annotated[float, Bounds(above=0)]  # seconds, minutes or hours: a timeout, an interval, a lifetime
+Count = Annotated[int, Bounds(low=1)]  # tokens, characters, rounds: at least one
+Share = Annotated[float, Bounds(low=0, high=1)]  # a fraction of a budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,43 +27,37 @@ class LLMConfig:
     host: str = "http://127.0.0.1:11434"
     model: str = "qwen3:8b"
     vision_model: str = "qwen2.5vl:3b"
-    num_ctx: int = 8192
+    num_ctx: Count = 8192
     keep_alive: str = "30m"
-    timeout: float = 120.0  # seconds for one model call
-    max_rounds: int = 6  # tool-loop rounds per turn
-    max_concurrent: int = 1  # model calls in flight at once (one GPU)
-    tool_result_chars: int = 4000  # longer tool results are cut before going back to the model
+    timeout: Duration = 120.0  # seconds for one model call
+    max_rounds: Count = 6  # tool-loop rounds per turn
+    max_concurrent: Count = 1  # model calls in flight at once (one GPU)
+    tool_result_chars: Count = 4000  # longer tool results are cut before going back to the model
 
     def __post_init__(self) -> None:
         if not self.host.startswith(("http://", "https://")):
             raise ValueError("host: must start with http:// or https://")
-        if self.max_rounds < 1 or self.max_concurrent < 1:
-            raise ValueError("max_rounds: must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
 class MemoryConfig:
-    budget_tokens: int = 6000  # whole prompt, tools included; keep below [llm] num_ctx
-    facts_share: float = 0.15  # of the budget, for curated facts
-    summary_tokens: int = 600
-    keep_recent_share: float = 0.5  # of the history budget kept verbatim after compaction
-
-    def __post_init__(self) -> None:
-        if self.budget_tokens < 1000:
-            raise ValueError("budget_tokens: must be at least 1000")
+    budget_tokens: Annotated[int, Bounds(low=1000)] = 6000  # whole prompt, tools included; keep below [llm] num_ctx
+    facts_share: Share = 0.15  # of the budget, for curated facts
+    summary_tokens: Count = 600
+    keep_recent_share: Share = 0.5  # of the history budget kept verbatim after compaction
 
 
 @dataclass(frozen=True, slots=True)
 class PrivateConfig:
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: Port = 8765
     token_required: bool = False  # always on when host is not loopback
 
 
 @dataclass(frozen=True, slots=True)
 class PublicConfig:
     host: str = "127.0.0.1"
-    port: int = 8766
+    port: Port = 8766
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +78,12 @@ class WhatsAppConfig:
     sender: str = ""  # the WhatsApp sender, e.g. "whatsapp:+14155238886"
     template_sid: str = ""  # approved template for messages outside the 24 h window
     window_hours: float = 24.0
-    media_ttl: float = 600.0
-    send_timeout: float = 10.0
+    media_ttl: Duration = 600.0
+    send_timeout: Duration = 10.0
     voice_transcription: bool = False
-    retry_base: float = 1.0  # seconds before the first resend; doubles each time, with jitter
-    retry_max_delay: float = 10.0  # the longest wait between two attempts (also after an outage ends)
-    give_up_hours: float = 24.0  # a message still unsent after this long is dead-lettered
+    retry_base: Duration = 1.0  # seconds before the first resend; doubles each time, with jitter
+    retry_max_delay: Duration = 10.0  # the longest wait between two attempts (also after an outage ends)
+    give_up_hours: Duration = 24.0  # a message still unsent after this long is dead-lettered
 
     def __post_init__(self) -> None:
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
@@ -90,8 +94,6 @@ class WhatsAppConfig:
             raise ValueError("template_sid: must be a Content SID like HX followed by 32 hex digits")
         if not 0 < self.window_hours <= 24:
             raise ValueError("window_hours: must be more than 0 and at most 24")
-        if min(self.media_ttl, self.send_timeout, self.retry_base, self.retry_max_delay, self.give_up_hours) <= 0:
-            raise ValueError("media_ttl: it, send_timeout, retry_base, retry_max_delay and give_up_hours must be > 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,18 +126,16 @@ class HomeConfig:
     discovery: bool = True
     interfaces: tuple[str, ...] = ()  # empty: every interface; the demo uses ["127.0.0.1"]
     subnets: tuple[str, ...] = ()  # CIDRs whose devices are accepted, e.g. an IoT VLAN; empty: any
-    ssdp_interval: float = 300.0
-    ssdp_port: int = 1900
-    device_timeout: float = 3.0
-    poll_interval: float = 30.0
+    ssdp_interval: Duration = 300.0
+    ssdp_port: Port = 1900
+    device_timeout: Duration = 3.0
+    poll_interval: Duration = 30.0
     new_devices: Literal["controllable", "ask", "ignore"] = "controllable"
     devices: tuple[DeviceOverride, ...] = ()
     static: tuple[StaticDevice, ...] = ()
     rooms: tuple[RoomConfig, ...] = ()
 
     def __post_init__(self) -> None:
-        import ipaddress
-
         for net in self.subnets:
             try:
                 ipaddress.ip_network(net, strict=False)
@@ -147,11 +147,7 @@ class HomeConfig:
 class SkillsConfig:
     dirs: tuple[str, ...] = ("skills",)  # relative to the state dir
     allow_python: tuple[str, ...] = ()  # skills whose Python drivers may run
-    reload_interval: float = 2.0  # seconds between looks at the skill folders for edits; 0: never reload
-
-    def __post_init__(self) -> None:
-        if self.reload_interval < 0:
-            raise ValueError("reload_interval: must be 0 (off) or a number of seconds")
+    reload_interval: Annotated[float, Bounds(low=0)] = 2.0  # seconds between looks at the skill folders; 0: never
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,16 +160,14 @@ class CameraConfig:
     mask: tuple[tuple[tuple[float, float], ...], ...] = ()  # polygons in 0..1 coordinates
     zones: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     armed_modes: tuple[str, ...] = ("home", "away", "night")
-    cooldown: float = 120.0  # seconds after an alert before this camera may alert again
-    offline_after: float = 30.0  # seconds without a picture before the camera is reported offline
+    cooldown: Annotated[float, Bounds(low=0)] = 120.0  # seconds after an alert before this camera may alert again
+    offline_after: Duration = 30.0  # seconds without a picture before the camera is reported offline
 
     def __post_init__(self) -> None:
         if not self.name.strip() or not self.url.strip():
             raise ValueError("name: every camera needs a name and a url")
         if not 0 < self.fps <= 120:
             raise ValueError("fps: must be more than 0 and at most 120 (5 is plenty for change detection)")
-        if self.cooldown < 0 or self.offline_after <= 0:
-            raise ValueError("cooldown: cooldown must be 0 or more and offline_after more than 0")
         if unknown := set(self.armed_modes) - {"home", "away", "night"}:
             raise ValueError(f"armed_modes: unknown mode {sorted(unknown)[0]!r}; use home, away or night")
         for polygon in (*self.mask, *self.zones.values()):
@@ -186,32 +180,22 @@ class AlertsConfig:
     global_cooldown: float = 30.0  # seconds after any alert before another camera may alert
     quiet_hours: str = ""  # "22:30-07:00": only people are alerted then; the rest is kept for "what happened?"
     mode: Literal["home", "away", "night"] = "home"  # at start-up; chat ("we're away") changes it
-    retention_days: float = 14.0
-    retention_mb: float = 2000.0
-    event_quiet_seconds: float = 4.0  # an event ends after this long without change
-    min_motion_frames: int = 2  # changed frames an event needs before it is described (drops one-frame blips)
+    retention_days: Duration = 14.0
+    retention_mb: Annotated[float, Bounds(above=0)] = 2000.0
+    event_quiet_seconds: Duration = 4.0  # an event ends after this long without change
+    min_motion_frames: Count = 2  # changed frames an event needs before it is described (drops one-frame blips)
     settle_seconds: float = 1.5  # wait up to this long into an event for its object to be whole in the picture
-    describe_timeout: float = 20.0  # seconds the vision model gets; then the alert goes out with a plain line
-    max_event_seconds: float = 300.0  # a longer stretch of change is split into several events
-    watch_interval: float = 30.0  # seconds between looks while watching for something ("tell me when ...")
+    describe_timeout: Duration = 20.0  # seconds the vision model gets; then the alert goes out with a plain line
+    max_event_seconds: Annotated[float, Bounds(low=10)] = 300.0  # a longer stretch of change is split into several
+    watch_interval: Duration = 30.0  # seconds between looks while watching for something ("tell me when ...")
 
     def __post_init__(self) -> None:
-        from claw.jobs.heartbeat import quiet_window
-
         try:
             quiet_window(self.quiet_hours)
         except ValueError as exc:
             raise ValueError(f"quiet_hours: {exc}") from None
         if self.global_cooldown < 0 or self.settle_seconds < 0:
             raise ValueError("global_cooldown: cooldowns and settle_seconds must be 0 or more")
-        if self.retention_days <= 0 or self.retention_mb <= 0:
-            raise ValueError("retention_days: retention_days and retention_mb must be more than 0")
-        if self.event_quiet_seconds <= 0 or self.describe_timeout <= 0 or self.watch_interval <= 0:
-            raise ValueError("event_quiet_seconds: event_quiet_seconds, describe_timeout, watch_interval must be > 0")
-        if self.min_motion_frames < 1:
-            raise ValueError("min_motion_frames: must be at least 1")
-        if self.max_event_seconds < 10:
-            raise ValueError("max_event_seconds: must be at least 10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,53 +207,29 @@ class JobConfig:
     description: str = ""  # a short name shown in lists; empty: made from the action
 
     def __post_init__(self) -> None:
-        from claw.jobs.job import ActionError, parse_action
-        from claw.jobs.schedule import check
-
+        # the schedule and action grammars are the jobs domain's: claw.jobs.job.check_config reads them
         if not self.id or not all(c.isalnum() or c in "-_." for c in self.id):
             raise ValueError("id: use letters, digits, '-', '_' or '.'")
-        if problem := check(self.schedule):
-            raise ValueError(f"schedule: {problem}")
-        try:
-            parse_action(self.action)
-        except ActionError as exc:
-            raise ValueError(f"action: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerConfig:
-    grace_seconds: float = 300.0
-    job_timeout: float = 120.0
-    failure_limit: int = 3
-    keep_runs: int = 200  # history rows kept per job
+    grace_seconds: Annotated[float, Bounds(low=0)] = 300.0
+    job_timeout: Duration = 120.0
+    failure_limit: Count = 3
+    keep_runs: Count = 200  # history rows kept per job
     jobs: tuple[JobConfig, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.grace_seconds < 0:
-            raise ValueError("grace_seconds: must be 0 or more")
-        if self.job_timeout <= 0:
-            raise ValueError("job_timeout: must be more than 0")
-        if self.failure_limit < 1:
-            raise ValueError("failure_limit: must be at least 1")
-        if self.keep_runs < 1:
-            raise ValueError("keep_runs: must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatConfig:
     enabled: bool = True
-    interval_minutes: float = 30.0
+    interval_minutes: Annotated[float, Bounds(low=1)] = 30.0
     quiet_hours: str = "22:30-07:00"  # only urgent findings go out then; "" for none
-    battery_low: int = 20
-    repeat_hours: float = 24.0  # an unchanged finding is said again after this long
+    battery_low: Annotated[int, Bounds(low=0, high=100)] = 20  # percent
+    repeat_hours: Duration = 24.0  # an unchanged finding is said again after this long
 
     def __post_init__(self) -> None:
-        from claw.jobs.heartbeat import quiet_window
-
-        if self.interval_minutes < 1:
-            raise ValueError("interval_minutes: must be at least 1")
-        if self.repeat_hours <= 0:
-            raise ValueError("repeat_hours: must be more than 0")
         try:
             quiet_window(self.quiet_hours)
         except ValueError as exc:
@@ -283,8 +243,6 @@ class LocationConfig:
     longitude: float = 0.0
 
     def __post_init__(self) -> None:
-        import zoneinfo
-
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -325,6 +283,12 @@ class Config:
 
 
 SECRET_WORDS = ("token", "secret", "password", "auth", "api_key", "apikey")
+DIST = "claw-home"  # the distribution's name on the package index (the import package is `claw`)
+# What a config may turn on that needs an extra: the key -> the extra, the modules it brings, how to turn it off.
+EXTRAS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "cameras": ("eyes", ("cv2", "numpy"), "remove the [[cameras]]"),
+    "whatsapp": ("whatsapp", ("twilio",), "set [whatsapp] enabled = false"),
+}
 
 
 def parse(data: Mapping[str, Any], source: str = "(inline)") -> Config:
@@ -359,6 +323,24 @@ def load(path: str | Path) -> Config:
     if not Path(config.state_dir).expanduser().is_absolute():  # relative to the config file, not the cwd
         config = replace(config, state_dir=str((path.parent / config.state_dir).resolve()))
     return config
+
+
+def missing_extras(config: Config, *only: str) -> list[ConfigError]:
+    """One error per feature the config turns on whose extra is not installed (the install command as the fix)."""
+    wanted = {"cameras": bool(config.cameras), "whatsapp": config.whatsapp.enabled}
+    problems = []
+    for key, (extra, modules, off) in EXTRAS.items():
+        absent = [m for m in modules if importlib.util.find_spec(m) is None]
+        if wanted[key] and absent and (not only or key in only):
+            problems.append(
+                ConfigError(
+                    config.source,
+                    key,
+                    f"needs the [{extra}] extra, which is not installed (no module {', '.join(absent)})",
+                    f"pip install '{DIST}[{extra}]', or {off}",
+                )
+            )
+    return problems
 
 
 def _refuse_secrets(data: Mapping[str, Any], source: str, prefix: str) -> None:

@@ -63,9 +63,5 @@ class NeedsConfirmation(ClawError):
         super().__init__(prompt)
 
 
-class Denied(ClawError):
-    """The sender or caller is not allowed to do this; nothing was executed."""
-
-
 class ChannelError(ClawError):
     """A message could not be delivered through a channel; it stays in the outbox."""

@@ -43,4 +43,9 @@ class Request:
 
 def unattended(actor: str, via: Via, conversation: str = "jobs") -> Request:
     """A request no person is typing right now: a schedule, the dashboard, the heartbeat."""
-    return Request(actor=actor, conversation=conversation, channel="local", sender=actor, via=via, owner=False)
+    return Request(actor=actor, conversation=conversation, channel=via, sender=via, via=via, owner=False)
+
+
+def owner_conversation(number: str) -> str:
+    """An owner's one conversation, whichever channel they write from."""
+    return f"owner:{number}"

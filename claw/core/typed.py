@@ -8,9 +8,33 @@ import difflib
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Limits on a number, attached as `Annotated[float, Bounds(above=0)]` and checked by `build`."""
+
+    low: float | None = None  # inclusive
+    high: float | None = None  # inclusive
+    above: float | None = None  # exclusive
+
+    def problem(self, value: float) -> str:
+        """Empty when `value` is within the limits, else what it must be."""
+        if self.above is not None and not value > self.above:
+            return f"must be more than {self.above:g}, got {value!r}"
+        if self.low is not None and value < self.low:
+            if self.high is not None:
+                return f"must be between {self.low:g} and {self.high:g}, got {value!r}"
+            return f"must be at least {self.low:g}, got {value!r}"
+        if self.high is not None and value > self.high:
+            if self.low is not None:
+                return f"must be between {self.low:g} and {self.high:g}, got {value!r}"
+            return f"must be at most {self.high:g}, got {value!r}"
+        return ""
 
 
 class ShapeError(ValueError):
@@ -28,6 +52,8 @@ def build(cls: type[T], data: Any, key: str = "") -> T:
 
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if origin is Annotated:
+        return _type_name(get_args(tp)[0])
     if origin is Literal:
         return " or ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
@@ -47,6 +73,13 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     origin = get_origin(tp)
     if tp is Any:
         return value
+    if origin is Annotated:
+        inner, *extras = get_args(tp)
+        converted = _convert(inner, value, key)
+        for bounds in extras:
+            if isinstance(bounds, Bounds) and (problem := bounds.problem(value)):
+                raise ShapeError(key, problem)
+        return converted
     if origin in (Union, types.UnionType):
         options = get_args(tp)
         if value is None and type(None) in options:
@@ -94,7 +127,7 @@ def _build_dataclass(cls: type[Any], value: Any, key: str) -> Any:
     if not isinstance(value, Mapping):
         raise ShapeError(key or "(top)", f"expected a table, got {value!r}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, include_extras=True)
     for name in value:
         if name not in fields:
             close = difflib.get_close_matches(str(name), list(fields), n=1)

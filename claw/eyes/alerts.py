@@ -10,15 +10,14 @@ from datetime import datetime
 from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-from claw.assistant.vision import Description
 from claw.core.config import AlertsConfig, CameraConfig
-from claw.jobs.heartbeat import in_window, quiet_window
+from claw.core.findings import in_window, quiet_window
+from claw.eyes.description import Description
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["home", "away", "night"]
 MODES: tuple[Mode, ...] = ("home", "away", "night")
-PAUSED_KEY = "automations_paused"  # the kill switch (claw.home.actions.PAUSED_KEY): "1" pauses alerts too
 MODE_KEY = "eyes.mode"
 MUTED_KEY = "eyes.muted"
 AWAY_KEY = "eyes.away"

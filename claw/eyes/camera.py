@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from claw.core.backoff import DEFAULT_BACKOFF, Backoff
 from claw.core.config import AlertsConfig, CameraConfig
 from claw.eyes.detector import ChangeDetector
 from claw.eyes.detector_settings import DetectorSettings
 from claw.eyes.events import Change, Event, Grouper, Sample
 from claw.eyes.pictures import Frame, thumbnail
-from claw.eyes.source import DEFAULT_BACKOFF, Backoff, Handoff, Reader, redact, with_password
+from claw.eyes.reader import Handoff, Reader, redact, with_password
 
 log = logging.getLogger(__name__)
 

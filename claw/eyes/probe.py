@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from claw.eyes.source import Capture, kind_of, redact
+from claw.eyes.reader import Capture, kind_of, redact
 
 
 def probe_camera(url: str, timeout: float) -> str | None:

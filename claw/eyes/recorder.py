@@ -7,26 +7,27 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from claw.assistant.vision import Describer
 from claw.core.bus import Media
 from claw.core.config import CameraConfig
-from claw.core.store.audit import get_setting
+from claw.core.media import MediaTokens
+from claw.core.store import Store
 from claw.core.tasks import OwnedTasks
 from claw.eyes import history
-from claw.eyes.alerts import PAUSED_KEY, Rules, clock
+from claw.eyes.alerts import Rules, clock
+from claw.eyes.description import Describer
 from claw.eyes.events import Event, Sample
 from claw.eyes.history import EventRecord
 from claw.eyes.pictures import MODEL_WIDTH, Frame, contact_sheet, jpeg
 
-if TYPE_CHECKING:
-    from claw.daemon import App
-
 log = logging.getLogger(__name__)
+# Sends an alert to the owners: text, the pictures, a short title.
+Alert = Callable[[str, tuple[Media, ...], str], Awaitable[None]]
 
 DAY = 24 * 3600.0  # pictures linked from the dashboard stay viewable this long
 
@@ -47,8 +48,21 @@ def _write(path: Path, data: bytes) -> int:
 class Recorder:
     """One task per confirmed event; per camera, events are described one at a time and in order."""
 
-    def __init__(self, app: App, rules: Rules, describer: Describer, root: Path, tz: ZoneInfo) -> None:
-        self.app, self.rules, self.describer, self.root, self.tz = app, rules, describer, root, tz
+    def __init__(
+        self,
+        *,
+        store: Store,
+        rules: Rules,
+        describer: Describer,
+        root: Path,
+        tz: ZoneInfo,
+        paused: Callable[[], Awaitable[bool]],
+        alert: Alert,
+        publish: Callable[[str, dict[str, Any]], None],
+        media: MediaTokens,
+    ) -> None:
+        self.store, self.rules, self.describer, self.root, self.tz = store, rules, describer, root, tz
+        self.paused, self.alert, self.publish, self.media = paused, alert, publish, media
         self._tasks = OwnedTasks("camera event handling")
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -64,7 +78,7 @@ class Recorder:
         await self._tasks.stop()
 
     async def _follow(self, camera: CameraConfig, event: Event) -> None:
-        store = self.app.store
+        store = self.store
         stamp = datetime.fromtimestamp(event.start, self.tz).strftime("%Y%m%d-%H%M%S")
         folder = self.root / slug(camera.name) / f"{stamp}-{secrets.token_hex(3)}"
         shot, frames = event.best, event.strip_frames()  # taken on the loop: the event still grows
@@ -84,7 +98,7 @@ class Recorder:
             description = await self.describer.describe(
                 camera.name, for_model, strip, room=camera.room, when=clock(event.start, self.tz)
             )
-        paused = await store.run(get_setting, PAUSED_KEY) == "1"
+        paused = await self.paused()
         now = time.time()
         verdict = self.rules.decide(camera, description, now, paused=paused)
         if verdict.send:
@@ -101,7 +115,7 @@ class Recorder:
         snapshot = folder / "snapshot.jpg"
         if verdict.send:
             media = (Media(str(snapshot), "image/jpeg", caption=description.title),)
-            await self.app.notify(description.text, kind="alert", media=media, title=description.title)
+            await self.alert(description.text, media, description.title)
         log.info(
             "camera %s: event %d at %s: %s [%s] — %s",
             camera.name,
@@ -113,7 +127,7 @@ class Recorder:
         )
         record = await store.run(history.get, event_id)
         if record is not None:
-            self.app.live.publish("event", self.payload(record))
+            self.publish("event", self.payload(record))
         await event.finished.wait()
         await self._finish(event_id, folder, shot, event)
 
@@ -142,7 +156,7 @@ class Recorder:
             return str(best), size
 
         snapshot, size = await asyncio.to_thread(write)
-        await self.app.store.run(
+        await self.store.run(
             history.update,
             event_id,
             end_ts=event.end,
@@ -155,7 +169,7 @@ class Recorder:
 
     def url(self, path: str) -> str:
         """A dashboard link to a picture (a day-long token)."""
-        return f"/media/{self.app.media.issue(path, 'image/jpeg', ttl=DAY)}" if path else ""
+        return f"/media/{self.media.issue(path, 'image/jpeg', ttl=DAY)}" if path else ""
 
     def payload(self, record: EventRecord) -> dict[str, Any]:
         """An event as the dashboard and GET /api/events show it."""

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claw.assistant.vision import Describer, camera_phrase
 from claw.core.bus import Media
 from claw.eyes.camera import Camera
+from claw.eyes.description import Describer, camera_phrase
 from claw.eyes.pictures import MODEL_WIDTH, jpeg
 from claw.eyes.recorder import slug
 

@@ -1,56 +1,76 @@
-"""Carry out intents and routines: resolve targets, apply through Control, phrase the outcome."""
+"""The verbs of the home: resolve targets, apply through Control, run routines, phrase the outcome."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
 
-from claw.assistant.home_intents import Intent
-from claw.assistant.toolbox import Turn
-from claw.core.errors import NeedsConfirmation, TargetNotFound
-from claw.core.store.audit import AuditEntry, get_setting, write
-from claw.home.control import Change, Result, say_results
+from claw.core.errors import ClawError, NeedsConfirmation, TargetNotFound
+from claw.core.request import Request
+from claw.core.safety import Guard, KillSwitch
+from claw.core.store import Store
+from claw.core.store.audit import AuditEntry, write
+from claw.home.control import Change, Control, Result, say_results
 from claw.home.device import Device
-from claw.home.routines import Routine
+from claw.home.plans import from_plan
+from claw.home.registry import Registry
+from claw.home.routines import Routine, RoutineBook
 from claw.home.targeting import Resolver, Target, names
 
-if TYPE_CHECKING:
-    from claw.home.part import Home
-
-PAUSED_KEY = "automations_paused"
+# Sets the cameras' alert mode for a routine (wired to the eyes by the daemon); returns what to tell the owner.
+ModeSetter = Callable[[str, Request], Awaitable[str]]
 
 
 class Actions:
     """The verbs of the home, shared by the fast path, the LLM tools, schedules and the dashboard."""
 
-    def __init__(self, home: Home) -> None:
-        self.home = home
+    def __init__(
+        self,
+        registry: Registry,
+        control: Control,
+        routines: RoutineBook,
+        guard: Guard,
+        killswitch: KillSwitch,
+        store: Store,
+        room_aliases: Mapping[str, str],
+    ) -> None:
+        self.registry, self.control, self.routines = registry, control, routines
+        self.guard, self.killswitch, self.store = guard, killswitch, store
+        self.room_aliases = room_aliases
+        self.on_mode: ModeSetter | None = None
 
     def resolver(self) -> Resolver:
-        return Resolver(self.home.registry.devices(), self.home.room_aliases)
+        return Resolver(self.registry.devices(), self.room_aliases)
 
-    async def change(self, target: Target, change: Change, turn: Turn) -> tuple[str, list[Result]]:
+    async def change(self, target: Target, change: Change, turn: Request) -> tuple[str, list[Result]]:
         devices = self.resolver().resolve(target)
-        results = await self.home.control.apply(devices, change, turn)
+        results = await self.control.apply(devices, change, turn)
         if all(r.status == "unsupported" for r in results):
             kinds = sorted({d.kind.replace("_", " ") for d in devices})
             return f"{target.describe().capitalize()} ({', '.join(kinds)}) can't {change.describe()}.", results
         return say_results([r for r in results if r.status != "unsupported"], change), results
 
-    async def routine(self, routine: Routine, turn: Turn) -> str:
+    async def run_routine_named(self, name: str, request: Request) -> str:
+        """Run a routine by name (a schedule); ClawError when there is none by that name now."""
+        routine = self.routines.get(name)
+        if routine is None:
+            known = ", ".join(r.name for r in self.routines.all()) or "none"
+            raise ClawError(f"there is no routine called '{name}' now (routines: {known})")
+        return await self.routine(routine, request)
+
+    async def run_plan(self, plan: Mapping[str, Any], request: Request) -> str:
+        """Carry out a stored device command (claw.home.plans) as the owner asked it then."""
+        target, change = from_plan(plan)
+        try:
+            text, _ = await self.change(target, change, request)
+        except TargetNotFound as exc:
+            raise ClawError(str(exc)) from None
+        return text
+
+    async def routine(self, routine: Routine, turn: Request) -> str:
         """Run every step at once (one device's latency, not the sum); report per step."""
-        if await self.home.store.run(get_setting, PAUSED_KEY) == "1" and turn.path in ("schedule", "dashboard"):
-            await self.home.store.run(
-                write,
-                AuditEntry(
-                    turn.actor,
-                    turn.path,
-                    f"routine {routine.name}",
-                    "",
-                    "denied",
-                    "automations are paused (kill switch)",
-                ),
-            )
+        if await self.killswitch.refuse(turn, f"routine {routine.name}"):
             return f"Automations are paused, so I did not run {routine.name}."
         resolver = self.resolver()
         changes: list[Change] = []
@@ -64,10 +84,10 @@ class Actions:
                     missing.append(f"I couldn't find {step.target.describe()}.")
                 continue
             changes.append(step.change)
-            jobs.append(self.home.control.apply(devices, step.change, turn))
+            jobs.append(self.control.apply(devices, step.change, turn))
         outcomes: list[list[Result]] = list(await asyncio.gather(*jobs))
-        mode_said = await self._camera_mode(routine)
-        await self.home.store.run(write, AuditEntry(turn.actor, turn.path, f"routine {routine.name}", "", "ok", ""))
+        mode_said = await self._camera_mode(routine, turn)
+        await self.store.run(write, AuditEntry(turn.actor, turn.via, f"routine {routine.name}", "", "ok", ""))
         parts = []
         for change, step_results in zip(changes, outcomes, strict=True):
             useful = [r for r in step_results if r.status != "unsupported"]
@@ -79,66 +99,49 @@ class Actions:
         body = " ".join(parts) or "There was nothing to do."
         return f"{routine.name.capitalize()}: {body}"
 
-    async def _camera_mode(self, routine: Routine) -> str:
+    async def _camera_mode(self, routine: Routine, request: Request) -> str:
         """A routine may switch the cameras' alert mode (away, night); disarming still needs the code."""
-        eyes = self.home.app.eyes
-        if not routine.mode or eyes is None:
+        if not routine.mode or self.on_mode is None:
             return ""
         try:
-            return str(await eyes.set_mode(routine.mode))
+            return await self.on_mode(routine.mode, request)
         except NeedsConfirmation as exc:
             return exc.prompt
 
-    async def query(self, intent: Intent) -> str:
-        devices = self.resolver().resolve(intent.target)
-        lines = [_state_sentence(d, intent.query) for d in devices[:12]]
+    async def describe(self, target: Target, asked: str) -> str:
+        """A state question answered in sentences: "The Garage Door is closed."."""
+        devices = self.resolver().resolve(target)
+        lines = [_state_sentence(d, asked) for d in devices[:12]]
         more = f" (and {len(devices) - 12} more)" if len(devices) > 12 else ""
         return " ".join(lines) + more
 
-    async def run_intent(self, intent: Intent, turn: Turn) -> str:
-        try:
-            if intent.kind == "routine" and intent.routine is not None:
-                return await self.routine(intent.routine, turn)
-            if intent.kind == "change":
-                text, _ = await self.change(intent.target, intent.change, turn)
-                return text
-            if intent.kind == "query":
-                return await self.query(intent)
-            if intent.kind == "allow":
-                return await self.allow(intent.target, turn)
-            if intent.kind in ("rename", "move"):
-                return await self.manage(intent, turn)
-        except TargetNotFound as exc:
-            return str(exc)
-        except NeedsConfirmation as exc:
-            return exc.prompt
-        return "I'm not sure what to do with that."
-
-    async def allow(self, target: Target, turn: Turn) -> str:
+    async def allow(self, target: Target, request: Request) -> str:
+        """Let Claw control devices that guard the house: needs the owner's code."""
         devices = self.resolver().resolve(target)
 
         async def approve() -> str:
             for d in devices:
-                await self.home.registry.update(d, controllable=True)
+                await self.registry.update(d, controllable=True)
             return f"I can control {names(devices)} now."
 
-        return await self.home.guard.require(action="let me control", target=names(devices), run=approve)
+        return await self.guard.require(action="let me control", target=names(devices), run=approve, request=request)
 
-    async def manage(self, intent: Intent, turn: Turn) -> str:
-        devices = self.resolver().resolve(intent.target)
+    async def manage(self, target: Target, what: Literal["rename", "move"], value: str, request: Request) -> str:
+        """Rename one device (the old name stays an alias) or move it to another room."""
+        devices = self.resolver().resolve(target)
         if len(devices) != 1:
             return f"That matches {len(devices)} devices ({names(devices)}); name just one."
         device = devices[0]
         old = f"{device.name} in the {device.room}" if device.room else device.name
-        if intent.kind == "rename":
-            await self.home.registry.update(
-                device, name=intent.value.title(), aliases=tuple(dict.fromkeys([*device.aliases, device.name]))
+        if what == "rename":
+            await self.registry.update(
+                device, name=value.title(), aliases=tuple(dict.fromkeys([*device.aliases, device.name]))
             )
             result = f"Renamed {old} to {device.name}; the old name still works."
         else:
-            await self.home.registry.update(device, room=intent.value)
+            await self.registry.update(device, room=value)
             result = f"Moved {device.name} to the {device.room}."
-        await self.home.store.run(write, AuditEntry(turn.actor, turn.path, intent.kind, old, "ok", result))
+        await self.store.run(write, AuditEntry(request.actor, request.via, what, old, "ok", result))
         return result
 
 

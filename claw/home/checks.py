@@ -7,13 +7,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from claw.core.config import Config
+from claw.core.findings import Check, Finding, in_window, quiet_window
 from claw.home.registry import Registry
-from claw.jobs.heartbeat import Finding, in_window, quiet_window
 
 NIGHT = "22:00-07:00"  # when an open door, gate or garage is urgent rather than a notice
 
 
-def home_checks(registry: Registry, config: Config, now: Callable[[], datetime] | None = None) -> Callable[..., object]:
+def home_checks(registry: Registry, config: Config, now: Callable[[], datetime] | None = None) -> Check:
     """A heartbeat provider: devices unavailable, batteries low, doors and the garage open at night."""
     zone = ZoneInfo(config.location.timezone)
     night = quiet_window(config.heartbeat.quiet_hours or NIGHT) or quiet_window(NIGHT)

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from claw.assistant.toolbox import Turn
 from claw.core.errors import ClawError, DeviceError, ToolError
+from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
 from claw.core.store.audit import AuditEntry, write_many
@@ -115,14 +115,14 @@ class Control:
     ) -> None:
         self.registry, self.drivers, self.guard, self.store, self.timeout = registry, drivers, guard, store, timeout
 
-    async def apply(self, devices: Sequence[Device], change: Change, turn: Turn) -> list[Result]:
+    async def apply(self, devices: Sequence[Device], change: Change, turn: Request) -> list[Result]:
         audit: list[AuditEntry] = []
         results = await asyncio.gather(*(self._one(d, change, turn, audit) for d in devices))
         if audit:  # one write for the whole fan-out, after it: the store never sits between devices
             await self.store.run(write_many, audit)
         return list(results)
 
-    async def _one(self, device: Device, change: Change, turn: Turn, audit: list[AuditEntry]) -> Result:
+    async def _one(self, device: Device, change: Change, turn: Request, audit: list[AuditEntry]) -> Result:
         try:
             changes = plan(device, change)
         except ToolError as exc:
@@ -138,7 +138,7 @@ class Control:
         sensitive_action = bool(change.action) and any(
             c.type == "action" and c.is_sensitive(change.action) for c in device.capabilities
         )
-        if (sensitive_action or (not change.action and _sensitive(device, changes))) and turn.path != "confirmed":
+        if sensitive_action or (not change.action and _sensitive(device, changes)):
             description = (
                 f"{change.describe()} on the {device.name}"
                 if sensitive_action
@@ -147,7 +147,7 @@ class Control:
 
             async def run_later() -> str:
                 done: list[AuditEntry] = []
-                result = await self._actuate(device, change, changes, turn_for_confirmed(turn), done)
+                result = await self._actuate(device, change, changes, turn, done, cleared=True)
                 await self.store.run(write_many, done)
                 return say_results([result], Change(values=changes))
 
@@ -156,13 +156,20 @@ class Control:
         return await self._actuate(device, change, changes, turn, audit)
 
     async def _actuate(
-        self, device: Device, change: Change, changes: dict[str, Any], turn: Turn, audit: list[AuditEntry]
+        self,
+        device: Device,
+        change: Change,
+        changes: dict[str, Any],
+        turn: Request,
+        audit: list[AuditEntry],
+        *,
+        cleared: bool = False,
     ) -> Result:
         driver = self.drivers[device.driver]
         try:
             async with asyncio.timeout(self.timeout):
                 if change.action:
-                    state = await driver.act(device, change.action, change.params)
+                    state = await driver.act(device, change.action, change.params, cleared=cleared)
                 else:
                     state = await driver.write(device, changes)
         except TimeoutError:
@@ -183,7 +190,7 @@ class Control:
         audit.append(
             AuditEntry(
                 turn.actor,
-                turn.path,
+                turn.via,
                 change.describe() if change.action or change.power is not None else _values(changes),
                 device.name,
                 "ok" if result.status == "done" else result.status,
@@ -195,10 +202,6 @@ class Control:
 
 def _values(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items())
-
-
-def turn_for_confirmed(turn: Turn) -> Turn:
-    return Turn(turn.actor, turn.conversation, turn.channel, turn.sender, path="confirmed")
 
 
 def say_results(results: Sequence[Result], change: Change) -> str:

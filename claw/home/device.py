@@ -111,5 +111,7 @@ class Driver(Protocol):
     async def write(self, device: Device, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Apply validated changes; return the new state."""
 
-    async def act(self, device: Device, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Run an action capability (media controls); return the new state."""
+    async def act(
+        self, device: Device, action: str, params: Mapping[str, Any], *, cleared: bool = False
+    ) -> dict[str, Any]:
+        """Run an action capability (media controls); `cleared`: an owner released it with a code."""

@@ -119,9 +119,11 @@ class RoutineBook:
     def add(self, routine: Routine) -> None:
         self.routines[norm(routine.name)] = routine
 
-    def remove_source(self, source: str) -> None:
-        for key in [k for k, r in self.routines.items() if r.source == source]:
-            del self.routines[key]
+    def replace(self, routines: Sequence[Routine]) -> None:
+        """Make these the routines in force (a skill reload), keeping this book the one others hold."""
+        self.routines.clear()
+        for routine in routines:
+            self.add(routine)
 
     def get(self, name: str) -> Routine | None:
         return self.routines.get(norm(name)) or self.match(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from claw.core.errors import TargetNotFound
@@ -48,7 +48,7 @@ class Target:
 class Resolver:
     """Matches targets against the registry's names, aliases and rooms (room aliases included)."""
 
-    def __init__(self, devices: Sequence[Device], room_aliases: dict[str, str] | None = None) -> None:
+    def __init__(self, devices: Sequence[Device], room_aliases: Mapping[str, str] | None = None) -> None:
         self.devices = [d for d in devices if not d.ignored]
         self.room_aliases = {norm(k): v for k, v in (room_aliases or {}).items()}
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import sqlite_utils
 
 from claw.core.config import Config
 from claw.core.store import Store
@@ -54,38 +51,6 @@ def wanted(config: Config, place: Place, now: datetime) -> list[JobRecord]:
             JobRecord(HEARTBEAT_ID, f"every: {every}", "heartbeat", description, "system", "", True, now.timestamp())
         )
     return out
-
-
-def sync(db: sqlite_utils.Database, records: Sequence[JobRecord]) -> list[str]:
-    """Upsert config/system jobs; a changed definition starts afresh, an unchanged one keeps a pause; returns notes.
-
-    `enabled = false` in the config pauses a job; `true` keeps whatever the owner last said (pause/resume).
-    Config jobs no longer in the file are removed. A chat job with a config job's id is replaced by it.
-    """
-    notes: list[str] = []
-    existing = {row["id"]: row for row in jobs_db.rows(db)}
-    for rec in records:
-        row = existing.get(rec.id)
-        if row is None:
-            jobs_db.save(db, rec)
-            continue
-        same = (row["schedule"], row["action"], row["source"]) == (rec.schedule, rec.action, rec.source)
-        if same:
-            enabled = bool(row["enabled"]) and rec.enabled
-            db.execute(
-                "UPDATE jobs SET description = ?, enabled = ? WHERE id = ?", [rec.description, int(enabled), rec.id]
-            )
-            continue
-        if row["source"] not in MANAGED:
-            notes.append(f"the config's job '{rec.id}' replaced the {row['source']} job of the same id")
-        jobs_db.save(db, rec)
-        db.execute("DELETE FROM job_state WHERE id = ?", [rec.id])  # a new definition has no past
-    keep = {rec.id for rec in records}
-    for job_id, row in existing.items():
-        if row["source"] in MANAGED and job_id not in keep:
-            jobs_db.delete(db, job_id)
-            notes.append(f"job '{job_id}' is no longer in the config; removed")
-    return notes
 
 
 async def load(store: Store, place: Place) -> tuple[dict[str, Job], list[Quarantined]]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from claw.core.errors import ClawError
+from claw.core.config import SchedulerConfig
+from claw.core.errors import ClawError, ConfigError
 from claw.core.store.jobs import JobRecord
 from claw.jobs import words
-from claw.jobs.schedule import Place, Schedule, parse
+from claw.jobs.schedule import Place, Schedule, check, parse
 
 ActionKind = Literal["routine", "device", "say", "ask", "heartbeat"]
 ACTION_KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
@@ -80,6 +83,7 @@ class Job:
     owner: str
     enabled: bool
     created: float
+    plan: Mapping[str, Any] | None = None  # a device job's command as data (claw.home.plans), once read
 
     @classmethod
     def from_record(cls, record: JobRecord, place: Place) -> Job:
@@ -96,6 +100,7 @@ class Job:
             record.owner,
             record.enabled,
             record.created,
+            _plan(record.plan),
         )
 
     def record(self) -> JobRecord:
@@ -108,10 +113,22 @@ class Job:
             self.owner,
             self.enabled,
             self.created,
+            json.dumps(self.plan, sort_keys=True) if self.plan else "",
         )
 
     def when(self, place: Place) -> str:
         return words.schedule(self.schedule, place.tz)
+
+
+def _plan(stored: str) -> Mapping[str, Any] | None:
+    """A stored plan, or None when there is none yet (or it is unreadable: it is read from the words again)."""
+    if not stored:
+        return None
+    try:
+        plan = json.loads(stored)
+    except ValueError:
+        return None
+    return plan if isinstance(plan, dict) else None
 
 
 def default_description(action: Action) -> str:
@@ -132,3 +149,14 @@ def new_id(description: str, taken: set[str]) -> str:
         candidate = f"{slug}-{secrets.token_hex(2)}"
         if candidate not in taken:
             return candidate
+
+
+def check_config(config: SchedulerConfig, source: str) -> None:
+    """Refuse a config whose jobs' schedules or actions do not parse, naming the key (read at start-up)."""
+    for i, job in enumerate(config.jobs):
+        if problem := check(job.schedule):
+            raise ConfigError(source, f"scheduler.jobs[{i}].schedule", problem)
+        try:
+            parse_action(job.action)
+        except ActionError as exc:
+            raise ConfigError(source, f"scheduler.jobs[{i}].action", str(exc)) from None

@@ -14,9 +14,9 @@ from claw.core.store import Store
 from claw.core.store import jobs as jobs_db
 from claw.core.store.jobs import JobState, Run
 from claw.core.tasks import OwnedTasks
-from claw.jobs.actions import JobFailed, JobSkipped
 from claw.jobs.clock import Clock
 from claw.jobs.job import Job
+from claw.jobs.performer import JobFailed, JobSkipped
 from claw.jobs.schedule import Place, occurrences
 from claw.jobs.words import span
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import jsonschema
 
-from claw.assistant.toolbox import CURRENT_TURN
 from claw.core.errors import DeviceError, ToolError
 from claw.home.capabilities import Capability
 from claw.home.device import Device, Found
@@ -142,7 +141,9 @@ class DeclarativeDriver:
             _add(planned, prepare(profile.write.request, {**base, "changes": encoded}), profile.write)
         return await self._send(device, profile, planned, values)
 
-    async def act(self, device: Device, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def act(
+        self, device: Device, action: str, params: Mapping[str, Any], *, cleared: bool = False
+    ) -> dict[str, Any]:
         """A named action: its params are checked against their JSON schema before any request."""
         profile = self._profile_of(device)
         spec = profile.actions.get(action)
@@ -153,7 +154,7 @@ class DeclarativeDriver:
         if problems:
             where = ".".join(str(p) for p in problems[0].path) or "params"
             raise ToolError(f"{action} on {device.name}: {where}: {problems[0].message}")
-        if spec.sensitive and CURRENT_TURN.get().path != "confirmed":
+        if spec.sensitive and not cleared:
             # Control holds sensitive actions for the owner's code; this only refuses a path that skipped it
             raise ToolError(f"{action} on {device.name} needs the owner's confirmation code")
         prepared = prepare(spec.request, {**_device_scope(device), "params": dict(params)})
@@ -240,7 +241,9 @@ class MissingDriver:
     async def write(self, device: Device, changes: Mapping[str, Any]) -> dict[str, Any]:
         raise DeviceError(device.name, self.reason)
 
-    async def act(self, device: Device, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def act(
+        self, device: Device, action: str, params: Mapping[str, Any], *, cleared: bool = False
+    ) -> dict[str, Any]:
         raise DeviceError(device.name, self.reason)
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from claw.core.config import StaticDevice
+from claw.core.errors import DeviceError
 from claw.home.device import Found
 from claw.home.discovery import Announcement
 from claw.skills.format import Skill
@@ -80,8 +81,6 @@ def identified(skill: Skill, found: Found, info: Any) -> Found:
     static = scope.get("static") or {}
     device_id = spec.id.render(scope)
     if not device_id:
-        from claw.core.errors import DeviceError
-
         raise DeviceError(found.name, f"gave no id for the {skill.name} skill's device.id ({spec.id.text})")
     data: dict[str, Any] = {"skill": skill.name}
     model = spec.model.render(scope)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from claw.core.config import Config
 from claw.core.secrets import secret
 from claw.skills.format import Problem, Skill
 from claw.skills.parse import SkillInvalid, read_skill
@@ -173,3 +174,8 @@ def effective(entries: Sequence[Entry]) -> dict[str, Entry]:
         if entry.skill is not None:
             out[entry.name] = entry
     return out
+
+
+def skill_dirs(config: Config) -> list[Path]:
+    """Built-in skills first; the owner's folders after, so theirs override by name."""
+    return [BUILTIN_SKILLS, *(config.state_path / d for d in config.skills.dirs)]

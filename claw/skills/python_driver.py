@@ -6,6 +6,7 @@ The module defines `create_driver(skill: Skill, context: DriverContext) -> Drive
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import itertools
 import sys
 import traceback
@@ -74,4 +75,11 @@ def make_python_driver(skill: Skill, factory: Factory, context: DriverContext) -
     if missing:
         raise TypeError(f"{skill.module}: create_driver returned an object without {', '.join(missing)}")
     driver.name = skill.name
+    act = driver.act
+    if "cleared" not in inspect.signature(act).parameters:  # written before Control said who released an action
+
+        async def act_cleared(device: Any, action: str, params: Any, *, cleared: bool = False) -> Any:
+            return await act(device, action, params)
+
+        driver.act = act_cleared
     return driver  # type: ignore[no-any-return]

@@ -84,10 +84,6 @@ class Template:
     def is_literal(self) -> bool:
         return all(isinstance(p, str) for p in self.parts)
 
-    @property
-    def starts_with_placeholder(self) -> bool:
-        return bool(self.parts) and isinstance(self.parts[0], Placeholder)
-
     def refs(self) -> Iterator[Ref]:
         for part in self.parts:
             if isinstance(part, Placeholder):

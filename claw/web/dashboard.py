@@ -11,21 +11,19 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from claw import __version__
-from claw.assistant.toolbox import Turn
+from claw.core.media import MAX_BYTES
+from claw.core.request import Request, unattended
 from claw.core.store import messages as log_db
-from claw.core.store.audit import AuditEntry, get_setting, recent, set_setting, write
-from claw.home.actions import PAUSED_KEY
+from claw.core.store.audit import AuditEntry, recent, write
 from claw.home.control import say_results
-from claw.web import live
 from claw.web.feed import Feed
-from claw.web.media import MAX_BYTES
-from claw.web.private import APP
+from claw.web.site import SITE, Site
+from claw.web.stream import stream as serve_stream
 from claw.web.validate import Invalid, boolean, int_query, json_object, not_found, only, parse_change
 
 if TYPE_CHECKING:
-    from claw.daemon import App
     from claw.home.device import Device
-    from claw.home.part import Home
+    from claw.home.house import Home
 
 STATIC = Path(__file__).resolve().parent / "static"
 FEED: web.AppKey[Feed] = web.AppKey("dashboard feed", Feed)
@@ -38,7 +36,7 @@ CSP = (
 STATUS_HTTP = {"done": 200, "already": 200, "held": 202, "needs_approval": 409, "failed": 502, "unsupported": 400}
 
 
-def install(app: web.Application, claw: App) -> None:
+def install(app: web.Application, claw: Site) -> None:
     """Add the page, the API behind it, `/api/stream` and `/media/{token}` to the private application."""
     feed = Feed(claw)
     app[FEED] = feed
@@ -69,7 +67,7 @@ def install(app: web.Application, claw: App) -> None:
 
 
 async def _close_streams(app: web.Application) -> None:
-    app[APP].live.close()
+    app[SITE].live.close()
 
 
 async def _headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -81,11 +79,11 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Cache-Control"] = "no-cache"  # revalidate, so an upgrade shows at once
 
 
-def _claw(request: web.Request) -> App:
-    return request.app[APP]
+def _claw(request: web.Request) -> Site:
+    return request.app[SITE]
 
 
-def _home(claw: App) -> Home:
+def _home(claw: Site) -> Home:
     home: Home | None = claw.home
     if home is None:
         raise web.HTTPServiceUnavailable(
@@ -101,9 +99,9 @@ def _device(home: Home, device_id: str) -> Device:
     return found
 
 
-def _turn(claw: App) -> Turn:
-    """Dashboard actions are the (first) owner's, through the `dashboard` path."""
-    return Turn(claw.local.actor, claw.local.conversation, "dashboard", "dashboard", path="dashboard")
+def _turn(claw: Site) -> Request:
+    """Dashboard actions are the (first) owner's, through the `dashboard` path; codes go to the owners."""
+    return unattended(claw.local.actor, "dashboard", claw.local.conversation)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -112,8 +110,8 @@ def _json(data: Any, status: int = 200) -> web.Response:
     )
 
 
-async def _paused(claw: App) -> bool:
-    return await claw.store.run(get_setting, PAUSED_KEY) == "1"
+async def _paused(claw: Site) -> bool:
+    return await claw.killswitch.paused()
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -187,13 +185,13 @@ async def ignore(request: web.Request) -> web.Response:
     async def apply() -> str:
         await home.registry.update(target, ignored=ignored)
         await claw.store.run(
-            write, AuditEntry(turn.actor, turn.path, "ignore" if ignored else "un-ignore", target.name, "ok", "")
+            write, AuditEntry(turn.actor, turn.via, "ignore" if ignored else "un-ignore", target.name, "ok", "")
         )
         return f"{'Ignoring' if ignored else 'Watching'} {target.name}."
 
     if ignored and target.kind == "camera" and not target.ignored:
         # ignoring a camera switches it off for Claw: that is "disable a camera", which needs the owner's code
-        held = await home.guard.hold(f"stop watching the {target.name}", apply, turn)
+        held = await claw.guard.hold(f"stop watching the {target.name}", apply, turn)
         return _json({"status": "held", "message": held.prompt, "code": held.code, "device": target.describe()}, 202)
     message = await apply()
     return _json({"status": "done", "message": message, "device": target.describe()})
@@ -230,28 +228,26 @@ async def set_killswitch(request: web.Request) -> web.Response:
     only(body, {"paused"})
     paused = boolean(body, "paused")
     was = await _paused(claw)
-    await claw.store.run(set_setting, PAUSED_KEY, "1" if paused else "0")
+    turn = _turn(claw)
+    detail = "automations and alerts paused" if paused else "automations and alerts resumed"
     if paused != was:
-        turn = _turn(claw)
-        detail = "automations and alerts paused" if paused else "automations and alerts resumed"
-        await claw.store.run(write, AuditEntry(turn.actor, turn.path, "kill switch", "", "ok", detail))
+        await claw.killswitch.set(paused, turn, detail)
         claw.live.publish("killswitch", {"paused": paused})
         words = "paused all automations and alerts" if paused else "resumed automations and alerts"
-        await claw.notify(f"{turn.actor} {words} from the dashboard.", kind="notice")
+        await claw.notify(f"{turn.actor} {words} from the dashboard.")
     return _json({"paused": paused})
 
 
 async def pending(request: web.Request) -> web.Response:
     """Actions waiting for an owner's OK code."""
-    home = getattr(_claw(request), "home", None)
-    waiting = home.guard.pending() if home is not None else []
+    waiting = _claw(request).guard.pending()
     return _json(
         [
             {
                 "code": p.code,
                 "description": p.description,
                 "requested_by": p.requested_by,
-                "path": p.path,
+                "path": p.via,
                 "expires": p.expires,
                 "prompt": p.prompt,
             }
@@ -304,7 +300,7 @@ async def _snapshot(request: web.Request, kind: str) -> web.Response:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    return await live.stream(request, _claw(request).live)
+    return await serve_stream(request, _claw(request).live)
 
 
 async def media(request: web.Request) -> web.Response:

@@ -10,33 +10,24 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
 from claw.core.bus import Outbound
+from claw.core.store import audit as audit_db
 
 if TYPE_CHECKING:
-    from claw.daemon import App
     from claw.home.device import Device
+    from claw.web.site import Site
 
 log = logging.getLogger(__name__)
 
 MEDIA_TTL = 24 * 3600.0  # pictures in the dashboard's feed stay viewable for a day
 
 
-def audit_after(db: sqlite_utils.Database, last: int, limit: int = 200) -> list[dict[str, Any]]:
-    """Audit rows newer than id `last`, oldest first."""
-    return list(db.query("SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", [last, limit]))
-
-
-def audit_last_id(db: sqlite_utils.Database) -> int:
-    return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0])
-
-
 class Feed:
-    """Bridges the house to `app.live` while the private listener runs (an aiohttp cleanup context)."""
+    """Bridges the house to the live stream while the private listener runs (an aiohttp cleanup context)."""
 
-    def __init__(self, claw: App, *, audit_every: float = 0.5) -> None:
+    def __init__(self, claw: Site, *, audit_every: float = 0.5) -> None:
         self.claw = claw
         self.audit_every = audit_every
         self.notifications: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
@@ -95,11 +86,11 @@ class Feed:
     async def _watch_audit(self) -> None:
         """Every audit entry, whoever wrote it, becomes a live event (the table is the one source)."""
         store = self.claw.store
-        last = await store.run(audit_last_id)
+        last = await store.run(audit_db.last_id)
         while True:
             await asyncio.sleep(self.audit_every)
             try:
-                rows = await store.run(audit_after, last)
+                rows = await store.run(audit_db.after, last)
             except Exception:  # a busy or closing database must not end the feed
                 log.debug("audit feed: query failed", exc_info=True)
                 continue

@@ -10,17 +10,14 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from claw.assistant import tokens
 from claw.channels.local import LocalChannel
 from claw.core.bus import Outbound
-from claw.web.private import APP
-
-if TYPE_CHECKING:
-    from claw.daemon import App
+from claw.web.site import SITE, Site
 
 MODEL = "claw"
 KEEPALIVE_S = 10.0  # a streamed answer that waits on the model sends SSE comments meanwhile
@@ -28,7 +25,7 @@ MAX_TEXT = 8000
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,(.*)$", re.S)
 _USER = re.compile(r"^[\w.@+-]{1,64}$")
-CHANNEL: web.AppKey[LocalChannel] = web.AppKey("openai channel", object)  # type: ignore[arg-type]
+CHANNEL: web.AppKey[LocalChannel] = web.AppKey("openai channel", LocalChannel)
 
 
 class BadRequest(web.HTTPBadRequest):
@@ -44,7 +41,7 @@ def conversation_for(channel: LocalChannel, user: str | None) -> str:
     return f"openai:{user}" if user else channel.conversation
 
 
-def install(app: web.Application, claw: App) -> None:
+def install(app: web.Application, claw: Site) -> None:
     """Register the OpenAI channel on the bus and the /v1 routes (the auth middleware demands the token)."""
     channel = LocalChannel(
         claw.bus,
@@ -61,12 +58,12 @@ def install(app: web.Application, claw: App) -> None:
     app.router.add_post("/v1/chat/completions", completions)
 
 
-def _model_card(claw: App) -> dict[str, Any]:
+def _model_card(claw: Site) -> dict[str, Any]:
     return {"id": MODEL, "object": "model", "created": int(claw.started), "owned_by": "claw"}
 
 
 async def models(request: web.Request) -> web.Response:
-    return web.json_response({"object": "list", "data": [_model_card(request.app[APP])]})
+    return web.json_response({"object": "list", "data": [_model_card(request.app[SITE])]})
 
 
 async def model(request: web.Request) -> web.Response:
@@ -74,7 +71,7 @@ async def model(request: web.Request) -> web.Response:
         body = {"error": {"message": "no such model; there is one: claw", "type": "invalid_request_error",
                           "param": "model", "code": "model_not_found"}}  # fmt: skip
         return web.json_response(body, status=404)
-    return web.json_response(_model_card(request.app[APP]))
+    return web.json_response(_model_card(request.app[SITE]))
 
 
 def last_user_message(messages: Any) -> tuple[str, tuple[bytes, ...]]:

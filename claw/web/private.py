@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from claw import __version__
+from claw.web import dashboard, openai_compat
 from claw.web.auth import guard
-
-if TYPE_CHECKING:
-    from claw.daemon import App
-
-APP: web.AppKey[App] = web.AppKey("claw", object)  # type: ignore[arg-type]
+from claw.web.site import SITE, Site
 
 
-def _claw(request: web.Request) -> App:
-    return request.app[APP]
+def _claw(request: web.Request) -> Site:
+    return request.app[SITE]
 
 
 async def health(request: web.Request) -> web.Response:
@@ -48,7 +44,7 @@ async def chat(request: web.Request) -> web.Response:
     if len(text) > 8000:
         raise web.HTTPRequestEntityTooLarge(max_size=8000, actual_size=len(text))
     reply = await _claw(request).local.ask(text)
-    media = [_claw(request).media_url(m) for m in reply.media]
+    media = [_claw(request).media_url(m.path, m.content_type) for m in reply.media]
     return web.json_response({"reply": reply.text, "media": media})
 
 
@@ -64,23 +60,19 @@ async def jobs(request: web.Request) -> web.Response:
     return web.json_response(await _claw(request).snapshot("jobs"))
 
 
-def build(claw: App) -> web.Application:
-    """The private aiohttp application; other parts add their routes through `claw.private_routes`."""
+def build(claw: Site) -> web.Application:
+    """The private aiohttp application: the contract's JSON API, the dashboard and the OpenAI front door."""
     cfg = claw.config.private
     app = web.Application(
         middlewares=[guard(token=claw.token, bound_host=cfg.host, always=cfg.token_required)],
         client_max_size=8 * 1024 * 1024,
     )
-    app[APP] = claw
+    app[SITE] = claw
     app.router.add_get("/api/health", health)
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/api/devices", devices)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/jobs", jobs)
-    from claw.web import dashboard, openai_compat  # they import APP from here
-
     dashboard.install(app, claw)
     openai_compat.install(app, claw)
-    for add in claw.private_routes:
-        add(app)
     return app

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from claw.web.media import MAX_BYTES
-
-if TYPE_CHECKING:
-    from claw.daemon import App
-    from claw.web.media import MediaTokens
+from claw.core.media import MAX_BYTES, MediaTokens
 
 log = logging.getLogger(__name__)
 
-MEDIA: web.AppKey[MediaTokens] = web.AppKey("media", object)  # type: ignore[arg-type]
+MEDIA: web.AppKey[MediaTokens] = web.AppKey("media", MediaTokens)
 CLIENT_MAX_SIZE = 64 * 1024  # Twilio's forms are a few kB; nothing big is ever posted here
 HEADERS = {
     "Server": "claw",  # no version banner
@@ -42,7 +37,7 @@ async def _plain(
     return response
 
 
-async def media(request: web.Request) -> web.Response:
+async def media_handler(request: web.Request) -> web.Response:
     """A picture behind an unguessable, expiring token; 404 for anything unknown, expired, missing or too big."""
     grant = request.app[MEDIA].resolve(request.match_info["token"])
     if grant is None:
@@ -63,11 +58,11 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def build(app: App) -> web.Application:
-    """The public aiohttp application: `GET /media/{token}` plus the routes parts add via `app.public_routes`."""
+def build(media: MediaTokens, routes: Sequence[Callable[[web.Application], None]]) -> web.Application:
+    """The public aiohttp application: `GET /media/{token}` plus the channels' webhooks (`routes`)."""
     public = web.Application(middlewares=[_plain], client_max_size=CLIENT_MAX_SIZE)
-    public[MEDIA] = app.media
-    public.router.add_get("/media/{token}", media)
-    for add in app.public_routes:
+    public[MEDIA] = media
+    public.router.add_get("/media/{token}", media_handler)
+    for add in routes:
         add(public)
     return public

@@ -48,6 +48,7 @@ CLAW_DOMAINS = frozenset({"light", "switch", "media_player", "climate", "cover",
 NO_AREA = "<no area>"
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_SUFFIXED = re.compile(r"([^\W\d_]+)\[([^\W\d_]+)\]")
 _BRACKETS = re.compile(r"\[[^\[\]]*\]")
 
 
@@ -77,7 +78,10 @@ def _template_words(data: dict[str, Any]) -> frozenset[str]:
     for spec in data.get("lists", {}).values():
         for value in spec.get("values", []):
             texts.append(value["in"] if isinstance(value, dict) else str(value))
-    return frozenset(word.casefold() for text in texts for word in _WORD.findall(text))
+    words = {word.casefold() for text in texts for word in _WORD.findall(text)}
+    # "degree[s]", "light[s]": the optional ending makes a word of its own
+    words.update(f"{stem}{ending}".casefold() for text in texts for stem, ending in _SUFFIXED.findall(text))
+    return frozenset(words)
 
 
 @lru_cache(maxsize=16)
@@ -111,10 +115,15 @@ def _values(pairs: list[tuple[str, Any, dict[str, Any] | None]]) -> TextSlotList
 
 def slot_lists(vocabulary: Vocabulary) -> dict[str, SlotList]:
     """The name, area, floor and routine lists; names carry their domain so templates can filter them."""
+    # One value per (phrase, domain): the value is the phrase, so two devices sharing a name stay
+    # two candidates that resolve can ask about, and the domain lets templates skip unfit names.
+    seen: set[tuple[str, str]] = set()
     names: list[tuple[str, Any, dict[str, Any] | None]] = []
     for entity in vocabulary.entities:
         for phrase in entity.phrases:
-            names.append((phrase, entity.id, {"domain": entity.domain}))
+            if (phrase.casefold(), entity.domain) not in seen:
+                seen.add((phrase.casefold(), entity.domain))
+                names.append((phrase, phrase.casefold(), {"domain": entity.domain}))
     areas: list[tuple[str, Any, dict[str, Any] | None]] = [
         (phrase, area.name, None) for area in vocabulary.areas for phrase in (area.name, *area.aliases)
     ]

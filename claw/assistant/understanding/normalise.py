@@ -9,22 +9,48 @@ from collections.abc import Iterable
 
 # Politeness and filler that never changes a command; stripped only when something else remains.
 FILLER: dict[str, tuple[str, ...]] = {
-    "en": ("please", "pls", "plz", "plez", "pleeease", "pleaseee", "kindly", "thanks", "thank you", "thx", "ty",
-           "cheers", "mate", "buddy", "hey claw", "ok claw", "claw", "now", "right now", "asap", "just", "quickly"),
+    "en": (
+        "please",
+        "pls",
+        "plz",
+        "plez",
+        "pleeease",
+        "pleaseee",
+        "kindly",
+        "thanks",
+        "thank you",
+        "thx",
+        "ty",
+        "cheers",
+        "mate",
+        "buddy",
+        "hey claw",
+        "ok claw",
+        "claw",
+        "now",
+        "right now",
+        "asap",
+        "just",
+        "quickly",
+    ),
     "es": ("por favor", "porfa", "porfavor", "gracias", "ahora"),
     "de": ("bitte", "danke", "jetzt", "mal", "doch"),
     "fr": ("s'il te plaît", "s'il vous plaît", "s'il te plait", "s'il vous plait", "stp", "svp", "merci"),
-}  # fmt: skip
+}
 # Words with a grammar equivalent the templates already know.
 REPLACE: dict[str, dict[str, str]] = {
     "en": {"full": "max", "per cent": "percent", "pct": "percent", "°c": " degrees", "celsius": ""},
-    "es": {"al máximo": "al máximo", "por ciento": "por ciento"},
-    "de": {"prozent": "prozent"},
-    "fr": {"pour cent": "pour cent"},
+}
+# Words outside the templates that must never be "corrected" (joiners between two commands).
+KEEP: dict[str, frozenset[str]] = {
+    "en": frozenset({"then", "and", "also", "after", "that"}),
+    "es": frozenset({"luego", "después", "también"}),
+    "de": frozenset({"dann", "und", "danach", "auch"}),
+    "fr": frozenset({"puis", "ensuite", "aussi"}),
 }
 _KEEP_SYMBOLS = frozenset("%°")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-MIN_TYPO_LENGTH = 4
+MIN_TYPO_LENGTH = 5
 TYPO_CUTOFF = 0.8
 
 
@@ -51,7 +77,7 @@ class Normaliser:
 
     def __init__(self, language: str, known: frozenset[str], home_words: frozenset[str]) -> None:
         self.language = language
-        self.known = known | home_words
+        self.known = known | home_words | KEEP.get(language, frozenset())
         # Correct towards the home's own words first: a misspelt room is likelier than a misspelt verb.
         self.home_words = sorted(w for w in home_words if len(w) >= MIN_TYPO_LENGTH - 1)
         self.grammar_words = sorted(w for w in known if len(w) >= MIN_TYPO_LENGTH - 1)
@@ -78,10 +104,11 @@ class Normaliser:
             return word
         cached = self._typos.get(word)
         if cached is None:
-            match = difflib.get_close_matches(word, self.home_words, 1, TYPO_CUTOFF) or difflib.get_close_matches(
-                word, self.grammar_words, 1, TYPO_CUTOFF
+            match = difflib.get_close_matches(word, self.home_words, 3, TYPO_CUTOFF) + difflib.get_close_matches(
+                word, self.grammar_words, 3, TYPO_CUTOFF
             )
-            cached = match[0] if match else word
+            # same first letter: people slip inside a word far more than on its first key
+            cached = next((m for m in match if m[0] == word[0]), word)
             if len(self._typos) < 4096:  # bounded: typos are open-ended input
                 self._typos[word] = cached
         return cached

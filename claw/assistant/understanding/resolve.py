@@ -12,20 +12,43 @@ from .outcome import Outcome, Understood, frozen
 from .scope import Home, ask_between
 from .vocabulary import Entity, LastTouched
 
-MEDIA = {"HassMediaPause": "pause", "HassMediaUnpause": "resume", "HassMediaNext": "next",
-         "HassMediaPrevious": "previous", "HassMediaPlayerMute": "mute", "HassMediaPlayerUnmute": "unmute",
-         "HassSetVolume": "set_volume", "HassSetVolumeRelative": "adjust_volume"}  # fmt: skip
+MEDIA = {
+    "HassMediaPause": "pause",
+    "HassMediaUnpause": "resume",
+    "HassMediaNext": "next",
+    "HassMediaPrevious": "previous",
+    "HassMediaPlayerMute": "mute",
+    "HassMediaPlayerUnmute": "unmute",
+    "HassSetVolume": "set_volume",
+    "HassSetVolumeRelative": "adjust_volume",
+}
 SIMPLE = {"ClawHelp": "help", "ClawGreeting": "greet", "ClawThanks": "thanks", "HassNevermind": "cancel"}
-LIGHT_SET = {"brightness": ("set_brightness", "brightness"), "color": ("set_color", "color"),
-             "temperature": ("set_color_temp", "color_temp")}  # fmt: skip
+LIGHT_SET = {
+    "brightness": ("set_brightness", "brightness"),
+    "color": ("set_color", "color"),
+    "temperature": ("set_color_temp", "color_temp"),
+}
 # Words the owner may answer with when a bare "set <room> to 50%" could mean several kinds of device.
 PERCENT_KINDS = {
     "brightness": ("lights", ("light", "lamps", "lamp", "brightness")),
     "position": ("shades", ("shade", "blinds", "blind", "curtains", "covers", "cover")),
     "volume": ("speakers", ("speaker", "volume", "music", "sound")),
 }
+STEP_INTENTS = {
+    "brightness": "HassLightSet",
+    "color_temp": "HassLightSet",
+    "volume": "HassSetVolumeRelative",
+    "temperature": "HassClimateSetTemperature",
+}
 STEPS = {"brightness": 20, "volume": 10, "temperature": 1.0, "color_temp": 500}
 SCALE = {"small": 0.5, "large": 2.0}
+ACTIONS = {
+    "HassSetPosition": "set_position",
+    "HassClimateSetTemperature": "set_temperature",
+    "HassMediaSearchAndPlay": "play",
+    "HassTurnOn": "turn_on",
+    "HassTurnOff": "turn_off",
+}
 POWER_DOMAINS = frozenset({"light", "switch", "media_player", "climate"})
 
 
@@ -110,8 +133,7 @@ class Resolver:
             return MEDIA[intent]
         if intent == "HassLightSet":
             return next(action for slot, (action, _) in LIGHT_SET.items() if slot in slots)
-        return {"HassSetPosition": "set_position", "HassClimateSetTemperature": "set_temperature",
-                "HassMediaSearchAndPlay": "play", "HassTurnOn": "turn_on", "HassTurnOff": "turn_off"}[intent]  # fmt: skip
+        return ACTIONS[intent]
 
     def _values(self, intent: str, slots: Mapping[str, Any]) -> dict[str, Any] | None:
         if intent == "HassLightSet":
@@ -207,12 +229,12 @@ class Resolver:
         percent = int(slots["percent"])
         readings: dict[str, Understood] = {}
         for feature, (label, _) in PERCENT_KINDS.items():
-            found = self.home.select(lambda e, f=feature: f in e.features, area=area, floor=floor)
+            found = self.home.select(_has(feature), area=area, floor=floor)
             if found:
                 intent = {"brightness": "HassLightSet", "position": "HassSetPosition", "volume": "HassSetVolume"}
                 action = {"brightness": "set_brightness", "position": "set_position", "volume": "set_volume"}
-                readings[label] = _Maker(intent[feature], make.language, make.text)(
-                    action[feature], found, **{feature: percent}
+                readings[label] = _Maker(intent[feature], make.language, make.text).build(
+                    action[feature], found, {feature: percent}
                 )
         if not readings:
             return None
@@ -240,26 +262,30 @@ class Resolver:
             if not found and "ref" not in slots and aspect == "warmth":
                 found = self.home.select(lambda e: e.domain == "climate")
                 if len(found) > 1:
-                    return self.home.ask(found, "thermostats", lambda ids: self._step(make, ids, "temperature", sign, slots))
+                    return self.home.ask(found, "thermostats", lambda ids: _step(make, ids, "temperature", sign, slots))
         kinds = {e.domain for e in found}
         if not found or not kinds <= domains or len(kinds) != 1:
             return None
         kind = kinds.pop()
-        measure = {"light": "color_temp" if aspect == "warmth" else "brightness", "media_player": "volume",
-                   "climate": "temperature"}.get(kind)  # fmt: skip
+        measure = {
+            "light": "color_temp" if aspect == "warmth" else "brightness",
+            "media_player": "volume",
+            "climate": "temperature",
+        }.get(kind)
         needs = {"brightness": "brightness", "color_temp": "color_temp", "volume": "volume"}
         if measure is None or any(needs.get(measure, "target_temp") not in e.features for e in found if e.features):
             return None
         if measure == "color_temp":
             sign = -sign  # warmer light means a lower colour temperature
-        return self._step(make, tuple(e.id for e in found), measure, sign, slots)
+        return _step(make, tuple(e.id for e in found), measure, sign, slots)
 
-    def _step(self, make: _Maker, ids: tuple[str, ...], measure: str, sign: int, slots: Mapping[str, Any]) -> Understood:
-        size = STEPS[measure] * SCALE.get(str(slots.get("amount")), 1.0)
-        step: float | int = round(size, 1) if measure == "temperature" else int(size)
-        intent = {"brightness": "HassLightSet", "color_temp": "HassLightSet", "volume": "HassSetVolumeRelative",
-                  "temperature": "HassClimateSetTemperature"}[measure]  # fmt: skip
-        return _Maker(intent, make.language, make.text)(f"adjust_{measure}", ids, **{f"{measure}_step": sign * step})
+
+def _step(make: _Maker, ids: tuple[str, ...], measure: str, sign: int, slots: Mapping[str, Any]) -> Understood:
+    """A relative change of one measure, sized by "a bit" / "a lot"."""
+    size = STEPS[measure] * SCALE.get(str(slots.get("amount")), 1.0)
+    step: float | int = round(size, 1) if measure == "temperature" else int(size)
+    intent = STEP_INTENTS[measure]
+    return _Maker(intent, make.language, make.text).build(f"adjust_{measure}", ids, {f"{measure}_step": sign * step})
 
 
 class _Maker:
@@ -269,7 +295,16 @@ class _Maker:
         self.intent, self.language, self.text = intent, language, text
 
     def __call__(
-        self, action: str, targets: list[Entity] | tuple[str, ...] = (), routine: str | None = None, **values: Any
+        self, action: str, targets: list[Entity] | tuple[str, ...] = (), *, routine: str | None = None, **values: Any
+    ) -> Understood:
+        return self.build(action, targets, values, routine)
+
+    def build(
+        self,
+        action: str,
+        targets: list[Entity] | tuple[str, ...],
+        values: Mapping[str, Any],
+        routine: str | None = None,
     ) -> Understood:
         ids = tuple(t.id if isinstance(t, Entity) else t for t in targets)
         return Understood(
@@ -293,17 +328,29 @@ def _domain_action(action: str, found: list[Entity]) -> str:
     return action
 
 
+def _has(feature: str) -> Callable[[Entity], bool]:
+    return lambda entity: feature in entity.features
+
+
 def _verb_fits(verb: str, entity: Entity) -> bool:
     """ "Turn it on" suits a lamp, not a lock; "open it" suits a cover; "lock it" suits a lock."""
-    return {"power": entity.domain in POWER_DOMAINS, "open": entity.domain == "cover",
-            "lock": entity.domain == "lock"}.get(verb, False)  # fmt: skip
+    return {
+        "power": entity.domain in POWER_DOMAINS,
+        "open": entity.domain == "cover",
+        "lock": entity.domain == "lock",
+    }.get(verb, False)
 
 
 def _noun(found: list[Entity]) -> str:
     kinds = {e.kind for e in found}
     if len(kinds) == 1:
         kind = kinds.pop()
-        return {"light": "lights", "shade": "shades", "lock": "locks", "thermostat": "thermostats",
-                "speaker": "speakers", "switch": "switches"}.get(kind, "devices")  # fmt: skip
+        return {
+            "light": "lights",
+            "shade": "shades",
+            "lock": "locks",
+            "thermostat": "thermostats",
+            "speaker": "speakers",
+            "switch": "switches",
+        }.get(kind, "devices")
     return "devices"
-

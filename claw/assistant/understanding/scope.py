@@ -10,9 +10,30 @@ from .vocabulary import Entity, Vocabulary
 
 # Replies that pick the whole set offered in a question, in the languages Claw ships.
 ALL_WORDS = (
-    "all", "both", "everything", "everywhere", "all of them", "every", "whole house", "the whole house",
-    "todo", "todos", "todas", "todo la casa", "alle", "überall", "beide", "tout", "tous", "toutes", "partout",
-)  # fmt: skip
+    "all",
+    "both",
+    "everything",
+    "everywhere",
+    "all of them",
+    "every",
+    "whole house",
+    "the whole house",
+    "todo",
+    "todos",
+    "todas",
+    "todo la casa",
+    "alle",
+    "überall",
+    "beide",
+    "tout",
+    "tous",
+    "toutes",
+    "partout",
+)
+
+
+# Up to this many candidates, a question names them; beyond it, it offers rooms.
+MAX_NAMED = 4
 
 
 def key(text: str) -> str:
@@ -53,9 +74,7 @@ class Home:
         return [
             e
             for e in self.entities.values()
-            if fits(e)
-            and (area is None or self.room_of(e) == area)
-            and (floor is None or self.floor_of(e) == floor)
+            if fits(e) and (area is None or self.room_of(e) == area) and (floor is None or self.floor_of(e) == floor)
         ]
 
     def ask(self, found: list[Entity], noun: str, build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
@@ -67,18 +86,18 @@ class Home:
         rooms: dict[str, list[str]] = defaultdict(list)
         for entity in found:
             rooms[self.room_of(entity)].append(entity.id)
-        by_device = len(found) <= 4 and len(rooms) < len(found) or len(rooms) <= 1
-        if by_device:
+        # Both kinds of reply work whatever the question said: a room or a device name.
+        for room, ids in rooms.items():
+            for phrase in (room, *self.area_aliases.get(room, ())):
+                choices[key(phrase)] = build(tuple(ids))
+        for entity in found:
+            for phrase in entity.phrases:
+                choices[key(phrase)] = build((entity.id,))
+        if len(found) <= MAX_NAMED or len(rooms) <= 1:
             options = tuple(e.name for e in found)
-            for entity in found:
-                for phrase in entity.phrases:
-                    choices[key(phrase)] = build((entity.id,))
-            question = f"Which {noun}: {_spoken(options, 'or')}?"
+            question = f"Which one: {_spoken(options, 'or')}?"
         else:
             options = tuple(sorted(r for r in rooms if r))
-            for room, ids in rooms.items():
-                for phrase in (room, *self.area_aliases.get(room, ())):
-                    choices[key(phrase)] = build(tuple(ids))
             question = f"All {len(found)} {noun}, or which room ({_spoken(options, 'or')})?"
         return Ambiguous(question=question, options=("all", *options), partial=_pending(everything, choices))
 

@@ -5,29 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from claw.channels.outbox import Backoff, Outbox
+from claw.channels.delivery import Outbox
 from claw.channels.whatsapp.inbox import Inbox
-from claw.channels.whatsapp.owners import ConfirmationGuard, Owners, normalize, owner_tools
+from claw.channels.whatsapp.owners import OwnerChanges, Owners, normalize
 from claw.channels.whatsapp.sender import TwilioTransport
 from claw.channels.whatsapp.text import split_body, title_of
 from claw.channels.whatsapp.twilio_http import PERMANENT_CODES, TEMPLATE_CODES
-from claw.core.bus import Outbound
+from claw.core.backoff import Backoff
+from claw.core.bus import Bus, Outbound
 from claw.core.config import Config
 from claw.core.errors import ConfigError
+from claw.core.media import MediaTokens
+from claw.core.safety import Guard
 from claw.core.secrets import secret
 from claw.core.store import Store
 from claw.core.store import outbox as rows_db
 from claw.core.store.outbox import Draft, OutboxRow
-
-if TYPE_CHECKING:
-    from claw.core.supervisor import Component
-    from claw.daemon import App
+from claw.core.supervisor import Component, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -40,48 +40,52 @@ FAILED = frozenset({"failed", "undelivered", "canceled"})
 
 
 class WhatsApp:
-    """The WhatsApp part and channel (`name = "whatsapp"`): started when `[whatsapp] enabled`."""
+    """The WhatsApp channel (`name = "whatsapp"`): built by the daemon when `[whatsapp] enabled`."""
 
     name = "whatsapp"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store,
+        bus: Bus,
+        media: MediaTokens,
+        supervisor: Supervisor,
+        guard: Guard,
+    ) -> None:
+        if not config.whatsapp.sender:
+            raise ConfigError(config.source, "whatsapp.sender", "is empty", 'set it, e.g. "whatsapp:+14155238886"')
         self.config = config
         self.wa = config.whatsapp
+        self.store, self.bus, self.supervisor = store, bus, supervisor
         self.public_url = self.wa.public_url.rstrip("/")
-        self._app: App | None = None
-        self._components: list[Component] = []
-        self._warned: set[str] = set()
-
-    # -- the part ---------------------------------------------------------------------------------
-
-    async def start(self, app: App) -> None:
-        if not self.wa.sender:
-            raise ConfigError(self.config.source, "whatsapp.sender", "is empty", 'set it, e.g. "whatsapp:+14155238886"')
-        self.owners = Owners(self.config.owners, app.store)
-        await self.owners.load()
-        self.transport = TwilioTransport(self.wa, app.media)
+        self.owners = Owners(config.owners, store)
+        self.owner_changes = OwnerChanges(self.owners, guard, store)
+        self.transport = TwilioTransport(self.wa, media)
         self.outbox = Outbox(
-            app.store,
+            store,
             self.transport,
-            backoff=Backoff(self.wa.retry_base, self.wa.retry_max_delay),
+            backoff=Backoff(self.wa.retry_base, self.wa.retry_max_delay, jitter=True),
             give_up=self.wa.give_up_hours * 3600,
             on_dead=self._dead_letter,
         )
         self.inbox = Inbox(
-            store=app.store,
-            bus=app.bus,
+            store=store,
+            bus=bus,
             owners=self.owners,
             config=self.wa,
-            media_dir=app.state / "whatsapp" / "media",
+            media_dir=config.state_path / "whatsapp" / "media",
             opened=self._opened,
         )
-        self._app = app
-        app.bus.add_channel(self)
-        app.public_routes.append(self._routes)
-        app.snapshots["outbox"] = self.snapshot
-        app.router.status_lines.append(self.status_line)
-        for tool in owner_tools(self.owners, lambda: _guard(app), app.store):
-            app.tools.add(tool)
+        self._components: list[Component] = []
+        self._warned: set[str] = set()
+        self._started = False
+
+    # -- lifetime ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.owners.load()
         if not secret("twilio_auth_token") or not secret("twilio_account_sid"):
             log.error("whatsapp: TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN missing: webhooks get 503, replies wait")
         if not self.public_url:
@@ -89,14 +93,15 @@ class WhatsApp:
         # The SDK imports its modules lazily (~0.2 s): a first send mid-burst would block the event loop.
         await asyncio.to_thread(self.transport.warm)
         await self.inbox.recover()
+        self._started = True
         self._components = [
-            app.supervisor.start("whatsapp outbox", self.outbox.run),
-            app.supervisor.start("whatsapp intake", self.inbox.run),
+            self.supervisor.start("whatsapp outbox", self.outbox.run),
+            self.supervisor.start("whatsapp intake", self.inbox.run),
         ]
         log.info("whatsapp: %d owner(s), sending as %s", len(self.owners.all()), self.wa.sender)
 
     async def stop(self) -> None:
-        if self._app is None:
+        if not self._started:
             return  # start() failed before anything was running
         tasks = [c.task for c in self._components if c.task is not None]
         for task in tasks:
@@ -107,6 +112,11 @@ class WhatsApp:
         self._components = []
         await self.transport.close()
         await self.inbox.close()
+
+    def routes(self, app: web.Application) -> None:
+        """The public listener's webhooks: messages and delivery receipts."""
+        app.router.add_post("/twilio/whatsapp", self._webhook)
+        app.router.add_post("/twilio/status", self._status)
 
     # -- the channel ------------------------------------------------------------------------------
 
@@ -135,7 +145,7 @@ class WhatsApp:
             for recipient in recipients
             for number, part in enumerate(parts)
         ]
-        await self._store().run(rows_db.enqueue, drafts)
+        await self.store.run(rows_db.enqueue, drafts)
         for recipient in recipients:
             self.outbox.kick(recipient)
 
@@ -150,10 +160,6 @@ class WhatsApp:
         return [number] if self.owners.find(number) else []  # a broadcast aimed at one person
 
     # -- the public listener ----------------------------------------------------------------------
-
-    def _routes(self, app: web.Application) -> None:
-        app.router.add_post("/twilio/whatsapp", self._webhook)
-        app.router.add_post("/twilio/status", self._status)
 
     async def _verified(self, request: web.Request) -> MultiDict[str]:
         """The form, if `X-Twilio-Signature` matches it and the public URL; else 403 (503 without a token)."""
@@ -182,7 +188,7 @@ class WhatsApp:
             row_id = int(request.query.get("row", "0"))
         except ValueError:
             row_id = 0
-        store = self._store()
+        store = self.store
         row = await store.run(rows_db.get, row_id) if row_id else None
         sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
         if row is None or row.channel != self.name or (row.provider_id and row.provider_id != sid):
@@ -196,7 +202,7 @@ class WhatsApp:
         return web.Response(status=204)
 
     async def _undelivered(self, row: OutboxRow, code: int | None) -> None:
-        store = self._store()
+        store = self.store
         if code in TEMPLATE_CODES and row.kind != "template":
             # Accepted, then refused: the window was closed after all. Hold it behind a template.
             await store.run(rows_db.close_window, row.recipient)
@@ -229,20 +235,17 @@ class WhatsApp:
 
     async def _dead_letter(self, row: OutboxRow, detail: str) -> None:
         """Tell the dashboard's feed, through the local channel only (`app.notify` would come back here)."""
-        app = self._app
-        if app is None:
-            return
         owner = self.owners.find(row.recipient)
         who = owner.name if owner else row.recipient
         text = f"A WhatsApp message to {who} could not be delivered ({detail}): {row.body[:200]}"
         title = "WhatsApp message undelivered"
-        await app.bus.send(Outbound(channel="local", recipient=None, text=text, kind="notice", title=title))
+        await self.bus.send(Outbound(channel="local", recipient=None, text=text, kind="notice", title=title))
 
     # -- what others read -------------------------------------------------------------------------
 
     async def snapshot(self) -> dict[str, Any]:
         """For the dashboard: counts by status, the latest rows and the dead letters."""
-        store = self._store()
+        store = self.store
         recent = await store.run(rows_db.recent, limit=50)
         dead = await store.run(rows_db.recent, limit=50, status="dead")
         return {
@@ -252,25 +255,16 @@ class WhatsApp:
         }
 
     async def status_line(self) -> str:
-        counts = await self._store().run(rows_db.counts, self.name)
+        counts = await self.store.run(rows_db.counts, self.name)
         waiting = sum(counts.get(s, 0) for s in ("queued", "sending", "unknown"))
         line = f"WhatsApp: {waiting} waiting to send, {counts.get('held', 0)} held for the 24 h window"
         dead = counts.get("dead", 0)
         return line + (f", {dead} undeliverable (see the dashboard)." if dead else ".")
 
-    def _store(self) -> Store:
-        assert self._app is not None, "WhatsApp.start() first"
-        return self._app.store
-
     def _warn_once(self, key: str, text: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             log.error(text)
-
-
-def _guard(app: App) -> ConfirmationGuard | None:
-    guard = app.guard
-    return guard if guard is not None and hasattr(guard, "require") else None
 
 
 def _int(value: str) -> int | None:

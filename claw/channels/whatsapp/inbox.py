@@ -19,6 +19,7 @@ from claw.channels.whatsapp.owners import Owners, normalize
 from claw.channels.whatsapp.twilio_http import basic_auth_header
 from claw.core.bus import Bus, Inbound, Outbound
 from claw.core.config import Owner, WhatsAppConfig
+from claw.core.request import owner_conversation
 from claw.core.secrets import secret
 from claw.core.store import Store
 from claw.core.store import messages as log_db
@@ -26,7 +27,6 @@ from claw.core.store import outbox as rows_db
 from claw.core.store.audit import AuditEntry, write
 from claw.core.store.messages import Message
 from claw.core.store.outbox import Arriving
-from claw.daemon import owner_conversation
 
 log = logging.getLogger(__name__)
 

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
 
-from claw.assistant.toolbox import CURRENT_TURN, Tool
 from claw.core.config import Owner
 from claw.core.errors import ToolError
+from claw.core.request import Request
+from claw.core.safety import Guard
 from claw.core.store import Store
 from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
 
 log = logging.getLogger(__name__)
 
 SETTING = "whatsapp.owners"  # JSON: {"added": [{"name", "number"}], "removed": ["+1555..."]}
-
-
-class ConfirmationGuard(Protocol):
-    """What the home part's guard offers (`app.guard`): run now if confirmed, else hold and ask for a code."""
-
-    async def require(self, *, action: str, target: str, run: Callable[[], Awaitable[str]]) -> str: ...
 
 
 def normalize(address: str) -> str:
@@ -88,23 +81,13 @@ class Owners:
         await self.store.run(set_setting, SETTING, json.dumps(data))
 
 
-def owner_tools(owners: Owners, guard: Callable[[], ConfirmationGuard | None], store: Store) -> list[Tool]:
-    """`add_owner` and `remove_owner`: both wait for a one-time code echoed by an owner."""
+class OwnerChanges:
+    """Adding and removing owners by chat: always held for an owner's code, always audited."""
 
-    async def confirmed(action: str, target: str, run: Callable[[], Awaitable[str]]) -> str:
-        g = guard()
-        if g is None:
-            raise ToolError(
-                "changing the owner list needs a one-time confirmation code and the confirmation guard is not "
-                "running; edit [[owners]] in the config file and restart Claw instead"
-            )
-        return await g.require(action="change owners", target=f"{action} {target}", run=run)
+    def __init__(self, owners: Owners, guard: Guard, store: Store) -> None:
+        self.owners, self.guard, self.store = owners, guard, store
 
-    async def audit(action: str, target: str) -> None:
-        turn = CURRENT_TURN.get()
-        await store.run(write, AuditEntry(turn.actor, turn.path, action, target, "ok", "owner list changed"))
-
-    async def add_owner(name: str, number: str) -> str:
+    async def add(self, name: str, number: str, request: Request) -> str:
         clean = normalize(number)
         try:
             owner = Owner(name.strip(), clean)
@@ -112,57 +95,36 @@ def owner_tools(owners: Owners, guard: Callable[[], ConfirmationGuard | None], s
             raise ToolError(f"{number!r} is not a phone number in international form ({exc})") from None
         if not owner.name:
             raise ToolError("the new owner needs a name")
-        if owners.find(clean) is not None:
+        if self.owners.find(clean) is not None:
             return f"{clean} is already an owner."
 
         async def run() -> str:
-            await owners.add(owner)
-            await audit("add owner", f"{owner.name} {owner.number}")
+            await self.owners.add(owner)
+            await self._audit(request, "add owner", f"{owner.name} {owner.number}")
             log.info("whatsapp: %s (%s) is now an owner", owner.name, owner.number)
             return f"{owner.name} ({owner.number}) is now an owner and can message me on WhatsApp."
 
-        return await confirmed("add", f"{owner.name} {owner.number}", run)
+        return await self.guard.require(
+            action="change owners", target=f"add {owner.name} {owner.number}", run=run, request=request
+        )
 
-    async def remove_owner(who: str) -> str:
-        owner = owners.named(who)
+    async def remove(self, who: str, request: Request) -> str:
+        owner = self.owners.named(who)
         if owner is None:
-            names = ", ".join(f"{o.name} ({o.number})" for o in owners.all())
+            names = ", ".join(f"{o.name} ({o.number})" for o in self.owners.all())
             raise ToolError(f"{who!r} is not an owner; the owners are: {names or 'nobody'}")
-        if len(owners.all()) == 1:
+        if len(self.owners.all()) == 1:
             raise ToolError("that is the last owner; nobody could reach me any more. Add another owner first")
 
         async def run() -> str:
-            await owners.remove(owner.number)
-            await audit("remove owner", f"{owner.name} {owner.number}")
+            await self.owners.remove(owner.number)
+            await self._audit(request, "remove owner", f"{owner.name} {owner.number}")
             log.info("whatsapp: %s (%s) is no longer an owner", owner.name, owner.number)
             return f"{owner.name} ({owner.number}) is no longer an owner."
 
-        return await confirmed("remove", f"{owner.name} {owner.number}", run)
+        return await self.guard.require(
+            action="change owners", target=f"remove {owner.name} {owner.number}", run=run, request=request
+        )
 
-    number_schema: dict[str, Any] = {"type": "string", "description": "international form, e.g. +15551234567"}
-    return [
-        Tool(
-            "add_owner",
-            "Let a new person talk to Claw over WhatsApp as an owner (needs a confirmation code).",
-            {
-                "type": "object",
-                "properties": {"name": {"type": "string"}, "number": number_schema},
-                "required": ["name", "number"],
-            },
-            add_owner,
-            sensitive=True,
-            group="whatsapp",
-        ),
-        Tool(
-            "remove_owner",
-            "Stop an owner from talking to Claw over WhatsApp (needs a confirmation code).",
-            {
-                "type": "object",
-                "properties": {"who": {"type": "string", "description": "the owner's name or number"}},
-                "required": ["who"],
-            },
-            remove_owner,
-            sensitive=True,
-            group="whatsapp",
-        ),
-    ]
+    async def _audit(self, request: Request, action: str, target: str) -> None:
+        await self.store.run(write, AuditEntry(request.actor, request.via, action, target, "ok", "owner list changed"))

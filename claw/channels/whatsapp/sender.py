@@ -13,13 +13,13 @@ from typing import Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from claw.channels.outbox import Held, Sent, Verdict
+from claw.channels.delivery import Held, Sent, Verdict
 from claw.channels.whatsapp.twilio_http import classify, make_client, needs_template
 from claw.core.config import WhatsAppConfig
 from claw.core.errors import ChannelError
+from claw.core.media import MAX_BYTES, MediaTokens
 from claw.core.secrets import secret
 from claw.core.store.outbox import OutboxRow
-from claw.web.media import MAX_BYTES, MediaTokens
 
 log = logging.getLogger(__name__)
 

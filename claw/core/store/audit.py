@@ -44,3 +44,12 @@ def set_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
+
+
+def after(db: sqlite_utils.Database, last: int, limit: int = 200) -> list[dict[str, Any]]:
+    """Audit rows newer than id `last`, oldest first."""
+    return list(db.query("SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", [last, limit]))
+
+
+def last_id(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0])

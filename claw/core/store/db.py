@@ -59,10 +59,6 @@ class Store:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
-    def run_sync(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        """Blocking variant for other threads (camera workers, CLI): still runs on the store thread."""
-        return self._executor.submit(lambda: fn(self.db, *args, **kwargs)).result()
-
     async def close(self) -> None:
         """Checkpoint and close; pending calls finish first."""
         if self._db is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ class JobRecord:
     owner: str = ""
     enabled: bool = True
     created: float = 0.0
+    plan: str = ""  # a device command as JSON, read from `action` once (see claw.home.plans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ def record(row: dict[str, Any]) -> JobRecord:
         owner=str(row.get("owner") or ""),
         enabled=bool(int(row.get("enabled", 1))),
         created=float(row["created"]),
+        plan=str(row.get("plan") or ""),
     )
 
 
@@ -76,15 +78,20 @@ def save(db: sqlite_utils.Database, job: JobRecord, state: JobState | None = Non
     with db.conn:
         db.conn.execute("BEGIN")
         db.execute(
-            "INSERT INTO jobs (id, schedule, action, description, source, owner, enabled, created)"
-            " VALUES (:id, :schedule, :action, :description, :source, :owner, :enabled, :created)"
+            "INSERT INTO jobs (id, schedule, action, description, source, owner, enabled, created, plan)"
+            " VALUES (:id, :schedule, :action, :description, :source, :owner, :enabled, :created, :plan)"
             " ON CONFLICT(id) DO UPDATE SET schedule=excluded.schedule, action=excluded.action,"
             " description=excluded.description, source=excluded.source, owner=excluded.owner,"
-            " enabled=excluded.enabled, created=excluded.created",
+            " enabled=excluded.enabled, created=excluded.created, plan=excluded.plan",
             {**asdict(job), "enabled": int(job.enabled)},
         )
         if state is not None:
             _put_state(db, state)
+
+
+def set_plan(db: sqlite_utils.Database, job_id: str, plan: str) -> None:
+    """Keep a device job's command as data, so its words are never read again."""
+    db.execute("UPDATE jobs SET plan = ? WHERE id = ?", [plan, job_id])
 
 
 def set_enabled(db: sqlite_utils.Database, job_id: str, enabled: bool, state: JobState) -> None:
@@ -217,3 +224,35 @@ def _put_state(db: sqlite_utils.Database, state: JobState) -> None:
         " last_status=excluded.last_status, failures=excluded.failures",
         [state.id, state.next_run, state.last_run, state.last_status, state.failures],
     )
+
+
+def sync(db: sqlite_utils.Database, records: Sequence[JobRecord], managed: Collection[str]) -> list[str]:
+    """Upsert config/system jobs; a changed definition starts afresh, an unchanged one keeps a pause; returns notes.
+
+    `enabled = false` in the config pauses a job; `true` keeps whatever the owner last said (pause/resume).
+    Config jobs no longer in the file are removed. A chat job with a config job's id is replaced by it.
+    """
+    notes: list[str] = []
+    existing = {row["id"]: row for row in rows(db)}
+    for rec in records:
+        row = existing.get(rec.id)
+        if row is None:
+            save(db, rec)
+            continue
+        same = (row["schedule"], row["action"], row["source"]) == (rec.schedule, rec.action, rec.source)
+        if same:
+            enabled = bool(row["enabled"]) and rec.enabled
+            db.execute(
+                "UPDATE jobs SET description = ?, enabled = ? WHERE id = ?", [rec.description, int(enabled), rec.id]
+            )
+            continue
+        if row["source"] not in managed:
+            notes.append(f"the config's job '{rec.id}' replaced the {row['source']} job of the same id")
+        save(db, rec)
+        db.execute("DELETE FROM job_state WHERE id = ?", [rec.id])  # a new definition has no past
+    keep = {rec.id for rec in records}
+    for job_id, row in existing.items():
+        if row["source"] in managed and job_id not in keep:
+            delete(db, job_id)
+            notes.append(f"job '{job_id}' is no longer in the config; removed")
+    return notes

@@ -166,7 +166,13 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # A device job keeps its command as data ({"target": ..., "change": ...}), read from its words once;
+    # rows from before are filled in when the scheduler next loads them.
+    _run(db, "ALTER TABLE jobs ADD COLUMN plan TEXT NOT NULL DEFAULT '';")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -79,7 +79,9 @@ class SonosDriver:
             await self._run(device.name, lambda: setattr(self._speaker(device), "volume", volume))
         return await self.read(device)
 
-    async def act(self, device: Device, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def act(
+        self, device: Device, action: str, params: Mapping[str, Any], *, cleared: bool = False
+    ) -> dict[str, Any]:
         def do() -> None:
             speaker = self._speaker(device)
             coordinator = speaker.group.coordinator if speaker.group else speaker

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeAlias
 
+from claw.core.backoff import Backoff
 from claw.core.store import Store
 from claw.core.store import outbox as rows_db
 from claw.core.store.outbox import OutboxRow
@@ -49,18 +49,6 @@ class Transport(Protocol):
         """What a failure means, and a short description with the provider's error code."""
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with jitter: base, 2 base, 4 base ... up to `cap`, each between half and full."""
-
-    base: float = 1.0
-    cap: float = 30.0
-
-    def delay(self, attempts: int) -> float:
-        full = min(self.cap, self.base * 2.0 ** max(attempts - 1, 0))
-        return full / 2 + random.uniform(0, full / 2)  # jitter spreads retries; not security
-
-
 DeadLetter = Callable[[OutboxRow, str], Awaitable[None]]
 
 
@@ -78,7 +66,7 @@ class Outbox:
     ) -> None:
         self.store, self.transport = store, transport
         self.channel = transport.channel
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(jitter=True)
         self.give_up = give_up
         self.on_dead = on_dead
         self.sent = 0  # accepted by the provider since start (benchmarks, status line)

@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 from urllib.parse import quote, urlsplit
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from claw.core.backoff import DEFAULT_BACKOFF, Backoff
 from claw.core.secrets import secret
 
 log = logging.getLogger(__name__)
@@ -145,17 +145,6 @@ class Capture:
             self._cap = None
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Seconds between reconnection attempts: `first`, doubling up to `longest`."""
-
-    first: float = 1.0
-    longest: float = 30.0
-
-
-DEFAULT_BACKOFF = Backoff()
-
-
 class Reader:
     """Reads one stream in its own thread: reconnects with backoff and hands on `fps` frames a second.
 
@@ -222,7 +211,7 @@ class Reader:
     def _run(self) -> None:
         # The detector works on ~100-row images where OpenCV's thread pool only adds overhead.
         cv2.setNumThreads(1)
-        delay = self.backoff.first
+        delay = self.backoff.base
         while not self._stop.is_set():
             try:
                 capture = Capture(self.url, timeout=self.timeout)
@@ -232,12 +221,12 @@ class Reader:
                 self.connects += 1
                 try:
                     if self._pump(capture):
-                        delay = self.backoff.first  # it delivered: the next outage starts the backoff over
+                        delay = self.backoff.base  # it delivered: the next outage starts the backoff over
                 finally:
                     capture.close()
             if self._stop.wait(delay):
                 return
-            delay = min(delay * 2, self.backoff.longest)
+            delay = min(delay * 2, self.backoff.cap)
 
     def _failed(self, problem: str) -> None:
         if problem != self.problem:

@@ -7,22 +7,20 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from claw.assistant.toolbox import Tool
+from claw.core.config import Config
+from claw.core.tasks import OwnedTasks
 from claw.home.builtin import BUILTIN_MATCHERS
 from claw.home.device import Driver, Found
 from claw.home.discovery import Matcher
+from claw.home.house import Home
 from claw.home.routines import RoutineBook
 from claw.skills import identity
 from claw.skills.declarative import DeclarativeDriver, MissingDriver
-from claw.skills.loader import Entry, Loader, effective
+from claw.skills.loader import Entry, Loader, effective, skill_dirs
 from claw.skills.pairing import TokenStore
 from claw.skills.python_driver import DriverContext, make_python_driver
-
-if TYPE_CHECKING:
-    from claw.daemon import App
-    from claw.home.part import Home
 
 log = logging.getLogger(__name__)
 BUILTIN_DRIVERS = frozenset({"sonos", "httpjson"})
@@ -33,20 +31,19 @@ ALIASES = {"http-json": ("httpjson",)}
 class Skills:
     """Owns the loader; applies what it loads to the Home (drivers, matchers, routines) without a restart."""
 
-    def __init__(self, home: Home) -> None:
-        self.home = home
-        config = home.config
+    def __init__(self, home: Home, config: Config, *, notify: Callable[[str], Awaitable[None]] | None = None) -> None:
+        self.home, self.config = home, config
         self.loader = Loader(
-            home.skill_dirs(), builtin=1, allow_python=config.skills.allow_python, reserved=BUILTIN_DRIVERS
+            skill_dirs(config), builtin=1, allow_python=config.skills.allow_python, reserved=BUILTIN_DRIVERS
         )
         self.tokens = TokenStore(config.state_path / "skills-data")
         self.entries: list[Entry] = []
         self.active: dict[str, Entry] = {}
-        self.notify: Callable[[str], Awaitable[None]] | None = None
+        self.notify = notify
         self._good: dict[str, Entry] = {}  # str(path) -> last valid entry of that file
         self._drivers: dict[str, Driver] = {}
-        self._tasks: set[asyncio.Future[None]] = set()
-        self._static: asyncio.Future[None] | None = None
+        self._tasks = OwnedTasks("skills")
+        self._static: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- loading
     def load(self) -> set[str]:
@@ -84,7 +81,7 @@ class Skills:
         for name in changed:
             self._swap_driver(name, active.get(name))
         self.home.matchers[:] = [*self._matchers(), *BUILTIN_MATCHERS]
-        self.home.routines = self._routines()
+        self.home.routines.replace(self._routines().all())
         self.home.version += 1
         if changed:
             self._refit_devices(changed)
@@ -112,7 +109,7 @@ class Skills:
 
     def _make_driver(self, entry: Entry) -> Driver:
         assert entry.skill is not None
-        timeout = self.home.config.home.device_timeout
+        timeout = self.config.home.device_timeout
         if entry.skill.driver == "python":
             assert entry.factory is not None
             context = DriverContext(timeout, self.tokens.folder / entry.name, self.tokens, self._notify)
@@ -168,42 +165,22 @@ class Skills:
                 device.capabilities = driver.capabilities(found)
 
     # ----------------------------------------------------------------- in the running daemon
-    def attach(self, app: App) -> None:
-        """Register the dashboard snapshot, the skill_guide tool and the overview line."""
-        self.notify = lambda text: app.notify(text, kind="notice")
-        app.snapshots["skills"] = self.snapshot
-        app.tools.add(
-            Tool(
-                "skill_guide",
-                "How to use a skill (its guide), by name; the skills are listed in the home overview.",
-                {
-                    "type": "object",
-                    "properties": {"name": {"type": "string"}},
-                    "required": ["name"],
-                    "additionalProperties": False,
-                },
-                self.guide,
-                read_only=True,
-                group="skills",
-            )
-        )
-        app.overview_parts.append(self.overview)
+    def report_loaded(self) -> None:
+        """Log what the first load found (problems, unavailable skills); later loads report as they happen."""
         for entry in self.entries:
             self._report(entry, live=False)
 
     async def watch(self) -> None:
         """Poll the skill folders and reload what changed; offer static hosts now and then."""
-        interval = self.home.config.skills.reload_interval
-        static_every = max(self.home.config.home.ssdp_interval, 5.0)
+        interval = self.config.skills.reload_interval
+        static_every = max(self.config.home.ssdp_interval, 5.0)
         next_static = 0.0
         loop = asyncio.get_running_loop()
         try:
             while True:
                 if loop.time() >= next_static and (self._static is None or self._static.done()):
                     # in its own task: a static Hue bridge waiting for its button must not hold up reloads
-                    self._static = asyncio.ensure_future(self._periodic())
-                    self._tasks.add(self._static)
-                    self._static.add_done_callback(self._tasks.discard)
+                    self._static = self._tasks.start(self._periodic(), name="skills: static hosts")
                     next_static = loop.time() + static_every
                 if interval > 0:
                     try:
@@ -215,20 +192,17 @@ class Skills:
             await self.stop()
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.stop()
 
     async def _after_change(self, changed: set[str]) -> None:
         if not changed:
             return
-        discovery = getattr(self.home, "discovery", None)
+        discovery = self.home.discovery
         if discovery is not None:
             discovery.refresh()
             self._spawn(self._reoffer(changed))
             ssdp = any(m.ssdp for n in changed if (e := self.active.get(n)) and e.skill for m in e.skill.matchers)
-            if ssdp and self.home.config.home.discovery:
+            if ssdp and self.config.home.discovery:
                 self._spawn(_quietly(discovery.search_ssdp()))  # a new search target: search now, not in 5 minutes
         self._spawn(self.offer_static(changed))
 
@@ -244,8 +218,7 @@ class Skills:
     async def _periodic(self) -> None:
         """Static hosts, and devices still waiting to be paired (the owner may press the button later)."""
         jobs = [self.offer_static(set(self.active))]
-        discovery = getattr(self.home, "discovery", None)
-        for a in list(discovery.seen.values()) if discovery is not None else []:
+        for a in list(self.home.discovery.seen.values()):
             matcher = next((m for m in self.home.matchers if m.accepts(a)), None)
             entry = self.active.get(matcher.driver) if matcher is not None else None
             if matcher is None or entry is None or entry.skill is None or entry.skill.auth.token_from != "pairing":
@@ -258,7 +231,7 @@ class Skills:
     async def offer_static(self, names: set[str]) -> None:
         """Hosts in [[home.static]] for these skills go through identify like discovered ones."""
         jobs = []
-        for entry in self.home.config.home.static:
+        for entry in self.config.home.static:
             active = self.active.get(entry.skill)
             if entry.skill in names and active is not None and active.skill is not None:
                 if any(m.static for m in active.skill.matchers):
@@ -281,9 +254,7 @@ class Skills:
         except RuntimeError:  # loaded before the daemon runs: nothing was opened that needs closing
             coro.close()
             return
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(coro)
 
     def _report(self, entry: Entry, *, live: bool) -> None:
         for problem in entry.problems:

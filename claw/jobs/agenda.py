@@ -1,33 +1,34 @@
-"""The Jobs part: timer, runner, heartbeat, job tools and the reminder fast path, plugged into the App."""
+"""The jobs: timer, runner and heartbeat over the job book; what the owner can do with jobs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from claw.assistant.repair import clean_untrusted
 from claw.core.config import Config
 from claw.core.errors import ClawError, ConfigError, ModelUnavailable, TargetNotFound
+from claw.core.findings import Check, Finding
+from claw.core.request import Request
+from claw.core.safety import KillSwitch
 from claw.core.store import Store
 from claw.core.store import jobs as jobs_db
 from claw.core.store.audit import get_setting, set_setting
 from claw.core.store.jobs import JobState
+from claw.core.untrusted import clean_untrusted
 from claw.jobs import book, words
-from claw.jobs.actions import SCHEDULE_TURN, Actions
 from claw.jobs.clock import Clock, SystemClock
-from claw.jobs.heartbeat import PHRASE_SYSTEM, Finding, Heartbeat, plain_list
+from claw.jobs.heartbeat import PHRASE_SYSTEM, Heartbeat, plain_list
 from claw.jobs.job import Job, default_description, new_id, parse_action
+from claw.jobs.performer import Actions, Notify, Plan, Think, scheduled
 from claw.jobs.runner import Runner
 from claw.jobs.schedule import Place, ScheduleError, first_after, parse
 from claw.jobs.scheduler import Timer
 from claw.jobs.when import duration
-
-if TYPE_CHECKING:
-    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 HEARTBEAT_MEMORY = "heartbeat.findings"
@@ -37,45 +38,63 @@ MIN_CHAT_INTERVAL = timedelta(minutes=1)  # a confused model must not set up a m
 class Jobs:
     """Scheduled jobs from config and chat, and the heartbeat; `snapshot()` feeds GET /api/jobs."""
 
-    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
-        self.config = config
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store,
+        killswitch: KillSwitch,
+        notify: Notify,
+        think: Think,
+        run_routine: Callable[[str, Request], Awaitable[str]],
+        interpret: Callable[[str], Plan | None],
+        run_plan: Callable[[Plan, Request], Awaitable[str]],
+        checks: Sequence[Check],
+        clock: Clock | None = None,
+    ) -> None:
+        self.config, self.store, self.notify, self.think = config, store, notify, think
+        self.interpret = interpret
         self.clock: Clock = clock or SystemClock()
         try:
             self.place = Place.from_config(config.location)
         except ScheduleError as exc:
             raise ConfigError(config.source, "location.timezone", str(exc), "use a name like Europe/London") from None
         self.jobs: dict[str, Job] = {}
-        self._app: App | None = None
-        self._runner: Runner | None = None
-        self._timer: Timer | None = None
-        self.heartbeat: Heartbeat | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------------
-
-    async def start(self, app: App) -> None:
-        """Load and catch up every job (missed occurrences are accounted), then start the timer."""
-        from claw.assistant.jobs_fastpath import Reminders
-        from claw.assistant.jobs_tools import add_job_tools, jobs_command
-
-        self._app = app
-        store, cfg = app.store, self.config.scheduler
-        now = self.clock.now()
-        await store.run(jobs_db.interrupt_unfinished, now.timestamp())
-        await store.run(jobs_db.prune, cfg.keep_runs)
-        for note in await store.run(book.sync, book.wanted(self.config, self.place, now)):
-            log.info("jobs: %s", note)
-        self.jobs, quarantined = await book.load(store, self.place)
         self.heartbeat = Heartbeat(
-            checks=app.checks,
+            checks=checks,
             clock=self.clock,
             place=self.place,
-            config=self.config.heartbeat,
+            config=config.heartbeat,
             phrase=self._phrase,
-            notify=lambda text, urgent: app.notify(text, kind="alert" if urgent else "notice", title="Heartbeat"),
+            notify=lambda text, urgent: notify(text, "alert" if urgent else "notice", "Heartbeat"),
             load=self._load_memory,
             save=self._save_memory,
         )
-        actions = Actions(app, self.heartbeat.beat)
+        self.actions = Actions(
+            store=store,
+            killswitch=killswitch,
+            notify=notify,
+            think=think,
+            run_routine=run_routine,
+            interpret=interpret,
+            run_plan=run_plan,
+            heartbeat=self.heartbeat.beat,
+            on_plan=lambda job, plan: self.jobs.__setitem__(job.id, replace(job, plan=plan)),
+        )
+        self._runner: Runner | None = None
+        self._timer: Timer | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load and catch up every job (missed occurrences are accounted), then start the timer."""
+        store, cfg = self.store, self.config.scheduler
+        now = self.clock.now()
+        await store.run(jobs_db.interrupt_unfinished, now.timestamp())
+        await store.run(jobs_db.prune, cfg.keep_runs)
+        for note in await store.run(jobs_db.sync, book.wanted(self.config, self.place, now), book.MANAGED):
+            log.info("jobs: %s", note)
+        self.jobs, quarantined = await book.load(store, self.place)
         self._timer = Timer(self.place.tz, grace=cfg.grace_seconds, wake=self._wake)
         self._runner = Runner(
             store=store,
@@ -83,26 +102,21 @@ class Jobs:
             place=self.place,
             config=cfg,
             jobs=self.jobs,
-            perform=actions.perform,
+            perform=self.actions.perform,
             on_failure=self._failed,
             on_moved=self._moved,
         )
         self._runner.states = await store.run(jobs_db.states)
         fresh = [self._first_state(job, now) for job in self.jobs.values() if job.id not in self._runner.states]
         await store.run(jobs_db.put_states, fresh)  # one transaction, however many jobs are new
-        add_job_tools(app.tools, self)
-        app.snapshots["jobs"] = self.snapshot
-        app.router.fast_paths.insert(0, Reminders(self))  # before device intents: "turn ... at sunset every day"
-        app.router.commands["/jobs"] = lambda inbound: jobs_command(self, inbound.text)
-        app.router.status_lines.append(self._status_line)
         await asyncio.gather(*(self._arm(job) for job in self.jobs.values()))  # the store queues the writes
         self._timer.start(paused=self.clock.manual)
         for q in quarantined:
-            await app.notify(
+            await self.notify(
                 f"I set aside the scheduled job '{q.id}': it no longer makes sense ({q.reason}). It is kept in "
                 "quarantine, not deleted; tell me again if you still want it.",
-                kind="notice",
-                title="Job quarantined",
+                "notice",
+                "Job quarantined",
             )
         log.info("jobs: %d loaded, %d armed, %d quarantined", len(self.jobs), self._timer.count(), len(quarantined))
 
@@ -141,11 +155,14 @@ class Jobs:
         first = first_after(parsed.trigger, now)
         if first is None or (parsed.once and first <= now):
             raise ClawError(f"{words.moment(first or now, self.place.tz)} has already passed; pick a later time")
+        plan = self.interpret(act.text) if act.kind == "device" else None
+        if act.kind == "device" and plan is None:
+            raise ClawError(f"I don't understand the command '{act.text}'; try 'turn off the porch light'")
         name = " ".join(clean_untrusted(description).split())[:80] or default_description(act)
         job_id = new_id(act.text or name, set(self.jobs))
-        job = Job(job_id, parsed, act, name, source, owner, True, now.timestamp())
+        job = Job(job_id, parsed, act, name, source, owner, True, now.timestamp(), plan)
         state = JobState(job.id, next_run=first.timestamp())
-        await self._app_store().run(jobs_db.save, job.record(), state)
+        await self.store.run(jobs_db.save, job.record(), state)
         self.jobs[job.id] = job
         self._running().states[job.id] = state
         self._moved(job, first)
@@ -184,7 +201,7 @@ class Jobs:
         job = self.find(ref)
         if job.source in book.MANAGED:
             raise ClawError(f"'{job.id}' comes from the config file: pause it, or remove it from [[scheduler.jobs]]")
-        await self._app_store().run(jobs_db.delete, job.id)
+        await self.store.run(jobs_db.delete, job.id)
         self.jobs.pop(job.id, None)
         self._running().states.pop(job.id, None)
         self._timer_().cancel(job.id)
@@ -239,7 +256,7 @@ class Jobs:
 
     async def snapshot(self) -> list[dict[str, Any]]:
         """GET /api/jobs: every job with its schedule in words, next run (ISO), last outcome and recent history."""
-        history = await self._app_store().run(jobs_db.history, 10)
+        history = await self.store.run(jobs_db.history, 10)
         out = []
         for job in sorted(self.jobs.values(), key=self._order):
             state = self._running().states.get(job.id, JobState(job.id))
@@ -290,24 +307,21 @@ class Jobs:
 
     async def _failed(self, job: Job, detail: str, failures: int) -> None:
         """A one-off that fails is told at once; a repeating job is paused after failure_limit in a row."""
-        app = self._app_()
         limit = self.config.scheduler.failure_limit
         if job.schedule.once:
-            await app.notify(
-                f"The scheduled '{job.description}' did not work: {detail}", kind="job", title="Job failed"
-            )
+            await self.notify(f"The scheduled '{job.description}' did not work: {detail}", "job", "Job failed")
         elif failures >= limit:
             await self._set_enabled(job, False, self._running().states.get(job.id, JobState(job.id)))
-            await app.notify(
+            await self.notify(
                 f"I paused the job '{job.description}' ({job.id}) after {failures} failures in a row. "
                 f"Last: {detail}. Say 'resume job {job.id}' when it should run again.",
-                kind="job",
-                title="Job paused",
+                "job",
+                "Job paused",
             )
 
     async def _set_enabled(self, job: Job, enabled: bool, state: JobState) -> Job:
         changed = replace(job, enabled=enabled)
-        await self._app_store().run(jobs_db.set_enabled, job.id, enabled, state)
+        await self.store.run(jobs_db.set_enabled, job.id, enabled, state)
         self.jobs[job.id] = changed
         self._running().states[job.id] = state
         self._moved(changed, self.next_run(job.id))
@@ -318,17 +332,15 @@ class Jobs:
         plain = plain_list(findings)
         facts = "\n".join(f"- [{f.severity}] {f.text}" for f in findings)
         try:
-            answer = await self._app_().brain.fresh(
-                f"Findings:\n{facts}", system=PHRASE_SYSTEM, use_tools=False, turn=SCHEDULE_TURN
-            )
+            content = await self.think(f"Findings:\n{facts}", PHRASE_SYSTEM, None, scheduled())
         except ModelUnavailable as exc:
             log.info("heartbeat: model unavailable (%s); sending the plain list", exc)
             return plain
-        text = clean_untrusted(answer.content).strip()
+        text = clean_untrusted(content).strip()
         return text if len(text) >= 10 else plain
 
     async def _load_memory(self) -> dict[str, Any]:
-        raw = await self._app_store().run(get_setting, HEARTBEAT_MEMORY, "{}")
+        raw = await self.store.run(get_setting, HEARTBEAT_MEMORY, "{}")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -337,9 +349,9 @@ class Jobs:
         return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     async def _save_memory(self, memory: dict[str, Any]) -> None:
-        await self._app_store().run(set_setting, HEARTBEAT_MEMORY, json.dumps(memory, sort_keys=True))
+        await self.store.run(set_setting, HEARTBEAT_MEMORY, json.dumps(memory, sort_keys=True))
 
-    async def _status_line(self) -> str:
+    async def status_line(self) -> str:
         """For /status: how many jobs, and what runs next."""
         armed = [j for j in self.jobs.values() if j.enabled and self.next_run(j.id)]
         if not armed:
@@ -378,11 +390,3 @@ class Jobs:
         if self._timer is None:
             raise ClawError("the scheduler is not started")
         return self._timer
-
-    def _app_(self) -> App:
-        if self._app is None:
-            raise ClawError("the scheduler is not started")
-        return self._app
-
-    def _app_store(self) -> Store:
-        return self._app_().store

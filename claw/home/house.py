@@ -1,4 +1,4 @@
-"""The home as a part of the daemon: registry, drivers, discovery, polling, fast path and tools."""
+"""The home: registry, drivers, discovery, polling and the verbs that act on devices."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from claw.assistant.home_fastpath import HomeFastPath
-from claw.assistant.home_tools import add_home_tools
-from claw.assistant.overview import overview
 from claw.core.config import Config
-from claw.core.safety import Guard
+from claw.core.findings import Check
+from claw.core.safety import Guard, KillSwitch
+from claw.core.store import Store
+from claw.core.supervisor import Supervisor
+from claw.core.tasks import OwnedTasks
 from claw.home.actions import Actions
 from claw.home.builtin import BUILTIN_MATCHERS
 from claw.home.checks import home_checks
@@ -24,76 +24,61 @@ from claw.home.discovery import Discovery, Matcher
 from claw.home.drivers.sonos import SonosDriver
 from claw.home.registry import Registry
 from claw.home.routines import RoutineBook
-from claw.skills.live import Skills
-from claw.skills.loader import BUILTIN_SKILLS
-
-if TYPE_CHECKING:
-    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 
+Notify = Callable[[str], Awaitable[None]]
+
 
 class Home:
-    """Everything about devices; other parts reach it as `app.home`."""
+    """Everything about devices; built once by the daemon with exactly what it uses."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store,
+        guard: Guard,
+        killswitch: KillSwitch,
+        supervisor: Supervisor,
+        notify: Notify,
+    ) -> None:
         self.config = config
+        self.store, self.supervisor, self.notify = store, supervisor, notify
         self.version = 0  # bumps when names, rooms or routines change (the fast path rebuilds its vocabulary)
         self.room_aliases = {alias: room.name for room in config.home.rooms for alias in room.aliases}
         self.routines = RoutineBook()
         self.matchers: list[Matcher] = list(BUILTIN_MATCHERS)
         self.drivers: dict[str, Driver] = {}  # by name: the built-in ones and one per skill that drives devices
-        self.skills = Skills(self)  # skills add drivers, matchers and routines, and reload when their files change
-        self._announce: list[Device] = []
-        self._announcer: asyncio.Task[None] | None = None
-
-    def skill_dirs(self) -> list[Path]:
-        """Built-in skills first; the owner's folders after, so theirs override by name."""
-        owned = [self.config.state_path / d for d in self.config.skills.dirs]
-        return [BUILTIN_SKILLS, *owned]
-
-    async def start(self, app: App) -> None:
-        self.app = app
-        self.store = app.store
-        timeout = self.config.home.device_timeout
+        timeout = config.home.device_timeout
         self.drivers["sonos"] = SonosDriver(timeout, peers=lambda: self.registry.devices())
-        await asyncio.to_thread(self.skills.loader.load)  # parse off the loop; apply below reuses the cache
-        self.skills.load()
-        self.registry = Registry(app.store, self.config.home, self.drivers)
-        self.guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
-        self.control = Control(self.registry, self.drivers, self.guard, app.store, timeout=timeout)
-        self.actions = Actions(self)
-        await self.registry.load()
-        self.registry.listeners.append(self._on_registry)
-        app.home = self
-        app.guard = self.guard
-        app.router.fast_paths.append(HomeFastPath(self))
-        add_home_tools(app.tools, self)
-        app.overview_parts.append(lambda: overview(self.registry.devices(), self.routines.all()))
-        app.snapshots["devices"] = self.snapshot
-        app.checks.append(home_checks(self.registry, self.config))  # type: ignore[arg-type]
-        app.snapshots["routines"] = self.routines_snapshot
-        self.skills.attach(app)
+        self.registry = Registry(store, config.home, self.drivers)
+        self.control = Control(self.registry, self.drivers, guard, store, timeout=timeout)
+        self.actions = Actions(self.registry, self.control, self.routines, guard, killswitch, store, self.room_aliases)
         self.discovery = Discovery(
             lambda: self.matchers,
             self.on_found,
-            interfaces=self.config.home.interfaces,
-            ssdp_interval=self.config.home.ssdp_interval,
-            ssdp_port=self.config.home.ssdp_port,
+            interfaces=config.home.interfaces,
+            ssdp_interval=config.home.ssdp_interval,
+            ssdp_port=config.home.ssdp_port,
         )
-        if self.config.home.discovery:
-            app.supervisor.start("discovery", self.discovery.run)
-        app.supervisor.start("device polling", self._poll_forever)
-        app.supervisor.start("skills", self.skills.watch)
+        self._announce: list[Device] = []
+        self._tasks = OwnedTasks("home")
 
-    def load_routines(self) -> None:
-        """Reload every skill now (routines, drivers and matchers); the watcher does this on its own."""
-        self.skills.load()
+    def checks(self) -> Check:
+        """The home's heartbeat checks (offline devices, batteries, doors open at night)."""
+        return home_checks(self.registry, self.config)
+
+    async def start(self) -> None:
+        """Read the known devices, then keep discovering and polling (the skills are loaded before this)."""
+        await self.registry.load()
+        self.registry.listeners.append(self._on_registry)
+        if self.config.home.discovery:
+            self.supervisor.start("discovery", self.discovery.run)
+        self.supervisor.start("device polling", self._poll_forever)
 
     async def stop(self) -> None:
-        if self._announcer is not None:
-            self._announcer.cancel()
-        await self.skills.stop()
+        await self._tasks.stop()
         for driver in self.drivers.values():
             close = getattr(driver, "close", None)
             if close is not None:
@@ -106,6 +91,8 @@ class Home:
         known = self.registry.get(found.id)
         if known is not None and (known.address, known.driver) == (found.address, found.driver) and known.capabilities:
             known.last_seen = time.time()
+            if not known.available:  # it announced itself: read it now, not at the next poll
+                await self.refresh(known)
             return
         driver = self.drivers.get(found.driver)
         if driver is None:
@@ -159,15 +146,15 @@ class Home:
             self.version += 1
         if what == "new":
             self._announce.append(device)
-            if self._announcer is None or self._announcer.done():
-                self._announcer = asyncio.get_running_loop().create_task(self._announce_soon())
+            if not self._tasks:
+                self._tasks.start(self._announce_soon(), name="announce new devices")
 
     async def _announce_soon(self) -> None:
         """New devices are told to the owner in one message, not twenty."""
         await asyncio.sleep(5.0)
         devices, self._announce = self._announce, []
         if devices:
-            await self.app.notify(announcement(devices), kind="notice")
+            await self.notify(announcement(devices))
 
     async def snapshot(self) -> list[dict[str, Any]]:
         return [d.describe() for d in self.registry.devices(include_ignored=True)]

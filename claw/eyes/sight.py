@@ -1,4 +1,4 @@
-"""The eyes as a part of the daemon: one pipeline per camera, events, alerts, watches, tools and chat."""
+"""The eyes: one pipeline per camera, events, alerts, watches, retention and what the owner may change."""
 
 from __future__ import annotations
 
@@ -9,86 +9,105 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from claw.assistant.vision import Describer, camera_phrase
+from claw.core.backoff import DEFAULT_BACKOFF, Backoff
 from claw.core.bus import Media
 from claw.core.config import Config
-from claw.core.errors import ClawError, ModelUnavailable, TargetNotFound
+from claw.core.errors import ClawError, TargetNotFound
+from claw.core.findings import Finding
+from claw.core.media import MediaTokens
+from claw.core.request import Request
+from claw.core.safety import Guard, KillSwitch
+from claw.core.store import Store
 from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.supervisor import Supervisor
+from claw.core.tasks import OwnedTasks
 from claw.eyes import history
-from claw.eyes.alerts import MODES, PAUSED_KEY, Mode, Rules, clock
+from claw.eyes.alerts import MODES, Mode, Rules, clock
 from claw.eyes.camera import Camera
+from claw.eyes.description import Describer, camera_phrase
 from claw.eyes.events import Change, Event
 from claw.eyes.history import EventRecord
 from claw.eyes.pictures import jpeg
-from claw.eyes.recorder import Recorder, slug
-from claw.eyes.source import DEFAULT_BACKOFF, Backoff
+from claw.eyes.recorder import Alert, Recorder, slug
 from claw.eyes.watch import Watches
-from claw.jobs.heartbeat import Finding
-
-if TYPE_CHECKING:
-    from claw.core.safety import Guard
-    from claw.daemon import App
 
 log = logging.getLogger(__name__)
 
 SETTINGS = ("eyes.mode", "eyes.muted", "eyes.away")
+Notice = Callable[[str, str], Awaitable[None]]  # (text, title): a camera went offline or came back
 
 
 class Eyes:
-    """Cameras watched for change; other parts reach it as `app.eyes`."""
+    """Cameras watched for change; built once by the daemon with exactly what it uses."""
 
-    def __init__(self, config: Config, *, backoff: Backoff = DEFAULT_BACKOFF, sweep_every: float = 600.0) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store,
+        guard: Guard,
+        killswitch: KillSwitch,
+        supervisor: Supervisor,
+        describer: Describer,
+        alert: Alert,
+        notice: Notice,
+        publish: Callable[[str, dict[str, Any]], None],
+        media: MediaTokens,
+        warm: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        sweep_every: float = 600.0,
+    ) -> None:
         self.config = config
+        self.store, self.guard, self.killswitch, self.supervisor = store, guard, killswitch, supervisor
+        self.describer, self.notice, self.warm = describer, notice, warm
         self.backoff = backoff
         self.sweep_every = sweep_every
         self.tz = ZoneInfo(config.location.timezone)
+        self.root = config.state_path / "events"
         self.cameras: dict[str, Camera] = {}
-        self.own_guard = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.rules = Rules(config.alerts, self.tz)
+        self.recorder = Recorder(
+            store=store,
+            rules=self.rules,
+            describer=describer,
+            root=self.root,
+            tz=self.tz,
+            paused=killswitch.paused,
+            alert=alert,
+            publish=publish,
+            media=media,
+        )
+        self.watches = Watches(
+            describer,
+            alert,
+            self.root / "watches",
+            interval=config.alerts.watch_interval,
+            paused=self.paused,
+        )
+        self._tasks = OwnedTasks("eyes")
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self, app: App) -> None:
-        from claw.assistant.eyes_chat import EyesFastPath
-        from claw.assistant.eyes_tools import add_eyes_tools
-
-        self.app = app
-        self.root = app.state / "events"
+    async def start(self) -> None:
         now = time.time()
-        if closed := await app.store.run(history.close_dangling):
+        if closed := await self.store.run(history.close_dangling):
             log.info("eyes: closed %d camera events left open by the last stop", closed)
-        self.rules = Rules(self.config.alerts, self.tz)
-        self.rules.restore({k: await app.store.run(get_setting, k) for k in SETTINGS}, now)
-        self.describer = Describer(app.model, self.config.llm.vision_model, timeout=self.config.alerts.describe_timeout)
-        self.recorder = Recorder(app, self.rules, self.describer, self.root, self.tz)
-        self.watches = Watches(
-            self.describer,
-            lambda text, media, title: app.notify(text, kind="alert", media=media, title=title),
-            self.root / "watches",
-            interval=self.config.alerts.watch_interval,
-            paused=self.paused,
-        )
-        self.guard = self._guard(app)
+        self.rules.restore({k: await self.store.run(get_setting, k) for k in SETTINGS}, now)
         loop = asyncio.get_running_loop()
         for config in self.config.cameras:
             camera = Camera(config, self.config.alerts, backoff=self.backoff)
             self.cameras[camera.name] = camera
             camera.start(loop)
-            app.supervisor.start(f"camera {camera.name}", functools.partial(camera.run, self._on_change))
-        app.supervisor.start("camera monitor", self._monitor)
-        app.supervisor.start("camera retention", self._sweep_forever)
-        app.eyes = self
-        app.snapshots["events"] = self.events_snapshot
-        app.snapshots["cameras"] = self.cameras_snapshot
-        app.checks.append(self.offline_findings)
-        app.router.fast_paths.append(EyesFastPath(self))
-        add_eyes_tools(app.tools, self)
-        app.overview_parts.append(self.overview)
-        self._own(self._warm())
+            self.supervisor.start(f"camera {camera.name}", functools.partial(camera.run, self._on_change))
+        self.supervisor.start("camera monitor", self._monitor)
+        self.supervisor.start("camera retention", self._sweep_forever)
+        if self.warm is not None:  # load the vision model ahead of the first event (a cold load takes tens of s)
+            self._tasks.start(self.warm(), name="warm the vision model")
         log.info("eyes: %d camera(s), alert mode %s", len(self.cameras), self.rules.mode)
 
     async def stop(self) -> None:
@@ -98,32 +117,7 @@ class Eyes:
         await asyncio.to_thread(_join, cameras, 0.8)
         await self.watches.stop()
         await self.recorder.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    def _own(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _guard(self, app: App) -> Guard:
-        """The home's confirmation guard; without a home part, one of our own (and we read its codes)."""
-        guard: Guard | None = app.guard
-        if guard is None:
-            from claw.core.safety import Guard
-
-            guard = Guard(app.store, notify=lambda text: app.notify(text, kind="confirm"))
-            app.guard = guard
-            self.own_guard = True
-        return guard
-
-    async def _warm(self) -> None:
-        """Load the vision model ahead of the first event (a cold load takes tens of seconds)."""
-        with contextlib.suppress(ModelUnavailable):
-            await self.app.model.warm(self.config.llm.vision_model)
+        await self._tasks.stop()
 
     # --- the pipeline ----------------------------------------------------------------------------
 
@@ -145,17 +139,14 @@ class Eyes:
                 if change == "offline":
                     since = clock(camera.since, self.tz)
                     log.warning("camera %s is offline (no picture since %s): %s", camera.name, since, camera.problem)
-                    await self.app.notify(
+                    await self.notice(
                         f"{camera_phrase(camera.name).capitalize()} stopped sending pictures (nothing since {since}). "
                         "I'll tell you when it is back.",
-                        kind="notice",
-                        title="Camera offline",
+                        "Camera offline",
                     )
                 elif change == "back":
                     log.info("camera %s is back", camera.name)
-                    await self.app.notify(
-                        f"{camera_phrase(camera.name).capitalize()} is back.", kind="notice", title="Camera back"
-                    )
+                    await self.notice(f"{camera_phrase(camera.name).capitalize()} is back.", "Camera back")
                 elif change == "online":
                     log.info("camera %s delivers pictures", camera.name)
             await asyncio.sleep(step)
@@ -182,9 +173,9 @@ class Eyes:
         cfg = self.config.alerts
         now = time.time() if now is None else now
         before = now - cfg.retention_days * 86400
-        doomed = await self.app.store.run(history.expired, before, int(cfg.retention_mb * 1024 * 1024))
+        doomed = await self.store.run(history.expired, before, int(cfg.retention_mb * 1024 * 1024))
         await asyncio.to_thread(_remove, [Path(r.snapshot).parent for r in doomed if r.snapshot], self.root)
-        await self.app.store.run(history.delete, [r.id for r in doomed])
+        await self.store.run(history.delete, [r.id for r in doomed])
         await asyncio.to_thread(_remove_old, self.root / "watches", before)
         if doomed:
             log.info("eyes: retention removed %d camera events", len(doomed))
@@ -193,7 +184,7 @@ class Eyes:
     # --- what the owner can ask and do (tools and the fast path call these) ----------------------
 
     async def paused(self) -> bool:
-        return await self.app.store.run(get_setting, PAUSED_KEY) == "1"
+        return await self.killswitch.paused()
 
     def camera(self, name: str | None) -> Camera:
         """A camera by name, alias-free ("the driveway camera", "driveway"); the only one when not named."""
@@ -218,9 +209,13 @@ class Eyes:
         limit: int = 20,
     ) -> list[EventRecord]:
         name = self.camera(camera).name if camera else None
-        return await self.app.store.run(
+        return await self.store.run(
             history.recent, camera=name, since=since, until=until, what=what, notable=notable, limit=limit
         )
+
+    async def event(self, event_id: int) -> EventRecord | None:
+        """One stored event by its number."""
+        return await self.store.run(history.get, event_id)
 
     def line(self, record: EventRecord) -> str:
         """One event in words: "14:05 driveway: FedEx truck just pulled up"."""
@@ -229,24 +224,26 @@ class Eyes:
     def media(self, record: EventRecord) -> Media:
         return Media(record.snapshot, "image/jpeg", caption=record.title)
 
-    async def mute(self, camera: str | None, minutes: float) -> str:
+    async def mute(self, camera: str | None, minutes: float, request: Request) -> str:
         """Snooze a camera's alerts (a sensitive action: held for the owner's code); 0 minutes unmutes."""
         target = self.camera(camera)
         phrase = camera_phrase(target.name)
         if minutes <= 0:
             self.rules.mute(target.name, None)
-            await self._save("unmute", phrase)
+            await self._save("unmute", phrase, request)
             return f"Alerts from {phrase} are on again."
         until = time.time() + minutes * 60
 
         async def apply() -> str:
             self.rules.mute(target.name, until)
-            await self._save("mute", f"{phrase} until {clock(until, self.tz)}")
+            await self._save("mute", f"{phrase} until {clock(until, self.tz)}", request)
             return f"Muted {phrase} until {clock(until, self.tz)}. Its events are still kept; say 'unmute' to undo."
 
-        return await self.guard.require(action="mute", target=f"{phrase} for {_span(minutes)}", run=apply)
+        return await self.guard.require(
+            action="mute", target=f"{phrase} for {_span(minutes)}", run=apply, request=request
+        )
 
-    async def set_mode(self, mode: str) -> str:
+    async def set_mode(self, mode: str, request: Request) -> str:
         """Change the alert mode; a change that disarms a camera counts as disabling alerts (needs the code)."""
         if mode not in MODES:
             raise ClawError(f"there is no '{mode}' mode; use home, away or night")
@@ -259,7 +256,7 @@ class Eyes:
 
         async def apply() -> str:
             self.rules.set_mode(new, time.time())
-            await self._save("set mode", mode)
+            await self._save("set mode", mode, request)
             armed = [c.name for c in self.cameras.values() if self.rules.armed(c.config)]
             watching = f"watching {', '.join(armed)}" if armed else "no camera is armed in it"
             return f"{mode.capitalize()} mode: {watching}."
@@ -267,7 +264,9 @@ class Eyes:
         if not disarmed:
             return await apply()
         names = ", ".join(camera_phrase(n) for n in disarmed)
-        return await self.guard.require(action=f"switch to {mode} mode, which disarms", target=names, run=apply)
+        return await self.guard.require(
+            action=f"switch to {mode} mode, which disarms", target=names, run=apply, request=request
+        )
 
     async def watch(self, camera: str | None, condition: str, minutes: float, asked_by: str) -> str:
         target = self.camera(camera)
@@ -278,13 +277,10 @@ class Eyes:
             raise ClawError(str(exc)) from None
         return f"I'll keep an eye on {camera_phrase(target.name)} and tell you when {condition} (for {_span(minutes)})."
 
-    async def _save(self, action: str, target: str) -> None:
-        from claw.assistant.toolbox import CURRENT_TURN
-
-        turn = CURRENT_TURN.get()
+    async def _save(self, action: str, target: str, turn: Request) -> None:
         for key, value in self.rules.state().items():
-            await self.app.store.run(set_setting, key, value)
-        await self.app.store.run(write, AuditEntry(turn.actor, turn.path, action, target, "ok", "camera alerts"))
+            await self.store.run(set_setting, key, value)
+        await self.store.run(write, AuditEntry(turn.actor, turn.via, action, target, "ok", "camera alerts"))
 
     # --- what the dashboard and the prompt see ---------------------------------------------------
 

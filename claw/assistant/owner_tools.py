@@ -1,0 +1,45 @@
+"""The model's tools for the owner list: adding or removing an owner always waits for an owner's code."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from claw.assistant.toolbox import Tool, current_request
+from claw.core.request import Request
+
+
+def owner_tools(
+    add: Callable[[str, str, Request], Awaitable[str]], remove: Callable[[str, Request], Awaitable[str]]
+) -> list[Tool]:
+    """`add_owner` and `remove_owner` over the channel's owner list (given by the daemon)."""
+
+    async def add_owner(name: str, number: str) -> str:
+        return await add(name, number, current_request())
+
+    async def remove_owner(who: str) -> str:
+        return await remove(who, current_request())
+
+    number_schema: dict[str, Any] = {"type": "string", "description": "international form, e.g. +15551234567"}
+    return [
+        Tool(
+            "add_owner",
+            "Let a new person talk to Claw over WhatsApp as an owner (needs a confirmation code).",
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "number": number_schema},
+                "required": ["name", "number"],
+            },
+            add_owner,
+        ),
+        Tool(
+            "remove_owner",
+            "Stop an owner from talking to Claw over WhatsApp (needs a confirmation code).",
+            {
+                "type": "object",
+                "properties": {"who": {"type": "string", "description": "the owner's name or number"}},
+                "required": ["who"],
+            },
+            remove_owner,
+        ),
+    ]

@@ -1,0 +1,215 @@
+"""Understanding: match a message against the grammar and the home, synchronously and without I/O."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from hassil import RecognizeResult, recognize_all
+
+from .grammar import NO_AREA, Grammar, load_grammar, slot_lists, vocabulary_words
+from .normalise import Normaliser, strip_symbols
+from .outcome import Ambiguous, Compound, NotUnderstood, Outcome, Pending, Understood, frozen
+from .resolve import Resolver
+from .scope import ALL_WORDS, Home, key
+from .vocabulary import LastTouched, Vocabulary
+
+# Joiners between two commands; a comma needs a following space so "20,5" stays a number.
+SPLIT: dict[str, str] = {
+    "en": r",\s+(?:and\s+|then\s+)?|\s+and\s+then\s+|\s+and\s+|\s+then\s+|;\s*",
+    "es": r",\s+(?:y\s+|luego\s+)?|\s+y\s+luego\s+|\s+y\s+|\s+luego\s+|\s+después\s+|;\s*",
+    "de": r",\s+(?:und\s+|dann\s+)?|\s+und\s+dann\s+|\s+und\s+|\s+dann\s+|;\s*",
+    "fr": r",\s+(?:et\s+|puis\s+)?|\s+et\s+puis\s+|\s+et\s+|\s+puis\s+|;\s*",
+}
+MAX_PARTS = 4
+# Verbs that hint at the kind of device a failed command meant, for NotUnderstood.closest.
+HINTS = {
+    "lock": "lock",
+    "unlock": "lock",
+    "open": "cover",
+    "close": "cover",
+    "dim": "light",
+    "lights": "light",
+    "light": "light",
+    "lamp": "light",
+    "volume": "media_player",
+    "pause": "media_player",
+    "temperature": "climate",
+    "heat": "climate",
+}
+_CONTEXT = {"area": {"value": NO_AREA, "text": ""}}
+_SECONDS = {"delay_seconds": 1, "delay_minutes": 60, "delay_hours": 3600}
+_FILLER_REPLY = re.compile(r"^(?:(?:the|in|on|at|el|la|los|las|en|der|die|das|im|le|les|dans)\s+)+")
+
+
+class Understanding:
+    """A grammar matcher for one home, built once from a Vocabulary; understand() is pure and fast."""
+
+    def __init__(self, vocabulary: Vocabulary, languages: Sequence[str] = ("en",)) -> None:
+        self.vocabulary = vocabulary
+        self.home = Home(vocabulary)
+        self.resolver = Resolver(self.home)
+        self.slot_lists = slot_lists(vocabulary)
+        home_words = vocabulary_words(vocabulary)
+        self.grammars: dict[str, Grammar] = {lang: load_grammar(lang) for lang in languages}
+        self.normalisers = {lang: Normaliser(lang, g.words, home_words) for lang, g in self.grammars.items()}
+        self.split = {lang: re.compile(SPLIT.get(lang, SPLIT["en"])) for lang in languages}
+        self.phrases = [(key(p), e.name, e.domain) for e in vocabulary.entities for p in e.phrases]
+        self.phrases += [(key(p), a.name, "") for a in vocabulary.areas for p in (a.name, *a.aliases)]
+        self.phrases += [(key(p), r.name, "") for r in vocabulary.routines for p in (r.name, *r.triggers)]
+        self.phrase_words: dict[str, list[int]] = {}
+        for index, (phrase, _, _) in enumerate(self.phrases):
+            for word in phrase.split():
+                self.phrase_words.setdefault(word, []).append(index)
+        self.phrase_word_list = sorted(self.phrase_words)
+        for lang in languages:  # parse the lazily compiled templates now, not on the first message
+            self.understand("turn on the lights", language=lang)
+
+    # -- public API --------------------------------------------------------------------------------
+
+    def understand(self, text: str, context: LastTouched | None = None, language: str | None = None) -> Outcome:
+        """Understood only for a complete, unambiguous match; Ambiguous to ask; else NotUnderstood."""
+        languages = [language] if language else self._languages_for(text)
+        for lang in languages:
+            outcome = self._understand(lang, text, context, depth=0)
+            if not isinstance(outcome, NotUnderstood):
+                return outcome
+        return NotUnderstood(closest=self.closest(text), reason="no complete match")
+
+    def follow_up(self, partial: Pending, text: str, context: LastTouched | None = None) -> Outcome:
+        """Finish an Ambiguous with the owner's reply ("kitchen", "all", "the front door"), or start afresh."""
+        reply = key(strip_symbols(text)).strip(" .!?")
+        reply = _FILLER_REPLY.sub("", reply)
+        choice = partial.choices.get(reply)
+        if choice is None:
+            close = difflib.get_close_matches(reply, list(partial.choices), 1, 0.8)
+            choice = partial.choices[close[0]] if close else None
+        if choice is None and any(word in reply.split() for word in ALL_WORDS):
+            choice = partial.choices.get("all")
+        if choice is not None:
+            return choice
+        return self.understand(text, context=context, language=partial.language)
+
+    def closest(self, text: str, limit: int = 3) -> tuple[str, ...]:
+        """Known names nearest to the words of text, best first, as hints for the model or the owner."""
+        words = set(re.findall(r"\w+", strip_symbols(text).casefold()))
+        hinted = {HINTS[w] for w in words if w in HINTS}
+        near = {w for w in words if w in self.phrase_words}
+        for word in words - near:  # one fuzzy lookup per unknown word, not per phrase
+            near.update(difflib.get_close_matches(word, self.phrase_word_list, 2, 0.85))
+        scored: dict[str, float] = {}
+        for index in {i for w in near for i in self.phrase_words[w]}:
+            phrase, name, domain = self.phrases[index]
+            parts = phrase.split()
+            score = sum(1 for p in parts if p in near) / len(parts) + (1.0 if domain in hinted else 0.0)
+            scored[name] = max(scored.get(name, 0.0), score)
+        return tuple(sorted(scored, key=lambda n: -scored[n])[:limit])
+
+    # -- matching ----------------------------------------------------------------------------------
+
+    def _languages_for(self, text: str) -> list[str]:
+        """Languages to try, most likely first; ones sharing few template words with the text are skipped."""
+        words = set(re.findall(r"[^\W\d_]+", text.casefold()))
+        scored = sorted(
+            ((sum(1 for w in words if w in g.words), lang) for lang, g in self.grammars.items()), key=lambda s: -s[0]
+        )
+        top = scored[0][0]
+        ordered = [lang for score, lang in scored if score > 0 and score * 2 >= top]
+        return ordered or [scored[0][1]]
+
+    def _understand(self, lang: str, text: str, context: LastTouched | None, depth: int) -> Outcome:
+        clean = self.normalisers[lang](text)
+        if not clean:
+            return NotUnderstood(reason="empty")
+        outcome = self._match(lang, clean, context, depth)
+        if isinstance(outcome, NotUnderstood) and depth == 0:
+            return self._compound(lang, clean, context) or outcome
+        return outcome
+
+    def _match(self, lang: str, clean: str, context: LastTouched | None, depth: int) -> Outcome:
+        grammar = self.grammars[lang]
+        results = list(
+            recognize_all(clean, grammar.intents, slot_lists=self.slot_lists, intent_context=_CONTEXT, language=lang)
+        )
+        names = {r.intent.name for r in results}
+        if "ClawAreaPercent" in names:  # a bare "<room> to 50%" is not a light command until we know
+            results = [r for r in results if r.intent.name not in {"HassLightSet", "HassSetPosition"}]
+        best: tuple[tuple[int, ...], Outcome] | None = None
+        for result in results:
+            if result.intent.name == "ClawLater":
+                outcome = self._later(lang, result, context, depth) if depth < 2 else None
+            else:
+                outcome = self.resolver.resolve(result, lang, clean, context)
+            if outcome is None or isinstance(outcome, NotUnderstood):
+                continue
+            rank = _rank(result, outcome)
+            if best is None or rank > best[0]:
+                best = (rank, outcome)
+        return best[1] if best else NotUnderstood(reason="no complete match")
+
+    def _later(self, lang: str, result: RecognizeResult, context: LastTouched | None, depth: int) -> Outcome | None:
+        """ "<command> in 10 minutes" / "at 11pm <command>": the command, with when to run it in values."""
+        slots = {name: entity.value for name, entity in result.entities.items()}
+        when = _when(slots)
+        if when is None:
+            return None
+        inner = self._match(lang, str(slots["command"]).strip(), context, depth + 1)
+        return _with_values(inner, when)
+
+    def _compound(self, lang: str, clean: str, context: LastTouched | None) -> Outcome | None:
+        """Two or more commands joined by and/then/commas: a Compound only if every part is Understood."""
+        parts = [p for p in self.split[lang].split(clean) if p.strip()]
+        if not 1 < len(parts) <= MAX_PARTS:
+            return None
+        understood: list[Understood] = []
+        for part in parts:
+            outcome = self._match(lang, part, context, depth=1)
+            if isinstance(outcome, Compound):
+                understood.extend(outcome.parts)
+            elif isinstance(outcome, Understood):
+                understood.append(outcome)
+            else:
+                return None
+            if outcome_targets := getattr(outcome, "targets", ()):
+                context = LastTouched(outcome_targets)  # "turn on the lamp and dim it"
+        return Compound(parts=tuple(understood))
+
+
+def _rank(result: RecognizeResult, outcome: Outcome) -> tuple[int, ...]:
+    """Understood beats a question; a named device beats a room; then more literal words matched."""
+    kind = {Understood: 3, Compound: 3, Ambiguous: 1}.get(type(outcome), 0)
+    names = result.entities
+    specific = 2 if "name" in names or "routine" in names else 0
+    specific += 1 if result.intent.name == "ClawLater" else 0
+    wildcards = sum(1 for e in result.entities_list if e.is_wildcard)
+    return (kind, specific, -wildcards, result.text_chunks_matched)
+
+
+def _when(slots: dict[str, Any]) -> dict[str, Any] | None:
+    """delay_s for "in 10 minutes", at="HH:MM" (24 h) for "at 11pm"; None for an impossible time."""
+    for slot, seconds in _SECONDS.items():
+        if slot in slots:
+            return {"delay_s": int(float(slots[slot]) * seconds)}
+    if "at_hour" not in slots:
+        return None
+    hour, minute, half = int(slots["at_hour"]), int(slots.get("at_minute", 0)), slots.get("ampm")
+    if half is not None:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    return {"at": f"{hour:02d}:{minute:02d}"}
+
+
+def _with_values(outcome: Outcome, extra: dict[str, Any]) -> Outcome:
+    """The same outcome with extra values on every command it holds (including a question's answers)."""
+    if isinstance(outcome, Understood):
+        return replace(outcome, values=frozen({**outcome.values, **extra}))
+    if isinstance(outcome, Compound):
+        return Compound(parts=tuple(replace(p, values=frozen({**p.values, **extra})) for p in outcome.parts))
+    if isinstance(outcome, Ambiguous):
+        choices = {k: replace(u, values=frozen({**u.values, **extra})) for k, u in outcome.partial.choices.items()}
+        return replace(outcome, partial=replace(outcome.partial, choices=frozen(choices)))
+    return outcome

@@ -1,0 +1,132 @@
+"""One safety core: codes bound to their action, conversation and an owner; one kill switch; an audit of who."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from claw.core.request import Request, unattended
+from claw.core.safety import ALPHABET, Guard, KillSwitch
+from claw.core.store import Store
+from claw.core.store.audit import recent
+from tests.home_fixtures import House
+
+SAM = Request(actor="Sam", conversation="owner:+15551230001", channel="whatsapp", sender="+15551230001")
+ALEX = Request(actor="Alex", conversation="owner:+15551230002", channel="whatsapp", sender="+15551230002")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """The core layer alone: a store, nothing else running."""
+    db = Store(tmp_path / "claw.db")
+    await db.open()
+    yield db
+    await db.close()
+
+
+async def test_a_code_runs_exactly_the_held_closure_once(store: Store) -> None:
+    guard = Guard(store)
+    ran: list[str] = []
+
+    async def unlock() -> str:
+        ran.append("unlock")
+        return "Unlocked the Front Door."
+
+    pending = await guard.hold("unlock the Front Door", unlock, SAM)
+    assert SAM.receipt.prompts == [pending.prompt]  # the reply will carry the code
+    assert await guard.confirm(pending.code, SAM) == "Unlocked the Front Door."
+    assert "doesn't match" in await guard.confirm(pending.code, SAM)  # once only
+    assert ran == ["unlock"]
+
+
+async def test_a_bare_code_counts_only_where_it_is_pending(store: Store) -> None:
+    guard = Guard(store)
+
+    async def noop() -> str:
+        return "done"
+
+    pending = await guard.hold("open the Garage Door", noop, SAM)
+    assert guard.code_in(pending.code, SAM) == pending.code
+    assert guard.code_in(pending.code.lower() + "!", SAM) == pending.code
+    assert guard.code_in(pending.code, ALEX) is None  # someone else's conversation: just a word
+    assert guard.code_in(f"OK {pending.code}", ALEX) == pending.code  # "OK <code>" is always an attempt
+    for word in ("away", "next", "mute", "warm"):  # four letters of the code alphabet, and a routine or a command
+        assert set(word.upper()) <= set(ALPHABET)
+        if word.upper() != pending.code:
+            assert guard.code_in(word, SAM) is None
+
+
+async def test_a_code_is_bound_to_the_conversation_and_an_owner(store: Store) -> None:
+    guard = Guard(store)
+    ran: list[str] = []
+
+    async def unlock() -> str:
+        ran.append("unlock")
+        return "Unlocked."
+
+    pending = await guard.hold("unlock the Front Door", unlock, SAM)
+    assert "doesn't match" in await guard.confirm(pending.code, ALEX)  # another owner echoing Sam's code
+    forwarded = Request(actor="Sam", conversation=SAM.conversation, channel="whatsapp", sender=SAM.sender, owner=False)
+    assert "doesn't match" in await guard.confirm(pending.code, forwarded)  # text Sam did not write
+    assert ran == []
+    assert await guard.confirm(pending.code, SAM) == "Unlocked."
+    rows = await store.run(recent, 10)
+    confirmed = next(r for r in rows if r["outcome"] == "confirmed")
+    assert confirmed["actor"] == "Sam" and "requested by Sam" in confirmed["detail"]
+    assert "confirmed by Sam" in confirmed["detail"]
+    denied = [r for r in rows if r["outcome"] == "denied"]
+    assert {r["actor"] for r in denied} == {"Alex", "Sam"} and len(denied) == 2
+
+
+async def test_a_code_from_a_schedule_goes_to_the_owners_and_any_owner_may_confirm(store: Store) -> None:
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    guard = Guard(store, notify=notify)
+
+    async def disarm() -> str:
+        return "Disarmed."
+
+    pending = await guard.hold("disarm the Alarm Panel", disarm, unattended("scheduler", "schedule"))
+    assert told and pending.code in told[0] and "scheduler asked to disarm the Alarm Panel" in told[0]
+    assert guard.code_in(pending.code, ALEX) == pending.code
+    assert await guard.confirm(pending.code, ALEX) == "Disarmed."
+    rows = await store.run(recent, 10)
+    confirmed = next(r for r in rows if r["outcome"] == "confirmed")
+    assert "requested by scheduler via schedule; confirmed by Alex" in confirmed["detail"]
+
+
+async def test_the_kill_switch_is_one_flag_that_stops_unattended_runs_only(store: Store) -> None:
+    switch = KillSwitch(store)
+    assert not await switch.paused()
+    await switch.set(True, SAM, "paused from a test")
+    assert await switch.paused()
+    assert await switch.refuse(unattended("scheduler", "schedule"), "routine away")
+    assert not await switch.refuse(SAM, "routine away")  # an owner asking in person is not an automation
+    rows = await store.run(recent, 10)
+    assert [r["outcome"] for r in rows if r["action"] == "routine away"] == ["denied"]
+    await switch.set(False, SAM)
+    assert not await switch.refuse(unattended("scheduler", "schedule"), "routine away")
+
+
+async def test_away_is_a_routine_even_while_a_code_waits(house: House) -> None:
+    held = await house.say("unlock the front door")
+    assert "Reply OK" in held
+    reply = await house.say("away")  # four letters of the code alphabet: once swallowed as a wrong code
+    assert "doesn't match" not in reply
+    assert reply.lower().startswith("away:")
+    assert house.device("Front Door").state["locked"] is True
+
+
+async def test_a_held_action_cannot_be_released_by_asking_again(house: House) -> None:
+    first = await house.say("unlock the front door")
+    second = await house.say("unlock the front door")
+    assert "Reply OK" in first and "Reply OK" in second
+    assert house.device("Front Door").state["locked"] is True
+    code = second.split("Reply OK ")[1][:4]
+    assert "Unlocked" in await house.say(f"OK {code}")
+    assert house.device("Front Door").state["locked"] is False

@@ -1,0 +1,500 @@
+"""The grammar fast path against real hassil and real home-assistant-intents templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from claw.assistant.understanding import (
+    Ambiguous,
+    Area,
+    Compound,
+    Entity,
+    Floor,
+    LastTouched,
+    NotUnderstood,
+    Outcome,
+    RoutineName,
+    Understanding,
+    Understood,
+    Vocabulary,
+)
+
+DIMMABLE = frozenset({"on", "brightness", "color_temp"})
+MEDIA = frozenset({"volume", "playing"})
+
+
+def entity(
+    id: str, name: str, room: str, kind: str, device_class: str = "", features=frozenset({"on"}), **kw
+) -> Entity:
+    return Entity(id=id, name=name, room=room, kind=kind, device_class=device_class, features=frozenset(features), **kw)
+
+
+def demo_vocabulary(routines: tuple[RoutineName, ...] = ()) -> Vocabulary:
+    entities = (
+        entity("light.kitchen_ceiling", "Kitchen Ceiling", "Kitchen", "light", features=DIMMABLE),
+        entity("light.kitchen_island", "Kitchen Island", "Kitchen", "light", features=DIMMABLE),
+        entity("light.living_lamp", "Living Room Lamp", "Living Room", "light", features=DIMMABLE),
+        entity("light.living_ceiling", "Living Room Ceiling", "Living Room", "light", features=DIMMABLE),
+        entity("light.bedroom_lamp", "Bedroom Lamp", "Bedroom", "light", features=DIMMABLE),
+        entity("light.bedroom_ceiling", "Bedroom Ceiling", "Bedroom", "light", features=DIMMABLE),
+        entity("light.desk_lamp", "Desk Lamp", "Study", "light", features=DIMMABLE),
+        entity("light.hallway", "Hallway Light", "Hallway", "light", features=DIMMABLE),
+        entity("light.porch", "Porch Light", "Outside", "light"),
+        entity("climate.thermostat", "Thermostat", "Hallway", "thermostat", features={"target_temp", "temperature"}),
+        entity("cover.living_shades", "Living Room Shades", "Living Room", "shade", "shade", {"position"}),
+        entity("cover.bedroom_shades", "Bedroom Shades", "Bedroom", "shade", "shade", {"position"}),
+        entity("switch.pool_pump", "Pool Pump", "Garden", "pump"),
+        entity("switch.spa_heater", "Spa Heater", "Garden", "heater"),
+        entity("cover.garage_door", "Garage Door", "Garage", "garage_door", "garage", {"position"}),
+        entity("lock.front_door", "Front Door", "Hallway", "lock", features={"locked"}),
+        entity("alarm.panel", "Alarm Panel", "Hallway", "alarm", features={"armed"}),
+        entity(
+            "sensor.back_door", "Back Door Sensor", "Kitchen", "sensor", "contact", {"open"}, aliases=("Back Door",)
+        ),
+        entity("media.study", "Study", "Study", "speaker", features=MEDIA),
+        entity("media.living", "Living Room", "Living Room", "speaker", features=MEDIA),
+        entity("media.kitchen", "Kitchen", "Kitchen", "speaker", features=MEDIA),
+        entity("media.tv", "TV", "Living Room", "tv", features=MEDIA | {"on"}, aliases=("television",)),
+    )
+    areas = (
+        Area("Kitchen", ("cocina", "Küche", "cuisine")),
+        Area("Living Room", ("lounge", "front room", "salón", "Wohnzimmer", "salon")),
+        Area("Bedroom", ("dormitorio", "Schlafzimmer", "chambre")),
+        Area("Study"),
+        Area("Hallway"),
+        Area("Outside"),
+        Area("Garden"),
+        Area("Garage"),
+    )
+    return Vocabulary(entities=entities, areas=areas, routines=routines)
+
+
+ROUTINES = (RoutineName("Bedtime", ("sleepy time", "good night")), RoutineName("Movie Night"))
+LIGHTS = (
+    "light.kitchen_ceiling",
+    "light.kitchen_island",
+    "light.living_lamp",
+    "light.living_ceiling",
+    "light.bedroom_lamp",
+    "light.bedroom_ceiling",
+    "light.desk_lamp",
+    "light.hallway",
+    "light.porch",
+)
+
+
+def big_vocabulary(extra_lights: int = 40) -> Vocabulary:
+    """Two floors, two locks, curtains next to windows, blinds next to a window, look-alike names."""
+    floors = (Floor("Ground Floor", ("downstairs", "ground")), Floor("First Floor", ("upstairs",)))
+    rooms = {
+        "Kitchen": "Ground Floor",
+        "Living Room": "Ground Floor",
+        "Hallway": "Ground Floor",
+        "Bedroom": "First Floor",
+        "Office": "First Floor",
+        "Nursery": "First Floor",
+        "Garage": "Ground Floor",
+    }
+    areas = tuple(Area(name, floor=floor) for name, floor in rooms.items())
+    entities = [
+        entity("light.kitchen_light", "Kitchen Light", "Kitchen", "light", features=DIMMABLE),
+        entity("light.kitchen_strip", "Kitchen Lights Strip", "Kitchen", "light", features=DIMMABLE),
+        entity("light.bedroom_main", "Bedroom Main", "Bedroom", "light", features=DIMMABLE),
+        entity("light.office_lamp", "Lamp", "Office", "light", features=DIMMABLE),
+        entity("light.nursery_lamp", "Lamp", "Nursery", "light", features=DIMMABLE),
+        entity("cover.bedroom_curtains", "Bedroom Curtains", "Bedroom", "shade", "curtain", {"position"}),
+        entity("cover.bedroom_window", "Bedroom Window", "Bedroom", "shade", "window", {"position"}),
+        entity("cover.kitchen_blinds", "Kitchen Blinds", "Kitchen", "shade", "blind", {"position"}),
+        entity("cover.kitchen_window", "Kitchen Window", "Kitchen", "shade", "window", {"position"}),
+        entity("cover.garage", "Garage Door", "Garage", "garage_door", "garage", {"position"}),
+        entity("lock.front", "Front Door", "Hallway", "lock", features={"locked"}),
+        entity("lock.back", "Back Door", "Kitchen", "lock", features={"locked"}),
+        entity("climate.down", "Downstairs Thermostat", "Hallway", "thermostat", features={"target_temp"}),
+        entity("climate.up", "Upstairs Thermostat", "Bedroom", "thermostat", features={"target_temp"}),
+    ]
+    names = list(rooms)
+    for i in range(extra_lights):
+        room = names[i % len(names)]
+        entities.append(entity(f"light.extra_{i}", f"{room} Spot {i}", room, "light", features=DIMMABLE))
+    return Vocabulary(entities=tuple(entities), areas=areas, floors=floors)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Understanding:
+    return Understanding(demo_vocabulary(ROUTINES))
+
+
+@pytest.fixture(scope="module")
+def big() -> Understanding:
+    return Understanding(big_vocabulary())
+
+
+@pytest.fixture(scope="module")
+def multi() -> Understanding:
+    return Understanding(demo_vocabulary(ROUTINES), languages=["en", "es", "de", "fr"])
+
+
+def understood(outcome: Outcome) -> Understood:
+    assert isinstance(outcome, Understood), outcome
+    return outcome
+
+
+def ambiguous(outcome: Outcome) -> Ambiguous:
+    assert isinstance(outcome, Ambiguous), outcome
+    return outcome
+
+
+# -- the regressions, each mapped to the outcome the product promises ----------------------------
+
+
+def test_lights_in_ten_minutes_asks_which_room_and_keeps_the_delay(demo: Understanding) -> None:
+    question = ambiguous(demo.understand("turn off the lights in 10 minutes"))
+    assert question.question.startswith("All 9 lights")
+    done = understood(demo.follow_up(question.partial, "kitchen"))
+    assert done.action == "turn_off"
+    assert done.targets == ("light.kitchen_ceiling", "light.kitchen_island")
+    assert done.values["delay_s"] == 600
+
+
+def test_switch_off_all_the_lights_in_the_house_is_every_light(demo: Understanding) -> None:
+    done = understood(demo.understand("switch off all the lights in the house"))
+    assert (done.action, set(done.targets)) == ("turn_off", set(LIGHTS))
+
+
+def test_named_lamp_brightness(demo: Understanding) -> None:
+    done = understood(demo.understand("set the bedroom lamp brightness to 50%"))
+    assert (done.action, done.targets, done.values["brightness"]) == ("set_brightness", ("light.bedroom_lamp",), 50)
+
+
+def test_tv_volume(demo: Understanding) -> None:
+    done = understood(demo.understand("set TV volume to 90 percent"))
+    assert (done.action, done.targets, done.values["volume"]) == ("set_volume", ("media.tv",), 90)
+
+
+def test_is_anything_on_asks_about_everything_switchable(demo: Understanding) -> None:
+    done = understood(demo.understand("is anything on?"))
+    assert done.action == "get_state"
+    assert done.values["state"] == "on"
+    assert set(LIGHTS) <= set(done.targets)
+    assert "lock.front_door" not in done.targets
+
+
+def test_are_all_the_doors_locked(demo: Understanding) -> None:
+    done = understood(demo.understand("are all the doors locked?"))
+    assert (done.action, done.targets) == ("get_state", ("lock.front_door",))
+    assert dict(done.values) == {"state": "locked", "query": "all"}
+
+
+def test_lights_in_the_living_room_for_me(demo: Understanding) -> None:
+    done = understood(demo.understand("turn on the lights in the living room for me"))
+    assert (done.action, done.targets) == ("turn_on", ("light.living_lamp", "light.living_ceiling"))
+
+
+def test_lock_a_door_that_is_not_a_lock_goes_to_the_model_with_hints(demo: Understanding) -> None:
+    outcome = demo.understand("lock kitchen door")
+    assert isinstance(outcome, NotUnderstood)
+    assert outcome.closest[0] == "Front Door"
+
+
+def test_open_the_garage_door_is_the_garage_door_not_the_garage_room(demo: Understanding) -> None:
+    done = understood(demo.understand("open the garage door"))
+    assert (done.action, done.targets) == ("open", ("cover.garage_door",))
+
+
+def test_bare_area_with_a_percentage_asks_lights_or_shades(demo: Understanding) -> None:
+    question = ambiguous(demo.understand("set bedroom to 50%"))
+    assert set(question.options) == {"lights", "shades"}
+    lights = understood(demo.follow_up(question.partial, "lights"))
+    assert lights.action == "set_brightness"
+    assert set(lights.targets) == {"light.bedroom_lamp", "light.bedroom_ceiling"}
+    shades = understood(demo.follow_up(question.partial, "the blinds"))
+    assert (shades.action, shades.targets, shades.values["position"]) == ("set_position", ("cover.bedroom_shades",), 50)
+    assert all("climate.thermostat" not in u.targets for u in question.partial.choices.values())
+
+
+def test_bare_area_with_one_kind_taking_a_percentage_acts(demo: Understanding) -> None:
+    done = understood(demo.understand("set the hallway to 40%"))
+    assert (done.action, done.targets, done.values["brightness"]) == ("set_brightness", ("light.hallway",), 40)
+
+
+def test_play_with_no_speaker_named_goes_to_the_model(demo: Understanding) -> None:
+    assert isinstance(demo.understand("play corner light off"), NotUnderstood)
+
+
+def test_open_kitchen_blinds_never_touches_the_window(big: Understanding) -> None:
+    done = understood(big.understand("open kitchen blinds"))
+    assert (done.action, done.targets) == ("open", ("cover.kitchen_blinds",))
+
+
+def test_set_temperature_with_one_thermostat_acts(demo: Understanding) -> None:
+    done = understood(demo.understand("set temperature to 20.5 degrees"))
+    assert (done.action, done.targets, done.values["temperature"]) == ("set_temperature", ("climate.thermostat",), 20.5)
+
+
+def test_set_temperature_with_two_thermostats_asks(big: Understanding) -> None:
+    question = ambiguous(big.understand("set temperature to 20.5 degrees"))
+    upstairs = understood(big.follow_up(question.partial, "upstairs thermostat"))
+    assert (upstairs.targets, upstairs.values["temperature"]) == (("climate.up",), 20.5)
+
+
+def test_resume_targets_whatever_is_playing(demo: Understanding) -> None:
+    done = understood(demo.understand("resume"))
+    assert (done.action, done.targets, done.values["target"]) == ("resume", (), "playing")
+
+
+def test_turn_on_the_lights_asks_all_or_which_room(demo: Understanding) -> None:
+    question = ambiguous(demo.understand("turn on the lights"))
+    assert question.question.startswith("All 9 lights, or which room")
+    assert "all" in question.options
+    assert set(understood(demo.follow_up(question.partial, "all")).targets) == set(LIGHTS)
+    lounge = understood(demo.follow_up(question.partial, "lounge"))
+    assert lounge.targets == ("light.living_lamp", "light.living_ceiling")
+
+
+def test_lock_up_is_not_a_dead_end(demo: Understanding) -> None:
+    assert isinstance(demo.understand("lock up"), NotUnderstood)
+    with_routine = Understanding(demo_vocabulary((RoutineName("Lock Up"),)))
+    done = understood(with_routine.understand("lock up"))
+    assert (done.action, done.routine) == ("run_routine", "Lock Up")
+
+
+# -- rule 1: never broaden a target ---------------------------------------------------------------
+
+
+def test_lock_the_door_with_two_locks_asks_which(big: Understanding) -> None:
+    question = ambiguous(big.understand("lock the door"))
+    assert "Front Door" in question.question and "Back Door" in question.question
+    assert understood(big.follow_up(question.partial, "front door")).targets == ("lock.front",)
+    assert set(understood(big.follow_up(question.partial, "both")).targets) == {"lock.front", "lock.back"}
+
+
+def test_lock_the_door_with_one_lock_acts(demo: Understanding) -> None:
+    assert understood(demo.understand("lock the door")).targets == ("lock.front_door",)
+
+
+def test_floors_act_on_exactly_that_floor(big: Understanding) -> None:
+    done = understood(big.understand("turn off the lights upstairs"))
+    rooms = {big.home.entities[i].room for i in done.targets}
+    assert rooms == {"Bedroom", "Office", "Nursery"}
+
+
+def test_everywhere_and_every_are_explicit(demo: Understanding) -> None:
+    for text in ("turn on all the lights", "turn on every light", "turn on the lights everywhere"):
+        assert set(understood(demo.understand(text)).targets) == set(LIGHTS), text
+
+
+def test_same_name_in_two_rooms_asks_unless_the_room_is_said(big: Understanding) -> None:
+    question = ambiguous(big.understand("turn on the lamp"))
+    assert set(question.options) >= {"all"}
+    assert understood(big.understand("turn on the lamp in the office")).targets == ("light.office_lamp",)
+
+
+def test_follow_up_that_is_a_new_command_is_understood_afresh(demo: Understanding) -> None:
+    question = ambiguous(demo.understand("turn on the lights"))
+    done = understood(demo.follow_up(question.partial, "lock the front door"))
+    assert done.action == "lock"
+
+
+def test_a_name_alone_is_not_a_command(demo: Understanding) -> None:
+    assert isinstance(demo.understand("kitchen ceiling"), NotUnderstood)
+
+
+# -- rule 2: device classes -----------------------------------------------------------------------
+
+
+def test_close_the_curtains_only_touches_curtains(big: Understanding) -> None:
+    done = understood(big.understand("close the curtains"))
+    assert (done.action, done.targets) == ("close", ("cover.bedroom_curtains",))
+
+
+def test_curtains_in_a_room_leave_the_window_alone(big: Understanding) -> None:
+    done = understood(big.understand("open the bedroom curtains"))
+    assert done.targets == ("cover.bedroom_curtains",)
+
+
+def test_similar_names_stay_apart(big: Understanding) -> None:
+    assert understood(big.understand("turn on the kitchen light")).targets == ("light.kitchen_light",)
+    assert understood(big.understand("turn on the kitchen lights strip")).targets == ("light.kitchen_strip",)
+
+
+# -- rule 3: values go only where they make sense --------------------------------------------------
+
+
+def test_percentage_never_reaches_a_thermostat(big: Understanding) -> None:
+    outcome = big.understand("set the bedroom to 50%")
+    question = ambiguous(outcome)
+    for choice in question.partial.choices.values():
+        assert not any(t.startswith("climate.") for t in choice.targets)
+
+
+def test_media_without_a_room_targets_what_is_playing(demo: Understanding) -> None:
+    for text in ("pause", "next song", "turn the volume up"):
+        done = understood(demo.understand(text))
+        assert (done.targets, done.values["target"]) == ((), "playing"), text
+
+
+def test_media_in_a_room(demo: Understanding) -> None:
+    assert understood(demo.understand("pause the study")).targets == ("media.study",)
+    assert understood(demo.understand("volume up in the kitchen")).values["volume_step"] == 10
+
+
+def test_undimmable_light_is_not_dimmed(demo: Understanding) -> None:
+    assert isinstance(demo.understand("dim the porch light"), NotUnderstood)
+
+
+# -- rule 4: relative changes and "it" -------------------------------------------------------------
+
+
+def test_dim_it_a_bit_uses_the_last_touched(demo: Understanding) -> None:
+    done = understood(demo.understand("dim it a bit", context=LastTouched(("light.bedroom_lamp",))))
+    assert (done.action, done.targets, dict(done.values)) == (
+        "adjust_brightness",
+        ("light.bedroom_lamp",),
+        {"brightness_step": -10},
+    )
+
+
+def test_relative_words_follow_the_kind_of_device(demo: Understanding) -> None:
+    lamp, speaker, thermostat = (LastTouched((i,)) for i in ("light.desk_lamp", "media.study", "climate.thermostat"))
+    assert understood(demo.understand("brighter", context=lamp)).values["brightness_step"] == 20
+    assert understood(demo.understand("turn it up", context=speaker)).values["volume_step"] == 10
+    assert understood(demo.understand("turn it down", context=lamp)).values["brightness_step"] == -20
+    assert understood(demo.understand("louder", context=speaker)).action == "adjust_volume"
+    assert understood(demo.understand("warmer", context=thermostat)).values["temperature_step"] == 1.0
+    assert understood(demo.understand("make it warmer", context=lamp)).values["color_temp_step"] < 0
+
+
+def test_it_without_context_goes_to_the_model(demo: Understanding) -> None:
+    assert isinstance(demo.understand("dim it"), NotUnderstood)
+    assert isinstance(demo.understand("brighter"), NotUnderstood)
+
+
+def test_pronoun_must_suit_the_verb(demo: Understanding) -> None:
+    assert isinstance(demo.understand("turn it on", context=LastTouched(("lock.front_door",))), NotUnderstood)
+    assert understood(demo.understand("turn them off", context=LastTouched(LIGHTS[:2]))).targets == LIGHTS[:2]
+
+
+# -- rule 5: compounds -----------------------------------------------------------------------------
+
+
+def test_two_commands_make_a_compound(demo: Understanding) -> None:
+    outcome = demo.understand("turn off the kitchen lights and lock the front door")
+    assert isinstance(outcome, Compound)
+    assert [p.action for p in outcome.parts] == ["turn_off", "lock"]
+    assert outcome.parts[0].targets == ("light.kitchen_ceiling", "light.kitchen_island")
+
+
+def test_compound_with_commas_then_and_pronouns(demo: Understanding) -> None:
+    outcome = demo.understand("turn on the bedroom lamp, then dim it")
+    assert isinstance(outcome, Compound)
+    assert outcome.parts[1].targets == ("light.bedroom_lamp",)
+
+
+def test_compound_with_a_part_not_understood_goes_to_the_model(demo: Understanding) -> None:
+    assert isinstance(demo.understand("turn off the kitchen lights and order a pizza"), NotUnderstood)
+    assert isinstance(demo.understand("turn off the kitchen lights and turn on the lights"), NotUnderstood)
+
+
+# -- rule 6: normalisation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plz turn on the kitchn ligths thx 🙏", "turn on the kitchen lihgts pls", "Turn ON the Kitchen lights!!! 💡"],
+)
+def test_filler_emoji_and_typos(demo: Understanding, text: str) -> None:
+    done = understood(demo.understand(text))
+    assert (done.action, done.targets) == ("turn_on", ("light.kitchen_ceiling", "light.kitchen_island"))
+
+
+def test_numbers_in_words_and_max_min_full(demo: Understanding) -> None:
+    assert understood(demo.understand("set the desk lamp to fifty percent")).values["brightness"] == 50
+    assert understood(demo.understand("set the thermostat to twenty degrees")).values["temperature"] == 20
+    assert understood(demo.understand("set the bedroom lamp to max")).values["brightness"] == 100
+    assert understood(demo.understand("set the bedroom lamp to full brightness")).values["brightness"] == 100
+    assert understood(demo.understand("set the bedroom lamp to minimum brightness")).values["brightness"] == 1
+
+
+def test_thanks_alone_is_thanks_not_empty(demo: Understanding) -> None:
+    assert understood(demo.understand("thanks!")).action == "thanks"
+
+
+# -- rule 7: languages -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "action"),
+    [
+        ("turn off the kitchen lights", "en", "turn_off"),
+        ("apaga las luces de la cocina", "es", "turn_off"),
+        ("schalte das Licht in der Küche aus", "de", "turn_off"),
+        ("éteins la lumière de la cuisine", "fr", "turn_off"),
+    ],
+)
+def test_languages_carry_the_language_that_matched(multi: Understanding, text: str, language: str, action: str) -> None:
+    done = understood(multi.understand(text))
+    assert (done.language, done.action, done.targets) == (
+        language,
+        action,
+        ("light.kitchen_ceiling", "light.kitchen_island"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("enciende todas las luces", "es"), ("schalte alle Lichter aus", "de"), ("éteins toutes les lumières", "fr")],
+)
+def test_all_lights_in_other_languages(multi: Understanding, text: str, language: str) -> None:
+    done = understood(multi.understand(text))
+    assert (done.language, set(done.targets)) == (language, set(LIGHTS))
+
+
+def test_other_languages_still_ask_rather_than_broaden(multi: Understanding) -> None:
+    question = ambiguous(multi.understand("apaga las luces"))
+    assert understood(multi.follow_up(question.partial, "cocina")).targets == (
+        "light.kitchen_ceiling",
+        "light.kitchen_island",
+    )
+
+
+# -- Claw's own templates ----------------------------------------------------------------------------
+
+
+def test_routines_by_trigger_and_by_name(demo: Understanding) -> None:
+    for text in ("sleepy time", "good night", "activate bedtime", "run the bedtime routine", "start movie night"):
+        done = understood(demo.understand(text))
+        assert done.action == "run_routine" and done.routine in {"Bedtime", "Movie Night"}, text
+
+
+def test_help_greeting(demo: Understanding) -> None:
+    assert understood(demo.understand("what can you do?")).action == "help"
+    assert understood(demo.understand("help")).action == "help"
+    assert understood(demo.understand("hello")).action == "greet"
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("turn off the porch light in 5 minutes", {"delay_s": 300}),
+        ("in 2 hours turn off the porch light", {"delay_s": 7200}),
+        ("turn off the porch light in half an hour", {"delay_s": 1800}),
+        ("turn off the porch light at 11pm", {"at": "23:00"}),
+        ("turn off the porch light at 7:30 am", {"at": "07:30"}),
+        ("at 23:15 turn off the porch light", {"at": "23:15"}),
+    ],
+)
+def test_delays_and_times_wrap_a_command(demo: Understanding, text: str, when: dict[str, object]) -> None:
+    done = understood(demo.understand(text))
+    assert (done.action, done.targets) == ("turn_off", ("light.porch",))
+    assert {k: done.values[k] for k in when} == when
+
+
+def test_state_questions(demo: Understanding) -> None:
+    assert understood(demo.understand("is the front door locked?")).values["query"] == "one_yesno"
+    assert understood(demo.understand("what is the temperature")).targets == ("climate.thermostat",)
+
+
+def test_outcomes_are_immutable(demo: Understanding) -> None:
+    done = understood(demo.understand("set the desk lamp to fifty percent"))
+    with pytest.raises(TypeError):
+        done.values["brightness"] = 1  # type: ignore[index]
