@@ -267,21 +267,3 @@ async def test_new_sensitive_devices_wait_for_the_owners_yes(
     finally:
         await h.app.stop()
         await h.sim.stop()
-
-
-async def test_claw_discover_lists_devices_and_what_it_would_do(
-    house: House,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    import argparse
-
-    from claw.discover import discover
-
-    await discover(argparse.Namespace(config=None, interface=["127.0.0.1"], seconds=2.0))
-    out = capsys.readouterr().out
-    lock = house.sim.device("Front Door")
-    assert f"{lock.ip}:{lock.port}" in out
-    line = next(line for line in out.splitlines() if f"{lock.ip}:{lock.port}" in line)
-    assert "Front Door" in line and "wait for the owner's yes" in line
-    study = house.sim.sonos.speaker("Study")
-    assert any("Study" in line and f"{study.ip}:1400" in line for line in out.splitlines())

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import random
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import time
+import urllib.request
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The dev venv's packages the fresh venv may see: all but Claw itself (the editable install) and the extras,
@@ -113,6 +120,7 @@ def test_the_wheel_holds_every_file_the_packages_read(tmp_path: Path) -> None:
 
     demo = run([venv / "bin" / "claw", "demo", "--help"], work, env)
     assert demo.returncode == 0 and "--state-dir" in demo.stdout, demo.stderr
+    check_the_demo_answers(venv, work, env)
 
     # Without the extras: the daemon's code still imports, and a config that asks for them says what to install.
     daemon = run([venv / "bin" / "python", "-c", "import claw.daemon, claw.demo"], work, env)
@@ -128,6 +136,38 @@ def test_the_wheel_holds_every_file_the_packages_read(tmp_path: Path) -> None:
     checked = run([venv / "bin" / "claw", "doctor", "--config", camera], work, env)
     assert "FAIL" in checked.stdout and "claw-home[eyes]" in checked.stdout, checked.stdout + checked.stderr
     assert "Traceback" not in refused.stderr + checked.stderr
+
+
+def check_the_demo_answers(venv: Path, work: Path, env: dict[str, str]) -> None:
+    """`claw demo` from the wheel (the simulated home is in it too) comes up, answers, and stops on Ctrl-C."""
+    port, subnet = free_port(), random.randint(201, 250)  # test homes take 60-200; one demo per block
+    command = [venv / "bin" / "claw", "demo", "--no-cameras", "--port", str(port), "--subnet", str(subnet)]
+    demo = subprocess.Popen(
+        [*map(str, command), "--state-dir", str(work / "demo")],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(line.startswith("Ready") for line in lines):
+            line = demo.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert any(line.startswith("Ready") for line in lines), "".join(lines)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10) as answer:
+            assert json.load(answer)["status"] == "ok"
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
 
 
 WHERE = """

@@ -15,6 +15,7 @@ from .normalise import Normaliser, strip_symbols
 from .outcome import Ambiguous, Compound, NotUnderstood, Outcome, Pending, Understood, frozen
 from .resolve import Resolver
 from .scope import ALL_WORDS, Home, key
+from .sieve import TemplateSieve
 from .vocabulary import LastTouched, Vocabulary
 
 # Joiners between two commands; a comma needs a following space so "20,5" stays a number.
@@ -56,6 +57,7 @@ class Understanding:
         home_words = vocabulary_words(vocabulary)
         self.grammars: dict[str, Grammar] = {lang: load_grammar(lang) for lang in languages}
         self.normalisers = {lang: Normaliser(lang, g.words, home_words) for lang, g in self.grammars.items()}
+        self.sieves = {lang: TemplateSieve(g.intents, self.slot_lists) for lang, g in self.grammars.items()}
         self.split = {lang: re.compile(SPLIT.get(lang, SPLIT["en"])) for lang in languages}
         self.phrases = [(key(p), e.name, e.domain) for e in vocabulary.entities for p in e.phrases]
         self.phrases += [(key(p), a.name, "") for a in vocabulary.areas for p in (a.name, *a.aliases)]
@@ -130,10 +132,8 @@ class Understanding:
         return outcome
 
     def _match(self, lang: str, clean: str, context: LastTouched | None, depth: int) -> Outcome:
-        grammar = self.grammars[lang]
-        results = list(
-            recognize_all(clean, grammar.intents, slot_lists=self.slot_lists, intent_context=_CONTEXT, language=lang)
-        )
+        intents = self.sieves[lang].intents_for(clean)
+        results = list(recognize_all(clean, intents, slot_lists=self.slot_lists, intent_context=_CONTEXT, language=lang))
         names = {r.intent.name for r in results}
         if "ClawAreaPercent" in names:  # a bare "<room> to 50%" is not a light command until we know
             results = [r for r in results if r.intent.name not in {"HassLightSet", "HassSetPosition"}]
