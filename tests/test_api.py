@@ -18,6 +18,7 @@ from claw.core.safety import PAUSED_KEY
 from claw.core.store import messages as log_db
 from claw.core.store.audit import get_setting
 from claw.daemon import Daemon, build
+from claw.web import private
 from claw_sim.home import SimHome
 from tests.dashboard_home import base_url, house
 from tests.fakes.ollama_server import Reply, ScriptedOllama
@@ -63,7 +64,7 @@ async def test_openapi_documents_every_api_route(daemon: Daemon) -> None:
         spec = await response.json(content_type=None)
     assert spec["openapi"].startswith("3.1")
     documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
-    web_app = app._runners[0].app
+    web_app = private.build(app.site())  # the same application the daemon serves
     served = {
         (route.method, route.resource.canonical)
         for route in web_app.router.routes()

@@ -13,6 +13,7 @@ from claw.core.config import Config
 from claw.core.request import Request
 from claw.core.store import audit
 from claw.home.control import Change
+from claw.home.device import Found
 from claw.home.targeting import Target
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.home_fixtures import House, house_config, start_house, wait_for
@@ -267,3 +268,12 @@ async def test_new_sensitive_devices_wait_for_the_owners_yes(
     finally:
         await h.app.stop()
         await h.sim.stop()
+
+
+async def test_a_known_device_that_announces_itself_is_read_at_once(house: House) -> None:
+    """After a restart the stored devices are known but unavailable: an announcement must not wait for the poll."""
+    lamp = house.device("Desk Lamp")
+    house.home.registry.mark(lamp, available=False)
+    found = Found(lamp.id, lamp.name, lamp.kind, lamp.driver, lamp.address, lamp.room, dict(lamp.info), via="mdns")
+    await house.home.on_found(found)
+    assert house.device("Desk Lamp").available is True

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hassil import Intents, SlotList, TextSlotList, TextSlotValue, filter_intents
+from hassil import Intents, RangeSlotList, SlotList, TextSlotList, TextSlotValue, filter_intents
+from hassil import string_matcher as hassil_matcher
 from hassil.expression import TextChunk
 from hassil.util import merge_dict, normalize_text
 from home_assistant_intents import get_intents
@@ -148,3 +149,32 @@ def vocabulary_words(vocabulary: Vocabulary) -> frozenset[str]:
     for routine in vocabulary.routines:
         phrases.extend((routine.name, *routine.triggers))
     return frozenset(word.casefold() for phrase in phrases for word in _WORD.findall(phrase))
+
+
+def warm(intents: Intents, lists: dict[str, SlotList], language: str) -> None:
+    """Do now the work hassil defers to the first message that needs it, so no message pays for it.
+
+    That is: each template's required words, each text list's lookup index, and the number-word tries
+    ("fifty", "zwanzig") for every number range. The tries live in a private hassil cache keyed exactly
+    as hassil keys them; if a hassil release renames it, warming is skipped and hassil builds them lazily.
+    """
+    ranges: list[RangeSlotList] = []
+    for intent in intents.intents.values():
+        for data in intent.data:
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            for sentence in data.sentences:
+                sentence.get_required_clauses(rules)
+            for slot_list in {**intents.slot_lists, **lists, **data.slot_lists}.values():
+                if isinstance(slot_list, TextSlotList):
+                    slot_list.get_candidates("")
+                elif isinstance(slot_list, RangeSlotList) and slot_list.words:
+                    ranges.append(slot_list)
+    cache = getattr(hassil_matcher, "_RANGE_TRIE_CACHE", None)
+    build = getattr(hassil_matcher, "_build_range_trie", None)
+    if cache is None or build is None:
+        return
+    for slot_list in ranges:
+        words_language = slot_list.words_language or language
+        settings = (slot_list.start, slot_list.stop, slot_list.step, slot_list.fraction_type)
+        if settings not in cache[words_language]:
+            cache[words_language][settings] = build(words_language, slot_list)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from hassil import RecognizeResult, recognize_all
 
-from .grammar import NO_AREA, Grammar, load_grammar, slot_lists, vocabulary_words
+from .grammar import NO_AREA, Grammar, load_grammar, slot_lists, vocabulary_words, warm
 from .normalise import Normaliser, strip_symbols
 from .outcome import Ambiguous, Compound, NotUnderstood, Outcome, Pending, Understood, frozen
 from .resolve import Resolver
-from .scope import ALL_WORDS, Home, key
+from .scope import ALL_WORDS, Choices, Home, key
 from .sieve import TemplateSieve
 from .vocabulary import LastTouched, Vocabulary
 
@@ -42,6 +42,8 @@ HINTS = {
     "heat": "climate",
 }
 _CONTEXT = {"area": {"value": NO_AREA, "text": ""}}
+# Messages matched once at build time so that hassil's lazily compiled patterns exist before the first owner's.
+WARM_UP = ("turn on the lights", "set the lights to 50%", "lights off in 10 minutes", "x and y")
 _SECONDS = {"delay_seconds": 1, "delay_minutes": 60, "delay_hours": 3600}
 _FILLER_REPLY = re.compile(r"^(?:(?:the|in|on|at|el|la|los|las|en|der|die|das|im|le|les|dans)\s+)+")
 
@@ -59,6 +61,9 @@ class Understanding:
         self.normalisers = {lang: Normaliser(lang, g.words, home_words) for lang, g in self.grammars.items()}
         self.sieves = {lang: TemplateSieve(g.intents, self.slot_lists) for lang, g in self.grammars.items()}
         self.split = {lang: re.compile(SPLIT.get(lang, SPLIT["en"])) for lang in languages}
+        # Where no name in the home holds a joiner ("Tom and Jerry"), "x and y" is two commands if both parts are:
+        # trying the parts first spares matching the whole message against every template (the slow path).
+        self.joined = {lang: _joined(vocabulary, self.split[lang]) for lang in languages}
         self.phrases = [(key(p), e.name, e.domain) for e in vocabulary.entities for p in e.phrases]
         self.phrases += [(key(p), a.name, "") for a in vocabulary.areas for p in (a.name, *a.aliases)]
         self.phrases += [(key(p), r.name, "") for r in vocabulary.routines for p in (r.name, *r.triggers)]
@@ -67,8 +72,10 @@ class Understanding:
             for word in phrase.split():
                 self.phrase_words.setdefault(word, []).append(index)
         self.phrase_word_list = sorted(self.phrase_words)
-        for lang in languages:  # parse the lazily compiled templates now, not on the first message
-            self.understand("turn on the lights", language=lang)
+        for lang in languages:  # parse and index the lazily compiled templates now, not on the first message
+            warm(self.grammars[lang].intents, self.slot_lists, lang)
+            for text in WARM_UP:
+                self.understand(text, language=lang)
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -126,8 +133,12 @@ class Understanding:
         clean = self.normalisers[lang](text)
         if not clean:
             return NotUnderstood(reason="empty")
+        if depth == 0 and not self.joined[lang]:
+            compound = self._compound(lang, clean, context)
+            if compound is not None:
+                return compound
         outcome = self._match(lang, clean, context, depth)
-        if isinstance(outcome, NotUnderstood) and depth == 0:
+        if isinstance(outcome, NotUnderstood) and depth == 0 and self.joined[lang]:
             return self._compound(lang, clean, context) or outcome
         return outcome
 
@@ -178,6 +189,15 @@ class Understanding:
         return Compound(parts=tuple(understood))
 
 
+def _joined(vocabulary: Vocabulary, split: re.Pattern[str]) -> bool:
+    """True when some name, room, floor or routine phrase contains a joiner ("Tom and Jerry", "Lock up, then sleep")."""
+    phrases = [p for e in vocabulary.entities for p in e.phrases]
+    phrases += [p for a in vocabulary.areas for p in (a.name, *a.aliases)]
+    phrases += [p for f in vocabulary.floors for p in (f.name, *f.aliases)]
+    phrases += [p for r in vocabulary.routines for p in (r.name, *r.triggers)]
+    return any(len(split.split(key(strip_symbols(p)))) > 1 for p in phrases)
+
+
 def _rank(result: RecognizeResult, outcome: Outcome) -> tuple[int, ...]:
     """Understood beats a question; a named device beats a room; then more literal words matched."""
     kind = {Understood: 3, Compound: 3, Ambiguous: 1}.get(type(outcome), 0)
@@ -210,6 +230,10 @@ def _with_values(outcome: Outcome, extra: dict[str, Any]) -> Outcome:
     if isinstance(outcome, Compound):
         return Compound(parts=tuple(replace(p, values=frozen({**p.values, **extra})) for p in outcome.parts))
     if isinstance(outcome, Ambiguous):
-        choices = {k: replace(u, values=frozen({**u.values, **extra})) for k, u in outcome.partial.choices.items()}
-        return replace(outcome, partial=replace(outcome.partial, choices=frozen(choices)))
+        choices = outcome.partial.choices
+        if isinstance(choices, Choices):
+            later: Mapping[str, Understood] = choices.mapped(lambda u: replace(u, values=frozen({**u.values, **extra})))
+        else:
+            later = frozen({k: replace(u, values=frozen({**u.values, **extra})) for k, u in choices.items()})
+        return replace(outcome, partial=replace(outcome.partial, choices=later))
     return outcome

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from .outcome import Ambiguous, Pending, Understood, frozen
 from .vocabulary import Entity, Vocabulary
+from .wording import ALL, all_or_room, which_one
 
 # Replies that pick the whole set offered in a question, in the languages Claw ships.
 ALL_WORDS = (
@@ -47,22 +48,34 @@ class Home:
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.entities: dict[str, Entity] = {e.id: e for e in vocabulary.entities}
         self.by_phrase: dict[str, list[Entity]] = defaultdict(list)
+        self.keys: dict[str, tuple[str, ...]] = {}  # entity id -> its phrases in comparison form
         for entity in vocabulary.entities:
-            for phrase in entity.phrases:
-                if entity not in self.by_phrase[key(phrase)]:
-                    self.by_phrase[key(phrase)].append(entity)
+            self.keys[entity.id] = tuple(dict.fromkeys(key(phrase) for phrase in entity.phrases))
+            for phrase in self.keys[entity.id]:
+                if entity not in self.by_phrase[phrase]:
+                    self.by_phrase[phrase].append(entity)
         self.area_names: dict[str, str] = {key(a.name): a.name for a in vocabulary.areas}
         self.area_aliases: dict[str, tuple[str, ...]] = {a.name: a.aliases for a in vocabulary.areas}
         self.area_floor: dict[str, str] = {a.name: a.floor for a in vocabulary.areas}
         self.floor_aliases: dict[str, tuple[str, ...]] = {f.name: f.aliases for f in vocabulary.floors}
+        # Rooms and floors per entity, worked out once: select() runs on every message.
+        self.room: dict[str, str] = {e.id: self.area_names.get(key(e.room), e.room) for e in vocabulary.entities}
+        self.floor: dict[str, str] = {
+            e.id: e.floor or self.area_floor.get(self.room[e.id], "") for e in vocabulary.entities
+        }
+        self.in_room: dict[str, list[Entity]] = defaultdict(list)
+        for entity in vocabulary.entities:
+            self.in_room[self.room[entity.id]].append(entity)
 
     def room_of(self, entity: Entity) -> str:
         """The entity's area by its canonical name (rooms are matched case-insensitively)."""
-        return self.area_names.get(key(entity.room), entity.room)
+        room = self.room.get(entity.id)
+        return room if room is not None else self.area_names.get(key(entity.room), entity.room)
 
     def floor_of(self, entity: Entity) -> str:
         """The entity's floor, from the entity or else from its area."""
-        return entity.floor or self.area_floor.get(self.room_of(entity), "")
+        floor = self.floor.get(entity.id)
+        return floor if floor is not None else entity.floor or self.area_floor.get(self.room_of(entity), "")
 
     def named(self, phrase: str, domain: str | None) -> list[Entity]:
         """Entities called phrase (name or alias), limited to a domain when one is given."""
@@ -71,42 +84,65 @@ class Home:
 
     def select(self, fits: Callable[[Entity], bool], area: str | None = None, floor: str | None = None) -> list[Entity]:
         """Entities that fit, inside an area or floor when given, in vocabulary order."""
-        return [
-            e
-            for e in self.entities.values()
-            if fits(e) and (area is None or self.room_of(e) == area) and (floor is None or self.floor_of(e) == floor)
-        ]
+        pool = self.in_room.get(area, []) if area is not None else self.entities.values()
+        return [e for e in pool if (floor is None or self.floor[e.id] == floor) and fits(e)]
 
     def ask(self, found: list[Entity], noun: str, build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
         """A question that narrows a group to a room (or to one device); every reply maps to an Understood."""
-        choices: dict[str, Understood] = {}
-        everything = build(tuple(e.id for e in found))
-        for word in ALL_WORDS:
-            choices[word] = everything
+        everything = tuple(e.id for e in found)
+        replies: dict[str, tuple[str, ...]] = dict.fromkeys(ALL_WORDS, everything)
         rooms: dict[str, list[str]] = defaultdict(list)
         for entity in found:
-            rooms[self.room_of(entity)].append(entity.id)
+            rooms[self.room[entity.id]].append(entity.id)
         # Both kinds of reply work whatever the question said: a room or a device name.
         for room, ids in rooms.items():
             for phrase in (room, *self.area_aliases.get(room, ())):
-                choices[key(phrase)] = build(tuple(ids))
+                replies[key(phrase)] = tuple(ids)
         for entity in found:
-            for phrase in entity.phrases:
-                choices[key(phrase)] = build((entity.id,))
+            for phrase in self.keys[entity.id]:
+                replies[phrase] = (entity.id,)
+        example = build(everything)
+        language = example.language
         if len(found) <= MAX_NAMED or len(rooms) <= 1:
             options = tuple(e.name for e in found)
-            question = f"Which one: {_spoken(options, 'or')}?"
+            question = which_one(language, options)
         else:
             options = tuple(sorted(r for r in rooms if r))
-            question = f"All {len(found)} {noun}, or which room ({_spoken(options, 'or')})?"
-        return Ambiguous(question=question, options=("all", *options), partial=_pending(everything, choices))
+            question = all_or_room(language, len(found), noun, options)
+        choices = Choices(replies, build)
+        pending = Pending(language=language, text=example.text, choices=choices)
+        return Ambiguous(question=question, options=(ALL.get(language, "all"), *options), partial=pending)
 
 
-def _spoken(items: Iterable[str], last: str) -> str:
-    listed = list(items)
-    if len(listed) <= 1:
-        return "".join(listed)
-    return f"{', '.join(listed[:-1])} {last} {listed[-1]}"
+class Choices(Mapping[str, Understood]):
+    """A question's accepted replies, each built into its command only when asked for.
+
+    A house-wide question can accept thousands of replies (every room and device name), and
+    most are never used; this keeps asking cheap. Read-only, like every outcome.
+    """
+
+    __slots__ = ("_build", "_replies")
+
+    def __init__(self, replies: Mapping[str, tuple[str, ...]], build: Callable[[tuple[str, ...]], Understood]) -> None:
+        self._replies = replies
+        self._build = build
+
+    def __getitem__(self, reply: str) -> Understood:
+        return self._build(self._replies[reply])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._replies)
+
+    def __len__(self) -> int:
+        return len(self._replies)
+
+    def __contains__(self, reply: object) -> bool:
+        return reply in self._replies
+
+    def mapped(self, change: Callable[[Understood], Understood]) -> Choices:
+        """The same replies, each command passed through change (for example, given a delay)."""
+        build = self._build
+        return Choices(self._replies, lambda ids: change(build(ids)))
 
 
 def _pending(example: Understood, choices: Mapping[str, Understood]) -> Pending:
