@@ -17,8 +17,8 @@ from aiohttp import web
 from claw.assistant import jobs_tools, skill_tools
 from claw.assistant.eyes_chat import EyesFastPath
 from claw.assistant.eyes_tools import add_eyes_tools
-from claw.assistant.home_fastpath import HomeFastPath
 from claw.assistant.home_tools import add_home_tools
+from claw.assistant.home_understanding import HomeUnderstanding
 from claw.assistant.interpreter import Interpreter
 from claw.assistant.jobs_fastpath import Reminders
 from claw.assistant.llm import Model
@@ -159,7 +159,16 @@ class Daemon:
             notify=lambda text: self.notify(text),
         )
         self.skills = Skills(home, self.config, notify=lambda text: self.notify(text))
-        self.router.fast_paths.append(HomeFastPath(home.actions, home.routines, lambda: home.version))
+        self.understanding = HomeUnderstanding(
+            home.actions,
+            home.routines,
+            self.config.home.rooms,
+            lambda: home.version,
+            languages=self.config.assistant.languages,
+            model_online=lambda: self.model.online,
+            later=self._later,
+        )
+        self.router.fast_paths.append(self.understanding)
         add_home_tools(self.tools, home)
         self.tools.add(skill_tools.skill_guide(self.skills.guide))
         self.overview_parts.append(lambda: home_overview(home.registry.devices(), home.routines.all()))
@@ -264,6 +273,13 @@ class Daemon:
         self.router.status_lines.append(jobs.status_line)
         self.snapshots["jobs"] = jobs.snapshot
         return jobs
+
+    async def _later(self, plan: Any, when: str, text: str, request: Request) -> str:
+        """A command with a delay or a time ("in 10 minutes", "at 11pm") becomes a one-shot job, said back."""
+        if self.jobs is None:
+            return "I can't schedule that here: the jobs are not running."
+        job = await self.jobs.create(when, f"device: {text}", owner=request.actor, plan=plan)
+        return f"I'll {text}. {self.jobs.confirm(job)}."
 
     # --- what every part may call ------------------------------------------------------------------
 

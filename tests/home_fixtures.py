@@ -93,7 +93,9 @@ async def house(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIter
         await h.sim.stop()
 
 
-async def _approved_house(tmp: Path, make_config: Callable[..., Config], **kw: Any) -> House:
+async def _approved_house(
+    tmp: Path, make_config: Callable[..., Config], parts: Collection[Part] = ("home",), **kw: Any
+) -> House:
     subnet = random.randint(60, 200)
     probe = SimHome(tmp / "probe", cameras=False, speakers=False, port=0, subnet=subnet)
     sensitive = [
@@ -102,4 +104,15 @@ async def _approved_house(tmp: Path, make_config: Callable[..., Config], **kw: A
         if d.kind in ("lock", "alarm", "garage_door")
     ]
     config = house_config(make_config, home={"devices": sensitive}, **kw)
-    return await start_house(tmp, config, subnet=subnet)
+    return await start_house(tmp, config, subnet=subnet, parts=parts)
+
+
+@pytest_asyncio.fixture
+async def house_with_jobs(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIterator[House]:
+    """The approved demo house with the scheduler running too (delayed commands become jobs)."""
+    h = await _approved_house(tmp_path, make_config, parts=("home", "jobs"))
+    try:
+        yield h
+    finally:
+        await h.app.stop()
+        await h.sim.stop()

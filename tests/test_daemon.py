@@ -83,7 +83,10 @@ def test_claw_run_answers_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         health = asyncio.run(ask())
         assert health["status"] == "ok" and health["ready"] is True
         reply = subprocess.run(
-            [*CLAW, "chat", "--url", f"http://127.0.0.1:{port}", "hello"], capture_output=True, text=True, timeout=60
+            [*CLAW, "chat", "--url", f"http://127.0.0.1:{port}", "write me a poem about the garden"],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert "offline" in reply.stdout and "sleepy time" in reply.stdout
         started = time.monotonic()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pytest
 
 from claw.assistant.understanding import (
@@ -24,7 +27,13 @@ MEDIA = frozenset({"volume", "playing"})
 
 
 def entity(
-    id: str, name: str, room: str, kind: str, device_class: str = "", features=frozenset({"on"}), **kw
+    id: str,
+    name: str,
+    room: str,
+    kind: str,
+    device_class: str = "",
+    features: Iterable[str] = frozenset({"on"}),
+    **kw: Any,
 ) -> Entity:
     return Entity(id=id, name=name, room=room, kind=kind, device_class=device_class, features=frozenset(features), **kw)
 
@@ -498,3 +507,256 @@ def test_outcomes_are_immutable(demo: Understanding) -> None:
     done = understood(demo.understand("set the desk lamp to fifty percent"))
     with pytest.raises(TypeError):
         done.values["brightness"] = 1  # type: ignore[index]
+
+
+# -- latency work: the same answers, sooner ----------------------------------------------------------
+
+
+def test_sieve_never_drops_a_template_that_matches(big: Understanding) -> None:
+    from hassil import recognize_all
+
+    from claw.assistant.understanding.grammar import NO_AREA
+
+    context = {"area": {"value": NO_AREA, "text": ""}}
+    sieve, intents = big.sieves["en"], big.grammars["en"].intents
+    for text in (
+        "turn on the kitchen light",
+        "set the bedroom main brightness to 40%",
+        "close the curtains",
+        "turn off the lights upstairs",
+        "lock the door",
+        "set temperature to 20.5 degrees",
+        "turn off the lights in 10 minutes",
+        "what is the weather like",
+    ):
+        full = recognize_all(text, intents, slot_lists=big.slot_lists, intent_context=context, language="en")
+        kept = recognize_all(
+            text, sieve.intents_for(text), slot_lists=big.slot_lists, intent_context=context, language="en"
+        )
+        found = [(r.intent.name, sorted((k, str(e.value)) for k, e in r.entities.items())) for r in full]
+        assert found == [(r.intent.name, sorted((k, str(e.value)) for k, e in r.entities.items())) for r in kept]
+        assert sieve.sizes(text)[0] < sieve.sizes(text)[1], text
+
+
+def test_two_commands_are_tried_as_parts_before_a_wildcard_swallows_them(demo: Understanding) -> None:
+    outcome = demo.understand("play jazz in the kitchen and set the volume to 30 in the kitchen")
+    assert isinstance(outcome, Compound)
+    assert [(p.action, p.targets) for p in outcome.parts] == [
+        ("play", ("media.kitchen",)),
+        ("set_volume", ("media.kitchen",)),
+    ]
+    assert outcome.parts[0].values["search"] == "jazz"
+
+
+def test_a_name_holding_a_joiner_is_still_matched_whole() -> None:
+    routines = (RoutineName("Lights Off and Lock Up"),)
+    understanding = Understanding(demo_vocabulary(routines))
+    done = understood(understanding.understand("lights off and lock up"))
+    assert (done.action, done.routine) == ("run_routine", "Lights Off and Lock Up")
+
+
+def test_outcomes_are_cached_per_text_and_context() -> None:
+    understanding = Understanding(demo_vocabulary(ROUTINES), cache_size=2)
+    first = understanding.understand("turn on the desk lamp")
+    assert understanding.understand("turn on the desk lamp") is first
+    lamp = LastTouched(("light.desk_lamp",))
+    assert understood(understanding.understand("dim it", context=lamp)).targets == ("light.desk_lamp",)
+    assert isinstance(understanding.understand("dim it"), NotUnderstood)  # the context is part of the key
+    uncached = Understanding(demo_vocabulary(ROUTINES), cache_size=0)
+    assert uncached.understand("turn on the desk lamp") == first
+    assert uncached.understand("turn on the desk lamp") is not uncached.understand("turn on the desk lamp")
+
+
+def test_a_large_question_builds_its_answers_on_demand() -> None:
+    understanding = Understanding(big_vocabulary(extra_lights=600))
+    question = ambiguous(understanding.understand("turn off the lights in 10 minutes"))
+    assert question.question.startswith("All 605 lights")
+    assert len(question.partial.choices) > 600
+    done = understood(understanding.follow_up(question.partial, "office"))
+    assert done.values["delay_s"] == 600
+    assert {understanding.home.entities[i].room for i in done.targets} == {"Office"}
+
+
+def test_closest_names_are_in_a_stable_order(big: Understanding) -> None:
+    assert big.closest("set the thermostat to 22") == big.closest("set the thermostat to 22")
+    assert big.closest("set the thermostat to 22")[:2] == ("Downstairs Thermostat", "Upstairs Thermostat")
+
+
+# -- binary sensors, whole-house off, questions and templates in every language -----------------------
+
+
+@pytest.mark.parametrize(("text", "state"), [("is the back door open?", "open"), ("is the back door closed", "closed")])
+def test_binary_sensors_answer_in_their_class_words(demo: Understanding, text: str, state: str) -> None:
+    done = understood(demo.understand(text))
+    assert (done.action, done.targets, done.values["state"]) == ("get_state", ("sensor.back_door",), state)
+
+
+def test_motion_sensors_read_detected_or_clear() -> None:
+    motion = entity("sensor.hall_motion", "Hall Motion", "Hallway", "sensor", "motion", {"motion"})
+    understanding = Understanding(Vocabulary(entities=(motion,), areas=(Area("Hallway"),)))
+    done = understood(understanding.understand("is hall motion on"))
+    assert done.values["state"] == "detected"
+
+
+SAFE_TO_SWITCH_OFF = {"light", "switch", "media_player", "fan"}
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("turn off everything", "en"),
+        ("everything off", "en"),
+        ("switch everything off please", "en"),
+        ("apaga todo", "es"),
+        ("schalte alles aus", "de"),
+        ("éteins tout", "fr"),
+    ],
+)
+def test_everything_off_never_touches_locks_alarms_or_covers(multi: Understanding, text: str, language: str) -> None:
+    done = understood(multi.understand(text))
+    assert (done.intent, done.action, done.language) == ("ClawEverythingOff", "turn_off", language)
+    domains = {multi.home.entities[i].domain for i in done.targets}
+    assert domains <= SAFE_TO_SWITCH_OFF
+    assert set(LIGHTS) <= set(done.targets)
+    assert {"media.tv", "switch.pool_pump"} <= set(done.targets)
+    assert not {"lock.front_door", "alarm.panel", "cover.garage_door", "cover.living_shades"} & set(done.targets)
+
+
+def test_everything_off_in_a_room_or_on_a_floor(demo: Understanding, big: Understanding) -> None:
+    kitchen = understood(demo.understand("turn everything off in the kitchen"))
+    assert kitchen.targets == ("light.kitchen_ceiling", "light.kitchen_island", "media.kitchen")
+    upstairs = understood(big.understand("turn off everything upstairs"))
+    assert {big.home.entities[i].room for i in upstairs.targets} == {"Bedroom", "Office", "Nursery"}
+    assert not any(i.startswith(("cover.", "climate.")) for i in upstairs.targets)
+
+
+def test_everything_on_is_left_to_the_model(demo: Understanding) -> None:
+    assert isinstance(demo.understand("turn on everything"), NotUnderstood)
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        ("apaga las luces", "¿Todas las 9 luces, o en qué habitación", "todas"),
+        ("schalte das Licht aus", "Alle 9 Lichter, oder welcher Raum", "alle"),
+        ("éteins les lumières", "Toutes les 9 lumières, ou quelle pièce", "toutes"),
+    ],
+)
+def test_questions_come_in_the_language_of_the_message(
+    multi: Understanding, text: str, question: str, reply: str
+) -> None:
+    asked = ambiguous(multi.understand(text))
+    assert asked.question.startswith(question)
+    assert set(understood(multi.follow_up(asked.partial, reply)).targets) == set(LIGHTS)
+
+
+def test_which_one_and_which_kind_in_other_languages() -> None:
+    understanding = Understanding(big_vocabulary(), languages=["en", "es", "de", "fr"])
+    which = ambiguous(understanding.understand("bloquea la puerta"))
+    assert which.question == "¿Cuál: Front Door o Back Door?"
+    kinds = Understanding(demo_vocabulary(), languages=["en", "es", "de", "fr"])
+    percent = ambiguous(kinds.understand("pon el dormitorio al 50%"))
+    assert percent.question == "¿Luces o persianas de Bedroom al 50 %?"
+    shades = understood(kinds.follow_up(percent.partial, "las persianas"))
+    assert (shades.action, shades.targets) == ("set_position", ("cover.bedroom_shades",))
+    assert understood(kinds.follow_up(percent.partial, "lights")).action == "set_brightness"
+    assert ambiguous(kinds.understand("stelle das Schlafzimmer auf 50%")).question.startswith("Lichter oder Rollos")
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("cierra todas las persianas", "close"),
+        ("sube todas las persianas", "open"),
+        ("alle Rollos runter", "close"),
+        ("öffne alle Jalousien", "open"),
+        ("baisse tous les stores", "close"),
+        ("ouvre tous les stores", "open"),
+    ],
+)
+def test_all_covers_of_a_class_in_other_languages(text: str, action: str) -> None:
+    understanding = Understanding(big_vocabulary(), languages=["en", "es", "de", "fr"])
+    done = understood(understanding.understand(text))
+    assert (done.action, done.targets) == (action, ("cover.kitchen_blinds",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cierra con llave todas las puertas",
+        "bloquea todas las puertas",
+        "sperre alle Türen ab",
+        "verrouille toutes les portes",
+    ],
+)
+def test_all_locks_in_other_languages(text: str) -> None:
+    understanding = Understanding(big_vocabulary(), languages=["en", "es", "de", "fr"])
+    done = understood(understanding.understand(text))
+    assert (done.action, set(done.targets)) == ("lock", {"lock.front", "lock.back"})
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("turn off the porch light at 11 at night", {"at": "23:00"}),
+        ("turn off the porch light at 12 tonight", {"at": "00:00"}),
+        ("turn off the porch light at 3 in the afternoon", {"at": "15:00"}),
+        ("turn off the porch light in twenty minutes", {"delay_s": 1200}),
+        ("turn off the porch light in ninety seconds", {"delay_s": 90}),
+        ("apaga la Porch Light a las 11 de la noche", {"at": "23:00"}),
+        ("apaga la Porch Light a las 7 de la mañana", {"at": "07:00"}),
+        ("apaga la Porch Light en media hora", {"delay_s": 1800}),
+        ("apaga la Porch Light en diez minutos", {"delay_s": 600}),
+        ("schalte das Porch Light um 23 Uhr aus", {"at": "23:00"}),
+        ("schalte das Porch Light um 11 Uhr abends aus", {"at": "23:00"}),
+        ("schalte das Porch Light in einer halben Stunde aus", {"delay_s": 1800}),
+        ("éteins la Porch Light à 11 h du soir", {"at": "23:00"}),
+        ("éteins la Porch Light dans une demi-heure", {"delay_s": 1800}),
+    ],
+)
+def test_times_and_delays_in_every_language(multi: Understanding, text: str, when: dict[str, object]) -> None:
+    done = understood(multi.understand(text))
+    assert (done.action, done.targets) == ("turn_off", ("light.porch",))
+    assert {k: done.values[k] for k in when} == when
+
+
+@pytest.mark.parametrize(
+    ("text", "last", "action", "step"),
+    [
+        ("más caliente", "climate.thermostat", "adjust_temperature", 1.0),
+        ("wärmer", "climate.thermostat", "adjust_temperature", 1.0),
+        ("plus chaud", "climate.thermostat", "adjust_temperature", 1.0),
+        ("bájala un poco", "light.bedroom_lamp", "adjust_brightness", -10),
+        ("súbelo", "media.study", "adjust_volume", 10),
+        ("mach es dunkler", "light.bedroom_lamp", "adjust_brightness", -20),
+        ("dreh es runter", "light.bedroom_lamp", "adjust_brightness", -20),
+        ("etwas dunkler", "light.bedroom_lamp", "adjust_brightness", -10),
+    ],
+)
+def test_relative_changes_in_other_languages(
+    multi: Understanding, text: str, last: str, action: str, step: float
+) -> None:
+    done = understood(multi.understand(text, context=LastTouched((last,))))
+    assert (done.action, done.targets) == (action, (last,))
+    assert next(v for k, v in done.values.items() if k.endswith("_step")) == step
+
+
+@pytest.mark.parametrize(
+    ("text", "last", "action"),
+    [
+        ("close it", "cover.bedroom_shades", "close"),
+        ("ciérrala", "cover.bedroom_shades", "close"),
+        ("ferme-la", "cover.bedroom_shades", "close"),
+        ("apágala", "light.bedroom_lamp", "turn_off"),
+    ],
+)
+def test_pronouns_follow_the_last_touched_in_every_language(
+    multi: Understanding, text: str, last: str, action: str
+) -> None:
+    assert understood(multi.understand(text, context=LastTouched((last,)))).targets == (last,)
+    assert understood(multi.understand(text, context=LastTouched((last,)))).action == action
+    assert isinstance(multi.understand(text), NotUnderstood)
+
+
+def test_german_sharp_s_matches_the_templates(multi: Understanding) -> None:
+    assert understood(multi.understand("schließ die Tür ab")).targets == ("lock.front_door",)

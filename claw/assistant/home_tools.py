@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from claw.assistant.toolbox import Tool, Tools, current_request
 from claw.home.capabilities import ALARM, BRIGHTNESS, LOCK, MEDIA, POSITION, SETPOINT, VOLUME, Capability
 from claw.home.control import Change
 from claw.home.device import KIND_WORDS
+from claw.home.house import Home
 from claw.home.targeting import Target, kind_of
-
-if TYPE_CHECKING:
-    from claw.home.house import Home
 
 # What set_value may set: the common writable capabilities, described once in claw.home.capabilities.
 SETTABLE = (BRIGHTNESS, SETPOINT, POSITION, VOLUME, ALARM, LOCK)

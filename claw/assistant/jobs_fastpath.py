@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from claw.assistant.jobs_tools import jobs_command
 from claw.assistant.router import Answer
 from claw.core.bus import Inbound
 from claw.core.errors import ClawError
 from claw.core.request import Request
+from claw.jobs.agenda import Jobs
 from claw.jobs.when import natural_schedule
-
-if TYPE_CHECKING:
-    from claw.jobs.agenda import Jobs
 
 _REMIND = re.compile(
     r"^(?:(?:please|hey claw|claw)[, ]+)?(?:can you |could you |would you )?remind me\s+(?P<rest>.+?)[.!?]*$", re.I

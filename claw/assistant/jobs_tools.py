@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from claw.assistant.toolbox import Tool, Tools, current_request
 from claw.core.errors import ClawError
-
-if TYPE_CHECKING:
-    from claw.jobs.agenda import Jobs
+from claw.jobs.agenda import Jobs
 
 _REF = {
     "type": "object",

@@ -253,12 +253,26 @@ class LocationConfig:
             raise ValueError("longitude: must be between -180 and 180")
 
 
+LANGUAGES = ("en", "es", "de", "fr")  # the languages with Claw's own sentences as well as Home Assistant's
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantConfig:
+    languages: tuple[str, ...] = ("en",)  # tried in this order; the reply comes in the language that matched
+
+    def __post_init__(self) -> None:
+        unknown = [lang for lang in self.languages if lang not in LANGUAGES]
+        if unknown or not self.languages:
+            raise ValueError(f"languages: {', '.join(unknown) or 'none given'}: use some of {', '.join(LANGUAGES)}")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     state_dir: str = "~/.local/share/claw"
     soul: str = "SOUL.md"  # relative to the state dir
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     llm: LLMConfig = field(default_factory=LLMConfig)
+    assistant: AssistantConfig = field(default_factory=AssistantConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     private: PrivateConfig = field(default_factory=PrivateConfig)
     public: PublicConfig = field(default_factory=PublicConfig)

@@ -62,6 +62,12 @@ class Actions:
     async def run_plan(self, plan: Mapping[str, Any], request: Request) -> str:
         """Carry out a stored device command (claw.home.plans) as the owner asked it then."""
         target, change = from_plan(plan)
+        if isinstance(target, tuple):  # exact devices, as they were when the owner asked
+            devices = [d for i in target if (d := self.registry.get(i)) is not None]
+            if not devices:
+                raise ClawError(f"the devices it was for are gone ({', '.join(plan.get('names', ()))})")
+            results = await self.control.apply(devices, change, request)
+            return say_results([r for r in results if r.status != "unsupported"], change)
         try:
             text, _ = await self.change(target, change, request)
         except TargetNotFound as exc:

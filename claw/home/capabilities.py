@@ -30,31 +30,37 @@ class Capability:
     def validate(self, value: Any) -> Any:
         """Coerce and range-check a value before any I/O; raise ToolError saying what would fit."""
         if not self.writable or self.type == "sensor":
-            raise ToolError(f"{self.label or self.key} can only be read, not set")
+            raise ToolError(f"{self._name} can only be read, not set")
         if self.type == "switch":
             if isinstance(value, str) and value.lower() in ("on", "true", "yes", "off", "false", "no"):
                 return value.lower() in ("on", "true", "yes")
             if not isinstance(value, bool):
-                raise ToolError(f"{self.key} must be on or off, not {value!r}")
+                raise ToolError(f"{self._name} must be on or off, not {value!r}")
             return value
         if self.type == "number":
             if isinstance(value, str):
                 try:
                     value = float(value.rstrip("%°c ").strip())
                 except ValueError:
-                    raise ToolError(f"{self.key} must be a number, not {value!r}") from None
+                    raise ToolError(f"{self._name} must be a number, not {value!r}") from None
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ToolError(f"{self.key} must be a number, not {value!r}")
+                raise ToolError(f"{self._name} must be a number, not {value!r}")
             if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-                raise ToolError(f"{self.key} must be between {_n(self.min)} and {_n(self.max)}{self.unit}, not {value}")
+                span = f"{_n(self.min)} and {_n(self.max)}{self.unit}"
+                raise ToolError(f"{self._name} must be between {span}, not {_n(value)}")
             return int(value) if self.step in (None, 1) and float(value).is_integer() else float(value)
         if self.type == "choice":
             text = str(value).lower()
             for option in self.options:
                 if option.lower() == text:
                     return option
-            raise ToolError(f"{self.key} must be one of {', '.join(self.options)}, not {value!r}")
+            raise ToolError(f"{self._name} must be one of {', '.join(self.options)}, not {value!r}")
         return value
+
+    @property
+    def _name(self) -> str:
+        """What a person calls it: "The target temperature", never "target_temp"."""
+        return (self.label or self.key.replace("_", " ")).capitalize()
 
     def is_sensitive(self, value: Any) -> bool:
         return value in self.sensitive

@@ -16,6 +16,7 @@ from claw.core.store.audit import AuditEntry, write_many
 from claw.home.capabilities import OPEN_CLOSE
 from claw.home.device import Device, Driver
 from claw.home.registry import Registry
+from claw.home.states import already_words
 
 log = logging.getLogger(__name__)
 
@@ -211,16 +212,23 @@ def say_results(results: Sequence[Result], change: Change) -> str:
     failed = [r for r in results if r.status == "failed"]
     held = [r for r in results if r.status == "held"]
     approval = [r for r in results if r.status == "needs_approval"]
-    verb, after = _past(change)
     lines: list[str] = []
     if done:
         title = done[0].state.get("title") if change.action in ("play_favorite", "play_uri") else ""
-        lines.append(f"{verb} {_list(done)}{after}." if not title else f"Playing {title} on {_list(done)}.")
+        if title:
+            lines.append(f"Playing {title} on {_list(done)}.")
+        else:
+            groups: dict[tuple[str, str], list[Result]] = {}
+            for r in done:  # "Turned off the lamps. Closed the shades." — the verb each kind of device takes
+                groups.setdefault(_past(change, r.device), []).append(r)
+            lines += [f"{verb} {_list(rs)}{after}." for (verb, after), rs in groups.items()]
     if already:
-        state = {False: "off", True: "on"}.get(change.power) if change.power is not None else None
-        state = state or ("paused" if change.action == "pause" else "like that")
-        who = _cap(_list(already)) if len(already) <= 2 or not done else f"{len(already)} others"
-        lines.append(f"{who} {'was' if len(already) == 1 else 'were'} already {state}.")
+        words: dict[str, list[Result]] = {}
+        for r in already:
+            words.setdefault(already_words(r.device), []).append(r)
+        for state, rs in words.items():
+            who = _cap(_list(rs)) if len(rs) <= 2 or not done else f"{len(rs)} others"
+            lines.append(f"{who} {'was' if len(rs) == 1 else 'were'} already {state}.")
     for r in failed:
         lines.append(_cap(f"{r.detail}.".replace("..", ".")))
     for r in held:
@@ -234,7 +242,7 @@ def say_results(results: Sequence[Result], change: Change) -> str:
     return " ".join(lines)
 
 
-def _past(change: Change) -> tuple[str, str]:
+def _past(change: Change, device: Device | None = None) -> tuple[str, str]:
     """The verb before and the words after the list of devices: ("Closed", ""), ("Set", " to 20°")."""
     if change.action:
         verb = {
@@ -249,6 +257,11 @@ def _past(change: Change) -> tuple[str, str]:
         }.get(change.action, "Done:")
         return verb, ""
     if change.power is not None:
+        if device is not None and device.kind in OPEN_CLOSE and device.capability("on") is None:
+            key = OPEN_CLOSE[device.kind][0]
+            if key == "locked":
+                return ("Unlocked", "") if change.power else ("Locked", "")
+            return ("Opened", "") if change.power else ("Closed", "")
         return ("Turned on", "") if change.power else ("Turned off", "")
     if change.level is not None:
         return "Set", f" to {_n(change.level)}{change.unit}"
@@ -264,8 +277,22 @@ def _past(change: Change) -> tuple[str, str]:
     if set(values) == {"mode"}:
         mode = values["mode"]
         return ("Disarmed", "") if mode == "disarmed" else ("Armed", f" ({mode} mode)")
-    words = ", ".join(f"{k.replace('_', ' ')} to {v}" for k, v in values.items())
+    if len(values) == 1:
+        ((key, value),) = values.items()
+        if key in ("brightness", "position"):
+            return "Set", f" to {_n(value)}%"
+        if key == "volume":
+            return "Set the volume of", f" to {_n(value)}%"
+        if key == "target_temp":
+            return "Set", f" to {_n(value)}°C"
+    words = ", ".join(
+        f"{WORDS.get(k, k.replace('_', ' '))} to {_n(v) if isinstance(v, float) else v}" for k, v in values.items()
+    )
     return "Set", f": {words}"
+
+
+# How people call the state keys a reply may have to name.
+WORDS = {"target_temp": "the target temperature", "color_temp": "the colour temperature", "on": "power"}
 
 
 def _cap(text: str) -> str:

@@ -22,11 +22,18 @@ def plan_of(target: Target, change: Change) -> dict[str, Any]:
     return {"target": said_target, "change": said_change}
 
 
-def from_plan(plan: Mapping[str, Any]) -> tuple[Target, Change]:
-    """The target and change a stored plan names; ClawError when it is not one of ours."""
-    target, change = plan.get("target"), plan.get("change")
-    if not isinstance(target, Mapping) or not isinstance(change, Mapping):
-        raise ClawError("the stored command is damaged (no target or change); schedule it again")
-    if set(target) - _TARGET_KEYS or set(change) - _CHANGE_KEYS:
-        raise ClawError("the stored command has fields this Claw does not know; schedule it again")
+def plan_for_devices(ids: list[str], names: list[str], change: Change) -> dict[str, Any]:
+    """{"ids": [...], "names": [...], "change": {...}}: exactly these devices (a delayed command's targets)."""
+    return {"ids": list(ids), "names": list(names), "change": plan_of(Target(), change)["change"]}
+
+
+def from_plan(plan: Mapping[str, Any]) -> tuple[Target | tuple[str, ...], Change]:
+    """The target (or device ids) and change a stored plan names; ClawError when it is not one of ours."""
+    target, change, ids = plan.get("target"), plan.get("change"), plan.get("ids")
+    if not isinstance(change, Mapping) or set(change) - _CHANGE_KEYS:
+        raise ClawError("the stored command is damaged or from a newer Claw; schedule it again")
+    if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
+        return tuple(ids), Change(**change)
+    if not isinstance(target, Mapping) or set(target) - _TARGET_KEYS:
+        raise ClawError("the stored command is damaged or from a newer Claw; schedule it again")
     return Target(**target), Change(**change)

@@ -144,7 +144,14 @@ class Jobs:
     # --- what the owner can do (tools, commands, dashboard) --------------------------------------
 
     async def create(
-        self, schedule: str, action: str, *, description: str = "", owner: str = "", source: str = "chat"
+        self,
+        schedule: str,
+        action: str,
+        *,
+        description: str = "",
+        owner: str = "",
+        source: str = "chat",
+        plan: Plan | None = None,
     ) -> Job:
         """Add a job; relative times become fixed ones; raises ClawError with what would work."""
         now = self.clock.now()
@@ -155,7 +162,8 @@ class Jobs:
         first = first_after(parsed.trigger, now)
         if first is None or (parsed.once and first <= now):
             raise ClawError(f"{words.moment(first or now, self.place.tz)} has already passed; pick a later time")
-        plan = self.interpret(act.text) if act.kind == "device" else None
+        if act.kind == "device" and plan is None:
+            plan = self.interpret(act.text)
         if act.kind == "device" and plan is None:
             raise ClawError(f"I don't understand the command '{act.text}'; try 'turn off the porch light'")
         name = " ".join(clean_untrusted(description).split())[:80] or default_description(act)

@@ -77,7 +77,10 @@ class DeclarativeDriver:
             if model:
                 info["model"] = model
             info.update({k: t.value(here) for k, t in spec.keep.items()})
-            kind = spec.variants[index].kind.render(here) or "switch"
+            variant = spec.variants[index]
+            kind = variant.kind.render(here) or "switch"
+            if variant.device_class is not None and (device_class := variant.device_class.render(here)):
+                info["device_class"] = str(device_class)  # a curtain is not a window; a TV is not a speaker
             name = spec.name.render(here) or child_id
             children.append(
                 Found(child_id, name, kind, self.name, found.address, spec.room.render(here), info, found.via)

@@ -117,6 +117,7 @@ class Profile:
     actions: Mapping[str, Action] = field(default_factory=dict)
     write: Action | None = None
     when: tuple[tuple[Template, str], ...] = ()  # variant filter: template -> glob
+    device_class: Template | None = None  # door, window, curtain, blind, garage, contact, motion, tv ... (`class:`)
 
 
 @dataclass(frozen=True, slots=True)

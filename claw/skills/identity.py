@@ -89,6 +89,8 @@ def identified(skill: Skill, found: Found, info: Any) -> Found:
     kind = "bridge"
     if spec.profile is not None:
         kind = spec.profile.kind.render(scope) or "switch"
+        if spec.profile.device_class is not None and (device_class := spec.profile.device_class.render(scope)):
+            data["device_class"] = str(device_class)
         if spec.profile.fields_at is not None:
             fields = spec.profile.fields_at.get(info)
             data["fields"] = fields if isinstance(fields, dict) else {}

@@ -26,7 +26,7 @@ _UNSAFE_PATH = re.compile(r"[\s\\#]|://|^//|@")
 _FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 REQUEST_KEYS = ("method", "path", "query", "body", "headers")
 ACTION_KEYS = (*REQUEST_KEYS, "values", "scale", "as", "params", "required", "sensitive", "result", "description")
-PROFILE_KEYS = ("kind", "capabilities", "capabilities_from", "state", "actions", "write")
+PROFILE_KEYS = ("kind", "class", "capabilities", "capabilities_from", "state", "actions", "write")
 IDENTITY_KEYS = ("id", "name", "room", "model", "identify")
 CAPABILITY_KEYS = ("key", "use", "type", "label", "unit", "min", "max", "step", "options", "writable", "sensitive")
 AS_TYPES = ("number", "integer", "string", "boolean")
@@ -304,7 +304,8 @@ def profile(
                     else (*path, "state", "values", key)
                 )
                 c.error(where, f"'{key}' is not a declared capability", at_key=True)
-    return Profile(kind, caps, fields_at, states, actions, write)
+    device_class = c.template(raw["class"], (*path, "class"), kind_roots) if raw.get("class") else None
+    return Profile(kind, caps, fields_at, states, actions, write, device_class=device_class)
 
 
 def device(c: Checker, data: Any, path: FieldPath, *, python: bool) -> DeviceSpec:

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from claw import __version__
-from claw.core.media import MAX_BYTES
 from claw.core.request import Request, unattended
 from claw.core.store import messages as log_db
 from claw.core.store.audit import AuditEntry, recent, write
 from claw.home.control import say_results
+from claw.home.device import Device
+from claw.home.house import Home
 from claw.web.feed import Feed
+from claw.web.public import picture
 from claw.web.site import SITE, Site
 from claw.web.stream import stream as serve_stream
 from claw.web.validate import Invalid, boolean, int_query, json_object, not_found, only, parse_change
-
-if TYPE_CHECKING:
-    from claw.home.device import Device
-    from claw.home.house import Home
 
 STATIC = Path(__file__).resolve().parent / "static"
 FEED: web.AppKey[Feed] = web.AppKey("dashboard feed", Feed)
@@ -305,17 +302,4 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def media(request: web.Request) -> web.Response:
     """A picture by token, as on the public listener, so the page works with only this listener."""
-    grant = _claw(request).media.resolve(request.match_info["token"])
-    if grant is None:
-        raise web.HTTPNotFound()
-    data = await asyncio.to_thread(_read, grant.path)
-    if data is None:
-        raise web.HTTPNotFound()
-    return web.Response(body=data, content_type=grant.content_type, headers={"Cache-Control": "private, max-age=600"})
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes() if path.is_file() and path.stat().st_size <= MAX_BYTES else None
-    except OSError:
-        return None
+    return await picture(_claw(request).media, request.match_info["token"], "private, max-age=600")

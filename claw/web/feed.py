@@ -8,16 +8,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from claw.core.bus import Outbound
 from claw.core.store import audit as audit_db
-
-if TYPE_CHECKING:
-    from claw.home.device import Device
-    from claw.web.site import Site
+from claw.home.device import Device
+from claw.web.site import Site
 
 log = logging.getLogger(__name__)
 

@@ -37,16 +37,20 @@ async def _plain(
     return response
 
 
-async def media_handler(request: web.Request) -> web.Response:
+async def picture(tokens: MediaTokens, token: str, cache: str) -> web.Response:
     """A picture behind an unguessable, expiring token; 404 for anything unknown, expired, missing or too big."""
-    grant = request.app[MEDIA].resolve(request.match_info["token"])
+    grant = tokens.resolve(token)
     if grant is None:
         raise web.HTTPNotFound()
     data = await asyncio.to_thread(_read, grant.path)
     if data is None:
         log.warning("media: %s is missing or over 5 MB; answered 404", grant.path.name)
         raise web.HTTPNotFound()
-    return web.Response(body=data, content_type=grant.content_type, headers={"Cache-Control": "no-store"})
+    return web.Response(body=data, content_type=grant.content_type, headers={"Cache-Control": cache})
+
+
+async def media_handler(request: web.Request) -> web.Response:
+    return await picture(request.app[MEDIA], request.match_info["token"], "no-store")
 
 
 def _read(path: Path) -> bytes | None:

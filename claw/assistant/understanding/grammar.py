@@ -79,9 +79,9 @@ def _template_words(data: dict[str, Any]) -> frozenset[str]:
     for spec in data.get("lists", {}).values():
         for value in spec.get("values", []):
             texts.append(value["in"] if isinstance(value, dict) else str(value))
-    words = {word.casefold() for text in texts for word in _WORD.findall(text)}
+    words = {word.lower() for text in texts for word in _WORD.findall(text)}
     # "degree[s]", "light[s]": the optional ending makes a word of its own
-    words.update(f"{stem}{ending}".casefold() for text in texts for stem, ending in _SUFFIXED.findall(text))
+    words.update(f"{stem}{ending}".lower() for text in texts for stem, ending in _SUFFIXED.findall(text))
     return frozenset(words)
 
 
@@ -107,7 +107,7 @@ def load_grammar(language: str) -> Grammar:
 
 def _values(pairs: list[tuple[str, Any, dict[str, Any] | None]]) -> TextSlotList:
     values = [
-        TextSlotValue(text_in=TextChunk(normalize_text(text.casefold())), value_out=out, context=ctx)
+        TextSlotValue(text_in=TextChunk(normalize_text(text.lower())), value_out=out, context=ctx)
         for text, out, ctx in pairs
         if text.strip()
     ]
@@ -148,7 +148,7 @@ def vocabulary_words(vocabulary: Vocabulary) -> frozenset[str]:
         phrases.extend((floor.name, *floor.aliases))
     for routine in vocabulary.routines:
         phrases.extend((routine.name, *routine.triggers))
-    return frozenset(word.casefold() for phrase in phrases for word in _WORD.findall(phrase))
+    return frozenset(word.lower() for phrase in phrases for word in _WORD.findall(phrase))
 
 
 def warm(intents: Intents, lists: dict[str, SlotList], language: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,7 @@ SPLIT: dict[str, str] = {
     "fr": r",\s+(?:et\s+|puis\s+)?|\s+et\s+puis\s+|\s+et\s+|\s+puis\s+|;\s*",
 }
 MAX_PARTS = 4
+CLOSE = 0.85  # how alike an unknown word and a known name's word must be to hint at that name
 # Verbs that hint at the kind of device a failed command meant, for NotUnderstood.closest.
 HINTS = {
     "lock": "lock",
@@ -51,8 +53,12 @@ _FILLER_REPLY = re.compile(r"^(?:(?:the|in|on|at|el|la|los|las|en|der|die|das|im
 class Understanding:
     """A grammar matcher for one home, built once from a Vocabulary; understand() is pure and fast."""
 
-    def __init__(self, vocabulary: Vocabulary, languages: Sequence[str] = ("en",)) -> None:
+    def __init__(self, vocabulary: Vocabulary, languages: Sequence[str] = ("en",), cache_size: int = 512) -> None:
         self.vocabulary = vocabulary
+        # Outcomes are immutable and depend only on (text, context, language) for this home: people repeat
+        # themselves ("good night", "lights off"), so the last few hundred are kept. 0 turns this off.
+        self.cache_size = cache_size
+        self._outcomes: OrderedDict[tuple[str, tuple[str, ...] | None, str | None], Outcome] = OrderedDict()
         self.home = Home(vocabulary)
         self.resolver = Resolver(self.home)
         self.slot_lists = slot_lists(vocabulary)
@@ -71,7 +77,11 @@ class Understanding:
         for index, (phrase, _, _) in enumerate(self.phrases):
             for word in phrase.split():
                 self.phrase_words.setdefault(word, []).append(index)
-        self.phrase_word_list = sorted(self.phrase_words)
+        # Candidate words by length: a word can only be 85% similar to one of nearly its own length.
+        self.phrase_words_by_length: dict[int, list[str]] = {}
+        for word in sorted(self.phrase_words):
+            self.phrase_words_by_length.setdefault(len(word), []).append(word)
+        self._near_words: dict[str, list[str]] = {}
         for lang in languages:  # parse and index the lazily compiled templates now, not on the first message
             warm(self.grammars[lang].intents, self.slot_lists, lang)
             for text in WARM_UP:
@@ -81,12 +91,17 @@ class Understanding:
 
     def understand(self, text: str, context: LastTouched | None = None, language: str | None = None) -> Outcome:
         """Understood only for a complete, unambiguous match; Ambiguous to ask; else NotUnderstood."""
-        languages = [language] if language else self._languages_for(text)
-        for lang in languages:
-            outcome = self._understand(lang, text, context, depth=0)
-            if not isinstance(outcome, NotUnderstood):
-                return outcome
-        return NotUnderstood(closest=self.closest(text), reason="no complete match")
+        cache_key = (text, context.ids if context is not None else None, language)
+        outcome = self._outcomes.get(cache_key)
+        if outcome is not None:
+            self._outcomes.move_to_end(cache_key)
+            return outcome
+        outcome = self._understand_any(text, context, language)
+        if self.cache_size > 0:
+            self._outcomes[cache_key] = outcome
+            if len(self._outcomes) > self.cache_size:
+                self._outcomes.popitem(last=False)
+        return outcome
 
     def follow_up(self, partial: Pending, text: str, context: LastTouched | None = None) -> Outcome:
         """Finish an Ambiguous with the owner's reply ("kitchen", "all", "the front door"), or start afresh."""
@@ -108,20 +123,39 @@ class Understanding:
         hinted = {HINTS[w] for w in words if w in HINTS}
         near = {w for w in words if w in self.phrase_words}
         for word in words - near:  # one fuzzy lookup per unknown word, not per phrase
-            near.update(difflib.get_close_matches(word, self.phrase_word_list, 2, 0.85))
+            near.update(self._near(word))
         scored: dict[str, float] = {}
-        for index in {i for w in near for i in self.phrase_words[w]}:
+        for index in sorted({i for w in near for i in self.phrase_words[w]}):  # ties: vocabulary order
             phrase, name, domain = self.phrases[index]
             parts = phrase.split()
             score = sum(1 for p in parts if p in near) / len(parts) + (1.0 if domain in hinted else 0.0)
             scored[name] = max(scored.get(name, 0.0), score)
         return tuple(sorted(scored, key=lambda n: -scored[n])[:limit])
 
+    def _near(self, word: str) -> list[str]:
+        """The two known words most like word (85% or closer), remembered for the next message."""
+        found = self._near_words.get(word)
+        if found is None:
+            low, high = int(len(word) * 0.73), int(len(word) * 1.36) + 1
+            pool = [w for n in range(low, high + 1) for w in self.phrase_words_by_length.get(n, ())]
+            found = difflib.get_close_matches(word, pool, 2, CLOSE)
+            if len(self._near_words) < 4096:  # bounded: unknown words are open-ended input
+                self._near_words[word] = found
+        return found
+
     # -- matching ----------------------------------------------------------------------------------
+
+    def _understand_any(self, text: str, context: LastTouched | None, language: str | None) -> Outcome:
+        languages = [language] if language else self._languages_for(text)
+        for lang in languages:
+            outcome = self._understand(lang, text, context, depth=0)
+            if not isinstance(outcome, NotUnderstood):
+                return outcome
+        return NotUnderstood(closest=self.closest(text), reason="no complete match")
 
     def _languages_for(self, text: str) -> list[str]:
         """Languages to try, most likely first; ones sharing few template words with the text are skipped."""
-        words = set(re.findall(r"[^\W\d_]+", text.casefold()))
+        words = set(re.findall(r"[^\W\d_]+", text.lower()))
         scored = sorted(
             ((sum(1 for w in words if w in g.words), lang) for lang, g in self.grammars.items()), key=lambda s: -s[0]
         )
@@ -144,7 +178,9 @@ class Understanding:
 
     def _match(self, lang: str, clean: str, context: LastTouched | None, depth: int) -> Outcome:
         intents = self.sieves[lang].intents_for(clean)
-        results = list(recognize_all(clean, intents, slot_lists=self.slot_lists, intent_context=_CONTEXT, language=lang))
+        results = list(
+            recognize_all(clean, intents, slot_lists=self.slot_lists, intent_context=_CONTEXT, language=lang)
+        )
         names = {r.intent.name for r in results}
         if "ClawAreaPercent" in names:  # a bare "<room> to 50%" is not a light command until we know
             results = [r for r in results if r.intent.name not in {"HassLightSet", "HassSetPosition"}]
@@ -167,7 +203,10 @@ class Understanding:
         when = _when(slots)
         if when is None:
             return None
-        inner = self._match(lang, str(slots["command"]).strip(), context, depth + 1)
+        command = str(slots["command"]).strip()
+        if "particle" in slots:  # German: "schalte das Licht | um 23 Uhr | aus"
+            command = f"{command} {slots['particle']}"
+        inner = self._match(lang, command, context, depth + 1)
         return _with_values(inner, when)
 
     def _compound(self, lang: str, clean: str, context: LastTouched | None) -> Outcome | None:
@@ -219,7 +258,10 @@ def _when(slots: dict[str, Any]) -> dict[str, Any] | None:
     if half is not None:
         if not 1 <= hour <= 12:
             return None
-        hour = hour % 12 + (12 if half == "pm" else 0)
+        if half == "night":  # "at 11 at night" is 23:00, "at 2 at night" 02:00, "at 12 tonight" midnight
+            hour = hour + 12 if 5 <= hour <= 11 else hour % 12
+        else:
+            hour = hour % 12 + (12 if half == "pm" else 0)
     return {"at": f"{hour:02d}:{minute:02d}"}
 
 

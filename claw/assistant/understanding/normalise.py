@@ -89,7 +89,7 @@ class Normaliser:
 
     def __call__(self, text: str) -> str:
         """The text as the grammar should see it: lower-case, clean, filler-free, typos fixed."""
-        text = strip_symbols(text).casefold()
+        text = strip_symbols(text).lower()  # not casefold: the templates say "schließe", casefold says "schliesse"
         without = " ".join(self.filler.sub(" ", text).split())
         if without.strip(" ,.!?"):
             text = without

@@ -11,6 +11,7 @@ from .grammar import NO_AREA
 from .outcome import Outcome, Understood, frozen
 from .scope import Home, ask_between
 from .vocabulary import Entity, LastTouched
+from .wording import noun, which_kind
 
 MEDIA = {
     "HassMediaPause": "pause",
@@ -29,10 +30,15 @@ LIGHT_SET = {
     "temperature": ("set_color_temp", "color_temp"),
 }
 # Words the owner may answer with when a bare "set <room> to 50%" could mean several kinds of device.
+_LIGHT_WORDS = "light lamps lamp brightness luces luz lámparas licht lichter lampen lumières lumière lampes"
+_SHADE_WORDS = (
+    "shade blinds blind curtains covers cover persianas cortinas rollos rollläden jalousien vorhänge volets stores"
+)
+_SPEAKER_WORDS = "speaker volume music sound altavoces música volumen lautsprecher musik lautstärke enceintes musique"
 PERCENT_KINDS = {
-    "brightness": ("lights", ("light", "lamps", "lamp", "brightness")),
-    "position": ("shades", ("shade", "blinds", "blind", "curtains", "covers", "cover")),
-    "volume": ("speakers", ("speaker", "volume", "music", "sound")),
+    "brightness": ("lights", tuple(_LIGHT_WORDS.split())),
+    "position": ("shades", (*_SHADE_WORDS.split(), "rideaux")),
+    "volume": ("speakers", tuple(_SPEAKER_WORDS.split())),
 }
 STEP_INTENTS = {
     "brightness": "HassLightSet",
@@ -50,6 +56,21 @@ ACTIONS = {
     "HassTurnOff": "turn_off",
 }
 POWER_DOMAINS = frozenset({"light", "switch", "media_player", "climate"})
+VERB_DOMAINS = {"power": POWER_DOMAINS, "open": frozenset({"cover"}), "lock": frozenset({"lock"})}
+# "Everything off" means what is safe to switch off unasked: never locks, alarms, covers or cameras.
+EVERYTHING_DOMAINS = frozenset({"light", "switch", "fan", "media_player"})
+# Home Assistant answers binary sensors with on/off; a person asks "is the back door open?".
+BINARY_STATE_WORDS = {
+    "contact": ("open", "closed"),
+    "door": ("open", "closed"),
+    "window": ("open", "closed"),
+    "garage_door": ("open", "closed"),
+    "opening": ("open", "closed"),
+    "motion": ("detected", "clear"),
+    "occupancy": ("detected", "clear"),
+    "presence": ("home", "away"),
+    "moisture": ("wet", "dry"),
+}
 
 
 def _slots(result: RecognizeResult) -> dict[str, Any]:
@@ -87,6 +108,10 @@ class Resolver:
             return make("get_state", found, state="on", query="which") if found else None
         if name == "ClawAdjust":
             return self._adjust(slots, make, context)
+        if name == "ClawEverythingOff":
+            area = slots.get("area")
+            found = self.home.select(lambda e: e.domain in EVERYTHING_DOMAINS, area=area, floor=slots.get("floor"))
+            return make("turn_off", found, scope="everything") if found else None
         fits = self._fits(name, slots, result)
         if fits is None:
             return None
@@ -107,6 +132,10 @@ class Resolver:
         if "domain" in slots:
             domains = {str(slots["domain"])}
         device_class = slots.get("device_class")
+        # a template word may stand for several classes (French "stores": blind or shade)
+        classes = (
+            None if device_class is None else set(device_class) if isinstance(device_class, list) else {device_class}
+        )
         feature = {"HassSetPosition": "position", "HassSetVolume": "volume"}.get(intent)
         if intent == "HassLightSet":
             feature = "brightness" if "brightness" in slots else ("color_temp" if "temperature" in slots else "color")
@@ -114,6 +143,8 @@ class Resolver:
             domains = {"media_player"}
         if intent in {"HassClimateSetTemperature", "HassClimateGetTemperature"}:
             domains = {"climate"}
+        if "ref" in slots and "verb" in slots:  # "close it": the verb says which kind "it" may be
+            domains = set(VERB_DOMAINS.get(str(slots["verb"]), POWER_DOMAINS))
         if domains is None:
             domains = set(POWER_DOMAINS)
             if intent == "HassGetState":
@@ -122,7 +153,7 @@ class Resolver:
         def fits(entity: Entity) -> bool:
             if entity.domain not in domains:
                 return False
-            if device_class is not None and entity.cover_class != device_class:
+            if classes is not None and entity.cover_class not in classes:
                 return False
             return feature is None or feature in entity.features or not entity.features
 
@@ -221,6 +252,8 @@ class Resolver:
         else:
             found = self.home.select(fits, area=area, floor=slots.get("floor"))
         values = {k: v for k, v in values.items() if v is not None}
+        if found and values.get("state") in {"on", "off"}:
+            values["state"] = _state_word(str(values["state"]), found)
         return make(action, found, **values) if found else None
 
     def _area_percent(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
@@ -240,10 +273,14 @@ class Resolver:
             return None
         if len(readings) == 1:
             return next(iter(readings.values()))
-        place = area or floor
+        place = str(area or floor)
         aliases = {alias: PERCENT_KINDS[f][0] for f in PERCENT_KINDS for alias in PERCENT_KINDS[f][1]}
-        labels = " or ".join(readings)
-        return ask_between(f"The {place} {labels} to {percent}%?", readings, aliases)
+        language = make.language
+        if language != "en":  # offer the kinds in the message's language; English words still work as replies
+            readings = {noun(label, language): reading for label, reading in readings.items()}
+            aliases = {alias: noun(label, language) for alias, label in aliases.items()}
+            aliases.update({label: noun(label, language) for label, _ in PERCENT_KINDS.values()})
+        return ask_between(which_kind(language, place, readings, percent), readings, aliases)
 
     def _adjust(self, slots: Mapping[str, Any], make: _Maker, context: LastTouched | None) -> Outcome | None:
         """Relative changes: brighter, quieter, warmer, turn it up; targets come from the words or context."""
@@ -339,6 +376,16 @@ def _verb_fits(verb: str, entity: Entity) -> bool:
         "open": entity.domain == "cover",
         "lock": entity.domain == "lock",
     }.get(verb, False)
+
+
+def _state_word(state: str, found: list[Entity]) -> str:
+    """A binary sensor's on/off in its class's words (open/closed, detected/clear), when all found share them."""
+    if any(e.domain != "binary_sensor" for e in found):
+        return state
+    pairs = {BINARY_STATE_WORDS.get(e.device_class) for e in found}
+    if len(pairs) != 1 or (pair := pairs.pop()) is None:
+        return state
+    return pair[0] if state == "on" else pair[1]
 
 
 def _noun(found: list[Entity]) -> str:

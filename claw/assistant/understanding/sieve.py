@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from hassil import Intents, SlotList, TextSlotList
-from hassil.intents import Intent, IntentData
 from hassil.expression import Alternative, Expression, Group, ListReference, RuleReference, Sentence, TextChunk
+from hassil.intents import Intent, IntentData
 from hassil.util import PUNCTUATION_STR, fold_case, normalize_for_matching
 
 Clauses = frozenset[frozenset[str]]
@@ -58,7 +58,8 @@ def _cnf(
         # One branch matches, so one atom of one branch's smallest clause is present.
         merged: set[str] = set()
         for branch in branches:
-            merged.update(min(branch, key=len))
+            smallest: frozenset[str] = min(branch, key=len)
+            merged.update(smallest)
         return {frozenset(merged)}
     if isinstance(exp, Group):  # Sequence and Permutation: every item is required
         clauses: set[frozenset[str]] = set()
@@ -159,11 +160,9 @@ class TemplateSieve:
         intents: dict[str, Intent] = {}
         for name, data, sentences in self._blocks:
             kept = [s for s, clauses in sentences if _satisfied(clauses, present)]
-            if not kept:
-                continue
-            if len(kept) < len(sentences):
-                data = _with_sentences(data, kept)
-            intents.setdefault(name, Intent(name=name)).data.append(data)
+            if kept:
+                block = data if len(kept) == len(sentences) else _with_sentences(data, kept)
+                intents.setdefault(name, Intent(name=name)).data.append(block)
         return replace(self.intents, intents=intents)
 
     def sizes(self, text: str) -> tuple[int, int]:

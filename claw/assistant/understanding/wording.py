@@ -30,7 +30,12 @@ NOUNS: dict[str, dict[str, tuple[str, bool]]] = {
         "de": ("Schalter", False),
         "fr": ("interrupteurs", False),
     },
-    "devices": {"en": ("devices", False), "es": ("dispositivos", False), "de": ("Geräte", False), "fr": ("appareils", False)},
+    "devices": {
+        "en": ("devices", False),
+        "es": ("dispositivos", False),
+        "de": ("Geräte", False),
+        "fr": ("appareils", False),
+    },
 }
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import soco
 import soco.config
-from soco.exceptions import SoCoException
+from soco.exceptions import SoCoException, SoCoUPnPException
 
 from claw.core.errors import DeviceError
 from claw.home import capabilities as caps
@@ -17,6 +18,10 @@ from claw.home.capabilities import Capability
 from claw.home.device import Device, Found
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# UPnP's error codes in the owner's words (soco passes them on from the speaker).
+UPNP_WORDS = {"701": "has nothing to skip to (or nothing is playing)", "711": "can't do that with this music"}
+FILLER = frozenset({"some", "any", "a", "the", "please", "something", "play", "on", "to", "me", "for"})
 PLAYBACK = {"PLAYING": "playing", "PAUSED_PLAYBACK": "paused", "STOPPED": "stopped", "TRANSITIONING": "playing"}
 
 
@@ -28,12 +33,22 @@ class SonosDriver:
         self.peers = peers  # the other speakers, for grouping by name
 
     async def _run(self, name: str, fn: Callable[[], T]) -> T:
+        """Run a blocking soco call in a thread; its failures become what they mean to the owner."""
+        speaker = name if "speaker" in name.lower() else f"{name} speaker"
         try:
             return await asyncio.to_thread(fn)
-        except (SoCoException, OSError, ValueError) as exc:
-            raise DeviceError(name, f"didn't do it ({type(exc).__name__}: {str(exc)[:80]})") from None
-        except Exception as exc:  # requests' exceptions and soco's XML parsing errors
-            raise DeviceError(name, f"didn't answer ({type(exc).__name__})", unreachable=True) from None
+        except DeviceError:
+            raise
+        except SoCoUPnPException as exc:  # it answered: a refusal, never "unavailable"
+            raise DeviceError(speaker, UPNP_WORDS.get(str(exc.error_code), "refused that just now")) from None
+        except OSError as exc:  # requests' connection errors and time-outs are OSErrors
+            raise DeviceError(speaker, f"didn't answer ({type(exc).__name__})", unreachable=True) from None
+        except (SoCoException, ValueError) as exc:
+            log.info("sonos %s: %s", name, exc)
+            raise DeviceError(speaker, "couldn't do that just now") from None
+        except Exception:  # a bug here, not a speaker that is gone
+            log.exception("sonos %s failed", name)
+            raise DeviceError(speaker, "couldn't do that (it is in my log)") from None
 
     async def identify(self, found: Found) -> Found:
         def ask() -> dict[str, Any]:
@@ -110,13 +125,34 @@ class SonosDriver:
         return await self.read(device)
 
     def _play_favorite(self, coordinator: soco.SoCo, query: str, name: str) -> None:
-        favorites = coordinator.music_library.get_sonos_favorites()
-        wanted = query.lower().strip()
-        match = next((f for f in favorites if wanted and wanted in f.title.lower()), None)
-        if match is None:
-            titles = ", ".join(f.title for f in favorites[:6]) or "none"
-            raise DeviceError(name, f"has no favourite like '{query}' (favourites: {titles})")
-        coordinator.play_uri(match.reference.get_uri(), match.resource_meta_data, title=match.title)
+        """Play what the owner named from the favourites, then the Sonos playlists, then the radio stations."""
+        library = coordinator.music_library
+        wanted = [w for w in query.lower().replace("music", " ").split() if w not in FILLER]
+        seen: list[str] = []
+        for source in ("favourites", "playlists", "radio"):
+            try:
+                if source == "favourites":
+                    items = list(library.get_sonos_favorites())
+                elif source == "playlists":
+                    items = list(coordinator.get_sonos_playlists())
+                else:
+                    items = list(library.get_favorite_radio_stations())
+            except SoCoException:  # not every speaker or account has every list
+                continue
+            seen += [str(i.title) for i in items]
+            match = next((i for i in items if not wanted or all(w in str(i.title).lower() for w in wanted)), None)
+            if match is None:
+                continue
+            if source == "playlists":
+                coordinator.clear_queue()
+                coordinator.add_to_queue(match)
+                coordinator.play_from_queue(0)
+            else:
+                coordinator.play_uri(match.reference.get_uri(), match.resource_meta_data, title=match.title)
+            return
+        speaker = name if "speaker" in name.lower() else f"{name} speaker"
+        choices = ", ".join(seen[:6]) if seen else "nothing saved yet"
+        raise DeviceError(speaker, f"has nothing saved like '{query}' (it has: {choices})")
 
     def _peer(self, name: str, own: str) -> soco.SoCo:
         key = name.lower().strip()

@@ -1,0 +1,83 @@
+"""Questions about the house answered from state, in sentences: "is the garage open", "which lights are on"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from claw.home.device import Device
+from claw.home.states import state_word
+
+# The words a state question may ask about, and what each means per kind of device.
+OPPOSITE = {"on": "off", "off": "on", "open": "closed", "closed": "open", "locked": "unlocked", "unlocked": "locked"}
+
+
+def _asked_word(device: Device, asked: str) -> str:
+    """HA asks binary sensors and covers with "on"; people mean open (a door sensor) or the cover's own word."""
+    if asked == "on" and state_word(device) in ("open", "closed"):
+        return "open"
+    if asked == "off" and state_word(device) in ("open", "closed"):
+        return "closed"
+    return asked
+
+
+def _is(device: Device, asked: str) -> bool:
+    return state_word(device) == _asked_word(device, asked)
+
+
+def _sentence(device: Device) -> str:
+    s = device.state
+    if not device.available:
+        return f"I can't reach the {device.name} right now."
+    if device.kind == "thermostat" or "current_temp" in s:
+        now, target = s.get("current_temp", "?"), s.get("target_temp", "?")
+        return f"The {device.name} reads {now}°C, set to {target}°C."
+    word = state_word(device)
+    if word == "on" and "brightness" in s:
+        return f"The {device.name} is on at {s['brightness']}%."
+    if word == "open" and isinstance(s.get("position"), int | float) and 0 < s["position"] < 100:
+        return f"The {device.name} is {s['position']}% open."
+    if device.kind == "alarm" and "mode" in s and s["mode"] != "disarmed":
+        return f"The {device.name} is armed ({s['mode']})."
+    if word == "playing":
+        return f"The {device.name} is playing {s.get('title') or 'something'} (volume {s.get('volume', '?')})."
+    if word == "unknown":
+        return f"The {device.name}: no readings yet."
+    return f"The {device.name} is {word}."
+
+
+def _names(devices: Sequence[Device]) -> str:
+    names = [f"the {d.name}" for d in devices]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def answer_question(devices: Sequence[Device], action: str, values: Mapping[str, Any]) -> str:
+    """The answer to one state question over the devices the grammar resolved (never more than it said)."""
+    if not devices:
+        return "I don't have a device like that."
+    if action == "get_temperature":
+        return " ".join(_sentence(d) for d in devices[:12])
+    asked, query = str(values.get("state") or ""), str(values.get("query") or "one")
+    if not asked or query in ("one", "where"):
+        more = f" (and {len(devices) - 12} more)" if len(devices) > 12 else ""
+        return " ".join(_sentence(d) for d in devices[:12]) + more
+    word = _asked_word(devices[0], asked)
+    matching = [d for d in devices if _is(d, asked)]
+    others = [d for d in devices if not _is(d, asked)]
+    if query == "one_yesno":
+        device = devices[0]
+        return f"{'Yes' if _is(device, asked) else 'No'}: {_sentence(device)}"
+    if query == "all":
+        if not others and len(devices) == 1:
+            return f"Yes, the {devices[0].name} is {word}."
+        if not others:
+            return f"Yes, {'both are' if len(devices) == 2 else f'all {len(devices)} are'} {word}."
+        return f"No: {_names(others)} {'is' if len(others) == 1 else 'are'} {OPPOSITE.get(word, 'not ' + word)}."
+    if query == "how_many":
+        listed = f": {_names(matching)}" if matching and len(matching) <= 8 else ""
+        return f"{len(matching)} of {len(devices)} {'is' if len(matching) == 1 else 'are'} {word}{listed}."
+    if not matching:  # which / any
+        return f"No, none {'is' if len(devices) > 1 else 'of them is'} {word}."
+    verb = "is" if len(matching) == 1 else "are"
+    lead = "Yes: " if query == "any" else ""
+    return f"{lead}{_names(matching)[:1].upper()}{_names(matching)[1:]} {verb} {word}."

@@ -1,0 +1,90 @@
+"""The home as the grammar sees it: the registry's names, rooms, floors, kinds and classes as a Vocabulary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from claw.assistant.understanding import Area, Entity, Floor, RoutineName, Vocabulary
+from claw.core.config import RoomConfig
+from claw.home.device import Device
+from claw.home.routines import Routine
+
+# What a device is, more finely than its kind, when nothing says otherwise (as Home Assistant's device classes).
+DEFAULT_CLASS = {"garage_door": "garage", "gate": "gate", "shade": "shade", "speaker": "speaker", "tv": "tv"}
+# Floor aliases people text without thinking.
+FLOOR_WORDS = {
+    "ground": ("downstairs", "ground floor"),
+    "first": ("upstairs", "first floor"),
+    "upstairs": ("upstairs",),
+}
+
+
+def device_class(device: Device) -> str:
+    """A skill's or driver's `device_class` (door, window, curtain, blind, contact, motion ...), else by kind."""
+    said = device.info.get("device_class")
+    if isinstance(said, str) and said:
+        return said
+    if device.kind == "sensor":
+        return "contact" if "contact" in device.state else ""
+    return DEFAULT_CLASS.get(device.kind, "")
+
+
+def vocabulary(devices: Sequence[Device], routines: Sequence[Routine], rooms: Sequence[RoomConfig]) -> Vocabulary:
+    """Every name the owner may use, from the registry and the config's rooms (aliases and floors included)."""
+    entities = tuple(
+        Entity(
+            id=d.id,
+            name=d.name,
+            aliases=_aliases(d),
+            room=d.room,
+            floor=d.floor or _floor_of(d.room, rooms),
+            kind=d.kind,
+            device_class=device_class(d),
+            features=frozenset(c.key for c in d.capabilities) | frozenset(d.state),
+        )
+        for d in devices
+    )
+    configured = {r.name: r for r in rooms}
+    names = sorted({d.room for d in devices if d.room} | set(configured))
+    areas = tuple(
+        Area(name, _room_aliases(name, configured[name].aliases if name in configured else ()), _floor_of(name, rooms))
+        for name in names
+    )
+    floor_names = sorted({a.floor for a in areas if a.floor} | {e.floor for e in entities if e.floor})
+    floors = tuple(Floor(f, FLOOR_WORDS.get(f.lower().split()[0], ())) for f in floor_names)
+    spoken = tuple(RoutineName(r.name, tuple(r.triggers)) for r in routines)
+    return Vocabulary(entities, areas, floors, spoken)
+
+
+def _floor_of(room: str, rooms: Sequence[RoomConfig]) -> str:
+    return next((r.floor for r in rooms if r.name == room and r.floor), "")
+
+
+def _aliases(device: Device) -> tuple[str, ...]:
+    """The owner's aliases, and "back door" for a "Back Door Sensor": people ask about the door, not the sensor."""
+    extra: list[str] = []
+    lowered = device.name.lower()
+    if device.kind == "sensor" and lowered.endswith(" sensor") and len(lowered) > len(" sensor") + 2:
+        extra.append(device.name[: -len(" sensor")])
+    return tuple(dict.fromkeys([*device.aliases, *extra]))
+
+
+# Common rooms in the other languages Claw understands, so "apaga la luz de la cocina" finds the Kitchen.
+ROOM_WORDS: dict[str, tuple[str, ...]] = {
+    "kitchen": ("cocina", "küche", "kueche", "cuisine"),
+    "living room": ("salón", "salon", "sala", "sala de estar", "wohnzimmer", "séjour", "sejour"),
+    "bedroom": ("dormitorio", "habitación", "habitacion", "schlafzimmer", "chambre"),
+    "bathroom": ("baño", "bano", "badezimmer", "salle de bain", "salle de bains"),
+    "hallway": ("pasillo", "entrada", "flur", "diele", "couloir", "entrée", "entree"),
+    "study": ("estudio", "despacho", "arbeitszimmer", "büro", "buero", "bureau"),
+    "office": ("oficina", "despacho", "büro", "buero", "bureau"),
+    "garden": ("jardín", "jardin", "garten"),
+    "garage": ("garaje", "garage"),
+    "outside": ("fuera", "exterior", "draußen", "draussen", "außen", "dehors", "extérieur", "exterieur"),
+    "dining room": ("comedor", "esszimmer", "salle à manger", "salle a manger"),
+}
+
+
+def _room_aliases(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    spoken = [w for w in ROOM_WORDS.get(name.lower(), ()) if w != name.lower()]
+    return tuple(dict.fromkeys([*aliases, *spoken]))
