@@ -167,7 +167,10 @@ class Daemon:
             languages=self.config.assistant.languages,
             model_online=lambda: self.model.online,
             later=self._later,
+            later_routine=self._later_routine,
+            sentences=self.skills.sentences,
         )
+        self.router.session_listeners.append(self.understanding.forget)
         self.router.fast_paths.append(self.understanding)
         add_home_tools(self.tools, home)
         self.tools.add(skill_tools.skill_guide(self.skills.guide))
@@ -280,6 +283,12 @@ class Daemon:
             return "I can't schedule that here: the jobs are not running."
         job = await self.jobs.create(when, f"device: {text}", owner=request.actor, plan=plan)
         return f"I'll {text}. {self.jobs.confirm(job)}."
+
+    async def _later_routine(self, name: str, when: str, request: Request) -> str:
+        if self.jobs is None:
+            return "I can't schedule that here: the jobs are not running."
+        job = await self.jobs.create(when, f"routine: {name}", owner=request.actor)
+        return f"I'll run {name}. {self.jobs.confirm(job)}."
 
     # --- what every part may call ------------------------------------------------------------------
 

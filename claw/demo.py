@@ -30,6 +30,7 @@ def demo_config(
         "private": {"port": port},
         "public": {"port": port + 1},
         "home": {"interfaces": ["127.0.0.1"], "ssdp_interval": 30.0, "poll_interval": 10.0},
+        "assistant": {"languages": ["en", "es", "de", "fr"]},  # the demo house understands all four
         "heartbeat": {"interval_minutes": 30.0},
     }
     for key, value in (extra or {}).items():

@@ -117,3 +117,42 @@ async def test_sleepy_time_locks_the_front_door_and_says_so(house: House) -> Non
     await wait_for(lambda: house.sim.device("Front Door").state["locked"] is True, 5, "the door to lock")
     again = await house.say("sleepy time")
     assert "already armed for the night" in again
+
+
+SLANG = """---
+name: house-slang
+description: How this household talks.
+claw:
+  sentences:
+    en:
+      HassTurnOff: ["kill [the] {name}", "lights out in [the] {area}"]
+      ClawRunRoutine: ["night night house"]
+---
+# House slang
+"""
+
+
+async def test_a_skill_file_adds_phrasings_to_the_same_grammar(house: House) -> None:
+    assert "Did you mean" in await house.say("kill the desk lamp") or on(house, "Desk Lamp")  # not known yet
+    skill = house.app.config.state_path / "skills" / "house-slang" / "SKILL.md"
+    skill.parent.mkdir(parents=True, exist_ok=True)
+    skill.write_text(SLANG, encoding="utf-8")
+    assert "house-slang" in await house.app.skills.reload_if_changed()
+    house.sim.device("Desk Lamp").set_state(on=True)
+    await house.home.refresh(house.device("Desk Lamp"))
+    assert "Turned off the Desk Lamp" in await house.say("kill the desk lamp")
+    house.sim.device("Kitchen Ceiling").set_state(on=True)
+    await house.home.refresh(house.device("Kitchen Ceiling"))
+    await house.say("lights out in the kitchen")
+    assert not on(house, "Kitchen Ceiling")
+
+
+async def test_a_broken_sentence_in_a_skill_is_reported_by_line_not_loaded(house: House) -> None:
+    skill = house.app.config.state_path / "skills" / "house-slang" / "SKILL.md"
+    skill.parent.mkdir(parents=True, exist_ok=True)
+    skill.write_text(SLANG.replace("kill [the] {name}", "kill [the {name}"), encoding="utf-8")
+    await house.app.skills.reload_if_changed()
+    listing = {s["name"]: s for s in await house.app.snapshot("skills")}
+    problems = " ".join(str(p) for p in listing["house-slang"]["errors"])
+    assert "claw.sentences.en.HassTurnOff" in problems and "not a sentence template" in problems
+    assert ":7" in problems or "'line': 7" in problems or '"line": 7' in problems

@@ -34,6 +34,7 @@ from claw.home.routines import RoutineBook
 from claw.home.targeting import norm
 
 QUESTION_TTL = 300.0  # seconds a clarifying question waits for its one-word answer
+CONTEXT_TTL = 600.0  # seconds "it", "that" and "them" refer to what the conversation last touched
 # Later: (plan, when "in: 600s" or "at: 23:00", what was said, request) -> the reply; wired to the jobs.
 Later = Callable[[Mapping[str, Any], str, str, Request], Awaitable[str]]
 HELP = (
@@ -76,6 +77,7 @@ class Conversation:
     """What one conversation's next message may refer to: the devices last touched, a question waiting."""
 
     touched: tuple[str, ...] = ()
+    touched_at: float = 0.0
     question: Pending | None = None
     asked: float = 0.0
 
@@ -93,20 +95,27 @@ class HomeUnderstanding:
         languages: Sequence[str] = ("en",),
         model_online: Callable[[], bool | None] = lambda: None,
         later: Later | None = None,
+        later_routine: Callable[[str, str, Request], Awaitable[str]] | None = None,
+        sentences: Callable[[], Mapping[str, Mapping[str, Sequence[str]]]] = dict,
     ) -> None:
         self.actions, self.routines, self.rooms, self.version = actions, routines, rooms, version
         self.languages = tuple(languages)
-        self.model_online, self.later = model_online, later
+        self.model_online, self.later, self.later_routine = model_online, later, later_routine
+        self.sentences = sentences  # skills' own ways to say things
         self.legacy = _Legacy(actions, routines, version)
         self._grammar: Understanding | None = None
         self._built = -1
         self._conversations: dict[str, Conversation] = {}
 
+    def forget(self, conversation: str) -> None:
+        """A fresh start (/new): no pending question, nothing for "it" to refer to."""
+        self._conversations.pop(conversation, None)
+
     def grammar(self) -> Understanding:
         """Rebuilt only when names, rooms or routines change, never per message."""
         if self._grammar is None or self._built != self.version():
             words = vocabulary(self.actions.registry.devices(), self.routines.all(), self.rooms)
-            self._grammar = Understanding(words, self.languages)
+            self._grammar = Understanding(words, self.languages, sentences=self.sentences())
             self._built = self.version()
         return self._grammar
 
@@ -116,7 +125,8 @@ class HomeUnderstanding:
             return None
         talk = self._conversations.setdefault(request.conversation, Conversation())
         grammar = self.grammar()
-        context = LastTouched(talk.touched)
+        recent = time.monotonic() - talk.touched_at < CONTEXT_TTL  # "it" means something only for a while
+        context = LastTouched(talk.touched if recent else ())
         outcome: Outcome | None = None
         if talk.question is not None and time.monotonic() - talk.asked < QUESTION_TTL:
             finished = grammar.follow_up(talk.question, said, context)
@@ -131,7 +141,14 @@ class HomeUnderstanding:
             talk.question, talk.asked = outcome.partial, time.monotonic()
             return Answer(outcome.question)
         parts = outcome.parts if isinstance(outcome, Compound) else (outcome,)
-        replies = [await self._carry_out(part, talk, request) for part in parts]
+        replies: list[str] = []
+        for part in parts:
+            try:
+                replies.append(await self._carry_out(part, talk, request))
+            except Unsupported as exc:  # understood words, but nothing there does that: let the model think
+                if len(parts) == 1 and self.model_online() is not False:
+                    return None
+                replies.append(str(exc))
         return Answer(" ".join(r for r in replies if r))
 
     async def _not_understood(self, said: str, outcome: NotUnderstood, request: Request) -> Answer | None:
@@ -158,8 +175,16 @@ class HomeUnderstanding:
                 return THANKS
             if action == "run_routine" and understood.routine:
                 routine = self.routines.get(understood.routine)
-                return await self.actions.routine(routine, request) if routine else ""
+                if routine is None:
+                    return ""
+                if "delay_s" in values or "at" in values:  # "run sleepy time at 10:30pm": later, not now
+                    return await self._later_routine(routine.name, understood, request)
+                return await self.actions.routine(routine, request)
             devices = self._devices(understood)
+            if action == "get_state" and values.get("query") == "all" and _commanded(understood.text):
+                # "all lights off" has no question word: an order, not "are all the lights off?"
+                action = "turn_on" if values.get("state") == "on" else "turn_off"
+                understood = Understood(understood.intent, action, understood.language, understood.targets, {})
             if action in ("get_state", "get_temperature"):
                 return answer_question(devices, action, values)
             if not devices:
@@ -167,7 +192,7 @@ class HomeUnderstanding:
                 return f"Nothing is playing right now; which speaker do you mean ({speakers})?"
             if "delay_s" in values or "at" in values:
                 return await self._later(understood, devices, request)
-            talk.touched = tuple(d.id for d in devices)
+            talk.touched, talk.touched_at = tuple(d.id for d in devices), time.monotonic()
             return await self._change(understood, devices, request)
         except NeedsConfirmation as exc:
             return exc.prompt
@@ -184,6 +209,15 @@ class HomeUnderstanding:
 
     async def _change(self, understood: Understood, devices: list[Device], request: Request) -> str:
         action, values = understood.action, understood.values
+        if action in ("turn_on", "turn_off") and any(d.kind == "speaker" for d in devices):
+            # speakers have no power: "turn off the kitchen speaker" pauses it, "on" plays again
+            speakers = [d for d in devices if d.kind == "speaker"]
+            others = [d for d in devices if d.kind != "speaker"]
+            media = Change(action="play" if action == "turn_on" else "pause")
+            said = [await self._apply(speakers, media, request)]
+            if others:
+                said.append(await self._apply(others, SIMPLE[action], request))
+            return " ".join(said)
         if action in SIMPLE:
             return await self._apply(devices, SIMPLE[action], request)
         if action in SETTINGS:
@@ -201,8 +235,7 @@ class HomeUnderstanding:
         results = await self.actions.control.apply(devices, change, request)
         useful = [r for r in results if r.status != "unsupported"]
         if not useful:
-            names = ", ".join(d.name for d in devices)
-            return f"{names} can't {change.describe()}."
+            raise Unsupported(f"{', '.join(d.name for d in devices)} can't {change.describe()}.")
         return say_results(useful, change)
 
     async def _step(self, devices: list[Device], action: str, values: Mapping[str, Any], request: Request) -> str:
@@ -224,6 +257,13 @@ class HomeUnderstanding:
             lines.append(say_results(results, change))
         return " ".join(lines)
 
+    async def _later_routine(self, name: str, understood: Understood, request: Request) -> str:
+        if self.later_routine is None:
+            return "I can't schedule things here (the jobs are not running)."
+        delay = understood.values.get("delay_s")
+        when = f"in: {int(delay)}s" if delay is not None else f"at: {understood.values['at']}"
+        return await self.later_routine(name, when, request)
+
     async def _later(self, understood: Understood, devices: list[Device], request: Request) -> str:
         """ "… in 10 minutes", "at 11pm …": a one-shot job holding the command as a plan, said back."""
         if self.later is None:
@@ -235,6 +275,19 @@ class HomeUnderstanding:
         delay = understood.values.get("delay_s")
         when = f"in: {int(delay)}s" if delay is not None else f"at: {understood.values['at']}"
         return await self.later(plan, when, understood.text, request)
+
+
+class Unsupported(ClawError):
+    """The devices named cannot do what was asked (a lamp asked to lock)."""
+
+
+QUESTION_WORDS = ("are ", "is ", "do ", "does ", "which ", "how ", "what ", "any ", "can ")
+
+
+def _commanded(text: str) -> bool:
+    """ "all lights off" orders; "are all the lights off?" asks."""
+    said = text.strip().lower()
+    return not said.endswith("?") and not said.startswith(QUESTION_WORDS)
 
 
 def _plain_change(understood: Understood) -> Change | None:
@@ -264,7 +317,9 @@ class _Legacy:
         if intent is None or intent.kind == "routine":
             return None
         target = intent.target
-        if not (target.name or target.room or target.everything):  # a kind alone: only when there is one of it
+        if target.everything:  # "open everything": the grammar decides what "everything" may mean
+            return None
+        if not (target.name or target.room):  # a kind alone: only when there is one of it
             try:
                 if len(self.actions.resolver().resolve(target)) != 1:
                     return None

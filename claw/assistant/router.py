@@ -60,6 +60,7 @@ class Router:
             "/help": self._cmd_help,
         }
         self.status_lines: list[Callable[[], Awaitable[str]]] = []
+        self.session_listeners: list[Callable[[str], None]] = []  # told of /new: fast paths forget the context
 
     async def run(self) -> None:
         """Take messages off the bus forever (a supervised component)."""
@@ -185,6 +186,8 @@ class Router:
 
     async def _cmd_new(self, inbound: Inbound) -> str:
         await self.store.run(log_db.new_session, inbound.conversation)
+        for forget in self.session_listeners:
+            forget(inbound.conversation)
         return "Fresh start. I still remember the facts you told me; /status shows them."
 
     async def _cmd_compact(self, inbound: Inbound) -> str:

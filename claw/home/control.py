@@ -73,8 +73,13 @@ def plan(device: Device, change: Change) -> dict[str, Any] | None:
         elif device.kind in OPEN_CLOSE:
             key, on_value, off_value = OPEN_CLOSE[device.kind]
             values[key] = on_value if change.power else off_value
-        elif device.capability("playback"):
-            return None  # "turn off the study" pauses speakers through an action, not a value
+        elif (mode := device.capability("mode")) is not None and mode.writable and mode.options:
+            # a thermostat turns off and back to heating; an alarm "on" is armed (away), "off" is disarmed
+            wanted = ("heat", "auto", "away", "home") if change.power else ("off", "disarmed")
+            pick = next((w for w in wanted if w in mode.options), None)
+            if pick is None:
+                return None
+            values["mode"] = pick
         else:
             return None
     out: dict[str, Any] = {}

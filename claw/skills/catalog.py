@@ -150,6 +150,17 @@ class Skills:
                 book.add(routine)
         return book
 
+    def sentences(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Every active skill's extra sentence templates, by language and intent (the grammar adds them)."""
+        out: dict[str, dict[str, tuple[str, ...]]] = {}
+        for entry in sorted(self.active.values(), key=lambda e: e.name):
+            assert entry.skill is not None
+            for language, intents in entry.skill.sentences.items():
+                for intent, templates in intents.items():
+                    have = out.setdefault(language, {}).get(intent, ())
+                    out[language][intent] = (*have, *templates)
+        return out
+
     def _refit_devices(self, changed: set[str]) -> None:
         """Known devices of a changed skill take the new skill's capabilities."""
         registry = getattr(self.home, "registry", None)

@@ -222,6 +222,8 @@ class Skill:
     pairing: Pairing | None = None
     device: DeviceSpec | None = None
     routines: tuple[Routine, ...] = ()
+    # More ways to say things: language -> intent (HassTurnOn, ClawRunRoutine ...) -> hassil sentence templates
+    sentences: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     driver: str = "declarative"  # or "python"
     module: str = ""
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hassil.parse_expression import parse_sentence
+
 from claw.home.routines import Routine, RoutineError, parse_routine
 from claw.skills import parse_device
 from claw.skills.check import Checker, FieldPath
@@ -15,7 +17,8 @@ from claw.skills.source import FrontmatterError, Source, dotted, split, undotted
 
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MDNS = re.compile(r"^_[A-Za-z0-9][\w-]*\._(?:tcp|udp)(?:\.local\.?)?$")
-CLAW_KEYS = ("matchers", "http", "auth", "pairing", "device", "routines", "driver", "module")
+CLAW_KEYS = ("matchers", "http", "auth", "pairing", "device", "routines", "sentences", "driver", "module")
+SENTENCE_LANGUAGES = ("en", "es", "de", "fr")
 PAIR_ROOTS = frozenset({"device", "host", "port", "address", "name"})
 
 
@@ -107,6 +110,7 @@ def _skill(c: Checker, data: Any, path: Path, source: Source) -> Skill | None:
         pairing=pairing,
         device=device,
         routines=_routines(c, raw.get("routines"), path),
+        sentences=_sentences(c, raw.get("sentences")),
         driver=driver,
         module=module,
     )
@@ -249,3 +253,28 @@ def _routines(c: Checker, data: Any, path: Path) -> tuple[Routine, ...]:
         except RoutineError as exc:
             c.error(tuple(undotted(exc.field)), str(exc).split(": ", 1)[-1])
     return tuple(out)
+
+
+def _sentences(c: Checker, data: Any) -> dict[str, dict[str, tuple[str, ...]]]:
+    """`sentences: {en: {HassTurnOff: ["kill [the] {name}"]}}`: hassil templates, checked here, used by the grammar."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for language, intents in c.mapping(data, ("claw", "sentences")).items():
+        where = ("claw", "sentences", language)
+        if language not in SENTENCE_LANGUAGES:
+            c.error(where, f"{language!r} is not a language Claw understands ({', '.join(SENTENCE_LANGUAGES)})")
+            continue
+        for intent, sentences in c.mapping(intents, where).items():
+            if not re.fullmatch(r"(Hass|Claw)[A-Za-z]+", str(intent)):
+                c.error((*where, intent), "must name an intent such as HassTurnOn, HassTurnOff or ClawRunRoutine")
+                continue
+            kept: list[str] = []
+            for i, sentence in enumerate(c.items(sentences, (*where, intent))):
+                try:
+                    parse_sentence(str(sentence))
+                except Exception as exc:  # hassil's parse errors: say which template and why
+                    c.error((*where, intent, i), f"is not a sentence template: {exc}")
+                    continue
+                kept.append(str(sentence))
+            if kept:
+                out.setdefault(language, {})[str(intent)] = tuple(kept)
+    return out

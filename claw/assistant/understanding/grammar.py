@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -86,8 +87,8 @@ def _template_words(data: dict[str, Any]) -> frozenset[str]:
 
 
 @lru_cache(maxsize=16)
-def load_grammar(language: str) -> Grammar:
-    """Home Assistant's and Claw's templates for a language, parsed once per process (immutable)."""
+def load_grammar(language: str, extra: str = "") -> Grammar:
+    """Home Assistant's and Claw's templates for a language (and skills' as JSON), parsed once (immutable)."""
     ha = get_intents(language)
     if ha is None:
         raise ValueError(f"home-assistant-intents has no sentences for language {language!r}")
@@ -100,6 +101,8 @@ def load_grammar(language: str) -> Grammar:
     own = TEMPLATES / f"{language}.yaml"
     if own.exists():
         merge_dict(data, yaml.safe_load(own.read_text(encoding="utf-8")))
+    for intent, sentences in (json.loads(extra) if extra else {}).items():  # an owner's skill: more ways to say it
+        data["intents"].setdefault(intent, {"data": []})["data"].append({"sentences": list(sentences)})
     data.pop("responses", None)
     intents = filter_intents(Intents.from_dict(data), domains=CLAW_DOMAINS)
     return Grammar(language=language, intents=intents, words=_template_words(data))

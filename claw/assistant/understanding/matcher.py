@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -53,7 +54,13 @@ _FILLER_REPLY = re.compile(r"^(?:(?:the|in|on|at|el|la|los|las|en|der|die|das|im
 class Understanding:
     """A grammar matcher for one home, built once from a Vocabulary; understand() is pure and fast."""
 
-    def __init__(self, vocabulary: Vocabulary, languages: Sequence[str] = ("en",), cache_size: int = 512) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        languages: Sequence[str] = ("en",),
+        cache_size: int = 512,
+        sentences: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    ) -> None:
         self.vocabulary = vocabulary
         # Outcomes are immutable and depend only on (text, context, language) for this home: people repeat
         # themselves ("good night", "lights off"), so the last few hundred are kept. 0 turns this off.
@@ -63,7 +70,11 @@ class Understanding:
         self.resolver = Resolver(self.home)
         self.slot_lists = slot_lists(vocabulary)
         home_words = vocabulary_words(vocabulary)
-        self.grammars: dict[str, Grammar] = {lang: load_grammar(lang) for lang in languages}
+        extra = sentences or {}  # skills' own templates, per language and intent (JSON keeps the cache key hashable)
+        self.grammars: dict[str, Grammar] = {
+            lang: load_grammar(lang, json.dumps(extra.get(lang, {}), sort_keys=True) if extra.get(lang) else "")
+            for lang in languages
+        }
         self.normalisers = {lang: Normaliser(lang, g.words, home_words) for lang, g in self.grammars.items()}
         self.sieves = {lang: TemplateSieve(g.intents, self.slot_lists) for lang, g in self.grammars.items()}
         self.split = {lang: re.compile(SPLIT.get(lang, SPLIT["en"])) for lang in languages}

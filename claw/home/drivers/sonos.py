@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -140,7 +141,7 @@ class SonosDriver:
             except SoCoException:  # not every speaker or account has every list
                 continue
             seen += [str(i.title) for i in items]
-            match = next((i for i in items if not wanted or all(w in str(i.title).lower() for w in wanted)), None)
+            match = next((i for i in items if _names(wanted, str(i.title))), None)
             if match is None:
                 continue
             if source == "playlists":
@@ -163,3 +164,9 @@ class SonosDriver:
 
     async def close(self) -> None:
         return None
+
+
+def _names(wanted: list[str], title: str) -> bool:
+    """Every word asked for is in the title, allowing a slip ("jazz classes" finds "Jazz Classics")."""
+    words = title.lower().split()
+    return all(w in title.lower() or difflib.get_close_matches(w, words, 1, 0.75) for w in wanted)
