@@ -27,7 +27,7 @@ from claw.core.config import RoomConfig
 from claw.core.errors import ClawError, NeedsConfirmation, TargetNotFound
 from claw.core.request import Request
 from claw.home.actions import Actions
-from claw.home.control import Change, Result, say_results
+from claw.home.control import Change, Result, plan, say_results
 from claw.home.device import Device
 from claw.home.plans import plan_for_devices
 from claw.home.routines import RoutineBook
@@ -209,12 +209,11 @@ class HomeUnderstanding:
 
     async def _change(self, understood: Understood, devices: list[Device], request: Request) -> str:
         action, values = understood.action, understood.values
-        if action in ("turn_on", "turn_off") and any(d.kind == "speaker" for d in devices):
-            # speakers have no power: "turn off the kitchen speaker" pauses it, "on" plays again
+        if action == "turn_off" and any(d.kind == "speaker" for d in devices):
+            # speakers have no power: "turn off the kitchen speaker" pauses it ("on" could mean anything)
             speakers = [d for d in devices if d.kind == "speaker"]
             others = [d for d in devices if d.kind != "speaker"]
-            media = Change(action="play" if action == "turn_on" else "pause")
-            said = [await self._apply(speakers, media, request)]
+            said = [await self._apply(speakers, Change(action="pause"), request)]
             if others:
                 said.append(await self._apply(others, SIMPLE[action], request))
             return " ".join(said)
@@ -329,5 +328,7 @@ class _Legacy:
 
 
 async def _run_legacy(actions: Actions, intent: Intent, request: Request) -> str:
-    actions.resolver().resolve(intent.target)  # raises TargetNotFound: then the model reads it instead
+    devices = actions.resolver().resolve(intent.target)  # TargetNotFound: then the model reads it instead
+    if intent.kind == "change" and all(plan(d, intent.change) is None for d in devices):
+        raise TargetNotFound(f"anything there that can {intent.change.describe()}", [])
     return await run_intent(actions, intent, request)

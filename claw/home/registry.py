@@ -15,7 +15,8 @@ from claw.home.device import Device, Driver, Found
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[str, Device], None]  # ("new" | "moved" | "unavailable" | "back" | "changed", device)
+# ("new" | "moved" | "unavailable" | "back" | "changed" (names, room) | "state" (a new reading), device)
+Listener = Callable[[str, Device], None]
 
 
 class Registry:
@@ -103,8 +104,8 @@ class Registry:
             changed = dict(state) != device.state
             device.state = dict(state)
             device.last_seen = time.time()
-            if changed:
-                self._emit("changed", device)
+            if changed:  # a reading, not a rename: the grammar's vocabulary stays as it is
+                self._emit("state", device)
         if available != device.available:
             device.available = available
             if available:

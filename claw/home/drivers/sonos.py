@@ -22,7 +22,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 # UPnP's error codes in the owner's words (soco passes them on from the speaker).
 UPNP_WORDS = {"701": "has nothing to skip to (or nothing is playing)", "711": "can't do that with this music"}
-FILLER = frozenset({"some", "any", "a", "the", "please", "something", "play", "on", "to", "me", "for"})
+# Words around what to play, in the languages Claw understands: "some music", "música", "de la musique".
+FILLER = frozenset(
+    {"some", "any", "a", "the", "please", "something", "play", "on", "to", "me", "for", "music", "songs"}
+    | {"música", "musica", "algo", "de", "la", "el", "musik", "etwas", "die", "musique", "du", "le"}
+)
 PLAYBACK = {"PLAYING": "playing", "PAUSED_PLAYBACK": "paused", "STOPPED": "stopped", "TRANSITIONING": "playing"}
 
 
@@ -128,7 +132,7 @@ class SonosDriver:
     def _play_favorite(self, coordinator: soco.SoCo, query: str, name: str) -> None:
         """Play what the owner named from the favourites, then the Sonos playlists, then the radio stations."""
         library = coordinator.music_library
-        wanted = [w for w in query.lower().replace("music", " ").split() if w not in FILLER]
+        wanted = [w for w in query.lower().split() if w not in FILLER]
         seen: list[str] = []
         for source in ("favourites", "playlists", "radio"):
             try:
