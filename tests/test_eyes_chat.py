@@ -18,9 +18,9 @@ import pytest_asyncio
 from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
+from claw.core.store import events as history
 from claw.core.store.audit import get_setting, recent
 from claw.daemon import Daemon, Part, Tuning, build
-from claw.eyes import history
 from claw.eyes.sight import Eyes
 from claw_sim.scenes import write_video
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama

@@ -14,8 +14,8 @@ import pytest_asyncio
 from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
+from claw.core.store import events as history
 from claw.daemon import Daemon, Tuning, build
-from claw.eyes import history
 from claw_sim.camera import SimCamera
 from claw_sim.driveway import DRIVEWAY, ZONES, cache_key, render_driveway
 from claw_sim.scenes import DISTRACTOR_SCENES, Playlist, write_playlist

@@ -16,9 +16,9 @@ import pytest_asyncio
 from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
+from claw.core.store import events as history
 from claw.core.store.audit import set_setting
 from claw.daemon import Daemon, Tuning, build
-from claw.eyes import history
 from claw.eyes.detector import Motion
 from claw.eyes.events import Grouper, Sample
 from claw.eyes.pictures import pick

@@ -11,9 +11,9 @@ from claw.assistant.router import Answer
 from claw.core.bus import Inbound
 from claw.core.errors import ClawError, NeedsConfirmation
 from claw.core.request import Request
+from claw.core.store.events import EventRecord
 from claw.eyes.alerts import clock, moment
 from claw.eyes.description import camera_phrase
-from claw.eyes.history import EventRecord
 
 if TYPE_CHECKING:
     from claw.eyes.sight import Eyes

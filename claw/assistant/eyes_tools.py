@@ -10,8 +10,8 @@ from claw.assistant.toolbox import CURRENT_REQUEST, Tool, Tools, current_request
 from claw.assistant.vision import KINDS
 from claw.core.bus import Bus, Outbound
 from claw.core.errors import ToolError
+from claw.core.store.events import EventRecord
 from claw.eyes.alerts import MODES, clock
-from claw.eyes.history import EventRecord
 
 if TYPE_CHECKING:  # the eyes load OpenCV; only a daemon with cameras builds them
     from claw.eyes.sight import Eyes

@@ -17,12 +17,12 @@ from claw.core.bus import Media
 from claw.core.config import CameraConfig
 from claw.core.media import MediaTokens
 from claw.core.store import Store
+from claw.core.store import events as history
+from claw.core.store.events import EventRecord
 from claw.core.tasks import OwnedTasks
-from claw.eyes import history
 from claw.eyes.alerts import Rules, clock
 from claw.eyes.description import Describer
 from claw.eyes.events import Event, Sample
-from claw.eyes.history import EventRecord
 from claw.eyes.pictures import MODEL_WIDTH, Frame, contact_sheet, jpeg
 
 log = logging.getLogger(__name__)

@@ -23,15 +23,15 @@ from claw.core.media import MediaTokens
 from claw.core.request import Request
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
+from claw.core.store import events as history
 from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.store.events import EventRecord
 from claw.core.supervisor import Supervisor
 from claw.core.tasks import OwnedTasks
-from claw.eyes import history
 from claw.eyes.alerts import MODES, Mode, Rules, clock
 from claw.eyes.camera import Camera
 from claw.eyes.description import Describer, camera_phrase
 from claw.eyes.events import Change, Event
-from claw.eyes.history import EventRecord
 from claw.eyes.pictures import jpeg
 from claw.eyes.recorder import Alert, Recorder, slug
 from claw.eyes.watch import Watches

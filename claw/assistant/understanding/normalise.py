@@ -32,6 +32,16 @@ FILLER: dict[str, tuple[str, ...]] = {
         "asap",
         "just",
         "quickly",
+        "real quick",
+        "for me",
+        "can you",
+        "can u",
+        "could you",
+        "would you",
+        "ok",
+        "okay",
+        "actually",
+        "still",
     ),
     "es": ("por favor", "porfa", "porfavor", "gracias", "ahora"),
     "de": ("bitte", "danke", "jetzt", "mal", "doch"),
@@ -39,8 +49,29 @@ FILLER: dict[str, tuple[str, ...]] = {
 }
 # Words with a grammar equivalent the templates already know.
 REPLACE: dict[str, dict[str, str]] = {
-    "en": {"full": "max", "per cent": "percent", "pct": "percent", "°c": " degrees", "celsius": ""},
+    "en": {
+        "full": "max",
+        "per cent": "percent",
+        "pct": "percent",
+        "celsius": "",
+        # common slips in words too short for the typo corrector (under five letters) or run together
+        "dor": "door",
+        "frnt": "front",
+        "alrm": "alarm",
+        "garaj": "garage",
+        "frontdoor": "front door",
+        "livingroom": "living room",
+        "sleepytime": "sleepy time",
+    },
 }
+# Joiners that open a follow-up message ("and lock the door") say nothing about the command itself.
+LEADING: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"^(?:(?:oh|and|also|then)\s+)+"),
+    "es": re.compile(r"^(?:(?:y|también|luego)\s+)+"),
+    "de": re.compile(r"^(?:(?:und|auch|dann)\s+)+"),
+    "fr": re.compile(r"^(?:(?:et|aussi|puis)\s+)+"),
+}
+_DEGREES = re.compile(r"°\s*c\b")
 # Words outside the templates that must never be "corrected" (joiners between two commands).
 KEEP: dict[str, frozenset[str]] = {
     "en": frozenset({"then", "and", "also", "after", "that"}),
@@ -90,13 +121,18 @@ class Normaliser:
     def __call__(self, text: str) -> str:
         """The text as the grammar should see it: lower-case, clean, filler-free, typos fixed."""
         text = strip_symbols(text).lower()  # not casefold: the templates say "schließe", casefold says "schliesse"
+        text = _DEGREES.sub("°", text)  # "23°C" is "23°", which every language's templates take
         without = " ".join(self.filler.sub(" ", text).split())
         if without.strip(" ,.!?"):
             text = without
         if self.replace_pattern is not None:
             text = self.replace_pattern.sub(lambda m: self.replace[m.group(0)], text)
         text = _TOKEN.sub(lambda m: self.correct(m.group(0)), text)
-        return " ".join(text.split()).strip(" ,")
+        text = " ".join(text.split()).strip(" ,")
+        leading = LEADING.get(self.language)
+        if leading is not None and (rest := leading.sub("", text)):
+            text = rest
+        return text
 
     def correct(self, word: str) -> str:
         """A known word close to word (high cutoff), or word itself; only unknown words are touched."""

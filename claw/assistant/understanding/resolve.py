@@ -56,6 +56,13 @@ ACTIONS = {
     "HassTurnOff": "turn_off",
 }
 POWER_DOMAINS = frozenset({"light", "switch", "media_player", "climate"})
+# A cover whose class was never declared is a "shade": blinds, curtains, shades and shutters are the words
+# people use for it; never window, door, garage or gate, which name things that let people in.
+SOFT_COVERS = frozenset({"blind", "curtain", "shade", "shutter"})
+ALARM_DOMAIN = "alarm_control_panel"
+# Alarm modes Claw's templates name; "armed" is arming with the panel's own default (Control: power on),
+# "disarmed" is power off (Control asks for the code), any other is a set_mode.
+ALARM_POWER = {"armed": "turn_on", "disarmed": "turn_off"}
 VERB_DOMAINS = {"power": POWER_DOMAINS, "open": frozenset({"cover"}), "lock": frozenset({"lock"})}
 # "Everything off" means what is safe to switch off unasked: never locks, alarms, covers or cameras.
 EVERYTHING_DOMAINS = frozenset({"light", "switch", "fan", "media_player"})
@@ -103,11 +110,19 @@ class Resolver:
             return make("run_routine", routine=str(slots["routine"]))
         if name == "ClawAreaPercent":
             return self._area_percent(slots, make)
+        if name == "ClawDescribe":
+            return self._describe(slots, make)
         if name == "ClawAnythingOn":
-            found = self.home.select(lambda e: "on" in e.features or e.domain in {"light", "switch"})
+            found = self.home.select(
+                lambda e: "on" in e.features or e.domain in {"light", "switch"}, area=slots.get("area")
+            )
             return make("get_state", found, state="on", query="which") if found else None
         if name == "ClawAdjust":
             return self._adjust(slots, make, context)
+        if name == "ClawAlarm":
+            return self._alarm(slots, make)
+        if name == "ClawClimateMode":
+            return self._climate_mode(slots, make)
         if name == "ClawEverythingOff":
             area = slots.get("area")
             found = self.home.select(lambda e: e.domain in EVERYTHING_DOMAINS, area=area, floor=slots.get("floor"))
@@ -145,6 +160,7 @@ class Resolver:
             domains = {"climate"}
         if "ref" in slots and "verb" in slots:  # "close it": the verb says which kind "it" may be
             domains = set(VERB_DOMAINS.get(str(slots["verb"]), POWER_DOMAINS))
+        kinds = None if "kind" not in slots else set(str(slots["kind"]).split("|"))
         if domains is None:
             domains = set(POWER_DOMAINS)
             if intent == "HassGetState":
@@ -153,8 +169,11 @@ class Resolver:
         def fits(entity: Entity) -> bool:
             if entity.domain not in domains:
                 return False
-            if classes is not None and entity.cover_class not in classes:
+            if kinds is not None and entity.kind not in kinds:
                 return False
+            if classes is not None and entity.cover_class not in classes:
+                if not (entity.cover_class == "shade" and classes & SOFT_COVERS):
+                    return False
             return feature is None or feature in entity.features or not entity.features
 
         return fits
@@ -169,7 +188,10 @@ class Resolver:
     def _values(self, intent: str, slots: Mapping[str, Any]) -> dict[str, Any] | None:
         if intent == "HassLightSet":
             slot = next(s for s in LIGHT_SET if s in slots)
-            return {LIGHT_SET[slot][1]: slots[slot]}
+            value = slots[slot]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            return {LIGHT_SET[slot][1]: value}
         if intent == "HassSetPosition":
             return {"position": int(slots["position"])}
         if intent == "HassClimateSetTemperature":
@@ -201,8 +223,13 @@ class Resolver:
         area = None if area == NO_AREA else area
         floor = slots.get("floor")
         if "ref" in slots:
-            found = self._referred(context, fits)
             verb = slots.get("verb", "power")
+            if context is None or not context.ids:  # "turn it off" out of the blue: ask which, never guess
+                some = self.home.select(lambda e: fits(e) and _verb_fits(str(verb), e))
+                if not some:
+                    return None
+                return self.home.ask_which(some, lambda ids: make(_domain_action(action, _of(self.home, ids)), ids, **values))
+            found = self._referred(context, fits)
             if not found or not all(_verb_fits(verb, e) for e in found):
                 return None
             return make(_domain_action(action, found), found, **values)
@@ -215,11 +242,12 @@ class Resolver:
             if len(found) > 1:
                 return self.home.ask(found, "one", lambda ids: make(_domain_action(action, found), ids, **values))
             return make(_domain_action(action, found), found, **values)
-        if action in MEDIA.values() and area is None and floor is None:
+        if action in MEDIA.values() and area is None and floor is None and slots.get("scope") != "all":
             return make(action, [], target="playing", **values) if self.home.select(fits) else None
         found = self.home.select(fits, area=area, floor=floor)
         if not found:
             return None
+        found = _the_heating(_the_lamp(found, make.text), area, floor)
         final = _domain_action(action, found)
         scoped = area is not None or floor is not None or slots.get("scope") == "all"
         scoped = scoped or str((result.intent_metadata or {}).get("slot_combination", "")).endswith("_all")
@@ -251,10 +279,69 @@ class Resolver:
             found = [e for e in self.home.named(str(slots["name"]), result.context.get("domain")) if fits(e)]
         else:
             found = self.home.select(fits, area=area, floor=slots.get("floor"))
+            if action == "get_temperature":
+                found = _the_heating(found, area, slots.get("floor"))
         values = {k: v for k, v in values.items() if v is not None}
         if found and values.get("state") in {"on", "off"}:
             values["state"] = _state_word(str(values["state"]), found)
         return make(action, found, **values) if found else None
+
+    def _describe(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
+        """ "How bright is the desk lamp", "what's playing in the kitchen": read the state of what was named."""
+        aspect = str(slots.get("aspect", "playing" if "name" not in slots and "kind" not in slots else "state"))
+        feature = {"brightness": "brightness", "volume": "volume", "battery": "battery", "position": "position"}
+        wanted = feature.get(aspect)
+        if aspect == "temperature":
+            wanted = "target_temp"
+        if "name" in slots:
+            found = self.home.named(str(slots["name"]), None)
+        else:
+            kinds = set(str(slots["kind"]).split("|")) if "kind" in slots else None
+            area = slots.get("area")
+            if kinds is None and aspect in {"playing", "volume"}:
+                kinds = {"speaker", "tv"}
+            if kinds is None and wanted is None:
+                return None
+            found = self.home.select(lambda e: kinds is None or e.kind in kinds, area=area)
+            if wanted is not None:
+                found = [e for e in found if wanted in e.features or (wanted == "target_temp" and e.domain == "climate")]
+            if aspect == "temperature":
+                found = _the_heating(found, area, None)
+        if not found or (wanted is not None and not all(wanted in e.features or e.domain == "climate" for e in found)):
+            return None
+        return make("get_state", found)
+
+    def _alarm(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
+        """Arm (in a mode), disarm or ask about the alarm panel; more than one panel asks which."""
+        mode = str(slots["alarm_mode"])
+        if "name" in slots:
+            found = [e for e in self.home.named(str(slots["name"]), ALARM_DOMAIN)]
+        else:
+            found = self.home.select(lambda e: e.domain == ALARM_DOMAIN, area=slots.get("area"))
+        if not found:
+            return None
+        if mode == "state":
+            return make("get_state", found)
+        action = ALARM_POWER.get(mode, "set_mode")
+        values = {} if mode in ALARM_POWER else {"mode": mode}
+        if len(found) > 1:
+            return self.home.ask(found, "devices", lambda ids: make.build(action, ids, values))
+        return make.build(action, found, values)
+
+    def _climate_mode(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
+        """ "Set the thermostat to cool": a mode, only on climate devices that have modes."""
+        area = slots.get("area")
+        if "name" in slots:
+            found = [e for e in self.home.named(str(slots["name"]), "climate") if "mode" in e.features]
+        else:
+            found = self.home.select(lambda e: e.domain == "climate" and "mode" in e.features, area=area)
+            found = _the_heating(found, area, None)
+        if not found:
+            return None
+        values = {"mode": str(slots["climate_mode"])}
+        if len(found) > 1:
+            return self.home.ask(found, "thermostats", lambda ids: make.build("set_mode", ids, values))
+        return make.build("set_mode", found, values)
 
     def _area_percent(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
         """ "Set the bedroom to 50%": act only when one kind of device there takes a percentage."""
@@ -296,8 +383,10 @@ class Resolver:
                 found = [e for e in found if e.domain == "climate"]
         else:
             found = self._referred(context)
+            if not found and "ref" in slots:  # "dim it" out of the blue: ask which, never guess
+                return self._ask_adjust(domains, aspect, sign, slots, make)
             if not found and "ref" not in slots and aspect == "warmth":
-                found = self.home.select(lambda e: e.domain == "climate")
+                found = _the_heating(self.home.select(lambda e: e.domain == "climate"), None, None)
                 if len(found) > 1:
                     return self.home.ask(found, "thermostats", lambda ids: _step(make, ids, "temperature", sign, slots))
         kinds = {e.domain for e in found}
@@ -317,9 +406,33 @@ class Resolver:
         return _step(make, tuple(e.id for e in found), measure, sign, slots)
 
 
+    def _ask_adjust(
+        self, domains: set[str], aspect: str, sign: int, slots: Mapping[str, Any], make: _Maker
+    ) -> Outcome | None:
+        measures = {"light": "color_temp" if aspect == "warmth" else "brightness", "media_player": "volume"}
+        measures["climate"] = "temperature"
+        needs = {"brightness": "brightness", "color_temp": "color_temp", "volume": "volume", "temperature": "target_temp"}
+
+        def fits(e: Entity) -> bool:
+            measure = measures.get(e.domain)
+            return e.domain in domains and measure is not None and needs[measure] in e.features
+
+        some = self.home.select(fits)
+        if not some:
+            return None
+
+        def build(ids: tuple[str, ...]) -> Understood:
+            measure = measures[self.home.entities[ids[0]].domain]
+            return _step(make, ids, measure, -sign if measure == "color_temp" else sign, slots)
+
+        return self.home.ask_which(some, build)
+
+
 def _step(make: _Maker, ids: tuple[str, ...], measure: str, sign: int, slots: Mapping[str, Any]) -> Understood:
-    """A relative change of one measure, sized by "a bit" / "a lot"."""
+    """A relative change of one measure, sized by "a bit" / "a lot", or by the amount said ("by 20%")."""
     size = STEPS[measure] * SCALE.get(str(slots.get("amount")), 1.0)
+    if "by" in slots and measure != "color_temp":
+        size = float(slots["by"])
     step: float | int = round(size, 1) if measure == "temperature" else int(size)
     intent = STEP_INTENTS[measure]
     return _Maker(intent, make.language, make.text).build(f"adjust_{measure}", ids, {f"{measure}_step": sign * step})
@@ -363,6 +476,27 @@ def _domain_action(action: str, found: list[Entity]) -> str:
     if action in {"turn_on", "turn_off"} and domains == {"lock"}:
         return "lock" if action == "turn_on" else "unlock"
     return action
+
+
+def _the_lamp(found: list[Entity], text: str) -> list[Entity]:
+    """ "The lounge lamp": a room's lamp, not its ceiling light too, where the room has lights called lamps."""
+    words = text.split()
+    if "lamp" not in words or "lamps" in words or any(e.domain != "light" for e in found):
+        return found
+    lamps = [e for e in found if any("lamp" in phrase.lower().split() for phrase in e.phrases)]
+    return lamps or found
+
+
+def _of(home: Home, ids: tuple[str, ...]) -> list[Entity]:
+    return [home.entities[i] for i in ids if i in home.entities]
+
+
+def _the_heating(found: list[Entity], area: str | None, floor: str | None) -> list[Entity]:
+    """ "Set the temperature to 20" with no room means the home's one thermostat, not the spa heater too."""
+    if area is not None or floor is not None or len(found) < 2 or any(e.domain != "climate" for e in found):
+        return found
+    thermostats = [e for e in found if e.kind == "thermostat"]
+    return thermostats if len(thermostats) == 1 else found
 
 
 def _has(feature: str) -> Callable[[Entity], bool]:

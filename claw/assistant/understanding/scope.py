@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from .outcome import Ambiguous, Pending, Understood, frozen
 from .vocabulary import Entity, Vocabulary
-from .wording import ALL, all_or_room, which_one
+from .wording import ALL, all_or_room, which_device, which_one
 
 # Replies that pick the whole set offered in a question, in the languages Claw ships.
 ALL_WORDS = (
@@ -112,6 +112,26 @@ class Home:
         choices = Choices(replies, build)
         pending = Pending(language=language, text=example.text, choices=choices)
         return Ambiguous(question=question, options=(ALL.get(language, "all"), *options), partial=pending)
+
+
+    def ask_which(self, found: list[Entity], build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
+        """ "Turn it off" with nothing to refer to: ask which device; every device name is a reply, "all" is not."""
+        replies: dict[str, tuple[str, ...]] = {}
+        for entity in found:
+            for phrase in self.keys[entity.id]:
+                replies.setdefault(phrase, (entity.id,))
+        rooms: dict[str, list[str]] = defaultdict(list)
+        for entity in found:
+            rooms[self.room[entity.id]].append(entity.id)
+        for room, ids in rooms.items():  # a room answers only where it holds exactly one such device
+            if len(ids) == 1:
+                for phrase in (room, *self.area_aliases.get(room, ())):
+                    replies.setdefault(key(phrase), tuple(ids))
+        example = build((found[0].id,))
+        options = tuple(e.name for e in found)
+        question = which_device(example.language, options if len(found) <= MAX_NAMED else ())
+        pending = Pending(language=example.language, text=example.text, choices=Choices(replies, build))
+        return Ambiguous(question=question, options=options, partial=pending)
 
 
 class Choices(Mapping[str, Understood]):

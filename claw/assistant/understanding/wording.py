@@ -86,3 +86,19 @@ def which_kind(language: str, place: str, kinds: Iterable[str], percent: int) ->
         "de": f"{labels} in {place} auf {percent} %?",
         "fr": f"Les {labels} de {place} à {percent} % ?",
     }.get(language, f"The {place} {labels} to {percent}%?")
+
+
+def which_device(language: str, options: Iterable[str]) -> str:
+    """Ask which device "it" meant when nothing was touched before (names listed only when few)."""
+    names = spoken(options, language)
+    if names:
+        return {
+            "es": f"¿Cuál: {names}?",
+            "de": f"Welches Gerät: {names}?",
+            "fr": f"Lequel : {names} ?",
+        }.get(language, f"Which one: {names}?")
+    return {
+        "es": "¿Qué dispositivo?",
+        "de": "Welches Gerät meinst du?",
+        "fr": "Quel appareil ?",
+    }.get(language, "Which device do you mean?")
