@@ -12,8 +12,12 @@ from typing import Any
 import pytest_asyncio
 
 from claw.core.config import Config
+from claw.core.safety import Guard, KillSwitch
+from claw.core.store import Store
+from claw.core.supervisor import Supervisor
 from claw.daemon import Daemon, Part, Tuning, build
 from claw.home.house import Home
+from claw.skills.catalog import Skills
 from claw_sim.home import SimHome
 
 
@@ -116,3 +120,51 @@ async def house_with_jobs(tmp_path: Path, make_config: Callable[..., Config]) ->
     finally:
         await h.app.stop()
         await h.sim.stop()
+
+
+@dataclass
+class HomeOnly:
+    """The domain layer alone: a Home on the simulated home, with the core it needs, and no daemon."""
+
+    home: Home
+    sim: SimHome
+    store: Store
+    told: list[str]
+
+
+@pytest_asyncio.fixture
+async def home_only(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIterator[HomeOnly]:
+    subnet = random.randint(60, 200)
+    sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)
+    config = house_config(make_config)
+    config = replace(config, home=replace(config.home, subnets=(f"127.0.{subnet}.0/24",)))
+    store = Store(tmp_path / "home.db")
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    supervisor = Supervisor()
+    home = Home(
+        config,
+        store=store,
+        guard=Guard(store, notify=notify),
+        killswitch=KillSwitch(store),
+        supervisor=supervisor,
+        notify=notify,
+    )
+    skills = Skills(home, config)
+    await sim.start()
+    await store.open()
+    skills.load()
+    await home.start()
+    try:
+        ids = {d.device_id for d in sim.devices.values()}
+        await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 15, "discovery")
+        yield HomeOnly(home, sim, store, told)
+    finally:
+        await supervisor.stop(timeout=2.0)
+        await skills.stop()
+        await home.stop()
+        await store.close()
+        await sim.stop()

@@ -16,7 +16,7 @@ from claw.home.control import Change
 from claw.home.device import Found
 from claw.home.targeting import Target
 from tests.fakes.ollama_server import Reply, ScriptedOllama
-from tests.home_fixtures import House, house_config, start_house, wait_for
+from tests.home_fixtures import HomeOnly, House, house_config, start_house, wait_for
 
 
 async def test_discovery_finds_every_device_with_names_rooms_and_capabilities(house: House) -> None:
@@ -277,3 +277,19 @@ async def test_a_known_device_that_announces_itself_is_read_at_once(house: House
     found = Found(lamp.id, lamp.name, lamp.kind, lamp.driver, lamp.address, lamp.room, dict(lamp.info), via="mdns")
     await house.home.on_found(found)
     assert house.device("Desk Lamp").available is True
+
+
+async def test_the_home_works_without_the_daemon(home_only: HomeOnly) -> None:
+    """The domain layer on its own: discovery, a change through Control, the Guard holding the lock."""
+    home = home_only.home
+    lamp = next(d for d in home.registry.devices() if d.name == "Desk Lamp")
+    await home.refresh(lamp)
+    request = Request(actor="Sam", conversation="owner:+15551230001", via="fast-path")
+    text, _ = await home.actions.change(Target(name="desk lamp"), Change(power=False), request)
+    assert "Desk Lamp" in text and home_only.sim.device("Desk Lamp").state["on"] is False
+    lock = next(d for d in home.registry.devices() if d.kind == "lock")
+    await home.registry.update(lock, controllable=True)
+    await home.refresh(lock)
+    held = await home.control.apply([lock], Change(values={"locked": False}), request)
+    assert held[0].status == "held" and home_only.sim.device("Front Door").state["locked"] is True
+    assert request.receipt.prompts and "Reply OK" in request.receipt.prompts[0]

@@ -373,9 +373,20 @@ def test_relative_words_follow_the_kind_of_device(demo: Understanding) -> None:
     assert understood(demo.understand("make it warmer", context=lamp)).values["color_temp_step"] < 0
 
 
-def test_it_without_context_goes_to_the_model(demo: Understanding) -> None:
-    assert isinstance(demo.understand("dim it"), NotUnderstood)
-    assert isinstance(demo.understand("brighter"), NotUnderstood)
+def test_it_without_context_asks_which_device_and_never_acts(demo: Understanding) -> None:
+    question = ambiguous(demo.understand("dim it"))
+    assert "all" not in question.partial.choices  # "it" is one thing: never broadened to everything
+    done = understood(demo.follow_up(question.partial, "desk lamp"))
+    assert (done.action, done.targets) == ("adjust_brightness", ("light.desk_lamp",))
+    assert isinstance(demo.understand("brighter"), NotUnderstood)  # no pronoun, nothing touched: the model
+
+
+@pytest.mark.parametrize("text", ["turn it off", "switch it on", "set it to 50", "close it", "open it", "turn it up"])
+def test_pronouns_without_context_ask(demo: Understanding, text: str) -> None:
+    question = ambiguous(demo.understand(text))
+    assert question.question
+    closing = ambiguous(demo.understand("close it"))
+    assert set(closing.options) <= {"Living Room Shades", "Bedroom Shades", "Garage Door"}
 
 
 def test_pronoun_must_suit_the_verb(demo: Understanding) -> None:
