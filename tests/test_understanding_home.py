@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.home_fixtures import House, wait_for
+from collections.abc import Callable
+from pathlib import Path
+
+from claw.core.config import Config
+from tests.home_fixtures import House, _approved_house, wait_for
 
 LIGHTS = (
     "Kitchen Ceiling",
@@ -156,3 +160,20 @@ async def test_a_broken_sentence_in_a_skill_is_reported_by_line_not_loaded(house
     problems = " ".join(str(p) for p in listing["house-slang"]["errors"])
     assert "claw.sentences.en.HassTurnOff" in problems and "not a sentence template" in problems
     assert ":7" in problems or "'line': 7" in problems or '"line": 7' in problems
+
+
+async def test_replies_come_in_the_language_of_the_message(tmp_path: Path, make_config: Callable[..., Config]) -> None:
+    house = await _approved_house(tmp_path, make_config, assistant={"languages": ["en", "es", "de", "fr"]})
+    try:
+        house.sim.device("Kitchen Ceiling").set_state(on=True)
+        await house.home.refresh(house.device("Kitchen Ceiling"))
+        spanish = await house.say("apaga las luces de la cocina")
+        assert spanish.startswith("He apagado") and not on(house, "Kitchen Ceiling")
+        german = await house.say("schalte das Licht in der Küche an")
+        assert "eingeschaltet" in german and on(house, "Kitchen Ceiling")
+        french = await house.say("éteins les lumières de la cuisine")
+        assert french.startswith("J'ai éteint") and not on(house, "Kitchen Ceiling")
+        assert (await house.say("turn on the kitchen lights")).startswith("Turned on")
+    finally:
+        await house.app.stop()
+        await house.sim.stop()

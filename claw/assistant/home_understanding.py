@@ -11,6 +11,7 @@ from claw.assistant.home_answers import answer_question
 from claw.assistant.home_fastpath import run_intent
 from claw.assistant.home_intents import Intent, Matcher
 from claw.assistant.home_words import vocabulary
+from claw.assistant.phrasebook import in_language
 from claw.assistant.router import OFFLINE_HINT, Answer
 from claw.assistant.understanding import (
     Ambiguous,
@@ -149,7 +150,7 @@ class HomeUnderstanding:
                 if len(parts) == 1 and self.model_online() is not False:
                     return None
                 replies.append(str(exc))
-        return Answer(" ".join(r for r in replies if r))
+        return Answer(in_language(" ".join(r for r in replies if r), parts[0].language))
 
     async def _not_understood(self, said: str, outcome: NotUnderstood, request: Request) -> Answer | None:
         """The old grammar for what the new one lacks (rename, allow, arm); else the model, or the closest names."""

@@ -34,10 +34,6 @@ FILLER: dict[str, tuple[str, ...]] = {
         "quickly",
         "real quick",
         "for me",
-        "can you",
-        "can u",
-        "could you",
-        "would you",
         "ok",
         "okay",
         "actually",
@@ -51,6 +47,7 @@ FILLER: dict[str, tuple[str, ...]] = {
 REPLACE: dict[str, dict[str, str]] = {
     "en": {
         "full": "max",
+        "can u": "can you",
         "per cent": "percent",
         "pct": "percent",
         "celsius": "",
