@@ -130,3 +130,24 @@ async def test_a_held_action_cannot_be_released_by_asking_again(house: House) ->
     code = second.split("Reply OK ")[1][:4]
     assert "Unlocked" in await house.say(f"OK {code}")
     assert house.device("Front Door").state["locked"] is False
+
+
+async def test_wrong_codes_lock_the_conversation_out_and_tell_the_owners(store: Store) -> None:
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    guard = Guard(store, notify=notify)
+
+    async def unlock() -> str:
+        return "Unlocked."
+
+    pending = await guard.hold("unlock the Front Door", unlock, SAM)
+    guesses = [c for c in ("AAAA", "CCCC", "DDDD", "EEEE", "FFFF", "HHHH") if c != pending.code]
+    replies = [await guard.confirm(code, ALEX) for code in guesses[:5]]
+    assert "won't take codes here" in replies[-1] and len(told) == 1 and "Alex" in told[0]
+    assert "won't take codes" in await guard.confirm(pending.code, ALEX)  # even the right one, for a while
+    assert await guard.confirm(pending.code, SAM) == "Unlocked."  # Sam's conversation is not locked out
+    rows = await store.run(recent, 20)
+    assert any(r["outcome"] == "locked out" for r in rows)

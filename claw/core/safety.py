@@ -22,6 +22,8 @@ ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no 0/O, 1/I/L, 5/S, 8/B: easy to read bac
 _WITH_WORD = re.compile(r"^\s*(?:ok|okay|yes|confirm)[\s,:]+([a-z0-9]{4})[\s.!]*$", re.I)
 _BARE = re.compile(r"^\s*([a-z0-9]{4})[\s.!]*$", re.I)
 PAUSED_KEY = "automations_paused"
+WRONG_LIMIT = 5  # wrong codes in a row in one conversation before it may not try again for a while
+LOCKOUT = 600.0  # seconds
 
 Action = Callable[[], Awaitable[str]]
 
@@ -51,6 +53,8 @@ class Guard:
     def __init__(self, store: Store, *, ttl: float = 120.0, notify: Callable[[str], Awaitable[None]] | None = None):
         self.store, self.ttl, self.notify = store, ttl, notify
         self._pending: dict[str, Pending] = {}
+        self._wrong: dict[str, int] = {}  # conversation -> wrong codes in a row
+        self._locked: dict[str, float] = {}  # conversation -> until when it may not try codes
 
     def pending(self, request: Request | None = None) -> list[Pending]:
         """Live held actions; with a request, only those it may confirm."""
@@ -103,15 +107,36 @@ class Guard:
         """Run the action the code was issued for, once, for an owner in a conversation it was issued to."""
         self._sweep()
         code = code.upper()
+        conversation = request.conversation
+        if self._locked.get(conversation, 0.0) > time.time():
+            await self._audit(request, f"confirm code {code}", "denied", "locked out after wrong codes")
+            return "Too many wrong codes here: I won't take codes in this conversation for a while."
         pending = self._pending.get(code)
         if pending is None or not pending.accepts_from(request) or not request.owner:
             why = "not an owner" if pending is not None and not request.owner else "no such pending action or expired"
             await self._audit(request, f"confirm code {code}", "denied", why)
-            return "That code doesn't match anything waiting (codes last two minutes and work once)."
+            return await self._wrong_code(request)
+        self._wrong.pop(conversation, None)
         del self._pending[code]
         detail = f"requested by {pending.requested_by} via {pending.via}; confirmed by {request.actor}"
         await self._audit(request, pending.description, "confirmed", detail)
         return await pending.run()
+
+    async def _wrong_code(self, request: Request) -> str:
+        """Count a wrong code; after WRONG_LIMIT in a row, lock the conversation out and tell the owners once."""
+        wrong = self._wrong.get(request.conversation, 0) + 1
+        self._wrong[request.conversation] = wrong
+        if wrong < WRONG_LIMIT:
+            return "That code doesn't match anything waiting (codes last two minutes and work once)."
+        self._wrong.pop(request.conversation, None)
+        self._locked[request.conversation] = time.time() + LOCKOUT
+        await self._audit(request, "confirmation codes", "locked out", f"{wrong} wrong codes in a row")
+        if self.notify is not None:
+            await self.notify(
+                f"{wrong} wrong confirmation codes in a row from {request.actor} ({request.channel}): I won't take "
+                f"codes there for {LOCKOUT / 60:.0f} minutes."
+            )
+        return f"That is {wrong} wrong codes in a row: I won't take codes here for {LOCKOUT / 60:.0f} minutes."
 
     async def _audit(self, request: Request, action: str, outcome: str, detail: str) -> None:
         await self.store.run(write, AuditEntry(request.actor, request.via, action, "", outcome, detail))

@@ -10,3 +10,13 @@ CONTROL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|</?(?:tool_call|tool_response|th
 def clean_untrusted(text: str) -> str:
     """Strip chat-template control strings that some Ollama templates would obey as real tokens."""
     return CONTROL_TOKENS.sub("", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+NAME_CHARS = 64
+
+
+def clean_name(text: str, limit: int = NAME_CHARS) -> str:
+    """A name a device or a network announced: one line, no control characters, bounded, no template tokens."""
+    flat = " ".join(_CONTROL.sub(" ", clean_untrusted(text)).split())
+    return flat[:limit].rstrip()

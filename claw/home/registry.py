@@ -10,6 +10,7 @@ from typing import Any
 from claw.core.config import DeviceOverride, HomeConfig
 from claw.core.store import Store
 from claw.core.store import devices as devices_db
+from claw.core.untrusted import NAME_CHARS, clean_name
 from claw.home.capabilities import SENSITIVE_KINDS
 from claw.home.device import Device, Driver, Found
 
@@ -69,11 +70,11 @@ class Registry:
         if device is None:
             device = Device(
                 id=found.id,
-                name=found.name,
+                name=clean_name(found.name) or found.id[:NAME_CHARS],  # announced text: it reaches every prompt
                 kind=found.kind,
                 driver=found.driver,
                 address=found.address,
-                room=found.room,
+                room=clean_name(found.room),
                 capabilities=driver.capabilities(found),
                 info=dict(found.info),
                 controllable=self._policy_allows(found.kind),
@@ -93,8 +94,9 @@ class Registry:
             self._emit("moved", device)
         if not device.capabilities:
             device.capabilities = driver.capabilities(found)
-        if not device.owner_named and (found.name, found.room) != (device.name, device.room) and found.room:
-            device.name, device.room = found.name, found.room
+        name, room = clean_name(found.name) or device.name, clean_name(found.room)
+        if not device.owner_named and (name, room) != (device.name, device.room) and room:
+            device.name, device.room = name, room
             await self._save(device)
         return device
 
@@ -121,7 +123,12 @@ class Registry:
     async def update(self, device: Device, **changes: Any) -> Device:
         """Owner edits (rename, room, aliases, ignore, controllable); they survive rediscovery."""
         for key, value in changes.items():
-            setattr(device, key, value)
+            cleaned = value
+            if key in ("name", "room", "floor") and isinstance(value, str):
+                cleaned = clean_name(value)  # owner edits come through chat and the dashboard: one line too
+            elif key == "aliases":
+                cleaned = tuple(a for a in (clean_name(str(x)) for x in value) if a)
+            setattr(device, key, cleaned)
         if changes.keys() & {"name", "room", "aliases", "floor"}:
             device.owner_named = True
         await self._save(device)
