@@ -306,3 +306,16 @@ async def test_an_announced_name_cannot_carry_lines_into_prompts(home_only: Home
     assert device.room == "Hall way"
     await home_only.home.registry.update(device, name="Reading\nLamp", aliases=("a\tb", "\n"))
     assert device.name == "Reading Lamp" and device.aliases == ("a b",)
+
+
+async def test_commands_act_on_the_device_not_on_a_stale_cache(house: House) -> None:
+    """Unlocked by hand since the last poll: "lock the front door" must lock it, not say it already is."""
+    house.sim.device("Front Door").set_state(locked=False)  # the registry still thinks it is locked
+    assert house.device("Front Door").state["locked"] is True
+    reply = await house.say("lock the front door")
+    assert "already" not in reply and "Locked the Front Door" in reply
+    assert house.sim.device("Front Door").state["locked"] is True
+    house.sim.device("Hallway Light").set_state(on=True)  # switched on by hand
+    await house.say("sleepy time")
+    assert house.sim.device("Hallway Light").state["on"] is False
+    assert "already locked" in await house.say("lock the front door")  # a fresh read shows it: say so

@@ -880,7 +880,7 @@ def test_covers_garage_and_door_words(demo: Understanding, text: str, action: st
 
 
 def test_shades_with_no_room_ask(demo: Understanding) -> None:
-    assert set(ambiguous(demo.understand("shades down")).options) == {"Living Room Shades", "Bedroom Shades"}
+    assert set(ambiguous(demo.understand("shades down")).options) == {"all", "Living Room Shades", "Bedroom Shades"}
 
 
 @pytest.mark.parametrize(
@@ -898,10 +898,13 @@ def test_shades_with_no_room_ask(demo: Understanding) -> None:
         ("volume to 35 on the kitchen speaker", "set_volume", "media.kitchen", {"volume": 35}),
         ("living room blinds to 30", "set_position", "cover.living_shades", {"position": 30}),
         ("bedroom shades 25%", "set_position", "cover.bedroom_shades", {"position": 25}),
-        ("set the thermostat to cool", "set_mode", "climate.thermostat", {"mode": "cool"}),
-        ("switch the thermostat to heat mode", "set_mode", "climate.thermostat", {"mode": "heat"}),
         ("dim the desk lamp by 20%", "adjust_brightness", "light.desk_lamp", {"brightness_step": -20}),
-        ("increase the temperature by 2 degrees", "adjust_temperature", "climate.thermostat", {"temperature_step": 2.0}),
+        (
+            "increase the temperature by 2 degrees",
+            "adjust_temperature",
+            "climate.thermostat",
+            {"temperature_step": 2.0},
+        ),
         ("lower the thermostat by 1", "adjust_temperature", "climate.thermostat", {"temperature_step": -1.0}),
     ],
 )
@@ -910,10 +913,16 @@ def test_level_forms(demo: Understanding, text: str, action: str, target: str, v
     assert (done.action, done.targets, dict(done.values)) == (action, (target,), values)
 
 
-def test_a_thermostat_mode_needs_a_device_with_modes(demo: Understanding) -> None:
-    # the demo vocabulary's thermostat has no "mode" feature here: nothing to set, so the model reads it
-    words = Vocabulary(entities=(entity("climate.t", "Thermostat", "Hallway", "thermostat", features={"target_temp"}),))
-    assert isinstance(Understanding(words).understand("set the thermostat to cool"), NotUnderstood)
+def test_thermostat_modes_only_on_a_device_with_modes(demo: Understanding) -> None:
+    words = Vocabulary(
+        entities=(entity("climate.t", "Thermostat", "Hallway", "thermostat", features={"target_temp", "mode"}),)
+    )
+    understanding = Understanding(words)
+    done = understood(understanding.understand("set the thermostat to cool"))
+    assert (done.action, done.targets, dict(done.values)) == ("set_mode", ("climate.t",), {"mode": "cool"})
+    assert understood(understanding.understand("switch the thermostat to heat mode")).values["mode"] == "heat"
+    # the test home's thermostat has no modes: nothing to set, so the model reads it
+    assert isinstance(demo.understand("set the thermostat to cool"), NotUnderstood)
 
 
 def test_the_lounge_lamp_is_the_lamp_not_every_light_in_the_lounge(demo: Understanding) -> None:
@@ -972,7 +981,11 @@ def test_several_speakers_ask(demo: Understanding) -> None:
         ("what's the volume in the study", ("media.study",), {}),
         ("what's playing in the kitchen", ("media.kitchen",), {}),
         ("what is the thermostat set to", ("climate.thermostat",), {}),
-        ("what's on in the kitchen", ("light.kitchen_ceiling", "light.kitchen_island"), {"state": "on", "query": "which"}),
+        (
+            "what's on in the kitchen",
+            ("light.kitchen_ceiling", "light.kitchen_island"),
+            {"state": "on", "query": "which"},
+        ),
     ],
 )
 def test_more_state_questions(demo: Understanding, text: str, targets: tuple[str, ...], values: dict[str, str]) -> None:
@@ -989,7 +1002,9 @@ def test_more_state_questions(demo: Understanding, text: str, targets: tuple[str
         ("ist das Garagentor offen?", "de", "open"),
     ],
 )
-def test_lock_and_garage_questions_in_other_languages(multi: Understanding, text: str, language: str, state: str) -> None:
+def test_lock_and_garage_questions_in_other_languages(
+    multi: Understanding, text: str, language: str, state: str
+) -> None:
     done = understood(multi.understand(text, language=language))
     assert (done.action, done.values["state"]) == ("get_state", state)
 

@@ -137,9 +137,8 @@ class Control:
             return Result(device, "unsupported", f"{device.name} can't {change.describe()}")
         if not device.controllable:
             return Result(device, "needs_approval", f"{device.name} waits for your yes before I control it")
-        if not change.action and all(device.state.get(k) == v for k, v in changes.items()):
-            return Result(device, "already", "", device.state)
-        if change.action == "pause" and device.state.get("playback") in ("paused", "stopped"):
+        if _already(device.state, change, changes) and _already(await self._fresh(device), change, changes):
+            # "already" only when the device itself says so: someone may have switched it by hand since the poll
             return Result(device, "already", "", device.state)
         sensitive_action = bool(change.action) and any(
             c.type == "action" and c.is_sensitive(change.action) for c in device.capabilities
@@ -160,6 +159,16 @@ class Control:
             pending = await self.guard.hold(description, run_later, turn)
             return Result(device, "held", pending.prompt)
         return await self._actuate(device, change, changes, turn, audit)
+
+    async def _fresh(self, device: Device) -> dict[str, Any]:
+        """The device's state read now (kept in the registry); the cached one if it does not answer."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                state = await self.drivers[device.driver].read(device)
+        except Exception:  # commands are idempotent: a failed read just means we send it
+            return {}
+        self.registry.mark(device, available=True, state=state)
+        return state
 
     async def _actuate(
         self,
@@ -204,6 +213,12 @@ class Control:
             )
         )
         return result
+
+
+def _already(state: Mapping[str, Any], change: Change, changes: Mapping[str, Any]) -> bool:
+    if change.action == "pause":
+        return state.get("playback") in ("paused", "stopped")
+    return not change.action and bool(state) and all(state.get(k) == v for k, v in changes.items())
 
 
 def _values(changes: Mapping[str, Any]) -> str:

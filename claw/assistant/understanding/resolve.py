@@ -171,9 +171,9 @@ class Resolver:
                 return False
             if kinds is not None and entity.kind not in kinds:
                 return False
-            if classes is not None and entity.cover_class not in classes:
-                if not (entity.cover_class == "shade" and classes & SOFT_COVERS):
-                    return False
+            soft = entity.cover_class == "shade" and classes is not None and bool(classes & SOFT_COVERS)
+            if classes is not None and entity.cover_class not in classes and not soft:
+                return False
             return feature is None or feature in entity.features or not entity.features
 
         return fits
@@ -228,7 +228,9 @@ class Resolver:
                 some = self.home.select(lambda e: fits(e) and _verb_fits(str(verb), e))
                 if not some:
                     return None
-                return self.home.ask_which(some, lambda ids: make(_domain_action(action, _of(self.home, ids)), ids, **values))
+                return self.home.ask_which(
+                    some, lambda ids: make(_domain_action(action, _of(self.home, ids)), ids, **values)
+                )
             found = self._referred(context, fits)
             if not found or not all(_verb_fits(verb, e) for e in found):
                 return None
@@ -304,7 +306,9 @@ class Resolver:
                 return None
             found = self.home.select(lambda e: kinds is None or e.kind in kinds, area=area)
             if wanted is not None:
-                found = [e for e in found if wanted in e.features or (wanted == "target_temp" and e.domain == "climate")]
+                found = [
+                    e for e in found if wanted in e.features or (wanted == "target_temp" and e.domain == "climate")
+                ]
             if aspect == "temperature":
                 found = _the_heating(found, area, None)
         if not found or (wanted is not None and not all(wanted in e.features or e.domain == "climate" for e in found)):
@@ -315,7 +319,7 @@ class Resolver:
         """Arm (in a mode), disarm or ask about the alarm panel; more than one panel asks which."""
         mode = str(slots["alarm_mode"])
         if "name" in slots:
-            found = [e for e in self.home.named(str(slots["name"]), ALARM_DOMAIN)]
+            found = list(self.home.named(str(slots["name"]), ALARM_DOMAIN))
         else:
             found = self.home.select(lambda e: e.domain == ALARM_DOMAIN, area=slots.get("area"))
         if not found:
@@ -405,13 +409,17 @@ class Resolver:
             sign = -sign  # warmer light means a lower colour temperature
         return _step(make, tuple(e.id for e in found), measure, sign, slots)
 
-
     def _ask_adjust(
         self, domains: set[str], aspect: str, sign: int, slots: Mapping[str, Any], make: _Maker
     ) -> Outcome | None:
         measures = {"light": "color_temp" if aspect == "warmth" else "brightness", "media_player": "volume"}
         measures["climate"] = "temperature"
-        needs = {"brightness": "brightness", "color_temp": "color_temp", "volume": "volume", "temperature": "target_temp"}
+        needs = {
+            "brightness": "brightness",
+            "color_temp": "color_temp",
+            "volume": "volume",
+            "temperature": "target_temp",
+        }
 
         def fits(e: Entity) -> bool:
             measure = measures.get(e.domain)

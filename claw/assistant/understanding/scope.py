@@ -113,7 +113,6 @@ class Home:
         pending = Pending(language=language, text=example.text, choices=choices)
         return Ambiguous(question=question, options=(ALL.get(language, "all"), *options), partial=pending)
 
-
     def ask_which(self, found: list[Entity], build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
         """ "Turn it off" with nothing to refer to: ask which device; every device name is a reply, "all" is not."""
         replies: dict[str, tuple[str, ...]] = {}
