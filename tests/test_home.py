@@ -15,6 +15,7 @@ from claw.core.store import audit
 from claw.home.control import Change
 from claw.home.device import Found
 from claw.home.targeting import Target
+from claw_sim.devices import make_device
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.home_fixtures import HomeOnly, House, house_config, start_house, wait_for
 
@@ -319,3 +320,29 @@ async def test_commands_act_on_the_device_not_on_a_stale_cache(house: House) -> 
     await house.say("sleepy time")
     assert house.sim.device("Hallway Light").state["on"] is False
     assert "already locked" in await house.say("lock the front door")  # a fresh read shows it: say so
+
+
+async def test_an_impostor_cannot_take_over_the_locks_identity(house: House) -> None:
+    """A host announcing the Front Door's id while the real lock still answers: held for a code, owners told."""
+    heard: list[str] = []
+
+    async def listen(out: object) -> None:
+        heard.append(getattr(out, "text", ""))
+
+    house.app.bus.listen(listen)  # type: ignore[arg-type]
+    real = house.device("Front Door")
+    before = real.address
+    lock = house.sim.device("Front Door")
+    impostor = make_device("lock", "Front Door", "Hallway", f"127.0.{house.sim.subnet}.240", port=0,
+                           device_id=lock.device_id, locked=True)  # fmt: skip
+    await impostor.start()  # serving; its announcement is fed to the home below, as discovery would
+    try:
+        found = Found(real.id, "Front Door", "lock", real.driver, f"{impostor.ip}:{impostor.port}", via="mdns")
+        await house.home.on_found(found)
+        assert house.device("Front Door").address == before  # still the real one
+        await wait_for(lambda: any("Reply OK" in t and "move to" in t for t in heard), 5, "the owners to be asked")
+        lock.set_state(locked=False)
+        await house.home.refresh(house.device("Front Door"))
+        assert house.device("Front Door").state["locked"] is False  # the real door's state, not the impostor's
+    finally:
+        await impostor.stop()

@@ -11,12 +11,14 @@ from typing import Any
 
 from claw.core.config import Config
 from claw.core.findings import Check
+from claw.core.request import unattended
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.supervisor import Supervisor
 from claw.core.tasks import OwnedTasks
 from claw.home.actions import Actions
 from claw.home.builtin import BUILTIN_MATCHERS
+from claw.home.capabilities import SENSITIVE_KINDS
 from claw.home.checks import home_checks
 from claw.home.control import Control
 from claw.home.device import Device, Driver, Found
@@ -62,6 +64,8 @@ class Home:
             ssdp_interval=config.home.ssdp_interval,
             ssdp_port=config.home.ssdp_port,
         )
+        self.guard = guard
+        self._told: set[str] = set()  # "id@address" moves the owners heard about, once each
         self._announce: list[Device] = []
         self._tasks = OwnedTasks("home")
 
@@ -110,8 +114,54 @@ class Home:
         elif known is not None and known.address == found.address and known.capabilities:
             known.last_seen = time.time()
             return
+        elif known is not None and known.address != found.address and not await self._may_move(known, found):
+            return
         device = await self.registry.found(found)
         await self.refresh(device)
+
+    async def _may_move(self, known: Device, found: Found) -> bool:
+        """A known id at a new address: an impostor, unless the old address went quiet (a DHCP move, a restart).
+
+        A device that still answers at its old address while something else claims its id keeps its address:
+        for a lock, an alarm, a garage door, a gate or a camera the move waits for an owner's code; the owners
+        are told once either way.
+        """
+        key = f"{known.id}@{found.address}"
+        if not await self._answers(known):
+            if key not in self._told:
+                self._told.add(key)
+                await self.notify(f"The {known.name} now answers at {found.address} (was {known.address}).")
+            return True
+        if key in self._told:
+            return False
+        self._told.add(key)
+        log.warning(
+            "%s (%s) still answers at %s, but %s claims its id", known.name, known.id, known.address, found.address
+        )
+        if known.kind not in SENSITIVE_KINDS:
+            await self.notify(
+                f"Something at {found.address} claims to be the {known.name}, which still answers at "
+                f"{known.address}. I keep using {known.address}."
+            )
+            return False
+
+        async def move() -> str:
+            await self.registry.found(found)
+            return f"The {known.name} is now at {found.address}."
+
+        await self.guard.hold(f"let the {known.name} move to {found.address}", move, unattended("discovery", "system"))
+        return False
+
+    async def _answers(self, device: Device) -> bool:
+        driver = self.drivers.get(device.driver)
+        if driver is None:
+            return False
+        try:
+            async with asyncio.timeout(self.config.home.device_timeout):
+                await driver.read(device)
+        except Exception:
+            return False
+        return True
 
     def _accepts(self, address: str) -> bool:
         if not self.config.home.subnets:
