@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def describe(outcome: Outcome) -> str:
     return " + ".join(shown)
 
 
-ALREADY = {  # an extra target is harmless when it is already as the command wants it
+ALREADY: dict[str, Callable[[dict[str, Any]], bool]] = {  # an extra target already as the command wants it
     "turn_off": lambda s: s.get("on") is False or s.get("playback") in ("stopped", "paused"),
     "turn_on": lambda s: s.get("on") is True,
     "close": lambda s: s.get("position") == 0 or s.get("state") == "closed",
@@ -137,6 +138,10 @@ ALREADY = {  # an extra target is harmless when it is already as the command wan
     "lock": lambda s: s.get("locked") is True,
     "pause": lambda s: s.get("playback") in ("stopped", "paused"),
 }
+
+
+def _never(_: dict[str, Any]) -> bool:
+    return False
 
 
 def verdict(case: Case, outcome: Outcome, kinds: dict[str, str], states: dict[str, dict[str, Any]]) -> tuple[str, str]:
@@ -180,7 +185,7 @@ def verdict(case: Case, outcome: Outcome, kinds: dict[str, str], states: dict[st
         for p in parts
         for t in p.targets
         if t not in wanted
-        and not ALREADY.get(p.action, lambda s: False)(state[t])
+        and not ALREADY.get(p.action, _never)(state[t])
         and not (kinds.get(t) in SENSITIVE_KINDS and p.action in {"unlock", "open", "turn_off"})  # a code is asked
     }
     if not wanted <= targets or extra:

@@ -110,7 +110,7 @@ async def test_play_jazz_in_the_study_through_soco(house: House) -> None:
 
 
 async def test_queries_answer_from_state(house: House) -> None:
-    assert await house.say("is the garage open?") == "The Garage Door is closed."
+    assert await house.say("is the garage open?") == "No, the Garage Door is closed."
     assert "locked" in await house.say("is the front door locked")
 
 

@@ -66,7 +66,8 @@ def answer_question(devices: Sequence[Device], action: str, values: Mapping[str,
     others = [d for d in devices if not _is(d, asked)]
     if query == "one_yesno":
         device = devices[0]
-        return f"{'Yes' if _is(device, asked) else 'No'}: {_sentence(device)}"
+        said = _sentence(device)
+        return f"{'Yes' if _is(device, asked) else 'No'}, {said[:1].lower()}{said[1:]}"
     if query == "all":
         if not others and len(devices) == 1:
             return f"Yes, the {devices[0].name} is {word}."

@@ -64,6 +64,7 @@ SETTINGS = {
     "set_temperature": ("target_temp", "temperature"),
     "set_volume": ("volume", "volume"),
     "set_color_temp": ("color_temp", "color_temp"),
+    "set_mode": ("mode", "mode"),  # arm the alarm for the night, switch the heating to cool
 }
 STEPPED = {
     "adjust_brightness": ("brightness", "brightness_step", 1, 100),

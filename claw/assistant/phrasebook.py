@@ -31,7 +31,7 @@ SHAPES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
             {"es": "{0}: ya estaba {1}.", "de": "{0}: war schon {1}.", "fr": "{0} : déjà {1}."},
         ),
         (r"Yes, (.+) is (.+)\.", {"es": "Sí, {0}: {1}.", "de": "Ja, {0}: {1}.", "fr": "Oui, {0} : {1}."}),
-        (r"No: (.+)", {"es": "No: {0}", "de": "Nein: {0}", "fr": "Non : {0}"}),
+        (r"No[:,] (.+)", {"es": "No: {0}", "de": "Nein: {0}", "fr": "Non : {0}"}),
         (
             r"The (.+) is (on|off|open|closed|locked|unlocked)\.",
             {"es": "{0}: {1}.", "de": "{0}: {1}.", "fr": "{0} : {1}."},

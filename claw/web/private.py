@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from claw import __version__
 from claw.web import dashboard, openai_compat
@@ -32,10 +34,14 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def chat(request: web.Request) -> web.Response:
+    # The raw bytes (the app bounds their size), decoded here: a bogus charset, broken UTF-8, a false
+    # Content-Encoding or JSON nested too deep for the parser is a 400, never a 500 with a traceback.
     try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "body must be JSON: {\\"text\\": \\"...\\"}"}') from None
+        body = json.loads(await request.read())
+    except (ValueError, RecursionError, RequestPayloadError):  # UnicodeDecodeError is a ValueError
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be JSON: {\\"text\\": \\"...\\"}"}', content_type="application/json"
+        ) from None
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise web.HTTPBadRequest(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import sys
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -33,8 +35,30 @@ async def _plain(
         response = web.Response(status=404, text="404: Not Found")
     except web.HTTPException as exc:
         response = web.Response(status=exc.status, text=exc.text or exc.reason, content_type="text/plain")
+    except Exception:  # a bug, not a bad request: the traceback is for us, the caller gets a bare 500
+        log.exception("public: %s %s failed", request.method, request.path)
+        response = web.Response(status=500, text="500: Internal Server Error")
     response.headers.update(HEADERS)
     return response
+
+
+class _QuietServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's own log for requests it could not even parse (garbage on the port, bad headers, a
+    body that fails to decompress while it is drained).
+
+    Anyone can send those to a public listener, so each is one warning line, never a traceback.
+    Handler errors never reach it: `_plain` answers them all.
+    """
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        kwargs.pop("exc_info", None)
+        kwargs.pop("stack_info", None)
+        return msg, kwargs
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kwargs: Any) -> None:
+        error = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        what = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}" if error else "unknown error"
+        self.logger.warning("public: refused a malformed request (%s)", what)
 
 
 async def picture(tokens: MediaTokens, token: str, cache: str) -> web.Response:
@@ -64,7 +88,11 @@ def _read(path: Path) -> bytes | None:
 
 def build(media: MediaTokens, routes: Sequence[Callable[[web.Application], None]]) -> web.Application:
     """The public aiohttp application: `GET /media/{token}` plus the channels' webhooks (`routes`)."""
-    public = web.Application(middlewares=[_plain], client_max_size=CLIENT_MAX_SIZE)
+    public = web.Application(
+        middlewares=[_plain],
+        client_max_size=CLIENT_MAX_SIZE,
+        handler_args={"logger": _QuietServerLog(logging.getLogger("claw.web.public.server"), {})},
+    )
     public[MEDIA] = media
     public.router.add_get("/media/{token}", media_handler)
     for add in routes:

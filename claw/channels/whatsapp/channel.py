@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
+from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import StreamReader, web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
@@ -37,6 +40,11 @@ DELIVERY_TRIES = 3  # a message Twilio accepted but could not deliver (not for a
 DELIVERED = frozenset({"delivered", "read"})
 ACCEPTED = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})
 FAILED = frozenset({"failed", "undelivered", "canceled"})
+FORM_TYPE = "application/x-www-form-urlencoded"  # all Twilio posts to the webhooks
+FORM_LIMIT = 64 * 1024  # Twilio's forms are a few kB (a 1600-character body, ten media URLs)
+CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+MAX_FIELDS = 200  # Twilio sends ~20 (plus two per media item)
+REFUSALS_PER_MINUTE = 20  # warning lines for refused webhooks; a flood is counted, not logged line by line
 
 
 class WhatsApp:
@@ -81,6 +89,7 @@ class WhatsApp:
         self._components: list[Component] = []
         self._warned: set[str] = set()
         self._started = False
+        self._refusal_window, self._refusals_shown, self._refusals_hidden = -60.0, 0, 0
 
     # -- lifetime ---------------------------------------------------------------------------------
 
@@ -162,19 +171,66 @@ class WhatsApp:
     # -- the public listener ----------------------------------------------------------------------
 
     async def _verified(self, request: web.Request) -> MultiDict[str]:
-        """The form, if `X-Twilio-Signature` matches it and the public URL; else 403 (503 without a token)."""
+        """The form Twilio signed, if `X-Twilio-Signature` matches it and the public URL.
+
+        Nothing parses the body before the signature is checked: the raw bytes are read within
+        `FORM_LIMIT` (413 beyond it, refused before reading when declared), refused unless they are
+        a plain, uncompressed form in a known charset (400), decoded here into the params Twilio
+        signs (400 if malformed), then validated (403). 503 without a token. A bad request costs
+        one warning line, never a traceback.
+        """
         token = secret("twilio_auth_token")
         if not token:
             self._warn_once("token", "whatsapp: webhook refused (503): TWILIO_AUTH_TOKEN is not set")
             raise web.HTTPServiceUnavailable(text="not configured")
-        form = await request.post()
-        params: MultiDict[str] = MultiDict((k, v) for k, v in form.items() if isinstance(v, str))
-        base = self.public_url or f"{request.scheme}://{request.host}"
+        declared = request.content_length if request.headers.get("Content-Length", "").isdigit() else None
+        if declared is not None and declared > FORM_LIMIT:
+            raise self._refused(request, _too_large(declared), f"body of {declared} bytes")
+        if (why := _not_a_form(request)) is not None:
+            raise self._refused(request, web.HTTPBadRequest(text="expected a form"), why)
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not RequestValidator(token).validate(base + request.raw_path, params, signature):
-            log.warning("whatsapp: %s refused: bad or missing signature (from %s)", request.path, request.remote)
-            raise web.HTTPForbidden(text="bad signature")
+        if not signature:
+            raise self._refused(request, web.HTTPForbidden(text="bad signature"), "no signature")
+        try:
+            body = await _read_limited(request.content, FORM_LIMIT)
+        except _TooLarge as exc:
+            raise self._refused(request, _too_large(exc.size), f"body over {FORM_LIMIT} bytes") from None
+        except (RequestPayloadError, ConnectionError) as exc:
+            raise self._refused(
+                request, web.HTTPBadRequest(text="unreadable body"), f"unreadable body: {exc}"
+            ) from None
+        try:
+            params = form_params(body)
+        except ValueError as exc:
+            raise self._refused(request, web.HTTPBadRequest(text="malformed form"), f"malformed form: {exc}") from None
+        base = self.public_url or f"{request.scheme}://{request.host}"
+        try:
+            valid = RequestValidator(token).validate(base + request.raw_path, params, signature)
+        except ValueError:  # an unparsable Host or path (UnicodeError included): it can't be what Twilio signed
+            valid = False
+        if not valid:
+            raise self._refused(request, web.HTTPForbidden(text="bad signature"), "bad signature")
         return params
+
+    def _refused(self, request: web.Request, error: web.HTTPException, why: str) -> web.HTTPException:
+        """One warning line per refused webhook, at most `REFUSALS_PER_MINUTE` a minute; the rest are counted."""
+        now = time.monotonic()
+        if now - self._refusal_window >= 60.0:
+            if self._refusals_hidden:
+                log.warning("whatsapp: %d more webhook(s) refused in the last minute", self._refusals_hidden)
+            self._refusal_window, self._refusals_shown, self._refusals_hidden = now, 0, 0
+        if self._refusals_shown < REFUSALS_PER_MINUTE:
+            self._refusals_shown += 1
+            log.warning(
+                "whatsapp: %s refused (%d): %s (from %s)",
+                request.path,
+                error.status,
+                " ".join(why.split())[:200],  # one line, whatever the sender put in it
+                request.remote,
+            )
+        else:
+            self._refusals_hidden += 1
+        return error
 
     async def _webhook(self, request: web.Request) -> web.Response:
         params = await self._verified(request)
@@ -265,6 +321,50 @@ class WhatsApp:
         if key not in self._warned:
             self._warned.add(key)
             log.error(text)
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _too_large(size: int) -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=size)
+
+
+def _not_a_form(request: web.Request) -> str | None:
+    """Why the body is not what Twilio posts (a plain form in UTF-8 or ASCII), or None."""
+    if request.content_type != FORM_TYPE:
+        return f"content type {request.content_type[:60]!r}"
+    charset = (request.charset or "utf-8").lower()
+    if charset not in CHARSETS:
+        return f"charset {charset[:40]!r}"
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return f"content encoding {encoding[:40]!r}"
+    return None
+
+
+async def _read_limited(stream: StreamReader, limit: int) -> bytes:
+    """The whole body, or `_TooLarge` as soon as more than `limit` bytes have come."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(size)
+    return b"".join(chunks)
+
+
+def form_params(body: bytes) -> MultiDict[str]:
+    """Decode a form-encoded body into the params Twilio signs (blank values kept); ValueError if malformed."""
+    text = body.decode("utf-8")  # percent-encoded UTF-8: a form is ASCII on the wire (UnicodeError is a ValueError)
+    pairs = parse_qsl(
+        text, keep_blank_values=True, strict_parsing=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS
+    )
+    return MultiDict(pairs)
 
 
 def _int(value: str) -> int | None:

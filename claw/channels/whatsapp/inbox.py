@@ -244,6 +244,7 @@ class Inbox:
     async def _download(self, url: str, kind: str, sid: str, index: int) -> tuple[Path, bytes] | None:
         """Fetch one attachment with Twilio basic auth into the state dir; None if it can't be had."""
         account, token = secret("twilio_account_sid"), secret("twilio_auth_token")
+        url = self._located(url)
         if not self._trusted(url) or not account or not token:
             log.warning("whatsapp: not fetching media from %s (not Twilio, or no credentials)", urlsplit(url).hostname)
             return None
@@ -266,16 +267,28 @@ class Inbox:
         await asyncio.to_thread(_save, path, data)
         return path, data
 
-    def _trusted(self, url: str) -> bool:
-        """Twilio's media host (or the configured API base): the only place our credentials go."""
+    def _located(self, url: str) -> str:
+        """Where to fetch a MediaUrl: a twilio.com URL goes to `[whatsapp] api_base` when one is set
+        (path and query kept), as every REST call does, so a daemon pointed elsewhere never calls Twilio."""
+        if not self.config.api_base:
+            return url
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if host == "twilio.com" or host.endswith(".twilio.com"):
-            return parts.scheme == "https"
+        if not _twilio_host(parts.hostname):
+            return url
+        return self.config.api_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def _trusted(self, url: str) -> bool:
+        """The configured API base if there is one, else Twilio over HTTPS: the only place our credentials go."""
+        parts = urlsplit(url)
         if self.config.api_base:
             base = urlsplit(self.config.api_base)
             return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
-        return False
+        return parts.scheme == "https" and _twilio_host(parts.hostname)
+
+
+def _twilio_host(hostname: str | None) -> bool:
+    host = (hostname or "").lower()
+    return host == "twilio.com" or host.endswith(".twilio.com")
 
 
 def _int(value: str) -> int:
