@@ -123,7 +123,7 @@ async def test_token_required_when_bound_beyond_loopback(locked: Daemon) -> None
 
 
 async def test_host_and_origin_checks(daemon: Daemon) -> None:
-    _, _, http = daemon
+    app, _, http = daemon
     async with http.get("/api/devices", headers={"Host": "evil.example:8765"}) as response:
         assert response.status == 403  # DNS rebinding: a page on another name reaching 127.0.0.1
     async with http.post(
@@ -131,7 +131,10 @@ async def test_host_and_origin_checks(daemon: Daemon) -> None:
     ) as response:
         assert response.status == 403
     async with http.post("/api/killswitch", json={"paused": True}, headers={"Origin": "http://127.0.0.1"}) as response:
-        assert response.status == 200
+        assert response.status == 403  # another port is another origin: a page there may not write here
+    own = f"http://127.0.0.1:{app.config.private.port}"
+    async with http.post("/api/killswitch", json={"paused": True}, headers={"Origin": own, "X-Claw": "1"}) as response:
+        assert response.status == 200  # the dashboard's own page, with the header that forces a preflight
 
 
 # -- devices ----------------------------------------------------------------------------------------

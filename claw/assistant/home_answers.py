@@ -31,7 +31,12 @@ def _sentence(device: Device) -> str:
         return f"I can't reach the {device.name} right now."
     if device.kind == "thermostat" or "current_temp" in s:
         now, target = s.get("current_temp", "?"), s.get("target_temp", "?")
-        return f"The {device.name} reads {now}°C, set to {target}°C."
+        doing = ""
+        if "on" in s:
+            doing = f" is {'on' if s['on'] else 'off'} and"
+        elif isinstance(s.get("mode"), str):
+            doing = " is off and" if s["mode"] == "off" else f" is set to {s['mode']} and"
+        return f"The {device.name}{doing} reads {now}°C, set to {target}°C."
     word = state_word(device)
     if word == "on" and "brightness" in s:
         return f"The {device.name} is on at {s['brightness']}%."
@@ -40,7 +45,11 @@ def _sentence(device: Device) -> str:
     if device.kind == "alarm" and "mode" in s and s["mode"] != "disarmed":
         return f"The {device.name} is armed ({s['mode']})."
     if word == "playing":
-        return f"The {device.name} is playing {s.get('title') or 'something'} (volume {s.get('volume', '?')})."
+        return f"The {device.name} is playing {s.get('title') or 'something'} (volume {s.get('volume', '?')}%)."
+    if device.kind == "speaker":
+        return f"The {device.name} is {word} (volume {s.get('volume', '?')}%)."
+    if isinstance(s.get("battery"), int | float):
+        return f"The {device.name} is {word} (battery {s['battery']:g}%)."
     if word == "unknown":
         return f"The {device.name}: no readings yet."
     return f"The {device.name} is {word}."
@@ -64,16 +73,18 @@ def answer_question(devices: Sequence[Device], action: str, values: Mapping[str,
     word = _asked_word(devices[0], asked)
     matching = [d for d in devices if _is(d, asked)]
     others = [d for d in devices if not _is(d, asked)]
-    if query == "one_yesno":
-        device = devices[0]
-        said = _sentence(device)
-        return f"{'Yes' if _is(device, asked) else 'No'}, {said[:1].lower()}{said[1:]}"
+    if query == "one_yesno" and len(devices) == 1:
+        said = _sentence(devices[0])
+        return f"{'Yes' if _is(devices[0], asked) else 'No'}, {said[:1].lower()}{said[1:]}"
+    if query == "one_yesno":  # "are the kitchen lights on" over two lights: say which
+        query = "any"
     if query == "all":
         if not others and len(devices) == 1:
             return f"Yes, the {devices[0].name} is {word}."
         if not others:
             return f"Yes, {'both are' if len(devices) == 2 else f'all {len(devices)} are'} {word}."
-        return f"No: {_names(others)} {'is' if len(others) == 1 else 'are'} {OPPOSITE.get(word, 'not ' + word)}."
+        rest = f" ({_names(matching)} {'is' if len(matching) == 1 else 'are'} {word})" if matching else ""
+        return f"No: {_names(others)} {'is' if len(others) == 1 else 'are'} {OPPOSITE.get(word, 'not ' + word)}{rest}."
     if query == "how_many":
         listed = f": {_names(matching)}" if matching and len(matching) <= 8 else ""
         return f"{len(matching)} of {len(devices)} {'is' if len(matching) == 1 else 'are'} {word}{listed}."
@@ -81,4 +92,6 @@ def answer_question(devices: Sequence[Device], action: str, values: Mapping[str,
         return f"No, none {'is' if len(devices) > 1 else 'of them is'} {word}."
     verb = "is" if len(matching) == 1 else "are"
     lead = "Yes: " if query == "any" else ""
-    return f"{lead}{_names(matching)[:1].upper()}{_names(matching)[1:]} {verb} {word}."
+    off = OPPOSITE.get(word, "not " + word)
+    rest = f" ({_names(others)} {'is' if len(others) == 1 else 'are'} {off})" if others and query == "any" else ""
+    return f"{lead}{_names(matching)[:1].upper()}{_names(matching)[1:]} {verb} {word}{rest}."

@@ -137,6 +137,8 @@ class HomeUnderstanding:
         talk.question = None
         if outcome is None:
             outcome = grammar.understand(said, context)
+        if said.endswith("?") and _orders(outcome):  # "garage open?" asks; it never opens the garage
+            outcome = NotUnderstood(reason="a question the grammar read as an order")
         if isinstance(outcome, NotUnderstood):
             return await self._not_understood(said, outcome, request)
         if isinstance(outcome, Ambiguous):
@@ -278,11 +280,23 @@ class HomeUnderstanding:
         return await self.later(plan, when, understood.text, request)
 
 
+def _cannot(device: Device, change: Change) -> bool:
+    try:
+        return plan(device, change) is None
+    except ClawError:
+        return False  # it can, just not to that value: Control says why ("must be between 0 and 100%")
+
+
 class Unsupported(ClawError):
     """The devices named cannot do what was asked (a lamp asked to lock)."""
 
 
 QUESTION_WORDS = ("are ", "is ", "do ", "does ", "which ", "how ", "what ", "any ", "can ")
+
+
+def _orders(outcome: Outcome) -> bool:
+    parts = outcome.parts if isinstance(outcome, Compound) else (outcome,) if isinstance(outcome, Understood) else ()
+    return any(p.action not in ("get_state", "get_temperature", "help", "greet", "thanks") for p in parts)
 
 
 def _commanded(text: str) -> bool:
@@ -331,6 +345,6 @@ class _Legacy:
 
 async def _run_legacy(actions: Actions, intent: Intent, request: Request) -> str:
     devices = actions.resolver().resolve(intent.target)  # TargetNotFound: then the model reads it instead
-    if intent.kind == "change" and all(plan(d, intent.change) is None for d in devices):
+    if intent.kind == "change" and all(_cannot(d, intent.change) for d in devices):
         raise TargetNotFound(f"anything there that can {intent.change.describe()}", [])
     return await run_intent(actions, intent, request)

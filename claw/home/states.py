@@ -21,6 +21,8 @@ def state_word(device: Device) -> str:
             return ("detected" if s[key] else "clear") if key != "presence" else ("home" if s[key] else "away")
     if "position" in s and "on" not in s:
         return "closed" if s["position"] == 0 else "open"
+    if device.kind in ("thermostat", "heater") and "mode" in s and "on" not in s:
+        return "off" if s["mode"] == "off" else "on"  # a thermostat is "on" while it heats or cools
     if "playback" in s:
         return "playing" if s["playback"] == "playing" else "paused"
     if "on" in s:

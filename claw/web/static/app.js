@@ -37,7 +37,9 @@ function h(tag, attrs, ...children) {
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
-  const init = { credentials: "same-origin", headers: {}, ...options };
+  // X-Claw proves a same-origin page: no other site can send a custom header without a CORS
+  // preflight, which Claw never grants. The daemon refuses a page's POST without it.
+  const init = { credentials: "same-origin", ...options, headers: { "X-Claw": "1", ...(options.headers || {}) } };
   if (options.body !== undefined && typeof options.body !== "string") {
     init.body = JSON.stringify(options.body);
     init.headers["Content-Type"] = "application/json";
