@@ -228,8 +228,14 @@ class HomeUnderstanding:
             return await self._apply(devices, Change(values={key: values[value_key]}), request)
         if action == "play":
             query = str(values.get("search") or "")
-            change = Change(action="play_favorite", params={"query": query}) if query else Change(action="play")
-            return await self._apply(devices, change, request)
+            if not query:
+                return await self._apply(devices, Change(action="play"), request)
+            change = Change(action="play_favorite", params={"query": query})
+            results = await self.actions.control.apply(devices, change, request)
+            unknown = all(r.status == "failed" and "nothing saved like" in r.detail for r in results)
+            if unknown and self.model_online():  # "play taylor swift": the model may know what they meant
+                raise Unsupported(say_results(results, change))
+            return say_results([r for r in results if r.status != "unsupported"], change)
         if action in STEPPED:
             return await self._step(devices, action, values, request)
         return "I can't do that to it yet."
