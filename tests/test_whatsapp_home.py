@@ -13,9 +13,11 @@ import numpy as np
 
 from claw.core.bus import Media
 from claw.core.config import Config
+from claw.core.store import messages as log_db
+from claw.core.untrusted import FORWARDED
 from claw.daemon import build
 from claw_sim.home import SimHome
-from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.twilio_api import FakeTwilio, inbound_params
 from tests.home_fixtures import wait_for
 from tests.whatsapp_support import SAM, STRANGER, Daemon, eventually
 
@@ -76,3 +78,36 @@ async def test_an_alert_reaches_twilio_with_a_picture_it_can_fetch(
     async with aiohttp.ClientSession() as http, http.get(message["media_url"][0]) as response:
         body = await response.read()
     assert response.status == 200 and body == picture.read_bytes()
+
+
+async def test_a_forwarded_message_informs_but_never_acts(
+    tmp_path: Path, wa_config: Callable[..., Config], fake: FakeTwilio
+) -> None:
+    """Twilio's Forwarded=true: someone else's words. "sleepy time" forwarded must not run the routine."""
+    subnet = random.randint(60, 200)
+    sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)
+    await sim.start()
+    config = wa_config()
+    config = replace(
+        config, home=replace(config.home, discovery=True, interfaces=("127.0.0.1",), subnets=(f"127.0.{subnet}.0/24",))
+    )
+    app = build(config, parts={"home", "whatsapp"})
+    await app.start()
+    try:
+        d = Daemon(app, fake)
+        home = app.home
+        assert home is not None
+        await wait_for(lambda: len(home.registry.devices()) >= len(sim.devices), 15, "discovery")
+        sim.device("Desk Lamp").set_state(on=True)
+        await home.refresh(next(x for x in home.registry.devices() if x.name == "Desk Lamp"))
+        fake.record_inbound(f"whatsapp:{SAM}")
+        params = {**inbound_params(f"whatsapp:{SAM}", "sleepy time"), "Forwarded": "true"}
+        status, _, _ = await d.post(params)
+        assert status == 200
+        await eventually(lambda: d.bodies(SAM), 10, "a reply")
+        assert sim.device("Desk Lamp").state["on"] is True  # nothing acted on forwarded words
+        history = await app.store.run(log_db.live, f"owner:{SAM}")
+        assert history[0].content.startswith(FORWARDED) and history[0].content.endswith("sleepy time")
+    finally:
+        await app.stop()
+        await sim.stop()

@@ -19,6 +19,7 @@ from claw.core.safety import Guard
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
+from claw.core.untrusted import forwarded
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class Router:
             channel=inbound.channel,
             sender=inbound.sender,
             via="fast-path",
+            owner=not forwarded(inbound.text),
         )
         answer = await self._handle(inbound, request)
         receipt = request.receipt
@@ -124,6 +126,8 @@ class Router:
         if inbound.message_id:
             await self.store.run(log_db.take, inbound.message_id)
         text = inbound.text.strip()
+        if not request.owner:  # forwarded text: no code, command or fast path acts on it; the model reads it
+            return await self._think(inbound, request)
         code = self.guard.code_in(text, request)
         if code is not None:  # the one place an owner's code is read: "OK <code>", or a code pending here
             return await self._remember(request, Answer(await self.guard.confirm(code, request)))

@@ -20,3 +20,12 @@ def clean_name(text: str, limit: int = NAME_CHARS) -> str:
     """A name a device or a network announced: one line, no control characters, bounded, no template tokens."""
     flat = " ".join(_CONTROL.sub(" ", clean_untrusted(text)).split())
     return flat[:limit].rstrip()
+
+
+# Marks a message the owner forwarded rather than wrote (Twilio's `Forwarded=true`); kept with the stored text,
+# so a restart still knows. Such text may inform (the model reads it, labelled); it never acts by itself.
+FORWARDED = "[Forwarded — not written by the owner] "
+
+
+def forwarded(text: str) -> bool:
+    return text.startswith(FORWARDED)

@@ -27,6 +27,7 @@ from claw.core.store import outbox as rows_db
 from claw.core.store.audit import AuditEntry, write
 from claw.core.store.messages import Message
 from claw.core.store.outbox import Arriving
+from claw.core.untrusted import FORWARDED
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class Inbox:
             for i in range(_int(params.get("NumMedia", "0")))
         )
         text = params.get("Body", "")
+        if params.get("Forwarded", "").lower() == "true" and text:
+            text = FORWARDED + text  # it reads as the owner's own otherwise; labelled, it informs only
         photos = sum(1 for _, kind in media if kind.startswith("image/"))
         content = text or " ".join(f"[{_label(kind)}]" for _, kind in media) or "(empty message)"
         message = Message("user", content, channel="whatsapp", sender=owner.name, images=photos)
