@@ -27,7 +27,7 @@ SHAPES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
         (r"Set (.+) to ([\d.]+)°C\.", {"es": "{0} a {1} °C.", "de": "{0} auf {1} °C.", "fr": "{0} à {1} °C."}),
         (r"Playing (.+) on (.+)\.", {"es": "Suena {0} en {1}.", "de": "{0} läuft auf {1}.", "fr": "{0} sur {1}."}),
         (
-            r"(.+) (?:was|were) already (on|off|open|closed|locked|unlocked|paused|armed for the night)\.",
+            r"(.+) (?:was|were) already (on|off|open|closed|locked|unlocked|paused|armed for the night|on at \d+%)\.",
             {"es": "{0}: ya estaba {1}.", "de": "{0}: war schon {1}.", "fr": "{0} : déjà {1}."},
         ),
         (r"Yes, (.+) is (.+)\.", {"es": "Sí, {0}: {1}.", "de": "Ja, {0}: {1}.", "fr": "Oui, {0} : {1}."}),
@@ -71,8 +71,15 @@ def _sentence(sentence: str, language: str) -> str:
         match = pattern.match(sentence)
         if match is not None:
             parts = [_names(p, words) for p in match.groups()]
-            return said[language].format(*(words.get(p, p) for p in parts))
+            return said[language].format(*(_word(p, words) for p in parts))
     return sentence
+
+
+def _word(part: str, words: dict[str, str]) -> str:
+    """A state word in the language: "on" -> "encendido", "on at 90%" -> "encendido (90 %)"."""
+    if part.startswith("on at ") and part.endswith("%"):
+        return f"{words['on']} ({part[6:-1]} %)"
+    return words.get(part, part)
 
 
 def _names(part: str, words: dict[str, str]) -> str:
