@@ -251,6 +251,7 @@ async def test_permanent_failures_are_dead_lettered_and_visible(daemon: Daemon) 
     await tell(daemon, "first")
     await tell(daemon, "second")
     await eventually(lambda: daemon.bodies(SAM) == ["second"], what="the second message")
+    await daemon.fake.settle()  # the second's delivery receipt is in before deliveries start failing
     daemon.fake.fail_delivery(f"whatsapp:{SAM}", code=63024)
     await tell(daemon, "third")
 
