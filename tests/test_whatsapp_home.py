@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,9 +25,11 @@ from tests.whatsapp_support import SAM, STRANGER, Daemon, eventually
 pytest_plugins = ["tests.whatsapp_fixtures"]
 
 
-async def test_signed_sleepy_time_turns_the_house_off_and_the_reply_reaches_twilio(
+@contextlib.asynccontextmanager
+async def whatsapp_house(
     tmp_path: Path, wa_config: Callable[..., Config], fake: FakeTwilio
-) -> None:
+) -> AsyncIterator[tuple[Daemon, SimHome]]:
+    """The simulated home with the Home and WhatsApp parts; every device read once and the Desk Lamp on."""
     subnet = random.randint(60, 200)
     sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)
     await sim.start()
@@ -37,23 +40,29 @@ async def test_signed_sleepy_time_turns_the_house_off_and_the_reply_reaches_twil
     app = build(config, parts={"home", "whatsapp"})
     await app.start()
     try:
-        d = Daemon(app, fake)
-        home = app.home  # type: ignore[attr-defined]
+        home = app.home
+        assert home is not None
         await wait_for(lambda: len(home.registry.devices()) >= len(sim.devices), 15, "discovery")
         for device in home.registry.devices():
             await home.refresh(device)
         sim.device("Desk Lamp").set_state(on=True)
         await home.refresh(next(x for x in home.registry.devices() if x.name == "Desk Lamp"))
+        yield Daemon(app, fake), sim
+    finally:
+        await app.stop()
+        await sim.stop()
 
+
+async def test_signed_sleepy_time_turns_the_house_off_and_the_reply_reaches_twilio(
+    tmp_path: Path, wa_config: Callable[..., Config], fake: FakeTwilio
+) -> None:
+    async with whatsapp_house(tmp_path, wa_config, fake) as (d, sim):
         await d.say("Sleepy time", number=STRANGER)  # not an owner: nothing happens
         await d.say("Sleepy time")
         reply = await eventually(lambda: [b for b in d.bodies(SAM) if b.startswith("Sleepy time")], 10, "the reply")
         assert "Turned off" in reply[0] and "Desk Lamp" in reply[0]
         assert all(not x.state["on"] for x in sim.devices.values() if x.kind == "light")
         assert d.bodies(STRANGER) == []
-    finally:
-        await app.stop()
-        await sim.stop()
 
 
 async def test_an_alert_reaches_twilio_with_a_picture_it_can_fetch(
@@ -84,30 +93,12 @@ async def test_a_forwarded_message_informs_but_never_acts(
     tmp_path: Path, wa_config: Callable[..., Config], fake: FakeTwilio
 ) -> None:
     """Twilio's Forwarded=true: someone else's words. "sleepy time" forwarded must not run the routine."""
-    subnet = random.randint(60, 200)
-    sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)
-    await sim.start()
-    config = wa_config()
-    config = replace(
-        config, home=replace(config.home, discovery=True, interfaces=("127.0.0.1",), subnets=(f"127.0.{subnet}.0/24",))
-    )
-    app = build(config, parts={"home", "whatsapp"})
-    await app.start()
-    try:
-        d = Daemon(app, fake)
-        home = app.home
-        assert home is not None
-        await wait_for(lambda: len(home.registry.devices()) >= len(sim.devices), 15, "discovery")
-        sim.device("Desk Lamp").set_state(on=True)
-        await home.refresh(next(x for x in home.registry.devices() if x.name == "Desk Lamp"))
+    async with whatsapp_house(tmp_path, wa_config, fake) as (d, sim):
         fake.record_inbound(f"whatsapp:{SAM}")
         params = {**inbound_params(f"whatsapp:{SAM}", "sleepy time"), "Forwarded": "true"}
         status, _, _ = await d.post(params)
         assert status == 200
         await eventually(lambda: d.bodies(SAM), 10, "a reply")
         assert sim.device("Desk Lamp").state["on"] is True  # nothing acted on forwarded words
-        history = await app.store.run(log_db.live, f"owner:{SAM}")
+        history = await d.app.store.run(log_db.live, f"owner:{SAM}")
         assert history[0].content.startswith(FORWARDED) and history[0].content.endswith("sleepy time")
-    finally:
-        await app.stop()
-        await sim.stop()

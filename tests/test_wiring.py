@@ -60,8 +60,7 @@ async def test_a_fresh_run_out_of_rounds_still_says_where_things_stand(claw: Dae
 async def test_a_device_job_keeps_its_command_as_data_and_runs_without_reading_words(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:
-    clock = ManualClock(london(2026, 11, 21, 12, 0))
-    config = make_config(location={"timezone": "Europe/London", "latitude": 51.5, "longitude": -0.12})
+    clock, config = london_noon(make_config)
     house = await _house_with_jobs(tmp_path, config, clock)
     try:
         jobs = house.app.jobs
@@ -81,8 +80,7 @@ async def test_a_device_job_keeps_its_command_as_data_and_runs_without_reading_w
 async def test_a_device_job_stored_before_plans_is_read_once_then_kept(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> None:
-    clock = ManualClock(london(2026, 11, 21, 12, 0))
-    config = make_config(location={"timezone": "Europe/London", "latitude": 51.5, "longitude": -0.12})
+    clock, config = london_noon(make_config)
     house = await _house_with_jobs(tmp_path, config, clock)
     try:
         jobs = house.app.jobs
@@ -112,8 +110,7 @@ async def test_a_device_job_stored_before_plans_is_read_once_then_kept(
 
 
 async def test_a_routine_job_calls_the_home_directly(tmp_path: Path, make_config: Callable[..., Config]) -> None:
-    clock = ManualClock(london(2026, 11, 21, 12, 0))
-    config = make_config(location={"timezone": "Europe/London", "latitude": 51.5, "longitude": -0.12})
+    clock, config = london_noon(make_config)
     house = await _house_with_jobs(tmp_path, config, clock)
     try:
         jobs = house.app.jobs
@@ -127,6 +124,12 @@ async def test_a_routine_job_calls_the_home_directly(tmp_path: Path, make_config
     finally:
         await house.app.stop()
         await house.sim.stop()
+
+
+def london_noon(make_config: Callable[..., Config]) -> tuple[ManualClock, Config]:
+    """A hand-driven clock at noon in London, and a house there (sunset and the like are London's)."""
+    location = {"timezone": "Europe/London", "latitude": 51.5, "longitude": -0.12}
+    return ManualClock(london(2026, 11, 21, 12, 0)), make_config(location=location)
 
 
 async def _stored_plan(house: House, job_id: str) -> object:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from claw.assistant.home_answers import answer_question
-from claw.assistant.home_fastpath import run_intent
-from claw.assistant.home_intents import Intent, Matcher
+from claw.assistant.home_intents import Intent
 from claw.assistant.home_words import vocabulary
 from claw.assistant.phrasebook import in_language
+from claw.assistant.plain_commands import PlainCommands, run_intent
 from claw.assistant.router import OFFLINE_HINT, Answer
 from claw.assistant.understanding import (
     Ambiguous,
@@ -32,7 +33,6 @@ from claw.home.control import Change, Result, plan, say_results
 from claw.home.device import Device
 from claw.home.plans import plan_for_devices
 from claw.home.routines import RoutineBook
-from claw.home.targeting import norm
 
 QUESTION_TTL = 300.0  # seconds a clarifying question waits for its one-word answer
 CONTEXT_TTL = 600.0  # seconds "it", "that" and "them" refer to what the conversation last touched
@@ -113,12 +113,14 @@ class HomeUnderstanding:
         """A fresh start (/new): no pending question, nothing for "it" to refer to."""
         self._conversations.pop(conversation, None)
 
-    def grammar(self) -> Understanding:
-        """Rebuilt only when names, rooms or routines change, never per message."""
-        if self._grammar is None or self._built != self.version():
+    async def grammar(self) -> Understanding:
+        """Rebuilt only when names, rooms or routines change, never per message; built in a thread (up to ~1.5 s
+        with four languages), so the event loop keeps serving webhooks and devices meanwhile."""
+        version = self.version()
+        if self._grammar is None or self._built != version:
             words = vocabulary(self.actions.registry.devices(), self.routines.all(), self.rooms)
-            self._grammar = Understanding(words, self.languages, sentences=self.sentences())
-            self._built = self.version()
+            self._grammar = await asyncio.to_thread(Understanding, words, self.languages, sentences=self.sentences())
+            self._built = version
         return self._grammar
 
     async def answer(self, inbound: Inbound, request: Request) -> Answer | None:
@@ -126,7 +128,7 @@ class HomeUnderstanding:
         if not said or len(said) > 300:
             return None
         talk = self._conversations.setdefault(request.conversation, Conversation())
-        grammar = self.grammar()
+        grammar = await self.grammar()
         recent = time.monotonic() - talk.touched_at < CONTEXT_TTL  # "it" means something only for a while
         context = LastTouched(talk.touched if recent else ())
         outcome: Outcome | None = None
@@ -324,17 +326,11 @@ class _Legacy:
     """The first release's regex matcher, kept for what the grammar does not cover yet (rename, move, allow, arm)."""
 
     def __init__(self, actions: Actions, routines: RoutineBook, version: Callable[[], int]) -> None:
-        self.actions, self.routines, self.version = actions, routines, version
-        self._matcher: Matcher | None = None
-        self._built = -1
+        self.actions = actions
+        self.plain = PlainCommands(actions, routines, version)
 
     def match(self, text: str) -> Intent | None:
-        if self._matcher is None or self._built != self.version():
-            resolver = self.actions.resolver()
-            names = {norm(n) for d in resolver.devices for n in (d.name, *d.aliases)}
-            self._matcher = Matcher(self.routines, resolver.rooms(), names)
-            self._built = self.version()
-        intent = self._matcher.match(text)
+        intent = self.plain.matcher().match(text)
         if intent is None or intent.kind == "routine" or intent.change.action in ("play_favorite", "play_uri"):
             return None  # routines and "play …" belong to the grammar; what it could not read, the model reads
         target = intent.target

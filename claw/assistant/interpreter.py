@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from claw.assistant.home_fastpath import HomeFastPath
+from claw.assistant.plain_commands import PlainCommands
 from claw.home.house import Home
 from claw.home.plans import plan_of
 
@@ -13,7 +13,7 @@ class Interpreter:
     """Turns "turn on the porch light" into {"target": ..., "change": ...} with the fast path's grammar."""
 
     def __init__(self, home: Home) -> None:
-        self.path = HomeFastPath(home.actions, home.routines, lambda: home.version)
+        self.path = PlainCommands(home.actions, home.routines, lambda: home.version)
 
     def plan(self, text: str) -> dict[str, Any] | None:
         """The plan for a device command, or None when the words are not one complete, known command."""

@@ -1,12 +1,10 @@
-"""The home's fast path: routines and plain commands, before (and without) the model."""
+"""The first release's plain-command grammar (regexes), kept for what the sentence grammar lacks: rename, allow."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from claw.assistant.home_intents import Intent, Matcher
-from claw.assistant.router import Answer
-from claw.core.bus import Inbound
 from claw.core.errors import NeedsConfirmation, TargetNotFound
 from claw.core.request import Request
 from claw.home.actions import Actions
@@ -14,8 +12,8 @@ from claw.home.routines import RoutineBook
 from claw.home.targeting import norm
 
 
-class HomeFastPath:
-    """Answers what it understands for sure; anything else goes on to the model."""
+class PlainCommands:
+    """The regex matcher over the home's current names and rooms, rebuilt when they change."""
 
     def __init__(self, actions: Actions, routines: RoutineBook, version: Callable[[], int]) -> None:
         self.actions, self.routines, self.version = actions, routines, version
@@ -30,12 +28,6 @@ class HomeFastPath:
             self._matcher = Matcher(self.routines, resolver.rooms(), names)
             self._version = self.version()
         return self._matcher
-
-    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
-        intent = self.matcher().match(inbound.text)
-        if intent is None:
-            return None
-        return Answer(await run_intent(self.actions, intent, turn))
 
 
 async def run_intent(actions: Actions, intent: Intent, request: Request) -> str:
