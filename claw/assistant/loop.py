@@ -33,6 +33,7 @@ class Reply:
     rounds: int
     tool_calls: tuple[str, ...] = ()
     prompt_tokens: int = 0
+    record: tuple[Message, ...] = ()  # what the turn adds to the history (stored by the caller with the reply)
 
 
 class Brain:
@@ -51,8 +52,11 @@ class Brain:
         self.model, self.tools, self.memory, self.store, self.config = model, tools, memory, store, config
         self.overview = overview
 
-    async def turn(self, turn: Request, images: Sequence[bytes] = ()) -> Reply:
-        """Answer the newest user message of `turn.conversation` (already persisted by its channel)."""
+    async def turn(self, turn: Request, images: Sequence[bytes] = (), *, keep: bool = True) -> Reply:
+        """Answer the newest user message of `turn.conversation` (already persisted by its channel).
+
+        `keep=False` leaves storing the turn to the caller (the router stores it with the reply, atomically).
+        """
         schemas = self.tools.schemas()
         prompt = await self.memory.build(
             turn.conversation, overview=self.overview(), tool_schemas=schemas, extra_system=GUIDANCE
@@ -61,11 +65,13 @@ class Brain:
         answer, called = await self._loop(prompt.messages, schemas, turn, images=images, record=new)
         text = clean_untrusted(answer.content).strip() or "Done."
         new.append(Message("assistant", text))
-        await self.store.run(log_db.append, turn.conversation, [_stamped(m, turn) for m in new])
+        record = tuple(_stamped(m, turn) for m in new)
+        if keep:
+            await self.store.run(log_db.append, turn.conversation, list(record))
         if self.memory.needs_compaction(prompt):
             self.memory.compact_soon(turn.conversation)
         rounds = min(len(called), self.config.max_rounds) + 1
-        return Reply(text, rounds, tuple(called), prompt.tokens)
+        return Reply(text, rounds, tuple(called), prompt.tokens, record)
 
     async def fresh(
         self,

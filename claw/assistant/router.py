@@ -17,8 +17,9 @@ from claw.core.errors import ModelMissing, ModelUnavailable
 from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
+from claw.core.store import audit as audit_db
 from claw.core.store import messages as log_db
-from claw.core.store.messages import Message
+from claw.core.store.messages import Answering, Message
 from claw.core.untrusted import forwarded
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Answer:
 
     text: str
     media: tuple[Media, ...] = ()
+    record: tuple[Message, ...] = ()  # what joins the history with it (stored by the channel, atomically)
 
 
 class FastPath(Protocol):
@@ -39,6 +41,7 @@ class FastPath(Protocol):
         """Return an answer, or None to let the next handler (and finally the model) try."""
 
 
+MAX_TRIES = 3  # turns started on one message before it is given up (a message that crashes us must not loop)
 OFFLINE_HINT = (
     'Routines and plain commands still work without it: try "sleepy time", "turn off the kitchen lights" '
     'or "is the garage open".'
@@ -94,7 +97,12 @@ class Router:
                 answer = await self.handle(inbound)
             except Exception:
                 log.exception("turn failed for %s", conversation)
-                answer = Answer("Something went wrong on my side while handling that; it is in my log.")
+                answer = _said(inbound, Answer("Something went wrong on my side while handling that; it is in my log."))
+            answering = None
+            if inbound.message_id:
+                answering = Answering(inbound.conversation, inbound.message_id, answer.record)
+            elif answer.record:  # not from a stored message (tests, tools): only the history to keep
+                await self.store.run(log_db.append, inbound.conversation, list(answer.record))
             await self.bus.send(
                 Outbound(
                     channel=inbound.channel,
@@ -102,11 +110,16 @@ class Router:
                     text=answer.text,
                     media=answer.media,
                     in_reply_to=inbound.id,
+                    answering=answering,
                 )
             )
 
     async def handle(self, inbound: Inbound) -> Answer:
-        """Answer one message; never raises for a model or device failure; codes issued are always shown."""
+        """Answer one message; never raises for a model or device failure; codes issued are always shown.
+
+        The answer's record (what joins the history) is not stored here: the channel stores it with the
+        reply and the "answered" mark in one transaction, so a crash loses or repeats neither.
+        """
         request = Request(
             actor=inbound.actor,
             conversation=inbound.conversation,
@@ -114,30 +127,55 @@ class Router:
             sender=inbound.sender,
             via="fast-path",
             owner=not forwarded(inbound.text),
+            message=inbound.message_id,
         )
         answer = await self._handle(inbound, request)
         receipt = request.receipt
         missing = [p for p in receipt.prompts if p not in answer.text]
         media = answer.media + tuple(m for m in receipt.pictures if m not in answer.media)
-        text = " ".join([answer.text, *missing]) if missing else answer.text
-        return Answer(text, media)
+        if not missing:
+            return Answer(answer.text, media, answer.record)
+        text = " ".join([answer.text, *missing])
+        last = answer.record[-1] if answer.record else None
+        if last is not None and last.role == "assistant":  # the history says what the owner was sent
+            record = (*answer.record[:-1], _replaced(last, text))
+        else:
+            record = answer.record
+        return Answer(text, media, record)
 
     async def _handle(self, inbound: Inbound, request: Request) -> Answer:
         if inbound.message_id:
-            await self.store.run(log_db.take, inbound.message_id)
+            tries = await self.store.run(log_db.take, inbound.message_id)
+            if inbound.resumed:
+                resumed = await self._resume(inbound, tries)
+                if resumed is not None:
+                    return _said(inbound, resumed)
         text = inbound.text.strip()
         if not request.owner:  # forwarded text: no code, command or fast path acts on it; the model reads it
             return await self._think(inbound, request)
         code = self.guard.code_in(text, request)
         if code is not None:  # the one place an owner's code is read: "OK <code>", or a code pending here
-            return await self._remember(request, Answer(await self.guard.confirm(code, request)))
+            return _said(inbound, Answer(await self.guard.confirm(code, request)))
         command = self.commands.get(text.split(" ", 1)[0].lower()) if text.startswith("/") else None
         if command is not None:
-            return await self._remember(request, Answer(await command(inbound)))
+            return _said(inbound, Answer(await command(inbound)))
         answer = await self._fast(inbound, request)
         if answer is not None:
-            return await self._remember(request, answer)
+            return _said(inbound, answer)
         return await self._think(inbound, request)
+
+    async def _resume(self, inbound: Inbound, tries: int) -> Answer | None:
+        """A turn a restart interrupted: say what it already did rather than do it again; give up on a
+        message that keeps failing. None: nothing was done yet, so the turn runs again."""
+        done = await self.store.run(audit_db.for_message, inbound.message_id)
+        quoted = _quote(inbound.text)
+        if done:
+            said = "; ".join(f"{row['action']} {row['target']}".strip() + f" ({row['outcome']})" for row in done[-6:])
+            return Answer(f"I was restarted while answering {quoted}. Before that I had done: {said}.")
+        if tries > MAX_TRIES:
+            log.error("message #%d failed %d times; given up", inbound.message_id, tries - 1)
+            return Answer(f"Sorry — I could not finish {quoted}: it was interrupted {tries - 1} times. Try again?")
+        return None
 
     async def _fast(self, inbound: Inbound, request: Request) -> Answer | None:
         token = CURRENT_REQUEST.set(request)
@@ -162,7 +200,7 @@ class Router:
         return await self._fast(inbound, request)
 
     async def _think(self, inbound: Inbound, turn: Request) -> Answer:
-        thinking = asyncio.create_task(self.brain.turn(turn.using("llm"), inbound.images))
+        thinking = asyncio.create_task(self.brain.turn(turn.using("llm"), inbound.images, keep=False))
         done, _ = await asyncio.wait({thinking}, timeout=self.ack_after)
         if not done and inbound.channel != "local":
             await self.bus.send(
@@ -174,19 +212,10 @@ class Router:
             thinking.cancel()  # shutting down: the turn must not outlive the store it writes to
             raise
         except ModelMissing as exc:
-            return await self._remember(turn, Answer(f"I can't think right now: {exc}. {OFFLINE_HINT}"))
+            return _said(inbound, Answer(f"I can't think right now: {exc}. {OFFLINE_HINT}"))
         except ModelUnavailable as exc:
-            return await self._remember(turn, Answer(f"Sorry — {exc}, so I can't reason about that. {OFFLINE_HINT}"))
-        return Answer(reply.text)
-
-    async def _remember(self, turn: Request, answer: Answer) -> Answer:
-        """Fast answers join the history too, so the model later knows what already happened."""
-        await self.store.run(
-            log_db.append,
-            turn.conversation,
-            [Message("assistant", answer.text, channel=turn.channel, sender="claw")],
-        )
-        return answer
+            return _said(inbound, Answer(f"Sorry — {exc}, so I can't reason about that. {OFFLINE_HINT}"))
+        return Answer(reply.text, record=reply.record)
 
     async def _cmd_new(self, inbound: Inbound) -> str:
         await self.store.run(log_db.new_session, inbound.conversation)
@@ -218,3 +247,21 @@ class Router:
             'Talk to me in plain words ("sleepy time", "play jazz in the study"). Commands: /new starts a '
             "fresh conversation, /compact folds it into my summary, /status tells how I am."
         )
+
+
+def _said(inbound: Inbound, answer: Answer) -> Answer:
+    """Fast answers join the history too, so the model later knows what already happened."""
+    if answer.record:
+        return answer
+    return Answer(
+        answer.text, answer.media, (Message("assistant", answer.text, channel=inbound.channel, sender="claw"),)
+    )
+
+
+def _replaced(message: Message, content: str) -> Message:
+    return Message(message.role, content, tool_calls=message.tool_calls, channel=message.channel, sender=message.sender)
+
+
+def _quote(text: str) -> str:
+    short = " ".join(text.split())
+    return f'"{short[:60]}…"' if len(short) > 60 else f'"{short}"'

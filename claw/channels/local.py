@@ -57,6 +57,8 @@ class LocalChannel:
             self._waiting.pop(inbound.id, None)
 
     async def deliver(self, message: Outbound) -> None:
+        if message.answering is not None and message.channel == self.name:
+            await self.store.run(log_db.answer_alone, message.answering)  # the reply joins the history
         future = self._waiting.get(message.in_reply_to or "")
         if future is not None and message.kind != "notice":
             if not future.done():

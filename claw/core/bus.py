@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from claw.core.store.messages import Answering
+
 log = logging.getLogger(__name__)
 
 OutKind = Literal["reply", "alert", "job", "notice", "confirm"]
@@ -41,6 +43,7 @@ class Inbound:
     images: tuple[bytes, ...] = ()
     received: float = field(default_factory=time.time)
     message_id: int = 0  # its row in the store, taken into the history when its turn starts
+    resumed: bool = False  # a restart interrupted its turn (or came before it): answered now, acting at most once
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Outbound:
     in_reply_to: str | None = None
     id: str = field(default_factory=new_id)
     title: str = ""  # short form for templates and notifications
+    answering: Answering | None = None  # a reply: the channel stores it with its message marked answered, atomically
 
 
 class Channel(Protocol):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from claw.core.bus import Media
+from claw.core.store.audit import AuditEntry
 
 # How a request reached the domain: the audit log says it, and the safety rules depend on it.
 Via = Literal["fast-path", "llm", "routine", "schedule", "dashboard", "heartbeat", "system"]
@@ -29,11 +30,16 @@ class Request:
     sender: str = "local"
     via: Via = "llm"
     owner: bool = True  # the text came from an owner (not a forward, a page or a schedule's own words)
+    message: int = 0  # the inbound message's row, when it came from one: its audit rows name it
     receipt: Receipt = field(default_factory=Receipt, compare=False, repr=False)
 
     def using(self, via: Via) -> Request:
         """The same person and turn, through another path (the fast path handing over to the model)."""
         return replace(self, via=via)
+
+    def audit(self, action: str, target: str = "", outcome: str = "ok", detail: str = "") -> AuditEntry:
+        """An audit row for something done on this request: who, through which path, for which message."""
+        return AuditEntry(self.actor, self.via, action, target, outcome, detail, message=self.message)
 
     @property
     def unattended(self) -> bool:

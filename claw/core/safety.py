@@ -13,7 +13,7 @@ from typing import NoReturn
 from claw.core.errors import NeedsConfirmation
 from claw.core.request import Request
 from claw.core.store import Store
-from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.store.audit import get_setting, set_setting, write
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class Guard:
         return f"That is {wrong} wrong codes in a row: I won't take codes here for {LOCKOUT / 60:.0f} minutes."
 
     async def _audit(self, request: Request, action: str, outcome: str, detail: str) -> None:
-        await self.store.run(write, AuditEntry(request.actor, request.via, action, "", outcome, detail))
+        await self.store.run(write, request.audit(action, "", outcome, detail))
 
     def _sweep(self) -> None:
         now = time.time()
@@ -163,13 +163,11 @@ class KillSwitch:
     async def set(self, paused: bool, request: Request, detail: str = "") -> None:
         await self.store.run(set_setting, PAUSED_KEY, "1" if paused else "0")
         action = "kill switch"
-        await self.store.run(write, AuditEntry(request.actor, request.via, action, "", "ok", detail or str(paused)))
+        await self.store.run(write, request.audit(action, "", "ok", detail or str(paused)))
 
     async def refuse(self, request: Request, action: str) -> bool:
         """True (and audited) when the switch stops an unattended `action` now."""
         if not request.unattended or not await self.paused():
             return False
-        await self.store.run(
-            write, AuditEntry(request.actor, request.via, action, "", "denied", "automations are paused (kill switch)")
-        )
+        await self.store.run(write, request.audit(action, "", "denied", "automations are paused (kill switch)"))
         return True

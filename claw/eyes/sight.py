@@ -24,7 +24,7 @@ from claw.core.request import Request
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.store import events as history
-from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.store.audit import get_setting, set_setting, write
 from claw.core.store.events import EventRecord
 from claw.core.supervisor import Supervisor
 from claw.core.tasks import OwnedTasks
@@ -280,7 +280,7 @@ class Eyes:
     async def _save(self, action: str, target: str, turn: Request) -> None:
         for key, value in self.rules.state().items():
             await self.store.run(set_setting, key, value)
-        await self.store.run(write, AuditEntry(turn.actor, turn.via, action, target, "ok", "camera alerts"))
+        await self.store.run(write, turn.audit(action, target, "ok", "camera alerts"))
 
     # --- what the dashboard and the prompt see ---------------------------------------------------
 

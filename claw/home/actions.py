@@ -10,7 +10,7 @@ from claw.core.errors import ClawError, NeedsConfirmation, TargetNotFound
 from claw.core.request import Request
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
-from claw.core.store.audit import AuditEntry, write
+from claw.core.store.audit import write
 from claw.home.control import Change, Control, Result, say_results
 from claw.home.device import Device
 from claw.home.plans import from_plan
@@ -93,7 +93,7 @@ class Actions:
             jobs.append(self.control.apply(devices, step.change, turn))
         outcomes: list[list[Result]] = list(await asyncio.gather(*jobs))
         mode_said = await self._camera_mode(routine, turn)
-        await self.store.run(write, AuditEntry(turn.actor, turn.via, f"routine {routine.name}", "", "ok", ""))
+        await self.store.run(write, turn.audit(f"routine {routine.name}"))
         parts = []
         for change, step_results in zip(changes, outcomes, strict=True):
             useful = [r for r in step_results if r.status != "unsupported"]
@@ -147,7 +147,7 @@ class Actions:
         else:
             await self.registry.update(device, room=value)
             result = f"Moved {device.name} to the {device.room}."
-        await self.store.run(write, AuditEntry(request.actor, request.via, what, old, "ok", result))
+        await self.store.run(write, request.audit(what, old, "ok", result))
         return result
 
 

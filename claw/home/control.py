@@ -203,9 +203,7 @@ class Control:
             self.registry.mark(device, available=True, state=state)
             result = Result(device, "done", "", state)
         audit.append(
-            AuditEntry(
-                turn.actor,
-                turn.via,
+            turn.audit(
                 change.describe() if change.action or change.power is not None else _values(changes),
                 device.name,
                 "ok" if result.status == "done" else result.status,

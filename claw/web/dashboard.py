@@ -12,7 +12,7 @@ from aiohttp import web
 from claw import __version__
 from claw.core.request import Request, unattended
 from claw.core.store import messages as log_db
-from claw.core.store.audit import AuditEntry, recent, write
+from claw.core.store.audit import recent, write
 from claw.home.control import say_results
 from claw.home.device import Device
 from claw.home.house import Home
@@ -182,7 +182,7 @@ async def ignore(request: web.Request) -> web.Response:
     async def apply() -> str:
         await home.registry.update(target, ignored=ignored)
         await claw.store.run(
-            write, AuditEntry(turn.actor, turn.via, "ignore" if ignored else "un-ignore", target.name, "ok", "")
+            write, turn.audit("ignore" if ignored else "un-ignore", target.name)
         )
         return f"{'Ignoring' if ignored else 'Watching'} {target.name}."
 

@@ -28,6 +28,7 @@ from claw.core.media import MediaTokens
 from claw.core.safety import Guard
 from claw.core.secrets import secret
 from claw.core.store import Store
+from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
 from claw.core.store.outbox import Draft, OutboxRow
 from claw.core.supervisor import Component, Supervisor
@@ -133,6 +134,8 @@ class WhatsApp:
         """Persist one row per part per owner before anything is sent; the outbox sends them in order."""
         recipients = self._recipients(message)
         if not recipients:
+            if message.answering is not None and message.channel == self.name:
+                await self.store.run(log_db.answer_alone, message.answering)  # nobody to send to; still answered
             return
         text = message.text.strip() or "\n".join(m.caption for m in message.media if m.caption)
         media = tuple((m.path, m.content_type) for m in message.media)
@@ -154,7 +157,7 @@ class WhatsApp:
             for recipient in recipients
             for number, part in enumerate(parts)
         ]
-        await self.store.run(rows_db.enqueue, drafts)
+        await self.store.run(rows_db.enqueue, drafts, message.answering)
         for recipient in recipients:
             self.outbox.kick(recipient)
 

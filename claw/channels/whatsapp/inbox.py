@@ -25,7 +25,7 @@ from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
 from claw.core.store.audit import AuditEntry, write
-from claw.core.store.messages import Message
+from claw.core.store.messages import Answering, Message
 from claw.core.store.outbox import Arriving
 from claw.core.untrusted import FORWARDED
 
@@ -168,7 +168,7 @@ class Inbox:
                 else ()
             )
             log.info("whatsapp: answering message #%d from %s left over from the last run", waiting.id, owner.name)
-            await self.bus.publish(self._inbound(owner, waiting.content, images, waiting.id))
+            await self.bus.publish(self._inbound(owner, waiting.content, images, waiting.id, resumed=True))
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -197,23 +197,34 @@ class Inbox:
             else:
                 notes.append(f"[a {_label(kind)} I can't open]")
         text = arrival.text
+        unheard = 0
         for path in voice:
             heard = await self._transcribe(path, arrival)
             if heard is None:
-                await self._say(arrival, VOICE_REPLY)
+                unheard += 1
             else:
                 text = f"{text}\n{heard}".strip()
         if not text and not images and not notes:
-            # Only an unheard voice note: it joins the history with the reply, and the model is not asked.
-            await self.store.run(log_db.take, arrival.message_id)
+            # Only an unheard voice note: it is answered here, and the model is not asked.
+            await self._say(arrival, VOICE_REPLY if unheard else "(an empty message)", answers=True)
             return
+        if unheard:
+            await self._say(arrival, VOICE_REPLY, answers=False)  # the rest of the message gets its own answer
         body = "\n".join(p for p in (text or ("(photo)" if images else ""), *notes) if p)
         await self.bus.publish(self._inbound(arrival.owner, body, tuple(images), arrival.message_id, arrival.received))
 
     def _inbound(
-        self, owner: Owner, text: str, images: tuple[bytes, ...], message_id: int, received: float | None = None
+        self,
+        owner: Owner,
+        text: str,
+        images: tuple[bytes, ...],
+        message_id: int,
+        received: float | None = None,
+        *,
+        resumed: bool = False,
     ) -> Inbound:
         return Inbound(
+            resumed=resumed,
             channel="whatsapp",
             sender=owner.number,
             actor=owner.name,
@@ -236,13 +247,17 @@ class Inbox:
             log.exception("whatsapp: transcribing %s failed", path.name)
             return None
 
-    async def _say(self, arrival: Arrival, text: str) -> None:
+    async def _say(self, arrival: Arrival, text: str, *, answers: bool) -> None:
+        """Reply without a turn; `answers`: this is the whole answer (stored and marked with the reply)."""
         conversation = owner_conversation(arrival.owner.number)
-        await self.store.run(log_db.take, arrival.message_id)
-        await self.store.run(
-            log_db.append, conversation, [Message("assistant", text, channel="whatsapp", sender="claw")]
+        said = Message("assistant", text, channel="whatsapp", sender="claw")
+        answering = None
+        if answers:
+            await self.store.run(log_db.take, arrival.message_id)
+            answering = Answering(conversation, arrival.message_id, (said,))
+        await self.bus.send(
+            Outbound(channel="whatsapp", recipient=arrival.owner.number, text=text, kind="reply", answering=answering)
         )
-        await self.bus.send(Outbound(channel="whatsapp", recipient=arrival.owner.number, text=text, kind="reply"))
 
     async def _download(self, url: str, kind: str, sid: str, index: int) -> tuple[Path, bytes] | None:
         """Fetch one attachment with Twilio basic auth into the state dir; None if it can't be had."""

@@ -10,7 +10,7 @@ from claw.core.errors import ToolError
 from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
-from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.store.audit import get_setting, set_setting, write
 
 log = logging.getLogger(__name__)
 
@@ -127,4 +127,4 @@ class OwnerChanges:
         )
 
     async def _audit(self, request: Request, action: str, target: str) -> None:
-        await self.store.run(write, AuditEntry(request.actor, request.via, action, target, "ok", "owner list changed"))
+        await self.store.run(write, request.audit(action, target, "ok", "owner list changed"))

@@ -18,6 +18,7 @@ class AuditEntry:
     outcome: str = "ok"
     detail: str = ""
     ts: float = field(default_factory=time.time)
+    message: int = 0  # the inbound message it acted for (0: none), so a resumed turn does not act twice
 
 
 def write(db: sqlite_utils.Database, entry: AuditEntry) -> None:
@@ -44,6 +45,11 @@ def set_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
+
+
+def for_message(db: sqlite_utils.Database, message_id: int) -> list[dict[str, Any]]:
+    """What was done for one inbound message, oldest first."""
+    return list(db.query("SELECT * FROM audit WHERE message = ? ORDER BY id", [message_id]))
 
 
 def after(db: sqlite_utils.Database, last: int, limit: int = 200) -> list[dict[str, Any]]:

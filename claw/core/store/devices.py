@@ -35,3 +35,8 @@ def save_state(db: sqlite_utils.Database, device_id: str, state: dict[str, Any],
         "UPDATE devices SET state = ?, available = ?, last_seen = ? WHERE id = ?",
         [json.dumps(state, default=str), int(available), seen, device_id],
     )
+
+
+def delete(db: sqlite_utils.Database, device_id: str) -> None:
+    """Forget one device row (its hub removed it)."""
+    db.execute("DELETE FROM devices WHERE id = ?", [device_id])

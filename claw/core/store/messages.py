@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,27 +59,59 @@ def _next_seq(db: sqlite_utils.Database) -> int:
 
 def append(db: sqlite_utils.Database, conversation: str, messages: list[Message]) -> list[int]:
     """Append turns to the end of a conversation's history; returns their ids."""
-    ids = []
     with db.conn:
-        for m in messages:
-            cursor = db.execute(
-                "INSERT INTO messages (conversation, role, content, tool_calls, tool_name, channel, sender,"
-                " images, ts, seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [
-                    conversation,
-                    m.role,
-                    m.content,
-                    json.dumps(list(m.tool_calls)) if m.tool_calls else None,
-                    m.tool_name or None,
-                    m.channel,
-                    m.sender,
-                    m.images,
-                    m.ts,
-                    _next_seq(db),
-                ],
-            )
-            ids.append(int(cursor.lastrowid or 0))
+        return insert(db, conversation, messages)
+
+
+def insert(db: sqlite_utils.Database, conversation: str, messages: Sequence[Message]) -> list[int]:
+    """`append` inside a transaction the caller holds."""
+    ids = []
+    for m in messages:
+        cursor = db.execute(
+            "INSERT INTO messages (conversation, role, content, tool_calls, tool_name, channel, sender,"
+            " images, ts, seq, answered) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                conversation,
+                m.role,
+                m.content,
+                json.dumps(list(m.tool_calls)) if m.tool_calls else None,
+                m.tool_name or None,
+                m.channel,
+                m.sender,
+                m.images,
+                m.ts,
+                _next_seq(db),
+                m.ts if m.role == "user" else None,  # only messages waiting for a turn are unanswered
+            ],
+        )
+        ids.append(int(cursor.lastrowid or 0))
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """The reply to one inbound message: stored, queued and marked answered in one transaction."""
+
+    conversation: str
+    message_id: int
+    record: tuple[Message, ...]  # what joins the history: tool calls, tool results, the reply
+
+
+def answer(db: sqlite_utils.Database, reply: Answering) -> bool:
+    """Store a reply and mark its message answered, inside the caller's transaction; False if answered before."""
+    row = db.execute("SELECT answered FROM messages WHERE id = ?", [reply.message_id]).fetchone()
+    if row is not None and row[0] is not None:
+        return False
+    insert(db, reply.conversation, reply.record)
+    db.execute("UPDATE messages SET answered = ? WHERE id = ?", [time.time(), reply.message_id])
+    return True
+
+
+def answer_alone(db: sqlite_utils.Database, reply: Answering) -> bool:
+    """`answer` in its own transaction (channels with nothing else to write: the terminal, the API)."""
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        return answer(db, reply)
 
 
 def record_inbound(db: sqlite_utils.Database, conversation: str, m: Message, external_id: str | None) -> int | None:
@@ -96,9 +129,18 @@ def record_inbound(db: sqlite_utils.Database, conversation: str, m: Message, ext
     return int(cursor.lastrowid or 0)
 
 
-def take(db: sqlite_utils.Database, message_id: int) -> None:
-    """An inbound message enters the history when its turn starts, after the replies before it."""
-    db.execute("UPDATE messages SET seq = ? WHERE id = ? AND seq IS NULL", [_next_seq(db), message_id])
+def take(db: sqlite_utils.Database, message_id: int) -> int:
+    """An inbound message enters the history when its turn starts, after the replies before it.
+
+    Returns how many turns have now started on it (more than one: a restart interrupted an earlier one).
+    """
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "UPDATE messages SET seq = COALESCE(seq, ?), tries = tries + 1 WHERE id = ?", [_next_seq(db), message_id]
+        )
+        row = db.execute("SELECT tries FROM messages WHERE id = ?", [message_id]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def session_start(db: sqlite_utils.Database, conversation: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from claw.core.store.messages import Message, record_inbound
+from claw.core.store.messages import Answering, Message, answer, record_inbound
 
 PENDING = ("queued", "unknown")  # what a sender still has to act on, oldest first per recipient
 WAITING = ("queued", "unknown", "sending", "held")  # not yet out of our hands
@@ -84,12 +84,19 @@ _SELECT = (
 )
 
 
-def enqueue(db: sqlite_utils.Database, drafts: Sequence[Draft]) -> int:
-    """Insert drafts in order, all or none; a dedupe key seen before is skipped. Returns rows added."""
+def enqueue(db: sqlite_utils.Database, drafts: Sequence[Draft], answering: Answering | None = None) -> int:
+    """Insert drafts in order, all or none; a dedupe key seen before is skipped. Returns rows added.
+
+    With `answering`, the reply joins the history and its message is marked answered in the same
+    transaction: a crash leaves either all of it or none (and then the message is answered again).
+    A message answered before gets nothing queued twice.
+    """
     now = time.time()
     added = 0
     with db.conn:
         db.conn.execute("BEGIN IMMEDIATE")
+        if answering is not None and not answer(db, answering):
+            return 0
         for d in drafts:
             media = json.dumps([{"path": p, "content_type": t} for p, t in d.media])
             cursor = db.execute(
@@ -298,19 +305,20 @@ def counts(db: sqlite_utils.Database, channel: str | None = None) -> dict[str, i
 
 @dataclass(frozen=True, slots=True)
 class Unanswered:
-    """An inbound message persisted but never taken up by the router (the daemon stopped first)."""
+    """An inbound message persisted but not answered: the daemon stopped before or during its turn."""
 
     id: int
     conversation: str
     content: str
     external_id: str
     images: int
+    tries: int  # turns already started on it (0: never taken up)
 
 
 def unanswered(db: sqlite_utils.Database, channel: str) -> list[Unanswered]:
     rows = db.execute(
-        "SELECT id, conversation, content, COALESCE(external_id, ''), images FROM messages"
-        " WHERE channel = ? AND role = 'user' AND seq IS NULL ORDER BY id",
+        "SELECT id, conversation, content, COALESCE(external_id, ''), images, tries FROM messages"
+        " WHERE channel = ? AND role = 'user' AND answered IS NULL ORDER BY id",
         [channel],
     ).fetchall()
-    return [Unanswered(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+    return [Unanswered(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5])) for r in rows]

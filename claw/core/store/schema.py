@@ -172,7 +172,24 @@ def _v3(db: sqlite_utils.Database) -> None:
     _run(db, "ALTER TABLE jobs ADD COLUMN plan TEXT NOT NULL DEFAULT '';")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # Exactly-once answers: an inbound message is "answered" in the same transaction that stores its reply
+    # and queues it; `tries` counts the turns started on it (a message that crashes us is not retried forever);
+    # an audit row names the message it acted for, so a turn resumed after a crash does not act twice.
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN answered REAL;
+        ALTER TABLE messages ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;
+        UPDATE messages SET answered = ts WHERE role = 'user' AND seq IS NOT NULL;
+        CREATE INDEX messages_unanswered ON messages(channel) WHERE role = 'user' AND answered IS NULL;
+        ALTER TABLE audit ADD COLUMN message INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX audit_by_message ON audit(message) WHERE message > 0;
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
