@@ -8,18 +8,27 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from claw.core.config import Config
+from claw.core.bus import Media
+from claw.core.config import AlertsConfig, CameraConfig, Config
+from claw.core.media import MediaTokens
 from claw.core.store import Store
 from claw.core.store import audit as audit_db
+from claw.core.store import events as history
+from claw.core.store import jobs as jobs_db
 from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
 from claw.core.store.audit import AuditEntry
+from claw.core.store.jobs import JobState, Run
 from claw.core.store.messages import Answering, Message
 from claw.core.store.outbox import Arriving, Draft
 from claw.core.store.schema import MIGRATIONS
+from claw.eyes.alerts import Rules
+from claw.eyes.description import Description
+from claw.eyes.recorder import Recorder
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import FakeTwilio
 from tests.whatsapp_support import SAM, eventually, start_daemon
@@ -175,3 +184,78 @@ async def test_upgrading_keeps_waiting_messages_waiting_and_marks_the_rest_answe
         assert [w.content for w in await store.run(rows_db.unanswered, "whatsapp")] == ["waiting"]
     finally:
         await store.close()
+
+
+async def test_an_alert_decided_before_a_stop_is_sent_at_start_up_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "claw.db")
+    await store.open()
+    sent: list[tuple[str, str]] = []
+
+    async def alert(text: str, media: tuple[Media, ...], title: str, key: str) -> None:
+        sent.append((text, key))
+
+    recorder = Recorder(
+        store=store,
+        rules=Rules(AlertsConfig(), ZoneInfo("UTC")),
+        describer=_Blind(),
+        root=tmp_path,
+        tz=ZoneInfo("UTC"),
+        paused=_never,
+        alert=alert,
+        publish=lambda kind, payload: None,
+        media=MediaTokens(),
+    )
+    try:
+        event = await store.run(history.insert, "Driveway", time.time(), snapshot=str(tmp_path / "shot.jpg"))
+        await store.run(history.update, event, title="FedEx truck", description="A FedEx truck pulled up.", alerted=2)
+        await recorder.resume(await recorder.unfinished(), [CameraConfig("Driveway", "x")])
+        assert sent == [("A FedEx truck pulled up.", f"camera-event-{event}")]
+        assert await recorder.unfinished() == []  # marked queued: the next start sends nothing
+    finally:
+        await store.close()
+
+
+async def test_one_key_is_one_message_per_owner_however_often_it_is_sent(
+    wa_config: Callable[..., Config], fake: FakeTwilio
+) -> None:
+    d = await start_daemon(wa_config(), fake)
+    try:
+        fake.record_inbound(f"whatsapp:{SAM}")
+        await d.app.store.run(rows_db.opened, "whatsapp", SAM, time.time())
+        for _ in range(2):  # sent, then sent again by a restart that did not see it marked
+            await d.app.notify("FedEx truck just pulled up", kind="alert", key="camera-event-7")
+        await eventually(lambda: d.bodies(SAM), what="the alert")
+        await asyncio.sleep(0.2)
+        assert d.bodies(SAM) == ["FedEx truck just pulled up"]
+    finally:
+        await d.app.stop()
+
+
+async def test_a_job_run_a_stop_interrupted_runs_again_only_if_it_had_not_acted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "claw.db")
+    await store.open()
+    try:
+        state = JobState("lights")
+        acted, idle = await store.run(
+            jobs_db.account, state, [Run("lights", 100.0, "running"), Run("bins", 200.0, "running")]
+        )
+        assert idle > acted
+        await store.run(audit_db.write, AuditEntry("scheduler", "schedule", "turn off", "Porch", run=acted))
+        assert await store.run(jobs_db.interrupt_unfinished, 300.0) == [("bins", 200.0)]
+        assert {r.status for r in await store.run(jobs_db.runs, "lights")} == {"interrupted"}
+    finally:
+        await store.close()
+
+
+async def _never() -> bool:
+    return False
+
+
+class _Blind:
+    """A describer that must not be asked: an alert already decided is sent as it was decided."""
+
+    async def describe(self, camera: str, picture: bytes, strip: bytes | None, **_: str) -> Description:
+        raise AssertionError("asked to describe a decided event")
+
+    async def check(self, camera: str, condition: str, picture: bytes) -> tuple[bool, str] | None:
+        raise AssertionError("asked to check")

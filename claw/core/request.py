@@ -9,7 +9,7 @@ from claw.core.bus import Media
 from claw.core.store.audit import AuditEntry
 
 # How a request reached the domain: the audit log says it, and the safety rules depend on it.
-Via = Literal["fast-path", "llm", "routine", "schedule", "dashboard", "heartbeat", "system"]
+Via = Literal["fast-path", "llm", "routine", "schedule", "dashboard", "heartbeat", "system", "mcp"]
 
 
 @dataclass(slots=True)
@@ -31,6 +31,7 @@ class Request:
     via: Via = "llm"
     owner: bool = True  # the text came from an owner (not a forward, a page or a schedule's own words)
     message: int = 0  # the inbound message's row, when it came from one: its audit rows name it
+    run: int = 0  # the job run's row, when a schedule asked: likewise
     receipt: Receipt = field(default_factory=Receipt, compare=False, repr=False)
 
     def using(self, via: Via) -> Request:
@@ -39,17 +40,17 @@ class Request:
 
     def audit(self, action: str, target: str = "", outcome: str = "ok", detail: str = "") -> AuditEntry:
         """An audit row for something done on this request: who, through which path, for which message."""
-        return AuditEntry(self.actor, self.via, action, target, outcome, detail, message=self.message)
+        return AuditEntry(self.actor, self.via, action, target, outcome, detail, message=self.message, run=self.run)
 
     @property
     def unattended(self) -> bool:
-        """Nobody is reading this conversation (schedules, the dashboard): codes go to the owners."""
-        return self.via in ("schedule", "dashboard", "heartbeat", "system")
+        """Nobody is reading this conversation (schedules, the dashboard, an MCP agent): codes go to the owners."""
+        return self.via in ("schedule", "dashboard", "heartbeat", "system", "mcp")
 
 
-def unattended(actor: str, via: Via, conversation: str = "jobs") -> Request:
-    """A request no person is typing right now: a schedule, the dashboard, the heartbeat."""
-    return Request(actor=actor, conversation=conversation, channel=via, sender=via, via=via, owner=False)
+def unattended(actor: str, via: Via, conversation: str = "jobs", *, run: int = 0) -> Request:
+    """A request no person is typing right now: a schedule (`run`: its job run), the dashboard, the heartbeat."""
+    return Request(actor=actor, conversation=conversation, channel=via, sender=via, via=via, owner=False, run=run)
 
 
 def owner_conversation(number: str) -> str:

@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,10 @@ from claw.eyes.events import Event, Sample
 from claw.eyes.pictures import MODEL_WIDTH, Frame, contact_sheet, jpeg
 
 log = logging.getLogger(__name__)
-# Sends an alert to the owners: text, the pictures, a short title.
-Alert = Callable[[str, tuple[Media, ...], str], Awaitable[None]]
+# Sends an alert to the owners: text, the pictures, a short title, and a key (one alert per key, ever).
+Alert = Callable[[str, tuple[Media, ...], str, str], Awaitable[None]]
+DUE = 2  # `alerted` while an alert is decided but not yet queued: a restart sends it (1: queued, 0: not sent)
+RESUME_WITHIN = 600.0  # seconds: an event a stop left undescribed is still worth telling about
 
 DAY = 24 * 3600.0  # pictures linked from the dashboard stay viewable this long
 
@@ -35,6 +37,13 @@ DAY = 24 * 3600.0  # pictures linked from the dashboard stay viewable this long
 def slug(name: str) -> str:
     """A camera name as a folder name."""
     return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "camera"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _write(path: Path, data: bytes) -> int:
@@ -110,12 +119,10 @@ class Recorder:
             description=description.sentence,
             what=description.what,
             alert=description.alert,
-            alerted=verdict.send,
+            alerted=DUE if verdict.send else 0,
         )
-        snapshot = folder / "snapshot.jpg"
         if verdict.send:
-            media = (Media(str(snapshot), "image/jpeg", caption=description.title),)
-            await self.alert(description.text, media, description.title)
+            await self._send(event_id, description.text, folder / "snapshot.jpg", description.title)
         log.info(
             "camera %s: event %d at %s: %s [%s] — %s",
             camera.name,
@@ -130,6 +137,51 @@ class Recorder:
             self.publish("event", self.payload(record))
         await event.finished.wait()
         await self._finish(event_id, folder, shot, event)
+
+    async def _send(self, event_id: int, text: str, snapshot: Path, title: str) -> None:
+        """Queue the alert under the event's key, then mark it queued: a stop in between sends it again at
+        start-up, and the key keeps the owners from getting it twice."""
+        media = (Media(str(snapshot), "image/jpeg", caption=title),)
+        await self.alert(text, media, title, f"camera-event-{event_id}")
+        await self.store.run(history.update, event_id, alerted=1)
+
+    async def unfinished(self) -> list[EventRecord]:
+        """Recent events a stop left half done (read before the cameras start, so none of this run's)."""
+        return await self.store.run(history.unfinished, time.time() - RESUME_WITHIN)
+
+    async def resume(self, records: Sequence[EventRecord], cameras: Sequence[CameraConfig]) -> None:
+        """At start-up: send the alerts a stop left decided but unsent, and describe (and maybe alert on)
+        the recent events a stop left undescribed, from their pictures on disk."""
+        for record in records:
+            snapshot = Path(record.snapshot)
+            if record.due:
+                log.info(
+                    "camera %s: event %d's alert was not sent before the stop; sending it", record.camera, record.id
+                )
+                await self._send(record.id, record.description or record.title, snapshot, record.title)
+                continue
+            camera = next((c for c in cameras if c.name == record.camera), None)
+            picture = await asyncio.to_thread(_read, snapshot)
+            if camera is None or picture is None:
+                continue
+            log.info("camera %s: event %d was not described before the stop; describing it", record.camera, record.id)
+            description = await self.describer.describe(
+                camera.name, picture, None, room=camera.room, when=clock(record.start_ts, self.tz)
+            )
+            verdict = self.rules.decide(camera, description, time.time(), paused=await self.paused())
+            if verdict.send:
+                self.rules.sent(camera.name, time.time())
+            await self.store.run(
+                history.update,
+                record.id,
+                title=description.title,
+                description=description.sentence,
+                what=description.what,
+                alert=description.alert,
+                alerted=DUE if verdict.send else 0,
+            )
+            if verdict.send:
+                await self._send(record.id, description.text, snapshot, description.title)
 
     def _pictures(
         self, folder: Path, shot: Sample, frames: list[tuple[float, Frame]], start: float

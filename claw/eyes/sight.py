@@ -84,7 +84,7 @@ class Eyes:
         )
         self.watches = Watches(
             describer,
-            alert,
+            lambda text, media, title: alert(text, media, title, ""),
             self.root / "watches",
             interval=config.alerts.watch_interval,
             paused=self.paused,
@@ -98,6 +98,7 @@ class Eyes:
         if closed := await self.store.run(history.close_dangling):
             log.info("eyes: closed %d camera events left open by the last stop", closed)
         self.rules.restore({k: await self.store.run(get_setting, k) for k in SETTINGS}, now)
+        unfinished = await self.recorder.unfinished()
         loop = asyncio.get_running_loop()
         for config in self.config.cameras:
             camera = Camera(config, self.config.alerts, backoff=self.backoff)
@@ -105,6 +106,7 @@ class Eyes:
             camera.start(loop)
             self.supervisor.start(f"camera {camera.name}", functools.partial(camera.run, self._on_change))
         self.supervisor.start("camera monitor", self._monitor)
+        self._tasks.start(self.recorder.resume(unfinished, self.config.cameras), name="alerts a stop left unsent")
         self.supervisor.start("camera retention", self._sweep_forever)
         if self.warm is not None:  # load the vision model ahead of the first event (a cold load takes tens of s)
             self._tasks.start(self.warm(), name="warm the vision model")

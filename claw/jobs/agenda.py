@@ -66,7 +66,7 @@ class Jobs:
             place=self.place,
             config=config.heartbeat,
             phrase=self._phrase,
-            notify=lambda text, urgent: notify(text, "alert" if urgent else "notice", "Heartbeat"),
+            notify=lambda text, urgent: notify(text, "alert" if urgent else "notice", "Heartbeat", ""),
             load=self._load_memory,
             save=self._save_memory,
         )
@@ -90,7 +90,7 @@ class Jobs:
         """Load and catch up every job (missed occurrences are accounted), then start the timer."""
         store, cfg = self.store, self.config.scheduler
         now = self.clock.now()
-        await store.run(jobs_db.interrupt_unfinished, now.timestamp())
+        interrupted = await store.run(jobs_db.interrupt_unfinished, now.timestamp())
         await store.run(jobs_db.prune, cfg.keep_runs)
         for note in await store.run(jobs_db.sync, book.wanted(self.config, self.place, now), book.MANAGED):
             log.info("jobs: %s", note)
@@ -111,12 +111,17 @@ class Jobs:
         await store.run(jobs_db.put_states, fresh)  # one transaction, however many jobs are new
         await asyncio.gather(*(self._arm(job) for job in self.jobs.values()))  # the store queues the writes
         self._timer.start(paused=self.clock.manual)
+        for job_id, scheduled_at in interrupted:
+            job = self.jobs.get(job_id)
+            if job is not None:
+                self._runner.resume(job, scheduled_at)
         for q in quarantined:
             await self.notify(
                 f"I set aside the scheduled job '{q.id}': it no longer makes sense ({q.reason}). It is kept in "
                 "quarantine, not deleted; tell me again if you still want it.",
                 "notice",
                 "Job quarantined",
+                f"job-quarantined-{q.id}",
             )
         log.info("jobs: %d loaded, %d armed, %d quarantined", len(self.jobs), self._timer.count(), len(quarantined))
 
@@ -317,7 +322,7 @@ class Jobs:
         """A one-off that fails is told at once; a repeating job is paused after failure_limit in a row."""
         limit = self.config.scheduler.failure_limit
         if job.schedule.once:
-            await self.notify(f"The scheduled '{job.description}' did not work: {detail}", "job", "Job failed")
+            await self.notify(f"The scheduled '{job.description}' did not work: {detail}", "job", "Job failed", "")
         elif failures >= limit:
             await self._set_enabled(job, False, self._running().states.get(job.id, JobState(job.id)))
             await self.notify(
@@ -325,6 +330,7 @@ class Jobs:
                 f"Last: {detail}. Say 'resume job {job.id}' when it should run again.",
                 "job",
                 "Job paused",
+                "",
             )
 
     async def _set_enabled(self, job: Job, enabled: bool, state: JobState) -> Job:

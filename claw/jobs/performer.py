@@ -20,15 +20,16 @@ from claw.jobs.job import Job
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[str, OutKind, str], Awaitable[None]]  # (text, kind, title) to every owner
+# (text, kind, title, key) to every owner; a key names one occurrence, so a resumed run never tells twice
+Notify = Callable[[str, OutKind, str, str], Awaitable[None]]
 Plan = Mapping[str, Any]
 # A fresh, history-less model run: (instruction, system, JSON format or None, request) -> the answer's text.
 Think = Callable[[str, str, Mapping[str, Any] | None, Request], Awaitable[str]]
 
 
-def scheduled() -> Request:
-    """The request every job runs under: nobody is typing, codes go to the owners."""
-    return unattended("scheduler", "schedule")
+def scheduled(run: int = 0) -> Request:
+    """The request every job runs under: nobody is typing, codes go to the owners; `run` names the job run."""
+    return unattended("scheduler", "schedule", run=run)
 
 
 DECISION_SCHEMA: dict[str, Any] = {
@@ -75,23 +76,25 @@ class Actions:
         self.run_routine, self.interpret, self.run_plan = run_routine, interpret, run_plan
         self.heartbeat, self.on_plan = heartbeat, on_plan
 
-    async def perform(self, job: Job) -> str:
+    async def perform(self, job: Job, key: str = "", run: int = 0) -> str:
+        """Run the job's action once; `key` names the occurrence (what it tells the owners is keyed by it),
+        `run` its row (what it does is audited under it)."""
         action = job.action
         if action.kind in ("routine", "device", "ask") and await self.killswitch.paused():
             raise JobSkipped("automations are paused (the dashboard's kill switch)")
         if action.kind == "routine":
             try:
-                return (await self.run_routine(action.text, scheduled()))[:300]
+                return (await self.run_routine(action.text, scheduled(run)))[:300]
             except ClawError as exc:
                 raise JobFailed(str(exc)) from None
         if action.kind == "device":
             plan = job.plan or await self.plan(job)
-            return (await self.run_plan(plan, scheduled()))[:300]
+            return (await self.run_plan(plan, scheduled(run)))[:300]
         if action.kind == "say":
-            await self.notify(f"Reminder: {action.text}", "job", job.description)
+            await self.notify(f"Reminder: {action.text}", "job", job.description, key)
             return "told the owner"
         if action.kind == "ask":
-            return await self._ask(job)
+            return await self._ask(job, key, run)
         return await self.heartbeat()
 
     async def plan(self, job: Job) -> Plan:
@@ -104,9 +107,9 @@ class Actions:
         log.info("job %s: its command is kept as data now", job.id)
         return plan
 
-    async def _ask(self, job: Job) -> str:
+    async def _ask(self, job: Job, key: str, run: int) -> str:
         try:
-            content = await self.think(job.action.text, ASK_SYSTEM, DECISION_SCHEMA, scheduled())
+            content = await self.think(job.action.text, ASK_SYSTEM, DECISION_SCHEMA, scheduled(run))
         except ModelUnavailable as exc:
             raise JobFailed(str(exc)) from None
         decision = decision_from(content)
@@ -115,7 +118,7 @@ class Actions:
         message = clean_untrusted(str(decision["message"])).strip()
         if not message:
             return "nothing to tell (the message was empty)"
-        await self.notify(message, "job", job.description)
+        await self.notify(message, "job", job.description, key)
         return f"told the owner: {message[:200]}"
 
 

@@ -38,7 +38,7 @@ class Runner:
         place: Place,
         config: SchedulerConfig,
         jobs: Mapping[str, Job],
-        perform: Callable[[Job], Awaitable[str]],
+        perform: Callable[[Job, str, int], Awaitable[str]],
         on_failure: Callable[[Job, str, int], Awaitable[None]],
         on_moved: Callable[[Job, datetime | None], None],
     ) -> None:
@@ -124,7 +124,7 @@ class Runner:
             ids = await self.store.run(jobs_db.account, self.states.get(job.id, state), [*skipped, running])
             started = self.clock.now()  # the action starts now: lateness is measured to here
             lateness = started - scheduled
-            status, detail, ok = await self._perform(job)
+            status, detail, ok = await self._perform(job, f"job-{job.id}-{scheduled.timestamp():.0f}", ids[-1])
             if ok and lateness > ON_TIME:
                 status, detail = "late", f"started {span(lateness)} late; {detail}"
             current = self.states.get(job.id, state)
@@ -143,10 +143,10 @@ class Runner:
             if self.running.get(job.id) is asyncio.current_task():
                 del self.running[job.id]
 
-    async def _perform(self, job: Job) -> tuple[str, str, bool]:
+    async def _perform(self, job: Job, key: str, run: int) -> tuple[str, str, bool]:
         try:
             async with asyncio.timeout(self.config.job_timeout):
-                return "ran", await self.perform(job), True
+                return "ran", await self.perform(job, key, run), True
         except TimeoutError:
             return "timeout", f"no result within {self.config.job_timeout:g} s", False
         except JobSkipped as exc:
@@ -156,6 +156,19 @@ class Runner:
         except Exception as exc:  # a bug in an action must not stop the scheduler
             log.exception("job %s: action raised", job.id)
             return "failed", f"unexpected error: {type(exc).__name__}: {exc}"[:300], False
+
+    def resume(self, job: Job, scheduled: float) -> bool:
+        """Run again an occurrence a stop interrupted before it acted, if still within its grace (what it tells
+        is keyed by the occurrence, so the owners hear it once). False: too late, or already running."""
+        when = self.when(scheduled)
+        state = self.states.get(job.id)
+        if when is None or state is None or not job.enabled or job.id in self.running:
+            return False
+        if self.clock.now() - when > self.grace:
+            return False
+        log.info("job %s: the occurrence at %s was interrupted by a stop; running it again", job.id, when)
+        self.running[job.id] = self._tasks.start(self._run(job, when, [], state), name=f"job {job.id}")
+        return True
 
     async def settle(self) -> None:
         """Wait until no accounting or run is in flight (tests, benchmarks, shutdown)."""

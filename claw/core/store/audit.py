@@ -19,6 +19,7 @@ class AuditEntry:
     detail: str = ""
     ts: float = field(default_factory=time.time)
     message: int = 0  # the inbound message it acted for (0: none), so a resumed turn does not act twice
+    run: int = 0  # the job run it acted for (0: none), likewise
 
 
 def write(db: sqlite_utils.Database, entry: AuditEntry) -> None:
@@ -50,6 +51,11 @@ def set_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
 def for_message(db: sqlite_utils.Database, message_id: int) -> list[dict[str, Any]]:
     """What was done for one inbound message, oldest first."""
     return list(db.query("SELECT * FROM audit WHERE message = ? ORDER BY id", [message_id]))
+
+
+def for_run(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+    """What one job run did, oldest first."""
+    return list(db.query("SELECT * FROM audit WHERE run = ? ORDER BY id", [run_id]))
 
 
 def after(db: sqlite_utils.Database, last: int, limit: int = 200) -> list[dict[str, Any]]:

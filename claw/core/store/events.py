@@ -31,6 +31,7 @@ class EventRecord:
     score: float
     zones: tuple[str, ...]
     bytes: int
+    due: bool = False  # its alert was decided but a stop came before it was queued
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> EventRecord:
@@ -50,6 +51,7 @@ class EventRecord:
             what=str(row.get("what") or ""),
             alert=bool(row.get("alert")),
             alerted=bool(row.get("alerted")),
+            due=row.get("alerted") == 2,
             score=float(row.get("score") or 0.0),
             zones=zones,
             bytes=int(row.get("bytes") or 0),
@@ -73,9 +75,10 @@ def insert(db: sqlite_utils.Database, camera: str, start_ts: float, **fields: An
 def update(db: sqlite_utils.Database, event_id: int, **fields: Any) -> None:
     if "zones" in fields:
         fields["zones"] = json.dumps(sorted(fields["zones"]))
-    for key in ("alert", "alerted"):
-        if key in fields:
-            fields[key] = int(bool(fields[key]))
+    if "alert" in fields:
+        fields["alert"] = int(bool(fields["alert"]))
+    if "alerted" in fields:
+        fields["alerted"] = int(fields["alerted"])  # 0 not sent, 1 queued, 2 decided but not yet queued
     db.table("events").update(event_id, fields)
 
 
@@ -112,6 +115,17 @@ def recent(
         where.append("(alert = 1 AND what != 'nothing')" if notable else "NOT (alert = 1 AND what != 'nothing')")
     sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY start_ts DESC, id DESC LIMIT ?"
     return [EventRecord.from_row(r) for r in db.query(sql, [*params, limit])]
+
+
+def unfinished(db: sqlite_utils.Database, since: float) -> list[EventRecord]:
+    """Events since `since` a stop left half done: an alert decided but not queued (alerted = 2), or never
+    described (no title yet), oldest first."""
+    rows = db.query(
+        "SELECT * FROM events WHERE start_ts >= ? AND (alerted = 2 OR (title = '' AND description = ''))"
+        " ORDER BY start_ts, id",
+        [since],
+    )
+    return [EventRecord.from_row(r) for r in rows]
 
 
 def close_dangling(db: sqlite_utils.Database) -> int:

@@ -175,14 +175,21 @@ def finish(
         _put_state(db, state)
 
 
-def interrupt_unfinished(db: sqlite_utils.Database, now: float) -> int:
-    """Runs still marked running belong to a daemon that stopped mid-run: say so, never run them again."""
-    cursor = db.execute(
-        "UPDATE job_runs SET status = 'interrupted', ended = ?, detail = 'the daemon stopped during this run'"
-        " WHERE status = 'running'",
-        [now],
-    )
-    return int(cursor.rowcount or 0)
+def interrupt_unfinished(db: sqlite_utils.Database, now: float) -> list[tuple[str, float]]:
+    """Runs still marked running belong to a daemon that stopped mid-run: say so. Returns (job id, scheduled)
+    of those that had not acted yet (nothing audited under them), for the scheduler to run again."""
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        rows = db.execute(
+            "SELECT r.job_id, r.scheduled, EXISTS (SELECT 1 FROM audit a WHERE a.run = r.id) FROM job_runs r"
+            " WHERE r.status = 'running' ORDER BY r.id"
+        ).fetchall()
+        db.execute(
+            "UPDATE job_runs SET status = 'interrupted', ended = ?, detail = 'the daemon stopped during this run'"
+            " WHERE status = 'running'",
+            [now],
+        )
+    return [(str(r[0]), float(r[1])) for r in rows if not r[2]]
 
 
 def history(db: sqlite_utils.Database, per_job: int = 10) -> dict[str, list[Run]]:

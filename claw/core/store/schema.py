@@ -175,7 +175,8 @@ def _v3(db: sqlite_utils.Database) -> None:
 def _v4(db: sqlite_utils.Database) -> None:
     # Exactly-once answers: an inbound message is "answered" in the same transaction that stores its reply
     # and queues it; `tries` counts the turns started on it (a message that crashes us is not retried forever);
-    # an audit row names the message it acted for, so a turn resumed after a crash does not act twice.
+    # an audit row names the message (or the job run) it acted for, so a turn or run resumed after a crash
+    # does not act twice.
     _run(
         db,
         """
@@ -185,6 +186,8 @@ def _v4(db: sqlite_utils.Database) -> None:
         CREATE INDEX messages_unanswered ON messages(channel) WHERE role = 'user' AND answered IS NULL;
         ALTER TABLE audit ADD COLUMN message INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX audit_by_message ON audit(message) WHERE message > 0;
+        ALTER TABLE audit ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX audit_by_run ON audit(run) WHERE run > 0;
         """,
     )
 
