@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -201,7 +201,7 @@ class Daemon:
             killswitch=self.killswitch,
             supervisor=self.supervisor,
             describer=describer,
-            alert=lambda text, media, title: self.notify(text, kind="alert", media=media, title=title),
+            alert=lambda text, media, title, key: self.notify(text, kind="alert", media=media, title=title, key=key),
             notice=lambda text, title: self.notify(text, kind="notice", title=title),
             publish=self.live.publish,
             media=self.media,
@@ -262,7 +262,7 @@ class Daemon:
             self.config,
             store=self.store,
             killswitch=self.killswitch,
-            notify=lambda text, kind, title: self.notify(text, kind=kind, title=title),
+            notify=lambda text, kind, title, key: self.notify(text, kind=kind, title=title, key=key),
             think=think,
             run_routine=run_routine,
             interpret=interpreter.plan if interpreter is not None else lambda text: None,
@@ -301,10 +301,12 @@ class Daemon:
         return await source() if source else []
 
     async def notify(
-        self, text: str, *, kind: OutKind = "notice", media: tuple[Media, ...] = (), title: str = ""
+        self, text: str, *, kind: OutKind = "notice", media: tuple[Media, ...] = (), title: str = "", key: str = ""
     ) -> None:
-        """Tell every owner on every channel (alerts, job results, discoveries)."""
-        await self.bus.send(Outbound(channel=None, recipient=None, text=text, kind=kind, media=media, title=title))
+        """Tell every owner on every channel (alerts, job results, discoveries); a `key` (one event, one job
+        occurrence) makes telling twice impossible: the outbox keeps one message per key and owner."""
+        message = Outbound(channel=None, recipient=None, text=text, kind=kind, media=media, title=title)
+        await self.bus.send(replace(message, id=key) if key else message)
 
     def site(self) -> Site:
         """What the private listener's handlers may use."""
