@@ -41,7 +41,7 @@ class FastPath(Protocol):
         """Return an answer, or None to let the next handler (and finally the model) try."""
 
 
-MAX_TRIES = 3  # turns started on one message before it is given up (a message that crashes us must not loop)
+MAX_TRIES = 10  # turns started on one message before it is given up (a message that crashes us must not loop)
 OFFLINE_HINT = (
     'Routines and plain commands still work without it: try "sleepy time", "turn off the kitchen lights" '
     'or "is the garage open".'
