@@ -241,8 +241,11 @@ async def test_a_job_run_a_stop_interrupted_runs_again_only_if_it_had_not_acted(
         )
         assert idle > acted
         await store.run(audit_db.write, AuditEntry("scheduler", "schedule", "turn off", "Porch", run=acted))
-        assert await store.run(jobs_db.interrupt_unfinished, 300.0) == [("bins", 200.0)]
+        left = await store.run(jobs_db.unfinished)
+        assert [(r.id, r.acted) for r in left] == [(acted, True), (idle, False)]
+        await store.run(jobs_db.interrupt, [acted], 300.0)  # what start-up does with a run that had acted
         assert {r.status for r in await store.run(jobs_db.runs, "lights")} == {"interrupted"}
+        assert {r.status for r in await store.run(jobs_db.runs, "bins")} == {"running"}  # until it runs again
     finally:
         await store.close()
 

@@ -80,6 +80,7 @@ def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
                 },
             },
             recent_events,
+            untrusted=True,
         )
     )
     tools.add(
@@ -89,6 +90,7 @@ def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
             "'last person', 'last vehicle', 'last animal', 'last event'.",
             {"type": "object", "properties": {"which": {"type": "string"}}, "required": ["which"]},
             show_event,
+            untrusted=True,
         )
     )
     tools.add(
@@ -101,6 +103,7 @@ def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
                 "required": ["camera"],
             },
             mute_camera,
+            effect="manages",
         )
     )
     tools.add(
@@ -109,6 +112,7 @@ def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
             "Set the camera alert mode: home, away (we left) or night.",
             {"type": "object", "properties": {"mode": {"type": "string", "enum": list(MODES)}}, "required": ["mode"]},
             set_mode,
+            effect="manages",
         )
     )
     tools.add(
@@ -126,6 +130,7 @@ def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
                 "required": ["condition"],
             },
             watch,
+            effect="manages",
         )
     )
 

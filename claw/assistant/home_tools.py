@@ -35,10 +35,16 @@ def _target(name: str = "", room: str = "", kind: str = "") -> Target:
     return Target(name=name, room=room, kind=kind_of(kind) or kind if kind else "")
 
 
+# State fields a device fills with text from elsewhere (what a speaker plays): untrusted once read.
+FREE_TEXT = ("title", "artist", "album", "station", "track", "uri", "creator")
+
+
 def add_home_tools(tools: Tools, home: Home) -> None:
     async def home_state(name: str = "", room: str = "", kind: str = "") -> Any:
         target = _target(name, room, kind)
         devices = home.actions.resolver().resolve(target) if (name or room or kind) else home.registry.devices()
+        if any(isinstance(d.state.get(k), str) and d.state[k] for d in devices[:40] for k in FREE_TEXT):
+            current_request().receipt.tainted = True  # a track title is anyone's words: it may inform, not act
         return [
             {
                 "name": d.name,
@@ -130,6 +136,7 @@ def add_home_tools(tools: Tools, home: Home) -> None:
             "Turn devices on or off (shades/garage/gate: open or close). Give a name, room or kind; never guess one.",
             target_schema(["on"], {"on": {"type": "boolean"}}),
             turn_on_off,
+            effect="acts",
         )
     )
     tools.add(
@@ -144,6 +151,7 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 },
             ),
             set_value,
+            effect="acts",
         )
     )
     tools.add(
@@ -161,6 +169,7 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 },
             ),
             media,
+            effect="acts",
         )
     )
     tools.add(
@@ -169,6 +178,7 @@ def add_home_tools(tools: Tools, home: Home) -> None:
             "Run a device's named action from its skill (e.g. load_preset, identify); home_state lists them.",
             target_schema(["action"], {"action": {"type": "string"}, "params": {"type": "object"}}),
             device_action,
+            effect="acts",
         )
     )
     tools.add(
@@ -182,6 +192,7 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 "additionalProperties": False,
             },
             run_routine,
+            effect="acts",
         )
     )
     tools.add(
@@ -201,5 +212,6 @@ def add_home_tools(tools: Tools, home: Home) -> None:
                 "additionalProperties": False,
             },
             manage_device,
+            effect="manages",
         )
     )

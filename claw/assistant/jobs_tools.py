@@ -75,6 +75,7 @@ def add_job_tools(tools: Tools, jobs: Jobs) -> None:
             "Repeat the returned 'when' to the owner.",
             _CREATE,
             create_job,
+            effect="manages",
         )
     )
     tools.add(
@@ -85,9 +86,9 @@ def add_job_tools(tools: Tools, jobs: Jobs) -> None:
             list_jobs,
         )
     )
-    tools.add(Tool("pause_job", "Pause a scheduled job until resumed.", _REF, pause_job))
-    tools.add(Tool("resume_job", "Resume a paused job.", _REF, resume_job))
-    tools.add(Tool("delete_job", "Delete a scheduled job or reminder for good.", _REF, delete_job))
+    tools.add(Tool("pause_job", "Pause a scheduled job until resumed.", _REF, pause_job, effect="manages"))
+    tools.add(Tool("resume_job", "Resume a paused job.", _REF, resume_job, effect="manages"))
+    tools.add(Tool("delete_job", "Delete a scheduled job or reminder for good.", _REF, delete_job, effect="manages"))
 
 
 async def jobs_command(jobs: Jobs, text: str) -> str:

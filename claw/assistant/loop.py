@@ -11,13 +11,13 @@ from typing import Any
 from claw.assistant.llm import Answer, Model, ToolCall
 from claw.assistant.memory import Memory
 from claw.assistant.repair import tool_calls_in_text
-from claw.assistant.toolbox import CURRENT_REQUEST, Tools
+from claw.assistant.toolbox import CURRENT_REQUEST, UNTRUSTED_NOTE, Tools
 from claw.core.config import LLMConfig
 from claw.core.request import Request
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
-from claw.core.untrusted import clean_untrusted
+from claw.core.untrusted import clean_untrusted, forwarded
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,13 @@ class Brain:
         prompt = await self.memory.build(
             turn.conversation, overview=self.overview(), tool_schemas=schemas, extra_system=GUIDANCE
         )
+        if any(forwarded(m.get("content") or "") for m in prompt.messages if m.get("role") == "user"):
+            turn.receipt.tainted = True  # forwarded text is in the prompt: it may inform, not act
         new: list[Message] = []
         answer, called = await self._loop(prompt.messages, schemas, turn, images=images, record=new)
         text = clean_untrusted(answer.content).strip() or "Done."
         new.append(Message("assistant", text))
-        record = tuple(_stamped(m, turn) for m in new)
+        record = tuple(_stamped(self._kept(m), turn) for m in new)
         if keep:
             await self.store.run(log_db.append, turn.conversation, list(record))
         if self.memory.needs_compaction(prompt):
@@ -135,7 +137,14 @@ class Brain:
 
     async def _run_tool(self, call: ToolCall) -> str:
         log.info("tool %s %s", call.name, json.dumps(dict(call.arguments), default=str)[:200])
-        return await self.tools.call(call.name, call.arguments)
+        return await self.tools.call(call.name, call.arguments, by_model=True)
+
+    def _kept(self, m: Message) -> Message:
+        """What later turns see of this one: a result carrying text the owner did not write is not kept
+        (it would be in every later prompt, able to steer turns that never read it)."""
+        if m.role == "tool" and self.tools.untrusted(m.tool_name):
+            return Message("tool", UNTRUSTED_NOTE, tool_name=m.tool_name)
+        return m
 
 
 def _stamped(m: Message, turn: Request) -> Message:

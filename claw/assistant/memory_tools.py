@@ -55,6 +55,8 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
                 "additionalProperties": False,
             },
             remember,
+            effect="acts",
+            manages_when=lambda args: bool(args.get("about_household")),
         )
     )
     tools.add(
@@ -68,6 +70,7 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
                 "additionalProperties": False,
             },
             recall,
+            untrusted=True,
         )
     )
     tools.add(
@@ -81,6 +84,7 @@ def add_memory_tools(tools: Tools, store: Store) -> None:
                 "additionalProperties": False,
             },
             forget,
+            effect="manages",
         )
     )
 

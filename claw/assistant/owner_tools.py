@@ -31,6 +31,7 @@ def owner_tools(
                 "required": ["name", "number"],
             },
             add_owner,
+            effect="manages",
         ),
         Tool(
             "remove_owner",
@@ -41,5 +42,6 @@ def owner_tools(
                 "required": ["who"],
             },
             remove_owner,
+            effect="manages",
         ),
     ]

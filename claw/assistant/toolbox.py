@@ -6,14 +6,15 @@ import contextvars
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import jsonschema
 
 from claw.assistant.repair import repair_arguments
 from claw.core.errors import ClawError, NeedsConfirmation
 from claw.core.request import Request
+from claw.core.safety import Guard
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ def current_request() -> Request:
 
 
 Handler = Callable[..., Awaitable[Any]]
+# What a tool does to the house: reads it; acts on it (devices, routines, media); or manages it (what Claw
+# watches and remembers, its jobs, names, owners, camera modes) — which the model does only with a code.
+Effect = Literal["reads", "acts", "manages"]
+UNTRUSTED_NOTE = "[withheld from later turns: text the owner did not write; ask again to see it]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,10 @@ class Tool:
     description: str
     parameters: Mapping[str, Any]  # JSON schema of an object
     handler: Handler
+    effect: Effect = "reads"
+    untrusted: bool = False  # its result carries text the owner did not write (camera words, skill bodies)
+    guarded: bool = False  # the domain already holds what it changes for a code: no second code
+    manages_when: Callable[[Mapping[str, Any]], bool] | None = None  # "acts", but "manages" for these arguments
     _validator: Any = field(default=None, compare=False, repr=False)
 
     def schema(self) -> dict[str, Any]:
@@ -53,9 +62,10 @@ class Tool:
 class Tools:
     """Holds tools by name, validates and repairs arguments, and turns every failure into data."""
 
-    def __init__(self, result_chars: int = 4000) -> None:
+    def __init__(self, result_chars: int = 4000, guard: Guard | None = None) -> None:
         self._tools: dict[str, Tool] = {}
         self.result_chars = result_chars
+        self.guard = guard  # holds what the model may not do alone (see `call`)
 
     def add(self, tool: Tool) -> None:
         jsonschema.Draft202012Validator.check_schema(tool.parameters)
@@ -72,8 +82,17 @@ class Tools:
     def schemas(self) -> list[dict[str, Any]]:
         return [t.schema() for t in self._tools.values()]
 
-    async def call(self, name: str, arguments: Mapping[str, Any] | str) -> str:
-        """Run a tool; the result (or the error, as data for the model) is text, capped in length."""
+    def untrusted(self, name: str) -> bool:
+        tool = self._tools.get(name)
+        return tool is not None and tool.untrusted
+
+    async def call(self, name: str, arguments: Mapping[str, Any] | str, *, by_model: bool = False) -> str:
+        """Run a tool; the result (or the error, as data for the model) is text, capped in length.
+
+        `by_model`: the model chose this call. Then a management action, or any change once the turn has
+        read text the owner did not write, is held for the owner's code instead of run — enforced here,
+        whatever the prompt says.
+        """
         tool = self._tools.get(name)
         if tool is None:
             close = [n for n in self._tools if name.lower() in n or n in name.lower()]
@@ -84,8 +103,14 @@ class Tools:
             first = problems[0]
             where = ".".join(str(p) for p in first.path) or "arguments"
             return _error(f"invalid {where}: {first.message}", f"arguments must match: {json.dumps(tool.parameters)}")
+        request = current_request()
+        why = self._needs_code(tool, args, request) if by_model else None
+        if why is not None and self.guard is not None:
+            return await self._hold(tool, args, request, why)
         try:
             result = await tool.handler(**args)
+            if tool.untrusted:
+                request.receipt.tainted = True  # what follows in this turn may inform, not act
         except NeedsConfirmation as exc:
             return json.dumps({"status": "needs_confirmation", "tell_the_owner": exc.prompt})
         except ClawError as exc:
@@ -97,6 +122,51 @@ class Tools:
         if len(text) > self.result_chars:
             text = text[: self.result_chars] + f"... [cut: {len(text) - self.result_chars} more characters]"
         return text
+
+    def _needs_code(self, tool: Tool, args: Mapping[str, Any], request: Request) -> str | None:
+        if tool.effect == "reads" or tool.guarded or request.released:
+            return None
+        manages = tool.effect == "manages" or (tool.manages_when is not None and tool.manages_when(args))
+        if manages:
+            return "it changes how Claw runs the house"
+        if request.receipt.tainted or not request.owner:
+            return "this turn read text you did not write"
+        return None
+
+    async def _hold(self, tool: Tool, args: Mapping[str, Any], request: Request, why: str) -> str:
+        assert self.guard is not None
+        released = replace(request, released=True)
+
+        async def run() -> str:
+            token = CURRENT_REQUEST.set(released)
+            try:
+                result = await tool.handler(**args)
+            finally:
+                CURRENT_REQUEST.reset(token)
+            text = result if isinstance(result, str) else json.dumps(result, default=str, ensure_ascii=False)
+            return _said(text)
+
+        described = f"let me {_action(tool.name, args)} ({why})"
+        pending = await self.guard.hold(described, run, request)
+        return json.dumps({"status": "needs_confirmation", "tell_the_owner": pending.prompt})
+
+
+def _action(name: str, args: Mapping[str, Any]) -> str:
+    shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)[:40]}" for k, v in args.items())
+    return f"{name.replace('_', ' ')}({shown})"
+
+
+def _said(text: str) -> str:
+    """A released tool's result as the owner reads it: its message if it has one, else the text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:500]
+    if isinstance(data, dict):
+        for key in ("tell_the_owner", "message", "result", "error"):
+            if isinstance(data.get(key), str):
+                return str(data[key])
+    return text[:500]
 
 
 def _error(message: str, hint: str = "") -> str:

@@ -18,6 +18,7 @@ class Receipt:
 
     prompts: list[str] = field(default_factory=list)
     pictures: list[Media] = field(default_factory=list)
+    tainted: bool = False  # the turn has read text the owner did not write: what it would change waits for a code
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Request:
     owner: bool = True  # the text came from an owner (not a forward, a page or a schedule's own words)
     message: int = 0  # the inbound message's row, when it came from one: its audit rows name it
     run: int = 0  # the job run's row, when a schedule asked: likewise
+    released: bool = False  # an owner's code released this (a held model action running now): not held again
     receipt: Receipt = field(default_factory=Receipt, compare=False, repr=False)
 
     def using(self, via: Via) -> Request:

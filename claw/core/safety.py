@@ -8,7 +8,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 from claw.core.errors import NeedsConfirmation
 from claw.core.request import Request
@@ -88,8 +87,11 @@ class Guard:
         log.info("held '%s' for %s via %s", description, request.actor, request.via)
         return pending
 
-    async def require(self, *, action: str, target: str, run: Action, request: Request) -> NoReturn:
-        """Hold `run` for the owner's code and tell the caller so; it runs only through `confirm`."""
+    async def require(self, *, action: str, target: str, run: Action, request: Request) -> str:
+        """Hold `run` for the owner's code and tell the caller so (NeedsConfirmation); it runs only through
+        `confirm` — or now, when the request is a model's call an owner already released with a code."""
+        if request.released:
+            return await run()
         pending = await self.hold(f"{action} {target}".strip(), run, request)
         raise NeedsConfirmation(pending.prompt, pending.code)
 

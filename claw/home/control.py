@@ -143,7 +143,10 @@ class Control:
         sensitive_action = bool(change.action) and any(
             c.type == "action" and c.is_sensitive(change.action) for c in device.capabilities
         )
-        if sensitive_action or (not change.action and _sensitive(device, changes)):
+        sensitive = sensitive_action or (not change.action and _sensitive(device, changes))
+        if sensitive and turn.released:  # the owner's code released this very call already
+            return await self._actuate(device, change, changes, turn, audit, cleared=True)
+        if sensitive:
             description = (
                 f"{change.describe()} on the {device.name}"
                 if sensitive_action

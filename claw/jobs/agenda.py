@@ -90,7 +90,7 @@ class Jobs:
         """Load and catch up every job (missed occurrences are accounted), then start the timer."""
         store, cfg = self.store, self.config.scheduler
         now = self.clock.now()
-        interrupted = await store.run(jobs_db.interrupt_unfinished, now.timestamp())
+        unfinished = await store.run(jobs_db.unfinished)
         await store.run(jobs_db.prune, cfg.keep_runs)
         for note in await store.run(jobs_db.sync, book.wanted(self.config, self.place, now), book.MANAGED):
             log.info("jobs: %s", note)
@@ -111,10 +111,12 @@ class Jobs:
         await store.run(jobs_db.put_states, fresh)  # one transaction, however many jobs are new
         await asyncio.gather(*(self._arm(job) for job in self.jobs.values()))  # the store queues the writes
         self._timer.start(paused=self.clock.manual)
-        for job_id, scheduled_at in interrupted:
-            job = self.jobs.get(job_id)
-            if job is not None:
-                self._runner.resume(job, scheduled_at)
+        gone = []  # runs a stop interrupted that will not run again: recorded as interrupted
+        for run in unfinished:
+            job = self.jobs.get(run.job_id)
+            if run.acted or job is None or not self._runner.resume(job, run.scheduled, run.id):
+                gone.append(run.id)
+        await store.run(jobs_db.interrupt, gone, now.timestamp())
         for q in quarantined:
             await self.notify(
                 f"I set aside the scheduled job '{q.id}': it no longer makes sense ({q.reason}). It is kept in "

@@ -117,11 +117,16 @@ class Runner:
             return "coalesced: a later occurrence was due too, and only that one ran"
         return "the previous run was still going"
 
-    async def _run(self, job: Job, scheduled: datetime, skipped: list[Run], state: JobState) -> None:
+    async def _run(
+        self, job: Job, scheduled: datetime, skipped: list[Run], state: JobState, *, run_id: int = 0
+    ) -> None:
         try:
-            running = Run(job.id, scheduled.timestamp(), "running", started=self.clock.now().timestamp())
-            # the newest in-memory state, not the one captured: writes are FIFO, so the store never goes back
-            ids = await self.store.run(jobs_db.account, self.states.get(job.id, state), [*skipped, running])
+            if run_id:  # a resumed run keeps its row
+                ids = [run_id]
+            else:
+                running = Run(job.id, scheduled.timestamp(), "running", started=self.clock.now().timestamp())
+                # the newest in-memory state, not the one captured: writes are FIFO, so the store never goes back
+                ids = await self.store.run(jobs_db.account, self.states.get(job.id, state), [*skipped, running])
             started = self.clock.now()  # the action starts now: lateness is measured to here
             lateness = started - scheduled
             status, detail, ok = await self._perform(job, f"job-{job.id}-{scheduled.timestamp():.0f}", ids[-1])
@@ -157,9 +162,10 @@ class Runner:
             log.exception("job %s: action raised", job.id)
             return "failed", f"unexpected error: {type(exc).__name__}: {exc}"[:300], False
 
-    def resume(self, job: Job, scheduled: float) -> bool:
-        """Run again an occurrence a stop interrupted before it acted, if still within its grace (what it tells
-        is keyed by the occurrence, so the owners hear it once). False: too late, or already running."""
+    def resume(self, job: Job, scheduled: float, run_id: int) -> bool:
+        """Run again, under its own row, an occurrence a stop interrupted before it acted, if still within its
+        grace (what it tells is keyed by the occurrence, so the owners hear it once). False: too late, or
+        already running. The row stays "running" until it ends, so another stop leaves it to run again."""
         when = self.when(scheduled)
         state = self.states.get(job.id)
         if when is None or state is None or not job.enabled or job.id in self.running:
@@ -167,7 +173,8 @@ class Runner:
         if self.clock.now() - when > self.grace:
             return False
         log.info("job %s: the occurrence at %s was interrupted by a stop; running it again", job.id, when)
-        self.running[job.id] = self._tasks.start(self._run(job, when, [], state), name=f"job {job.id}")
+        run = self._run(job, when, [], state, run_id=run_id)
+        self.running[job.id] = self._tasks.start(run, name=f"job {job.id}")
         return True
 
     async def settle(self) -> None:
@@ -175,7 +182,8 @@ class Runner:
         await self._tasks.settle()
 
     async def stop(self) -> None:
-        """Cancel runs in flight; the next start records them as interrupted, never runs them again."""
+        """Cancel runs in flight; the next start runs again those that had not acted yet (within their grace)
+        and records the others as interrupted."""
         await self._tasks.stop()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from claw.core.config import Config
 from claw.core.tasks import OwnedTasks
+from claw.core.untrusted import clean_untrusted
 from claw.home.builtin import BUILTIN_MATCHERS
 from claw.home.device import Driver, Found
 from claw.home.discovery import Matcher
@@ -299,8 +300,10 @@ class Skills:
             parts.append("Pairing: " + " ".join(skill.pairing.steps))
         if entry.reason:
             parts.append(f"Unavailable here: {entry.reason}.")
-        parts.append(skill.body or "(This skill has no guide.)")
-        return "\n\n".join(parts)
+        # an installed skill is trusted like code the owner installed; its text is still cleaned of
+        # chat-template tokens and framed as a guide, not as the owner's words
+        parts.append(clean_untrusted(skill.body) if skill.body else "(This skill has no guide.)")
+        return "\n\n".join(parts) + "\n\n(End of the skill's guide.)"
 
     def _find(self, name: str) -> Entry | None:
         key = name.strip().lower().replace(" ", "-")

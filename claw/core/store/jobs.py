@@ -175,21 +175,35 @@ def finish(
         _put_state(db, state)
 
 
-def interrupt_unfinished(db: sqlite_utils.Database, now: float) -> list[tuple[str, float]]:
-    """Runs still marked running belong to a daemon that stopped mid-run: say so. Returns (job id, scheduled)
-    of those that had not acted yet (nothing audited under them), for the scheduler to run again."""
-    with db.conn:
-        db.conn.execute("BEGIN IMMEDIATE")
-        rows = db.execute(
-            "SELECT r.job_id, r.scheduled, EXISTS (SELECT 1 FROM audit a WHERE a.run = r.id) FROM job_runs r"
-            " WHERE r.status = 'running' ORDER BY r.id"
-        ).fetchall()
-        db.execute(
-            "UPDATE job_runs SET status = 'interrupted', ended = ?, detail = 'the daemon stopped during this run'"
-            " WHERE status = 'running'",
-            [now],
-        )
-    return [(str(r[0]), float(r[1])) for r in rows if not r[2]]
+@dataclass(frozen=True, slots=True)
+class Unfinished:
+    """A run still marked running: the daemon stopped during it."""
+
+    id: int
+    job_id: str
+    scheduled: float
+    acted: bool  # something was audited under it: running it again would act twice
+
+
+def unfinished(db: sqlite_utils.Database) -> list[Unfinished]:
+    rows = db.execute(
+        "SELECT r.id, r.job_id, r.scheduled, EXISTS (SELECT 1 FROM audit a WHERE a.run = r.id) FROM job_runs r"
+        " WHERE r.status = 'running' ORDER BY r.id"
+    ).fetchall()
+    return [Unfinished(int(r[0]), str(r[1]), float(r[2]), bool(r[3])) for r in rows]
+
+
+def interrupt(db: sqlite_utils.Database, run_ids: Sequence[int], now: float) -> int:
+    """Runs a stop interrupted and that will not run again: say so (the others stay running until rerun)."""
+    marks = ",".join("?" for _ in run_ids)
+    if not run_ids:
+        return 0
+    cursor = db.execute(
+        "UPDATE job_runs SET status = 'interrupted', ended = ?, detail = 'the daemon stopped during this run'"
+        f" WHERE status = 'running' AND id IN ({marks})",
+        [now, *run_ids],
+    )
+    return int(cursor.rowcount or 0)
 
 
 def history(db: sqlite_utils.Database, per_job: int = 10) -> dict[str, list[Run]]:
