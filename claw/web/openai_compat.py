@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from claw.assistant import tokens
 from claw.channels.local import LocalChannel
@@ -78,9 +79,16 @@ def last_user_message(messages: Any) -> tuple[str, tuple[bytes, ...]]:
     """The text (and inline images) of the last user message; Claw keeps its own history and memory."""
     if not isinstance(messages, list) or not messages:
         raise BadRequest("messages", "messages must be a non-empty array")
+    roles = [m.get("role") if isinstance(m, Mapping) else None for m in messages]
+    last = len(roles) - 1 - roles[::-1].index("user") if "user" in roles else -1
     for i, item in enumerate(messages):
         if not isinstance(item, Mapping) or not isinstance(item.get("role"), str):
             raise BadRequest(f"messages[{i}]", "each message needs a role and content")
+        content = item.get("content")
+        if content is not None and not isinstance(content, (str, list)):  # null: an assistant's tool call
+            raise BadRequest(f"messages[{i}].content", "content must be a string or an array of content parts")
+        if isinstance(content, list) and i != last:
+            _parts(content, f"messages[{i}].content")  # only checked: Claw reads the last user message alone
     users = [m for m in messages if m["role"] == "user"]
     if not users:
         raise BadRequest("messages", "there is no message with role 'user'")
@@ -129,9 +137,11 @@ def _parts(parts: list[Any], where: str) -> tuple[str, tuple[bytes, ...]]:
 
 async def completions(request: web.Request) -> web.StreamResponse:
     """OpenAI's chat completion: the last user message goes through the router (fast path, then the brain)."""
+    # The raw bytes, decoded here (json.loads finds UTF-8/16/32 itself): a bogus charset, a false
+    # Content-Encoding or JSON nested too deep for the parser is a 400, never a 500 with a traceback.
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(await request.read())
+    except (ValueError, RecursionError, RequestPayloadError):  # UnicodeDecodeError is a ValueError
         raise BadRequest("", "the body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("", "the body must be a JSON object")
@@ -142,8 +152,15 @@ async def completions(request: web.Request) -> web.StreamResponse:
     user = body.get("user")
     if user is not None and (not isinstance(user, str) or not _USER.match(user)):
         raise BadRequest("user", "user must be 1-64 letters, digits or . _ - + @")
-    options = body.get("stream_options") or {}
-    usage = isinstance(options, Mapping) and options.get("include_usage") is True
+    model_name = body.get("model")
+    if model_name is not None and not isinstance(model_name, str):
+        raise BadRequest("model", "model must be a string (any name: the answer comes from claw)")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, Mapping):
+        raise BadRequest("stream_options", "stream_options must be an object")
+    usage = (options or {}).get("include_usage", False)
+    if not isinstance(usage, bool):
+        raise BadRequest("stream_options.include_usage", "include_usage must be true or false")
     channel = request.app[CHANNEL]
     reply = channel.ask(
         text, images=images, conversation=conversation_for(channel, user or None), sender=user or "owner"

@@ -42,12 +42,13 @@ async def _plain(
     return response
 
 
-class _QuietServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class QuietServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """aiohttp's own log for requests it could not even parse (garbage on the port, bad headers, a
     body that fails to decompress while it is drained).
 
-    Anyone can send those to a public listener, so each is one warning line, never a traceback.
-    Handler errors never reach it: `_plain` answers them all.
+    Anyone can send those to a listener, so each is one warning line, never a traceback. Handler
+    errors never reach it: `_plain` (and the private app's `json_errors`) answer them all.
+    `extra={"listener": name}` names the listener in the line.
     """
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
@@ -58,7 +59,8 @@ class _QuietServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     def exception(self, msg: object, *args: object, exc_info: object = True, **kwargs: Any) -> None:
         error = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
         what = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}" if error else "unknown error"
-        self.logger.warning("public: refused a malformed request (%s)", what)
+        listener = (self.extra or {}).get("listener", "public")
+        self.logger.warning("%s: refused a malformed request (%s)", listener, what)
 
 
 async def picture(tokens: MediaTokens, token: str, cache: str) -> web.Response:
@@ -91,7 +93,7 @@ def build(media: MediaTokens, routes: Sequence[Callable[[web.Application], None]
     public = web.Application(
         middlewares=[_plain],
         client_max_size=CLIENT_MAX_SIZE,
-        handler_args={"logger": _QuietServerLog(logging.getLogger("claw.web.public.server"), {})},
+        handler_args={"logger": QuietServerLog(logging.getLogger("claw.web.public.server"), {})},
     )
     public[MEDIA] = media
     public.router.add_get("/media/{token}", media_handler)

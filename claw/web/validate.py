@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from claw.core.errors import ToolError
 from claw.home.control import Change
@@ -31,7 +32,10 @@ def not_found(what: str) -> web.HTTPNotFound:
 
 async def json_object(request: web.Request, *, required: bool = True) -> dict[str, Any]:
     """The body as a JSON object; an empty body is `{}` when not `required`."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except RequestPayloadError:  # a false Content-Encoding: the body cannot be read as sent
+        raise Invalid("", "body could not be read (is its Content-Encoding right?)") from None
     if len(raw) > MAX_BODY:
         raise Invalid("", f"body is over {MAX_BODY // 1024} kB")
     if not raw.strip():
@@ -44,6 +48,8 @@ async def json_object(request: web.Request, *, required: bool = True) -> dict[st
         raise Invalid("", f"body is not valid JSON ({exc.msg} at character {exc.pos})") from None
     except ValueError:
         raise Invalid("", "body is not valid UTF-8 JSON") from None
+    except RecursionError:
+        raise Invalid("", "body is nested too deeply") from None
     if not isinstance(body, dict):
         raise Invalid("", "body must be a JSON object")
     return body

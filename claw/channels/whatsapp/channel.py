@@ -22,7 +22,7 @@ from claw.channels.whatsapp.text import split_body, title_of
 from claw.channels.whatsapp.twilio_http import PERMANENT_CODES, TEMPLATE_CODES
 from claw.core.backoff import Backoff
 from claw.core.bus import Bus, Outbound
-from claw.core.config import Config
+from claw.core.config import Config, alert_channel
 from claw.core.errors import ConfigError
 from claw.core.media import MediaTokens
 from claw.core.safety import Guard
@@ -164,8 +164,9 @@ class WhatsApp:
     def _recipients(self, message: Outbound) -> list[str]:
         if message.channel not in (None, self.name):
             return []
-        if message.recipient is None:
-            return [o.number for o in self.owners.all()]
+        if message.recipient is None:  # everyone: an alert (channel None) goes to each owner's preferred channel
+            anyway = message.channel == self.name
+            return [o.number for o in self.owners.all() if anyway or alert_channel(self.config, o) == self.name]
         number = normalize(message.recipient)
         if message.channel == self.name:
             return [number] if len(number) > 6 else []
@@ -338,6 +339,10 @@ def _too_large(size: int) -> web.HTTPRequestEntityTooLarge:
 
 def _not_a_form(request: web.Request) -> str | None:
     """Why the body is not what Twilio posts (a plain form in UTF-8 or ASCII), or None."""
+    try:
+        request.content_type, request.charset  # noqa: B018 (parsing the header can fail: `charset*` with no `=`)
+    except (IndexError, ValueError):
+        return "unparsable content type"
     if request.content_type != FORM_TYPE:
         return f"content type {request.content_type[:60]!r}"
     charset = (request.charset or "utf-8").lower()
