@@ -1,0 +1,192 @@
+"""Inbound Telegram updates: owner check, persist once (deduplicated by update id), then to the brain in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+from telegram import Bot, Message, Update
+from telegram.error import TelegramError
+
+from claw.core.bus import Bus, Inbound, Outbound
+from claw.core.config import Owner
+from claw.core.request import owner_conversation
+from claw.core.store import Store
+from claw.core.store import messages as log_db
+from claw.core.store import outbox as rows_db
+from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.store.messages import Answering
+from claw.core.store.messages import Message as Stored
+from claw.core.store.outbox import Arriving
+from claw.core.untrusted import FORWARDED
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+VOICE_REPLY = "I can't listen to voice notes yet — please type it instead (photos are fine: I can look at those)."
+DENY_REPLY = (
+    "Hello! I'm a private home assistant and only talk to the people who own this house. "
+    "If that is you, add telegram = {user} to your [[owners]] entry and restart me."
+)
+DENIED_SETTING = "telegram.denied"  # JSON list of user ids already told no (told once, audited every time)
+PHOTO_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile limit
+
+
+class Inbox:
+    """`accept` handles one update: deny strangers once, persist owners' messages once, publish them in order."""
+
+    def __init__(self, *, store: Store, bus: Bus, owners: tuple[Owner, ...], media_dir: Path, bot_id: str) -> None:
+        self.store, self.bus = store, bus
+        self.owners = {o.telegram: o for o in owners if o.telegram}
+        self.media_dir = media_dir
+        self.bot_id = bot_id  # update ids count per bot: a new bot must not look like replays of the old one
+        self._denied: set[int] | None = None
+
+    def owner_of(self, chat_id: str) -> Owner | None:
+        try:
+            return self.owners.get(int(chat_id))
+        except ValueError:
+            return None
+
+    async def accept(self, bot: Bot, update: Update) -> str:
+        """One update from getUpdates; returns "ignored", "denied", "duplicate", "voice" or "accepted"."""
+        message = update.message
+        user = message.from_user if message is not None else None
+        if message is None or user is None or user.is_bot:
+            return "ignored"  # edits, channel posts, service messages: not allowed_updates, or nobody wrote
+        owner = self.owners.get(user.id)
+        if owner is None or message.chat.type != "private":
+            await self._deny(user.id, message, update.update_id)
+            return "denied"
+        voice = message.voice is not None or message.audio is not None or message.video_note is not None
+        text = message.text or message.caption or ""
+        if text and (message.forward_origin is not None):
+            text = FORWARDED + text  # someone else's words: they inform, never act
+        content = text or ("[voice note]" if voice else "[photo]" if message.photo else "(empty message)")
+        conversation = owner_conversation(owner.key)
+        chat = str(message.chat.id)
+        stored = Stored("user", content, channel=CHANNEL, sender=owner.name, images=1 if message.photo else 0)
+        external = f"telegram:{self.bot_id}:{update.update_id}"
+        now = time.time()
+        [(message_id, _)] = await self.store.run(
+            rows_db.arrived, [Arriving(CHANNEL, conversation, stored, external, chat, now)]
+        )
+        if message_id is None:
+            log.info("telegram: update %d from %s seen before; ignored", update.update_id, owner.name)
+            return "duplicate"
+        if voice and not text and not message.photo:
+            await self._say(owner, chat, message_id, VOICE_REPLY)
+            return "voice"
+        images: tuple[bytes, ...] = ()
+        if message.photo:
+            picture = await self._download(bot, message, external)
+            images = (picture,) if picture else ()
+            if not picture:
+                text = f"{text}\n[a photo that could not be fetched]".strip()
+        body = text or ("(photo)" if images else content)
+        await self.bus.publish(self._inbound(owner, chat, body, images, message_id, now))
+        return "accepted"
+
+    def _inbound(
+        self,
+        owner: Owner,
+        chat: str,
+        text: str,
+        images: tuple[bytes, ...],
+        message_id: int,
+        received: float,
+        *,
+        resumed: bool = False,
+    ) -> Inbound:
+        return Inbound(
+            resumed=resumed,
+            channel=CHANNEL,
+            sender=chat,
+            actor=owner.name,
+            conversation=owner_conversation(owner.key),
+            text=text,
+            images=images,
+            message_id=message_id,
+            received=received,
+        )
+
+    async def recover(self) -> None:
+        """Messages persisted before a stop but never taken up go to the brain now (photos from disk)."""
+        by_conversation = {owner_conversation(o.key): o for o in self.owners.values()}
+        for waiting in await self.store.run(rows_db.unanswered, CHANNEL):
+            owner = by_conversation.get(waiting.conversation)
+            if owner is None:
+                continue
+            path = self.media_dir / f"{_safe(waiting.external_id)}.jpg"
+            images = (await asyncio.to_thread(path.read_bytes),) if waiting.images and path.is_file() else ()
+            log.info("telegram: answering message #%d from %s left over from the last run", waiting.id, owner.name)
+            chat = str(owner.telegram)  # a private chat's id is the user's id
+            inbound = self._inbound(owner, chat, waiting.content, images, waiting.id, time.time(), resumed=True)
+            await self.bus.publish(inbound)
+
+    async def _say(self, owner: Owner, chat: str, message_id: int, text: str) -> None:
+        """Answer without a turn: the message and the reply join the history, the model is not asked."""
+        await self.store.run(log_db.take, message_id)
+        said = Stored("assistant", text, channel=CHANNEL, sender="claw")
+        answering = Answering(owner_conversation(owner.key), message_id, (said,))
+        await self.bus.send(Outbound(channel=CHANNEL, recipient=chat, text=text, kind="reply", answering=answering))
+
+    async def _deny(self, user_id: int, message: Message, update_id: int) -> None:
+        """Audited every time; told once (a stranger is not answered again, whatever they send)."""
+        log.warning("telegram: message from user %d refused: not an owner (or not a private chat)", user_id)
+        await self.store.run(
+            write,
+            AuditEntry(
+                actor=f"unknown:telegram:{user_id}",
+                path="telegram",
+                action="telegram message",
+                target=str(user_id),
+                outcome="denied",
+                detail=f"not an owner; ignored (update {update_id}, {message.chat.type} chat)",
+            ),
+        )
+        denied = await self._denied_ids()
+        if user_id in denied or message.chat.type != "private":
+            return
+        denied.add(user_id)
+        await self.store.run(set_setting, DENIED_SETTING, json.dumps(sorted(denied)[-1000:]))
+        reply = DENY_REPLY.format(user=user_id)
+        await self.bus.send(Outbound(channel=CHANNEL, recipient=str(message.chat.id), text=reply, kind="notice"))
+
+    async def _denied_ids(self) -> set[int]:
+        if self._denied is None:
+            raw = await self.store.run(get_setting, DENIED_SETTING, "[]")
+            try:
+                self._denied = {int(v) for v in json.loads(raw)}
+            except (ValueError, TypeError):
+                log.error("telegram: %s is unreadable; strangers may be told no once more", DENIED_SETTING)
+                self._denied = set()
+        return self._denied
+
+    async def _download(self, bot: Bot, message: Message, external: str) -> bytes | None:
+        """The largest size of the photo, kept in the state dir for a restart; None if it can't be had."""
+        largest = message.photo[-1]
+        if largest.file_size and largest.file_size > PHOTO_LIMIT:
+            log.warning("telegram: photo in %s is over 20 MB; ignored", external)
+            return None
+        try:
+            file = await bot.get_file(largest.file_id)
+            data = bytes(await file.download_as_bytearray())
+        except (TelegramError, OSError) as exc:
+            log.warning("telegram: photo in %s could not be fetched: %s", external, exc)
+            return None
+        path = self.media_dir / f"{_safe(external)}.jpg"
+        await asyncio.to_thread(_save, path, data)
+        return data
+
+
+def _safe(external: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in external)[:80] or "photo"
+
+
+def _save(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
