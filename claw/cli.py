@@ -1,4 +1,4 @@
-"""The `claw` command: run, demo, chat, doctor, init, discover, skills."""
+"""The `claw` command: run, demo, chat, mcp, doctor, init, discover, skills."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="*", help="the message; none for an interactive session")
     chat.add_argument("--url", default=os.environ.get("CLAW_URL", DEFAULT_URL))
     chat.add_argument("--token", default=os.environ.get("CLAW_TOKEN", ""))
+
+    mcp = sub.add_parser("mcp", help="an MCP server on stdin/stdout for agents, handing calls to the running daemon")
+    mcp.add_argument("--url", default="", help="the daemon's private listener (default: CLAW_URL, the config, :8765)")
+    mcp.add_argument("--token", default="", help="the dashboard token (default: CLAW_TOKEN, the state dir's)")
+    mcp.add_argument("--state-dir", type=Path, default=None, help="the daemon's state dir (holds dashboard-token)")
+    mcp.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
 
     doctor = sub.add_parser("doctor", help="check config, state dir, model server, channels, cameras")
     doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
@@ -121,6 +127,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         from claw.chat import chat
 
         return asyncio.run(chat(" ".join(args.text), url=args.url, token=args.token))
+    if command == "mcp":
+        from claw.web import mcp
+
+        if not mcp.available():  # before importing the SDK: a clear line, not a traceback
+            raise ClawError("`claw mcp` needs the [mcp] extra: pip install 'claw-home[mcp]'")
+        from claw.mcp_stdio import main as serve_mcp
+
+        setup_logging("WARNING")  # stderr only: stdout carries the protocol
+        return serve_mcp(args.url, args.token, args.state_dir, args.config)
     if command == "doctor":
         from claw.doctor import doctor
 

@@ -44,7 +44,9 @@ from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.supervisor import Supervisor
 from claw.core.systemd import feed_watchdog, notify, watchdog_interval
+from claw.home.hass.link import HomeAssistantLink, link_for
 from claw.home.house import Home
+from claw.home.mqtt.driver import MqttDriver
 from claw.jobs.agenda import Jobs
 from claw.jobs.clock import Clock
 from claw.jobs.job import check_config
@@ -56,7 +58,7 @@ from claw.web.stream import Live
 
 log = logging.getLogger(__name__)
 
-Part = Literal["home", "eyes", "whatsapp", "jobs"]
+Part = Literal["home", "eyes", "whatsapp", "telegram", "jobs"]
 
 
 def parse_config(data: dict[str, Any], source: str = "(inline)") -> Config:
@@ -85,10 +87,12 @@ class Tuning:
 def standard_parts(config: Config) -> set[Part]:
     """What `claw run` starts: the home and jobs always, the cameras and WhatsApp when configured."""
     parts: set[Part] = {"home", "jobs"}
-    if config.cameras:
+    if config.cameras or config.frigate.enabled:
         parts.add("eyes")
     if config.whatsapp.enabled:
         parts.add("whatsapp")
+    if config.telegram.enabled:
+        parts.add("telegram")
     return parts
 
 
@@ -114,7 +118,7 @@ class Daemon:
 
         # the assistant: the model, the tools, memory and the router
         self.model = Model(config.llm)
-        self.tools = Tools(result_chars=config.llm.tool_result_chars)
+        self.tools = Tools(result_chars=config.llm.tool_result_chars, guard=self.guard)
         self.soul = Soul(config.soul_path)
         self.memory = Memory(self.store, self.model, config.memory, self.soul)
         self.overview_parts: list[Callable[[], str]] = []
@@ -132,7 +136,7 @@ class Daemon:
             self.bus,
             self.store,
             actor=first.name if first else "owner",
-            conversation=owner_conversation(first.number if first else "local"),
+            conversation=owner_conversation(first.key if first else "local"),
         )
         self.bus.add_channel(self.local)
         add_memory_tools(self.tools, self.store)
@@ -140,11 +144,16 @@ class Daemon:
         self.checks: list[Check] = []
         self.public_routes: list[Callable[[web.Application], None]] = []
 
+        self.hass: HomeAssistantLink | None = None  # set by _home when Home Assistant is configured
+        self.mqtt: MqttDriver | None = None  # the MQTT bridge, when [mqtt] is on (built with the home)
         self.home = self._home() if "home" in chosen else None
         self.eyes = self._eyes(tuning) if "eyes" in chosen else None
+        if self.eyes is not None and self.eyes.frigate is not None and self.mqtt is not None:
+            self.mqtt.follow(self.eyes.frigate.topic, self.eyes.frigate.on_message)  # Frigate's reviews -> the eyes
         if self.home is not None and self.eyes is not None:
             self.home.actions.on_mode = self.eyes.set_mode  # routines switch the cameras' alert mode
         self.whatsapp = self._whatsapp() if "whatsapp" in chosen else None
+        self.telegram = self._telegram() if "telegram" in chosen else None
         self.jobs = self._jobs(tuning) if "jobs" in chosen else None
 
     # --- wiring each part --------------------------------------------------------------------------
@@ -158,6 +167,17 @@ class Daemon:
             supervisor=self.supervisor,
             notify=lambda text: self.notify(text),
         )
+        self.hass = link_for(self.config, home.registry, notify=lambda text: self.notify(text))
+        if self.hass is not None:  # Home Assistant's exposed entities, pushed over its WebSocket API
+            home.drivers[self.hass.name] = self.hass
+            home.bridges["home assistant"] = self.hass.run
+        if self.config.mqtt.enabled:  # Zigbee2MQTT, Tasmota, ESPHome: Home Assistant MQTT discovery on the broker
+            mqtt = MqttDriver(
+                self.config.mqtt, home.registry, lambda text: self.notify(text), timeout=self.config.home.device_timeout
+            )
+            home.drivers[mqtt.name] = mqtt
+            home.bridges["mqtt"] = mqtt.run
+            self.mqtt = mqtt
         self.skills = Skills(home, self.config, notify=lambda text: self.notify(text))
         self.understanding = HomeUnderstanding(
             home.actions,
@@ -236,6 +256,16 @@ class Daemon:
         self.router.status_lines.append(whatsapp.status_line)
         self.snapshots["outbox"] = whatsapp.snapshot
         return whatsapp
+
+    def _telegram(self) -> Any:
+        # python-telegram-bot (the [telegram] extra) loads only when Telegram is on
+        from claw.channels.telegram.channel import Telegram  # noqa: PLC0415
+
+        telegram = Telegram(self.config, store=self.store, bus=self.bus, supervisor=self.supervisor)
+        self.bus.add_channel(telegram)
+        self.router.status_lines.append(telegram.status_line)
+        self.snapshots.setdefault("outbox", telegram.snapshot)  # WhatsApp's panel lists every channel's rows
+        return telegram
 
     def _jobs(self, tuning: Tuning) -> Jobs:
         home = self.home
@@ -327,13 +357,14 @@ class Daemon:
             notify=lambda text: self.notify(text),
             home=self.home,
             snapshots=self.snapshots,
+            tools=self.tools,
         )
 
     # --- lifetime ----------------------------------------------------------------------------------
 
     def _parts(self) -> list[Any]:
         """The started parts in start-up order: jobs last (its catch-up may run routines through the home)."""
-        return [p for p in (self.home, self.eyes, self.whatsapp, self.jobs) if p is not None]
+        return [p for p in (self.home, self.eyes, self.whatsapp, self.telegram, self.jobs) if p is not None]
 
     async def start(self) -> None:
         """Open the store, start the parts and listeners; raise ClawError with a fix when it can't."""
@@ -384,7 +415,11 @@ class Daemon:
                 wanted = self.config.llm.model
                 if wanted not in names and f"{wanted}:latest" not in names:
                     log.warning("model server has no %s (has: %s)", wanted, ", ".join(names) or "none")
-            await asyncio.sleep(30 if self.model.online else 10)
+            # every 30 s while it answers; once a call finds it gone, every 10 s, so its return is noticed soon
+            for second in range(30):
+                await asyncio.sleep(1.0)
+                if second >= 9 and self.model.online is not True:
+                    break
 
     async def stop(self) -> None:
         """Stop everything within ~5 s: listeners (no new work), components, parts, then the store."""
@@ -401,6 +436,7 @@ class Daemon:
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
         await self.memory.close()
+        await self.model.close()
         await self.store.close()
         log.info("stopped")
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 from claw.core.config import Config
 from claw.core.errors import ModelUnavailable
 from claw.daemon import Daemon, build, parse_config
-from claw_sim.home import SimHome
+from claw_sim.home import HASS_TOKEN_ENV, SimHome
 
 
 def demo_config(
@@ -53,7 +54,13 @@ async def run_demo(args: argparse.Namespace) -> int:
     say(f"Claw demo — state in {state_dir.resolve()}")
     logging.getLogger("claw_sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
     home = SimHome(
-        state_dir / "sim", extra_lights=args.lights, cameras=not args.no_cameras, subnet=args.subnet, progress=say
+        state_dir / "sim",
+        extra_lights=args.lights,
+        cameras=not args.no_cameras,
+        subnet=args.subnet,
+        progress=say,
+        hass=True,  # a simulated Home Assistant, reached over its WebSocket API like a real one
+        mqtt=True,  # Zigbee2MQTT and Tasmota devices on a private Mosquitto (skipped, and said, without one)
     )
     try:
         await home.start()
@@ -62,6 +69,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         say(f"claw demo: could not start the simulated home ({exc}).")
         say("Is another demo running? Stop it, or give this one its own addresses: claw demo --subnet 7 --port 8775")
         return 1
+    if home.hass is not None:  # secrets come from the environment: this process hands over the sim's token
+        os.environ[HASS_TOKEN_ENV] = home.hass.token
     config = demo_config(state_dir, llm_host=args.llm_host, model=args.model, port=args.port, extra=home.config_extra())
     app = build(config)
     stop = asyncio.Event()
@@ -83,6 +92,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         say(f'  Try:        {chat} "sleepy time"')
         say(f'              {chat} "play jazz in the study"')
         say(f'              {chat} "unlock the front door"')
+        if home.mqtt is not None:
+            say(f'              {chat} "turn on the hallway pendant"   (a Zigbee2MQTT light over MQTT)')
         say("  Stop with Ctrl-C.")
         await stop.wait()
     finally:
@@ -126,12 +137,14 @@ async def _model_state(app: Daemon) -> str:
         names = await asyncio.wait_for(app.model.models(), 3)
     except (ModelUnavailable, TimeoutError):
         return (
-            f"No model server at {app.config.llm.host}: routines and plain commands work; "
+            f"No model server at {app.model.address}: routines and plain commands work; "
             "free-form chat will say the model is offline."
         )
     wanted = app.config.llm.model
     if wanted in names or f"{wanted}:latest" in names:
         return f"Model {wanted} is ready."
+    if app.config.llm.api == "openai":
+        return f"The model server at {app.model.address} does not list {wanted} (serve it by that name, or --model)."
     return f"The model server lacks {wanted} (`ollama pull {wanted}`, or pass --model)."
 
 

@@ -10,12 +10,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from aiomqtt import MqttError
+
 from claw.core.config import Config
 from claw.daemon import build, load_config, parse_config
 from claw.home.capabilities import SENSITIVE_KINDS
 from claw.home.device import Found
 from claw.home.discovery import Announcement, Discovery
 from claw.home.drivers.sonos import SonosDriver
+from claw.home.hass.client import HassError
+from claw.home.hass.link import HomeAssistantLink
+from claw.home.mqtt.survey import survey
 
 
 async def discover(args: argparse.Namespace) -> int:
@@ -60,6 +65,12 @@ async def discover(args: argparse.Namespace) -> int:
     devices = listed(found.values())
     for line in table(devices, config):
         print(line)
+    if house.hass is not None:  # [home_assistant] configured (or a token and HA on mDNS): what it exposes
+        for line in await home_assistant_lines(house.hass, config, args.seconds):
+            print(line)
+    if config.mqtt.enabled:  # [mqtt]: what the broker's retained discovery configs offer
+        for line in await mqtt_lines(config, args.seconds):
+            print(line)
     seen = [a for a in discovery.seen.values() if in_subnets(f"{a.host}:{a.port}", config.home.subnets)]
     others = _unclaimed(seen, devices)
     if others:
@@ -111,6 +122,50 @@ def shown(text: str, width: int) -> str:
     if len(clean) > width:
         clean = clean[: width - 1] + "…"
     return clean.ljust(width)
+
+
+async def home_assistant_lines(link: HomeAssistantLink, config: Config, wait: float) -> list[str]:
+    """One line per entity Home Assistant exposes to assistants: the device Claw makes of it, or why not."""
+    try:
+        offered = await link.survey(wait)
+    except (HassError, TimeoutError) as exc:
+        return [f"Home Assistant: {exc or 'none found on the network'}"]
+    overrides = {o.id for o in config.home.devices}
+    lines = [f"Home Assistant at {link.url} exposes {len(offered)} entities to assistants:"]
+    for o in offered:
+        if o.found is None:
+            lines.append(f"  {shown(o.entity_id, 36)} {shown(o.name, 28)} -> leave alone ({o.reason})")
+            continue
+        f = o.found
+        where = " / ".join(x for x in (f.floor, f.room) if x) or "no area"
+        lines.append(
+            f"  {shown(o.entity_id, 36)} {shown(f.name, 28)} {shown(f.kind, 12)} {shown(where, 28)} "
+            f"-> {_plan(f, config, f.id in overrides)}"
+        )
+    return lines
+
+
+async def mqtt_lines(config: Config, wait: float) -> list[str]:
+    """One line per discovery config on the broker: the device Claw makes of each entity, or why it refuses it."""
+    where = f"{config.mqtt.host}:{config.mqtt.port}"
+    try:
+        offers = await survey(config.mqtt, wait)
+    except MqttError as exc:
+        return [f"MQTT broker at {where}: can't connect ({exc})"]
+    overrides = {o.id for o in config.home.devices}
+    lines = [f"MQTT broker at {where} offers {len(offers)} discovery configs under {config.mqtt.discovery_prefix}/:"]
+    for offer in offers:
+        topic = offer.topic.removeprefix(config.mqtt.discovery_prefix + "/").removesuffix("/config")
+        if offer.reason:
+            lines.append(f"  {shown(topic, 44)} -> leave alone ({offer.reason})")
+        for e in offer.entities:
+            f = Found(e.id, e.name, e.kind, "mqtt", where, e.room)
+            keys = ", ".join(c.key for c in e.capabilities)
+            lines.append(
+                f"  {shown(topic, 44)} {shown(e.name, 28)} {shown(e.kind, 12)} {shown(e.room or 'no area', 16)} "
+                f"{shown(keys, 30)} -> {_plan(f, config, e.id in overrides)}"
+            )
+    return lines
 
 
 def _plan(f: Found, config: Config, overridden: bool) -> str:

@@ -9,12 +9,13 @@ from pathlib import Path
 import aiohttp
 
 from claw.assistant.llm import Model
-from claw.core.config import Config, missing_extras
-from claw.core.errors import ConfigError, ModelUnavailable
+from claw.core.config import Config, LLMConfig, missing_extras
+from claw.core.errors import ConfigError, ModelMissing, ModelOffline, ModelUnavailable
 from claw.core.secrets import secret
 from claw.core.store import Store
 from claw.core.store.outbox import counts
 from claw.daemon import load_config
+from claw.web import mcp
 
 DEFAULTS = Path(__file__).parent / "defaults"  # package data: in the wheel, and the repo root's copies equal it
 
@@ -52,7 +53,9 @@ async def doctor(path: Path) -> int:
     _check_state(config, report)
     await _check_model(config, report)
     await _check_listeners(config, report)
+    await _check_mcp(config, report)
     _check_whatsapp(config, report)
+    await _check_telegram(config, report)
     await _check_public_url(config, report)
     await _check_outbox(config, report)
     await _check_cameras(config, report)
@@ -75,6 +78,9 @@ def _check_state(config: Config, report: Report) -> None:
 
 
 async def _check_model(config: Config, report: Report) -> None:
+    if config.llm.api == "openai":
+        await _check_openai_model(config, report)
+        return
     model = Model(config.llm)
     try:
         names = await asyncio.wait_for(model.models(), 10)
@@ -89,6 +95,42 @@ async def _check_model(config: Config, report: Report) -> None:
             report.fail(f"[llm] {key} {wanted} is missing: run `ollama pull {wanted}`")
 
 
+async def _check_openai_model(config: Config, report: Report) -> None:
+    """An OpenAI-compatible server ([llm] api = "openai"): reachable, key accepted, both models answer."""
+    llm = config.llm
+    if llm.api_key_env and not secret("llm_api_key", env=llm.api_key_env):
+        report.warn(f"[llm] api_key_env names {llm.api_key_env}, which is not set: no API key is sent")
+    model = Model(llm)
+    try:
+        await _check_openai_models(model, llm, report)
+    finally:
+        await model.close()
+
+
+async def _check_openai_models(model: Model, llm: LLMConfig, report: Report) -> None:
+    try:
+        names = await asyncio.wait_for(model.models(), 10)
+    except ModelOffline as exc:
+        report.fail(f"model server: {exc} — start it (llama-server, vllm serve, LM Studio…) or fix [llm] base_url")
+        return
+    except (ModelUnavailable, TimeoutError) as exc:
+        report.fail(f"model server: {exc or f'no answer from {llm.base_url} in 10 s'}")
+        return
+    report.ok(f"OpenAI-compatible model server at {llm.base_url} answers (serves: {', '.join(names) or 'nothing'})")
+    for key, wanted in (("model", llm.model), ("vision_model", llm.vision_model)):
+        if wanted in names:
+            report.ok(f"[llm] {key} {wanted} is served")
+            continue
+        try:  # llama.cpp answers to any name: ask it once rather than trust the list
+            await asyncio.wait_for(model.warm(wanted), 60)
+        except ModelMissing as exc:
+            report.fail(f"[llm] {key} {wanted} is missing: {exc}")
+        except (ModelUnavailable, TimeoutError) as exc:
+            report.fail(f"[llm] {key} {wanted} did not answer: {exc or 'no answer in 60 s'}")
+        else:
+            report.ok(f"[llm] {key} {wanted} answers (though the server lists it under another name)")
+
+
 async def _check_listeners(config: Config, report: Report) -> None:
     url = f"http://{config.private.host}:{config.private.port}/api/health"
     try:
@@ -99,6 +141,26 @@ async def _check_listeners(config: Config, report: Report) -> None:
             report.ok(f"a Claw daemon answers at {url} ({r.status})")
     except (aiohttp.ClientError, TimeoutError):
         report.warn(f"no daemon answers at {url} (fine if it is not started yet)")
+
+
+async def _check_mcp(config: Config, report: Report) -> None:
+    """The MCP server for agents: /mcp on the private listener (the token always) and `claw mcp` over stdio."""
+    if not mcp.available():
+        report.warn("MCP is off: `pip install 'claw-home[mcp]'` lets agents (Claude Desktop, OpenClaw) use Claw")
+        return
+    host = config.private.host if config.private.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    url = f"http://{host}:{config.private.port}{mcp.PATH}"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
+            session.post(url, json={}) as r,  # no token: a 401 says the endpoint is there
+        ):
+            if r.status == 404:
+                report.warn(f"the running daemon has no {url}: restart it now that the [mcp] extra is installed")
+                return
+    except (aiohttp.ClientError, TimeoutError):
+        pass  # the listener check above already said whether a daemon answers
+    report.ok(f"MCP is available at {url} (Authorization: Bearer <dashboard token>) and over stdio: `claw mcp`")
 
 
 def _check_whatsapp(config: Config, report: Report) -> None:
@@ -125,6 +187,40 @@ def _check_whatsapp(config: Config, report: Report) -> None:
         report.warn("[whatsapp] template_sid is empty: alerts outside the 24 h window wait until you write first")
     if wa.api_base:
         report.warn(f"[whatsapp] api_base is {wa.api_base}: messages go there instead of Twilio")
+
+
+async def _check_telegram(config: Config, report: Report) -> None:
+    """The bot token is set and the Bot API (at `[telegram] api_base`) accepts it: getMe answers."""
+    tg = config.telegram
+    if not tg.enabled:
+        report.warn("Telegram is off ([telegram] enabled = false)")
+        return
+    token = secret("telegram_bot_token", env=tg.token_env)
+    if not token:
+        report.fail(f"the Telegram bot token is missing: set {tg.token_env} or a systemd credential telegram_bot_token")
+        return
+    report.ok(f"Telegram bot token is set ({tg.token_env})")
+    base = (tg.api_base or "https://api.telegram.org").rstrip("/")
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+            session.get(f"{base}/bot{token}/getMe") as response,
+        ):
+            body = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        why = type(exc).__name__ if token in str(exc) else (str(exc) or type(exc).__name__)  # never print the token
+        report.fail(f"the Telegram Bot API at {base} does not answer ({why})")
+        return
+    if not isinstance(body, dict) or not body.get("ok"):
+        detail = body.get("description", "") if isinstance(body, dict) else ""
+        report.fail(f"Telegram refused the bot token ({response.status} {detail}): copy it again from @BotFather")
+        return
+    username = body.get("result", {}).get("username", "?")
+    report.ok(f"Telegram answers as @{username}: message it to talk to Claw")
+    if not any(o.telegram for o in config.owners):
+        report.fail("no owner has a telegram user id: add telegram = <your id> to your [[owners]] entry")
+    if tg.api_base:
+        report.warn(f"[telegram] api_base is {tg.api_base}: messages go there instead of Telegram")
 
 
 async def _check_public_url(config: Config, report: Report) -> None:

@@ -12,7 +12,9 @@ from typing import Any
 
 from zeroconf.asyncio import AsyncZeroconf
 
-from claw_sim.devices import HttpJsonDevice, make_device, stable_mac
+from claw_sim.devices import HAEntitySpec, HomeAssistant, HttpJsonDevice, make_device, stable_mac
+from claw_sim.mosquitto import Mosquitto, mosquitto_missing
+from claw_sim.mqtt_devices import MqttDevices
 from claw_sim.sonos import SimSonos, SonosSystem
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,22 @@ DEVICES: tuple[Spec, ...] = (
 )
 SPEAKERS = ("Study", "Living Room", "Kitchen")
 SENSITIVE = ("garage_door", "lock", "alarm")
+# The demo's Home Assistant: what it exposes to assistants reaches Claw over its WebSocket API.
+HASS_ENTITIES: tuple[HAEntitySpec, ...] = (
+    HAEntitySpec(
+        "light.landing_light",
+        "off",
+        {"supported_color_modes": ["color_temp"], "min_color_temp_kelvin": 2200, "max_color_temp_kelvin": 6500},
+        "Landing",
+    ),
+    HAEntitySpec("fan.bedroom_fan", "off", {}, "Bedroom"),
+    HAEntitySpec("switch.dehumidifier", "on", {}, "Cellar"),
+    HAEntitySpec("lock.side_door", "locked", {}, "Utility Room"),
+    HAEntitySpec("sensor.cellar_humidity", "61", {"unit_of_measurement": "%", "device_class": "humidity"}, "Cellar"),
+    HAEntitySpec("switch.server_rack", "on", {}, "Cellar", exposed=False),  # not exposed: Claw never sees it
+)
+HASS_FLOORS = {"Landing": "First Floor", "Bedroom": "First Floor", "Cellar": "Basement", "Utility Room": "Ground Floor"}
+HASS_TOKEN_ENV = "CLAW_SIM_HASS_TOKEN"  # the demo hands Claw the simulated Home Assistant's token through it
 
 
 def device_ip(index: int, subnet: int = 0) -> str:
@@ -71,6 +89,8 @@ class SimHome:
         port: int | None = 80,
         subnet: int = 0,
         progress: Callable[[str], None] = lambda _: None,
+        hass: bool = False,
+        mqtt: bool = False,
     ) -> None:
         self.state_dir = state_dir
         self.progress = progress
@@ -88,6 +108,21 @@ class SimHome:
             if speakers
             else None
         )
+        self.hass = (
+            HomeAssistant(
+                ip=f"127.0.{subnet}.11",
+                port=8123 if port else 0,
+                name="Demo Home",
+                entities=HASS_ENTITIES,
+                floors=HASS_FLOORS,
+            )
+            if hass
+            else None
+        )
+        # Zigbee2MQTT and Tasmota devices on a private Mosquitto, where Debian's mosquitto is installed
+        self.mqtt_missing = mosquitto_missing() if mqtt else ""
+        self.broker = Mosquitto(state_dir / "mosquitto") if mqtt and not self.mqtt_missing else None
+        self.mqtt = MqttDevices(self.broker.host, self.broker.port) if self.broker else None
         self.want_cameras = cameras
         self.subnet = subnet
         self.cameras: list[Any] = []
@@ -95,7 +130,9 @@ class SimHome:
 
     @property
     def device_count(self) -> int:
-        return len(self.devices) + (len(self.sonos.speakers) if self.sonos else 0)
+        exposed = sum(1 for e in self.hass.entities.values() if e.exposed) if self.hass else 0
+        mqtt = self.mqtt.entity_count if self.mqtt else 0
+        return len(self.devices) + (len(self.sonos.speakers) if self.sonos else 0) + exposed + mqtt
 
     def device(self, name: str) -> HttpJsonDevice:
         return self.devices[name]
@@ -107,6 +144,13 @@ class SimHome:
             await device.start(self.zeroconf)
         if self.sonos is not None:
             await self.sonos.start(zeroconf=self.zeroconf)
+        if self.hass is not None:
+            await self.hass.start(self.zeroconf)
+        if self.mqtt_missing:
+            self.progress(f"  MQTT devices skipped: {self.mqtt_missing}")
+        if self.broker is not None and self.mqtt is not None:
+            await self.broker.start()
+            await self.mqtt.start()
         if self.want_cameras:
             await self._start_cameras()
 
@@ -134,6 +178,12 @@ class SimHome:
                 "rooms": [{"name": "Living Room", "aliases": ["lounge", "front room"]}],
             }
         }
+        if self.hass is not None:  # the token goes through the environment (see HASS_TOKEN_ENV), never the config
+            extra["home_assistant"] = {"url": self.hass.base_url, "token_env": HASS_TOKEN_ENV}
+            extra["home"]["devices"].append({"id": "ha.lock.side_door", "controllable": True})
+        if self.broker is not None and self.mqtt is not None:  # the demo owner approved the Zigbee lock too
+            extra["mqtt"] = {"enabled": True, "host": self.broker.host, "port": self.broker.port}
+            extra["home"]["devices"] += [{"id": i, "controllable": True} for i in self.mqtt.sensitive_ids]
         cameras = [c.camera_config() for c in self.cameras]
         if cameras:
             extra["cameras"] = cameras
@@ -145,6 +195,12 @@ class SimHome:
                 await camera.stop()
         if self.sonos is not None:
             await self.sonos.stop()
+        if self.hass is not None:
+            await self.hass.stop()
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+        if self.broker is not None:
+            await self.broker.stop()
         # together: each withdraws its mDNS announcement, which waits out the goodbye packets (~0.25 s)
         await asyncio.gather(*(device.stop() for device in self.devices.values()), return_exceptions=True)
         if self.zeroconf is not None:

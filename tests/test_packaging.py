@@ -14,7 +14,12 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 # Only these folders may import an extra's modules, and only when that feature is configured.
-EXTRA_HOMES = {"eyes": ("claw/eyes/", "claw_sim/"), "whatsapp": ("claw/channels/whatsapp/",)}
+EXTRA_HOMES = {
+    "eyes": ("claw/eyes/", "claw_sim/"),
+    "whatsapp": ("claw/channels/whatsapp/",),
+    "telegram": ("claw/channels/telegram/",),
+    "mcp": ("claw/web/mcp/", "claw/mcp_stdio.py"),
+}
 
 
 def requirements(group: str | None = None) -> dict[str, Requirement]:
@@ -69,7 +74,7 @@ def test_constraints_pin_every_declared_requirement_within_its_range() -> None:
         if line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[canonicalize_name(name)] = version.strip()
-    for group in (None, "eyes", "whatsapp"):  # a service install; the dev tools are pinned there too
+    for group in (None, "eyes", "whatsapp", "telegram", "mcp"):  # a service install; the dev tools are pinned there too
         for name, requirement in requirements(group).items():
             assert name in pins, f"constraints.txt does not pin {name}"
             assert requirement.specifier.contains(pins[name], prereleases=True), (

@@ -21,7 +21,7 @@ from claw.daemon import Daemon as ClawDaemon
 from claw.daemon import build
 from claw.home.control import Change
 from claw.home.house import Home
-from claw_sim.devices import ElgatoKeyLight, HomeAssistant, HueBridge, HueLightSpec, ShellyPlug, WledStrip, make_device
+from claw_sim.devices import ElgatoKeyLight, HueBridge, HueLightSpec, ShellyPlug, WledStrip, make_device
 from claw_sim.devices.base import SimDevice
 from tests.fakes.tls import self_signed
 
@@ -220,57 +220,7 @@ async def test_hue_bridge_link_button_pairing_then_every_light(
     assert bridge.light_named(f"Bedside {t}")["on"]["on"] is False  # dimming alone does not switch on
 
 
-async def test_home_assistant_entities_become_devices_in_their_areas(
-    daemon: Any, sims: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HASS_TOKEN", "long-lived-token")
-    ha = await sims(HomeAssistant(ip=ip(), port=0, token="long-lived-token", name=f"Home {tag()}"))
-    ids = [
-        f"{ha.uuid}.{e}"
-        for e in (
-            "light.living_room_lamp",
-            "switch.coffee_maker",
-            "cover.garage_door",
-            "climate.hallway",
-            "lock.back_door",
-            "sensor.outdoor_temperature",
-        )
-    ]
-    d = await daemon(home={"devices": [{"id": ids[4], "controllable": True}]})  # the owner's yes, given in advance
-    lamp, coffee, garage, climate, lock, outside = await d.found(*ids)
-    assert (lamp.kind, lamp.room, lamp.name) == ("light", "Living Room", "Living Room Lamp")
-    assert (coffee.kind, coffee.room) == ("switch", "Kitchen")
-    assert (garage.kind, climate.kind, lock.kind, outside.kind) == ("garage_door", "thermostat", "lock", "sensor")
-    assert (lock.room, outside.room) == ("Kitchen", "")
-    assert lamp.state == {"on": True, "brightness": 71}  # 180 of 255
-    assert outside.state == {"current_temp": 12.5}
-    assert climate.state["target_temp"] == 21.0 and climate.state["mode"] == "heat"
-    assert garage.state == {"state": "closed"} and lock.state == {"locked": True}
-
-    await d.say("turn on the coffee maker")
-    assert ha.entities["switch.coffee_maker"].state == "on"
-    results = await d.home.control.apply([climate], Change(level=19.5, unit="°"), Request())
-    assert results[0].status == "done" and ha.entities["climate.hallway"].attributes["temperature"] == 19.5
-    await d.home.control.apply([lamp], Change(values={"brightness": 40}), Request())
-    assert ha.entities["light.living_room_lamp"].attributes["brightness"] == 102
-
-    held = await d.home.control.apply([lock], Change(values={"locked": False}), Request(via="fast-path"))
-    assert held[0].status == "held" and ha.entities["lock.back_door"].state == "locked"
-    code = held[0].detail.split("Reply OK ")[1][:4]
-    assert "Unlocked" in await d.app.guard.confirm(code, Request())
-    assert ha.entities["lock.back_door"].state == "unlocked"
-
-
-async def test_home_assistant_without_a_token_is_unavailable_with_the_reason(
-    daemon: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("HASS_TOKEN", raising=False)
-    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
-    d = await daemon(home={"discovery": False})
-    listing = {s["name"]: s for s in await d.app.snapshot("skills")}
-    ha = listing["home-assistant"]
-    assert ha["available"] is False and "HASS_TOKEN" in ha["reason"] and ha["errors"] == []
-    assert listing["hue"]["available"] is True and listing["hue"]["pairing"]
+# Home Assistant is no longer a polling skill: the WebSocket link and its tests are in tests/test_hass.py.
 
 
 async def test_routine_skills_good_morning_and_away(daemon: Any, sims: Any) -> None:

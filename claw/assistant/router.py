@@ -233,7 +233,7 @@ class Router:
         model = self.brain.model
         state = {True: "online", False: "OFFLINE", None: "not asked yet"}[model.online]
         lines = [
-            f"Model {model.config.model} at {model.config.host}: {state}.",
+            f"Model {model.config.model} at {model.address}: {state}.",
             f"This conversation: {stored} messages stored; the next prompt uses ~{prompt.tokens} of "
             f"{self.brain.memory.config.budget_tokens} tokens.",
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import tomllib
+import urllib.parse
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -33,10 +34,24 @@ class LLMConfig:
     max_rounds: Count = 6  # tool-loop rounds per turn
     max_concurrent: Count = 1  # model calls in flight at once (one GPU)
     tool_result_chars: Count = 4000  # longer tool results are cut before going back to the model
+    api: Literal["ollama", "openai"] = "ollama"  # "openai": an OpenAI-compatible server (llama.cpp, vLLM, LM Studio)
+    base_url: str = ""  # with api = "openai": the server's API root, e.g. http://127.0.0.1:8080/v1
+    api_key_env: str = ""  # with api = "openai": the environment variable (or credential llm_api_key) with its key
 
     def __post_init__(self) -> None:
         if not self.host.startswith(("http://", "https://")):
             raise ValueError("host: must start with http:// or https://")
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url: must start with http:// or https:// (e.g. http://127.0.0.1:8080/v1)")
+        if self.api == "openai" and not self.base_url:
+            raise ValueError('base_url: api = "openai" needs the server\'s URL, e.g. http://127.0.0.1:8080/v1')
+        if self.api_key_env and not all(c.isupper() or c.isdigit() or c == "_" for c in self.api_key_env):
+            raise ValueError("api_key_env: must name an environment variable like VLLM_API_KEY; the key goes there")
+
+    @property
+    def address(self) -> str:
+        """Where the model server is: `host` for Ollama, `base_url` for an OpenAI-compatible one."""
+        return self.base_url if self.api == "openai" else self.host
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +78,24 @@ class PublicConfig:
 @dataclass(frozen=True, slots=True)
 class Owner:
     name: str
-    number: str  # E.164, e.g. "+15551234567"
+    number: str = ""  # E.164, e.g. "+15551234567"; may be empty for an owner on Telegram only
+    telegram: Annotated[int, Bounds(low=0)] = 0  # Telegram user id (ask @userinfobot); 0: not on Telegram
+    prefer: Literal["", "whatsapp", "telegram"] = ""  # where alerts go; "": WhatsApp if they have it, else Telegram
 
     def __post_init__(self) -> None:
-        if not self.number.startswith("+") or not self.number[1:].isdigit():
+        if not self.number and not self.telegram:
+            raise ValueError("number: is required (E.164 like +15551234567), unless the owner has a telegram user id")
+        if self.number and (not self.number.startswith("+") or not self.number[1:].isdigit()):
             raise ValueError("number: must be E.164 like +15551234567")
+        if self.prefer == "whatsapp" and not self.number:
+            raise ValueError('prefer: "whatsapp" needs a number')
+        if self.prefer == "telegram" and not self.telegram:
+            raise ValueError('prefer: "telegram" needs a telegram user id')
+
+    @property
+    def key(self) -> str:
+        """The owner's identity across channels: their number, else their Telegram id (one conversation)."""
+        return self.number or f"telegram:{self.telegram}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +122,93 @@ class WhatsAppConfig:
             raise ValueError("template_sid: must be a Content SID like HX followed by 32 hex digits")
         if not 0 < self.window_hours <= 24:
             raise ValueError("window_hours: must be more than 0 and at most 24")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    enabled: bool = False
+    api_base: str = ""  # empty: the real https://api.telegram.org; tests point it at a Bot API fake
+    token_env: str = "TELEGRAM_BOT_TOKEN"  # the environment variable (or systemd credential telegram_bot_token)
+    poll_timeout: Annotated[int, Bounds(low=1, high=50)] = 30  # seconds one getUpdates long poll waits
+    send_timeout: Duration = 10.0  # seconds for one Bot API call
+    retry_base: Duration = 1.0  # seconds before the first resend; doubles each time, with jitter
+    retry_max_delay: Duration = 10.0  # the longest wait between two attempts (also after an outage ends)
+    give_up_hours: Duration = 24.0  # a message still unsent after this long is dead-lettered
+
+    def __post_init__(self) -> None:
+        if self.api_base and not self.api_base.startswith(("http://", "https://")):
+            raise ValueError("api_base: must start with https:// (or http:// for a local Bot API server)")
+        if not self.token_env or not all(c.isupper() or c.isdigit() or c == "_" for c in self.token_env):
+            raise ValueError(
+                "token_env: must name an environment variable like TELEGRAM_BOT_TOKEN; the token itself goes there"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"  # the broker (Mosquitto, the Home Assistant add-on, EMQX)
+    port: Port = 1883  # 8883 is the usual port with tls = true
+    tls: bool = False
+    ca_file: str = ""  # a CA bundle for a broker with its own certificate; empty: the system's
+    client_id: str = "claw"
+    discovery_prefix: str = "homeassistant"  # where Zigbee2MQTT, Tasmota and ESPHome publish their devices
+    user_env: str = "CLAW_MQTT_USER"  # the environment variable (or systemd credential mqtt_user); unset: anonymous
+    password_env: str = "CLAW_MQTT_PASSWORD"  # the environment variable (or systemd credential mqtt_password)
+    keepalive: Annotated[int, Bounds(low=5, high=3600)] = 30  # seconds between pings to the broker
+    unreachable_after: Duration = 60.0  # seconds a broker outage lasts before the owner is told (once)
+
+    def __post_init__(self) -> None:
+        if not self.host.strip() or any(c.isspace() or c == "/" for c in self.host):
+            raise ValueError("host: must be a broker host name or address like 192.168.1.10 (no scheme, no path)")
+        if not self.client_id or len(self.client_id) > 64 or not all(c.isalnum() or c in "-_." for c in self.client_id):
+            raise ValueError("client_id: use up to 64 letters, digits, '-', '_' or '.'")
+        prefix = self.discovery_prefix
+        if not prefix or prefix.startswith("/") or prefix.endswith("/") or any(c in prefix for c in "#+ "):
+            raise ValueError('discovery_prefix: a topic like "homeassistant" (no wildcards, no slashes at the ends)')
+        if self.ca_file and not self.tls:
+            raise ValueError("ca_file: only used with tls = true; set tls = true or remove ca_file")
+        for key, name in (("user_env", self.user_env), ("password_env", self.password_env)):
+            if not name or not all(c.isupper() or c.isdigit() or c == "_" for c in name):
+                raise ValueError(f"{key}: must name an environment variable like CLAW_MQTT_PASSWORD, not the value")
+
+
+@dataclass(frozen=True, slots=True)
+class HomeAssistantConfig:
+    enabled: bool = True  # false: never talk to Home Assistant, even with a token set
+    url: str = ""  # http(s)://host:port; empty: the Home Assistant found by mDNS, used only when a token exists
+    token_env: str = "HASS_TOKEN"  # the environment variable (or systemd credential hass_token)
+    timeout: Duration = 10.0  # seconds for one answer from Home Assistant
+
+    def __post_init__(self) -> None:
+        if self.url:
+            parts = urllib.parse.urlsplit(self.url)
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            shape = parts.scheme in ("http", "https") and parts.hostname and port is not None
+            if not shape or parts.path not in ("", "/"):
+                raise ValueError(f"url: {self.url!r} must look like http://homeassistant.local:8123 (with the port)")
+        if not self.token_env or not all(c.isupper() or c.isdigit() or c == "_" for c in self.token_env):
+            raise ValueError("token_env: must name an environment variable like HASS_TOKEN (the token goes there)")
+
+
+@dataclass(frozen=True, slots=True)
+class FrigateConfig:
+    enabled: bool = False  # needs [mqtt] on the broker Frigate publishes to
+    url: str = ""  # Frigate's HTTP API for the snapshots, e.g. http://192.168.1.20:5000 (the unauthenticated port)
+    topic_prefix: str = "frigate"  # Frigate's mqtt.topic_prefix
+    source: Literal["reviews", "events"] = "reviews"  # reviews: Frigate 0.14+ (one per review item); events: older
+    labels: tuple[str, ...] = ()  # only these objects ("person", "car"); empty: every one Frigate reports
+    cameras: tuple[str, ...] = ()  # only these Frigate cameras; empty: all
+    timeout: Duration = 10.0  # seconds for one snapshot download
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.url.startswith(("http://", "https://")):
+            raise ValueError("url: Frigate's address like http://192.168.1.20:5000 (http:// or https://)")
+        if not self.topic_prefix or any(c in self.topic_prefix for c in "#+ "):
+            raise ValueError('topic_prefix: a topic like "frigate" (no wildcards)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +392,12 @@ class Config:
     private: PrivateConfig = field(default_factory=PrivateConfig)
     public: PublicConfig = field(default_factory=PublicConfig)
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    frigate: FrigateConfig = field(default_factory=FrigateConfig)
     owners: tuple[Owner, ...] = ()
     home: HomeConfig = field(default_factory=HomeConfig)
+    home_assistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     skills: SkillsConfig = field(default_factory=SkillsConfig)
     cameras: tuple[CameraConfig, ...] = ()
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
@@ -302,6 +421,7 @@ DIST = "claw-home"  # the distribution's name on the package index (the import p
 EXTRAS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cameras": ("eyes", ("cv2", "numpy"), "remove the [[cameras]]"),
     "whatsapp": ("whatsapp", ("twilio",), "set [whatsapp] enabled = false"),
+    "telegram": ("telegram", ("telegram",), "set [telegram] enabled = false"),
 }
 
 
@@ -319,7 +439,28 @@ def parse(data: Mapping[str, Any], source: str = "(inline)") -> Config:
         raise ConfigError(
             source, "scheduler.jobs", "two jobs share an id, or one is called 'heartbeat'", "give each job its own id"
         )
+    if config.frigate.enabled and not config.mqtt.enabled:
+        problem, fix = "needs [mqtt] (Frigate's events come over the broker)", "set [mqtt] enabled = true and its host"
+        raise ConfigError(source, "frigate.enabled", problem, fix)
+    telegram_ids = [o.telegram for o in config.owners if o.telegram]
+    if len(set(telegram_ids)) != len(telegram_ids):
+        raise ConfigError(source, "owners.telegram", "two owners share a Telegram user id", "give each their own")
     return replace(config, source=source)
+
+
+def alert_channel(config: Config, owner: Owner) -> str:
+    """Where alerts and notices for `owner` go: their `prefer` when that channel is on, else WhatsApp, else Telegram."""
+    reachable = [
+        name
+        for name, on, address in (
+            ("whatsapp", config.whatsapp.enabled, owner.number),
+            ("telegram", config.telegram.enabled, owner.telegram),
+        )
+        if on and address
+    ]
+    if owner.prefer in reachable:
+        return owner.prefer
+    return reachable[0] if reachable else "whatsapp"
 
 
 def load(path: str | Path) -> Config:
@@ -341,7 +482,11 @@ def load(path: str | Path) -> Config:
 
 def missing_extras(config: Config, *only: str) -> list[ConfigError]:
     """One error per feature the config turns on whose extra is not installed (the install command as the fix)."""
-    wanted = {"cameras": bool(config.cameras), "whatsapp": config.whatsapp.enabled}
+    wanted = {
+        "cameras": bool(config.cameras),
+        "whatsapp": config.whatsapp.enabled,
+        "telegram": config.telegram.enabled,
+    }
     problems = []
     for key, (extra, modules, off) in EXTRAS.items():
         absent = [m for m in modules if importlib.util.find_spec(m) is None]
@@ -363,7 +508,12 @@ def _refuse_secrets(data: Mapping[str, Any], source: str, prefix: str) -> None:
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, Mapping):
             _refuse_secrets(value, source, dotted)
-        elif isinstance(value, str) and value and any(w in str(key).lower() for w in SECRET_WORDS):
+        elif (
+            isinstance(value, str)
+            and value
+            and any(w in str(key).lower() for w in SECRET_WORDS)
+            and not str(key).endswith("_env")  # names the variable that holds it (checked to be a name)
+        ):
             raise ConfigError(
                 source,
                 dotted,

@@ -138,6 +138,47 @@ class Recorder:
         await event.finished.wait()
         await self._finish(event_id, folder, shot, event)
 
+    async def snapshot_event(self, camera: CameraConfig, picture: bytes, start: float) -> int:
+        """An event detected elsewhere (Frigate) with one JPEG: recorded, described and alerted like our own."""
+        stamp = datetime.fromtimestamp(start, self.tz).strftime("%Y%m%d-%H%M%S")
+        folder = self.root / slug(camera.name) / f"{stamp}-{secrets.token_hex(3)}"
+        size = await asyncio.to_thread(_write, folder / "snapshot.jpg", picture)
+        snapshot = folder / "snapshot.jpg"
+        event_id = await self.store.run(
+            history.insert, camera.name, start, snapshot=str(snapshot), clip="", score=0.0, zones=[], bytes=size
+        )
+        async with self._locks.setdefault(camera.name, asyncio.Lock()):
+            description = await self.describer.describe(
+                camera.name, picture, None, room=camera.room, when=clock(start, self.tz)
+            )
+        now = time.time()
+        verdict = self.rules.decide(camera, description, now, paused=await self.paused())
+        if verdict.send:
+            self.rules.sent(camera.name, now)
+        await self.store.run(
+            history.update,
+            event_id,
+            end_ts=max(start, now),
+            title=description.title,
+            description=description.sentence,
+            what=description.what,
+            alert=description.alert,
+            alerted=DUE if verdict.send else 0,
+        )
+        if verdict.send:
+            await self._send(event_id, description.text, snapshot, description.title)
+        log.info(
+            "camera %s: event %d (from Frigate): %s — %s",
+            camera.name,
+            event_id,
+            description.title,
+            "alert sent" if verdict.send else f"not sent: {verdict.reason}",
+        )
+        record = await self.store.run(history.get, event_id)
+        if record is not None:
+            self.publish("event", self.payload(record))
+        return int(event_id)
+
     async def _send(self, event_id: int, text: str, snapshot: Path, title: str) -> None:
         """Queue the alert under the event's key, then mark it queued: a stop in between sends it again at
         start-up, and the key keeps the owners from getting it twice."""

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from claw.core.backoff import DEFAULT_BACKOFF, Backoff
 from claw.core.bus import Media
-from claw.core.config import Config
+from claw.core.config import CameraConfig, Config
 from claw.core.errors import ClawError, TargetNotFound
 from claw.core.findings import Finding
 from claw.core.media import MediaTokens
@@ -32,6 +32,7 @@ from claw.eyes.alerts import MODES, Mode, Rules, clock
 from claw.eyes.camera import Camera
 from claw.eyes.description import Describer, camera_phrase
 from claw.eyes.events import Change, Event
+from claw.eyes.frigate import FrigateEvents
 from claw.eyes.pictures import jpeg
 from claw.eyes.recorder import Alert, Recorder, slug
 from claw.eyes.watch import Watches
@@ -90,6 +91,8 @@ class Eyes:
             paused=self.paused,
         )
         self._tasks = OwnedTasks("eyes")
+        # Frigate's detections ([frigate]): the daemon routes its MQTT messages to `frigate.on_message`
+        self.frigate = FrigateEvents(config.frigate, self.frigate_event) if config.frigate.enabled else None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -119,9 +122,17 @@ class Eyes:
         await asyncio.to_thread(_join, cameras, 0.8)
         await self.watches.stop()
         await self.recorder.stop()
+        if self.frigate is not None:
+            await self.frigate.stop()
         await self._tasks.stop()
 
     # --- the pipeline ----------------------------------------------------------------------------
+
+    async def frigate_event(self, camera: str, picture: bytes, start: float, label: str) -> None:
+        """A Frigate detection, under the rules of the [[cameras]] entry of the same name, else the defaults."""
+        known = next((c for c in self.config.cameras if c.name == camera), None)
+        log.info("frigate: %s on camera %s", label or "something", camera)
+        await self.recorder.snapshot_event(known or CameraConfig(name=camera, url=f"frigate:{camera}"), picture, start)
 
     def _on_change(self, change: Change, event: Event) -> None:
         camera = self.cameras[event.camera]

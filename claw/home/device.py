@@ -16,6 +16,7 @@ KIND_WORDS: Mapping[str, tuple[str, ...]] = {
     "thermostat": ("thermostat", "heating", "temperature"),
     "shade": ("shade", "shades", "blind", "blinds", "curtain", "curtains"),
     "pump": ("pump", "pool pump"),
+    "fan": ("fan", "fans", "ceiling fan", "extractor"),
     "heater": ("heater", "spa", "hot tub", "spa heater"),
     "garage_door": ("garage", "garage door"),
     "gate": ("gate",),
@@ -38,6 +39,7 @@ class Found:
     room: str = ""
     info: Mapping[str, Any] = field(default_factory=dict)
     via: str = ""  # mdns, ssdp, static
+    floor: str = ""  # a hub that knows its floors (Home Assistant) says which
 
 
 @dataclass(slots=True)

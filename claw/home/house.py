@@ -68,6 +68,8 @@ class Home:
         self._told: set[str] = set()  # "id@address" moves the owners heard about, once each
         self._announce: list[Device] = []
         self._tasks = OwnedTasks("home")
+        # hubs that push their devices (Home Assistant, MQTT): started once the registry is loaded
+        self.bridges: dict[str, Callable[[], Awaitable[None]]] = {}
 
     def checks(self) -> Check:
         """The home's heartbeat checks (offline devices, batteries, doors open at night)."""
@@ -80,6 +82,8 @@ class Home:
         if self.config.home.discovery:
             self.supervisor.start("discovery", self.discovery.run)
         self.supervisor.start("device polling", self._poll_forever)
+        for name, run in self.bridges.items():
+            self.supervisor.start(name, run)
 
     async def stop(self) -> None:
         await self._tasks.stop()
@@ -192,7 +196,7 @@ class Home:
             await asyncio.gather(*(self.refresh(d) for d in devices))
 
     def _on_registry(self, what: str, device: Device) -> None:
-        if what in ("new", "changed", "moved"):
+        if what in ("new", "changed", "moved", "removed"):
             self.version += 1
         if what == "new":
             self._announce.append(device)

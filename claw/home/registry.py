@@ -16,7 +16,8 @@ from claw.home.device import Device, Driver, Found
 
 log = logging.getLogger(__name__)
 
-# ("new" | "moved" | "unavailable" | "back" | "changed" (names, room) | "state" (a new reading), device)
+# ("new" | "moved" | "unavailable" | "back" | "changed" (names, room) | "state" (a new reading)
+#  | "removed" (its hub or bridge no longer has it), device)
 Listener = Callable[[str, Device], None]
 
 
@@ -75,6 +76,7 @@ class Registry:
                 driver=found.driver,
                 address=found.address,
                 room=clean_name(found.room),
+                floor=clean_name(found.floor),
                 capabilities=driver.capabilities(found),
                 info=dict(found.info),
                 controllable=self._policy_allows(found.kind),
@@ -98,6 +100,19 @@ class Registry:
         if not device.owner_named and (name, room) != (device.name, device.room) and room:
             device.name, device.room = name, room
             await self._save(device)
+        if not device.owner_named and found.floor and clean_name(found.floor) != device.floor:
+            device.floor = clean_name(found.floor)
+            await self._save(device)
+        return device
+
+    async def forget(self, device_id: str) -> Device | None:
+        """A hub or bridge removed the device: drop it from the registry and the store (not left unavailable)."""
+        device = self._devices.pop(device_id, None)
+        if device is None:
+            return None
+        await self.store.run(devices_db.delete, device_id)
+        log.info("removed %s %s (%s): its hub no longer has it", device.kind, device.name, device.id)
+        self._emit("removed", device)
         return device
 
     def mark(self, device: Device, available: bool, state: Mapping[str, Any] | None = None) -> None:

@@ -181,9 +181,7 @@ async def ignore(request: web.Request) -> web.Response:
 
     async def apply() -> str:
         await home.registry.update(target, ignored=ignored)
-        await claw.store.run(
-            write, turn.audit("ignore" if ignored else "un-ignore", target.name)
-        )
+        await claw.store.run(write, turn.audit("ignore" if ignored else "un-ignore", target.name))
         return f"{'Ignoring' if ignored else 'Watching'} {target.name}."
 
     if ignored and target.kind == "camera" and not target.ignored:

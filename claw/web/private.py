@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from claw import __version__
-from claw.web import dashboard, openai_compat
-from claw.web.auth import guard
+from claw.web import dashboard, mcp, openai_compat
+from claw.web.auth import Handler, guard
+from claw.web.public import QuietServerLog
 from claw.web.site import SITE, Site
+from claw.web.validate import Invalid
+
+MAX_TEXT = 8000  # characters in one chat message, as the spec says
+
+log = logging.getLogger(__name__)
 
 
 def _claw(request: web.Request) -> Site:
@@ -27,7 +34,7 @@ async def health(request: web.Request) -> web.Response:
             "version": __version__,
             "uptime": round(time.time() - claw.started, 1),
             "ready": claw.ready.is_set(),
-            "model": {"host": model.config.host, "model": model.config.model, "online": model.online},
+            "model": {"host": model.address, "model": model.config.model, "online": model.online},
             "components": claw.supervisor.health(),
         }
     )
@@ -44,11 +51,9 @@ async def chat(request: web.Request) -> web.Response:
         ) from None
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
-        raise web.HTTPBadRequest(
-            text='{"error": "\\"text\\" must be a non-empty string"}', content_type="application/json"
-        )
-    if len(text) > 8000:
-        raise web.HTTPRequestEntityTooLarge(max_size=8000, actual_size=len(text))
+        raise Invalid("text", "must be a non-empty string")
+    if len(text) > MAX_TEXT:  # a field over its documented maxLength is a validation error, like any other
+        raise Invalid("text", f"must be at most {MAX_TEXT} characters, not {len(text)}")
     reply = await _claw(request).local.ask(text)
     media = [_claw(request).media_url(m.path, m.content_type) for m in reply.media]
     return web.json_response({"reply": reply.text, "media": media})
@@ -66,12 +71,33 @@ async def jobs(request: web.Request) -> web.Response:
     return web.json_response(await _claw(request).snapshot("jobs"))
 
 
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own refusals (413 over the size limit, 405, 404 for no route) as the API's JSON errors.
+
+    A handler's bug is one logged traceback and a JSON 500; aiohttp's server log then only ever hears
+    of requests it could not parse or drain, and says each in one line (QuietServerLog).
+    """
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json" or not request.path.startswith("/api/"):
+            raise
+        exc.text = json.dumps({"error": exc.text or exc.reason, "field": ""})
+        exc.content_type = "application/json"
+        raise
+    except Exception:  # a bug, not a bad request: the traceback is for us
+        log.exception("private: %s %s failed", request.method, request.path[:200])
+        return web.json_response({"error": "internal error (the log says more)", "field": ""}, status=500)
+
+
 def build(claw: Site) -> web.Application:
     """The private aiohttp application: the contract's JSON API, the dashboard and the OpenAI front door."""
     cfg = claw.config.private
     app = web.Application(
-        middlewares=[guard(token=claw.token, bound_host=cfg.host, always=cfg.token_required)],
+        middlewares=[guard(token=claw.token, bound_host=cfg.host, always=cfg.token_required), json_errors],
         client_max_size=8 * 1024 * 1024,
+        handler_args={"logger": QuietServerLog(logging.getLogger("claw.web.private.server"), {"listener": "private"})},
     )
     app[SITE] = claw
     app.router.add_get("/api/health", health)
@@ -81,4 +107,8 @@ def build(claw: Site) -> web.Application:
     app.router.add_get("/api/jobs", jobs)
     dashboard.install(app, claw)
     openai_compat.install(app, claw)
+    if mcp.available():  # the [mcp] extra
+        from claw.web.mcp import endpoint  # noqa: PLC0415 -- loads the SDK only when it is installed
+
+        endpoint.install(app, claw)
     return app

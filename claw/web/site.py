@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from claw.assistant.llm import Model
+from claw.assistant.toolbox import Tools
 from claw.channels.local import LocalChannel
 from claw.core.bus import Bus
 from claw.core.config import Config
@@ -43,6 +44,7 @@ class Site:
     notify: Callable[[str], Awaitable[None]]
     home: Home | None
     snapshots: Mapping[str, Snapshot]
+    tools: Tools | None = None  # the assistant's tools: the MCP server offers a chosen few
 
     async def snapshot(self, kind: str) -> Any:
         source = self.snapshots.get(kind)

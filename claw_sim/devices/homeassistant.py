@@ -1,4 +1,7 @@
-"""A Home Assistant instance's REST API (long-lived token) with a handful of entities and their areas.
+"""A Home Assistant instance: its WebSocket API (see homeassistant_ws) and REST API, entities, areas and floors.
+
+Sim controls change the house as HA would see it and push the events: `set_state`, `add_entity`,
+`remove_entity`, `set_exposed`, `restart` (drops every connection), `inject` (raw text to the clients).
 
 Templates: POST /api/template renders only two templates, whitespace-insensitively:
   * ``{{ area_name('<entity_id>') }}`` -> the area's name, or ``None`` (as HA renders it);
@@ -9,6 +12,7 @@ Anything else answers 400, as HA does for a template error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -22,6 +26,7 @@ from aiohttp import web
 from zeroconf import ServiceInfo
 
 from claw_sim.devices.base import SimDevice, service_info
+from claw_sim.devices.homeassistant_ws import WebSocketApi
 
 VERSION = "2024.6.4"
 AREA_MAP_TEMPLATE = (
@@ -34,12 +39,13 @@ _AREA_NAME = re.compile(r"^\{\{\s*area_name\(\s*(['\"])([a-z0-9_]+\.[a-z0-9_]+)\
 
 @dataclass(frozen=True, slots=True)
 class HAEntitySpec:
-    """An entity to simulate: id, initial state string, attributes and area (None = no area)."""
+    """An entity to simulate: id, initial state string, attributes, area (None = no area), exposed to Assist."""
 
     entity_id: str
     state: str
     attributes: Mapping[str, Any]
     area: str | None = None
+    exposed: bool = True
 
 
 DEFAULT_ENTITIES: tuple[HAEntitySpec, ...] = (
@@ -71,6 +77,15 @@ DEFAULT_ENTITIES: tuple[HAEntitySpec, ...] = (
         {"unit_of_measurement": "°C", "device_class": "temperature", "state_class": "measurement"},
     ),
 )
+# Which floor each area is on (HA's floor registry); areas not named here have no floor.
+DEFAULT_FLOORS: Mapping[str, str] = {
+    "Living Room": "Ground Floor",
+    "Kitchen": "Ground Floor",
+    "Hallway": "Ground Floor",
+    "Garage": "Ground Floor",
+    "Bedroom": "First Floor",
+    "Study": "First Floor",
+}
 
 
 class ServiceError(Exception):
@@ -83,6 +98,7 @@ class _Entity:
     state: str
     attributes: dict[str, Any]
     area: str | None
+    exposed: bool = True
     last_changed: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_updated: datetime = field(default_factory=lambda: datetime.now(UTC))
     context_id: str = field(default_factory=lambda: uuid.uuid4().hex.upper()[:26])
@@ -196,26 +212,145 @@ class HomeAssistant(SimDevice):
         room: str = "Utility Room",
         port: int | None = None,
         entities: Sequence[HAEntitySpec] = DEFAULT_ENTITIES,
+        floors: Mapping[str, str] = DEFAULT_FLOORS,
+        admin: bool = True,
     ) -> None:
         self.uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"home-assistant://{name}").hex
         super().__init__(ip=ip, name=name, room=room, device_id=self.uuid, port=port)
         self.token = token or secrets.token_hex(32)
+        self.version = VERSION
+        self.floors = dict(floors)  # area name -> floor name
+        self.admin = admin  # a non-admin token may not read the expose list (HA answers "unauthorized")
+        self.websocket = WebSocketApi(self)
         self.entities: dict[str, _Entity] = {}
         for spec in entities:
-            attributes = {"friendly_name": spec.entity_id.split(".", 1)[1].replace("_", " ").title()}
-            attributes.update(spec.attributes)
-            self.entities[spec.entity_id] = _Entity(spec.entity_id, spec.state, attributes, spec.area)
+            self.entities[spec.entity_id] = _entity(spec)
 
     # ----------------------------------------------------------------- sim controls
     def set_state(self, entity_id: str, state: str, **attributes: Any) -> None:
-        """Change an entity as the physical world would (a sensor reading, a door opened by hand)."""
+        """Change an entity as the physical world would (a sensor reading, a door opened by hand); pushed."""
         entity = self.entities[entity_id]
+        old = _public(entity.as_dict())
         now = datetime.now(UTC)
         if entity.state != state:
             entity.last_changed = now
         entity.state = state
         entity.attributes.update(attributes)
         entity.last_updated = now
+        self._changed(entity_id, old, _public(entity.as_dict()))
+
+    def add_entity(self, spec: HAEntitySpec) -> None:
+        """A new entity appears in HA (an integration added it): registry event, then its first state."""
+        entity = self.entities[spec.entity_id] = _entity(spec)
+        self.websocket.event("entity_registry_updated", {"action": "create", "entity_id": spec.entity_id})
+        self._changed(spec.entity_id, None, _public(entity.as_dict()))
+
+    def remove_entity(self, entity_id: str) -> None:
+        """The owner deletes an entity in HA: its state goes (new_state null) and the registry says remove."""
+        entity = self.entities.pop(entity_id)
+        self._changed(entity_id, _public(entity.as_dict()), None)
+        self.websocket.event("entity_registry_updated", {"action": "remove", "entity_id": entity_id})
+
+    def set_exposed(self, entity_id: str, exposed: bool) -> None:
+        """The owner exposes an entity to Assist, or stops exposing it (an entity registry option)."""
+        self.entities[entity_id].exposed = exposed
+        self.websocket.event(
+            "entity_registry_updated", {"action": "update", "entity_id": entity_id, "changes": {"options": {}}}
+        )
+
+    async def restart(self, while_down: Callable[[], None] | None = None) -> None:
+        """Restart as HA does: every WebSocket dropped, the server down (`while_down` runs then), back on its port."""
+        port = self.port
+        await self.websocket.drop_all()
+        await self._shutdown_server()
+        if while_down is not None:
+            while_down()
+        self.port = port
+        await self._serve()
+
+    def inject(self, raw: str) -> None:
+        """Send raw text (malformed on purpose) to every logged-in WebSocket client."""
+        self.websocket.inject(raw)
+
+    def _changed(self, entity_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        self.websocket.event("state_changed", {"entity_id": entity_id, "old_state": old, "new_state": new})
+
+    # ----------------------------------------------------------------- WebSocket answers
+    def config_answer(self) -> dict[str, Any]:
+        return {
+            "location_name": self.name,
+            "version": self.version,
+            "state": "RUNNING",
+            "time_zone": "Europe/Amsterdam",
+            "unit_system": {"temperature": "°C", "length": "km", "mass": "g", "volume": "L"},
+            "components": sorted({entity_id.split(".")[0] for entity_id in self.entities} | {"api", "websocket_api"}),
+            "internal_url": self.base_url,
+            "external_url": None,
+        }
+
+    def states_answer(self) -> list[dict[str, Any]]:
+        return [_public(entity.as_dict()) for entity in self.entities.values()]
+
+    def areas_answer(self) -> list[dict[str, Any]]:
+        names = sorted({e.area for e in self.entities.values() if e.area})
+        return [
+            {
+                "area_id": _slug(name),
+                "name": name,
+                "floor_id": _slug(self.floors[name]) if name in self.floors else None,
+                "aliases": [],
+                "icon": None,
+                "picture": None,
+                "labels": [],
+            }
+            for name in names
+        ]
+
+    def floors_answer(self) -> list[dict[str, Any]]:
+        names = list(dict.fromkeys(self.floors.values()))
+        return [
+            {"floor_id": _slug(name), "name": name, "level": level, "aliases": [], "icon": None}
+            for level, name in enumerate(names)
+        ]
+
+    def devices_answer(self) -> list[dict[str, Any]]:
+        """One device per entity, carrying the area (as most integrations' devices do)."""
+        return [
+            {
+                "id": _device_id(e.entity_id),
+                "area_id": _slug(e.area) if e.area else None,
+                "name": e.attributes.get("friendly_name"),
+                "name_by_user": None,
+                "manufacturer": "Simulated",
+                "model": e.entity_id.split(".", 1)[0].replace("_", " ").title(),
+                "identifiers": [["sim", e.entity_id]],
+                "disabled_by": None,
+            }
+            for e in self.entities.values()
+        ]
+
+    def entities_answer(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "entity_id": e.entity_id,
+                "id": _device_id("entry/" + e.entity_id),
+                "unique_id": f"sim-{e.entity_id}",
+                "platform": "sim",
+                "device_id": _device_id(e.entity_id),
+                "area_id": None,  # the device's area applies
+                "name": None,
+                "original_name": e.attributes.get("friendly_name"),
+                "disabled_by": None,
+                "hidden_by": None,
+                "entity_category": None,
+                "has_entity_name": False,
+                "options": {"conversation": {"should_expose": e.exposed}},
+            }
+            for e in self.entities.values()
+        ]
+
+    def exposed_answer(self) -> dict[str, dict[str, bool]]:
+        return {e.entity_id: {"conversation": e.exposed} for e in self.entities.values()}
 
     def state_of(self, entity_id: str) -> dict[str, Any]:
         """The entity's state object as GET /api/states/<entity_id> returns it."""
@@ -237,6 +372,7 @@ class HomeAssistant(SimDevice):
             # HA skips (and only logs) targets that are missing or belong to another domain.
             if entity is None or not entity_id.startswith(f"{domain}."):
                 continue
+            old = _public(entity.as_dict())
             before = (entity.state, dict(entity.attributes))
             handler(entity, data)
             if (entity.state, entity.attributes) != before:
@@ -246,6 +382,7 @@ class HomeAssistant(SimDevice):
                 entity.last_updated = now
                 entity.context_id = uuid.uuid4().hex.upper()[:26]
                 changed.append(_public(entity.as_dict()))
+                self._changed(entity_id, old, changed[-1])
         return changed
 
     def render_template(self, template: str) -> str:
@@ -261,7 +398,8 @@ class HomeAssistant(SimDevice):
 
     # ----------------------------------------------------------------- HTTP
     def add_routes(self, app: web.Application) -> None:
-        """GET /api/, /api/config, /api/states[/<id>]; POST /api/services/<d>/<s>, /api/template."""
+        """GET /api/websocket, /api/, /api/config, /api/states[/<id>]; POST /api/services/<d>/<s>, /api/template."""
+        app.router.add_get("/api/websocket", self.websocket.handle)
         app.router.add_get("/api/", self._api_root)
         app.router.add_get("/api/config", self._api_config)
         app.router.add_get("/api/states", self._states)
@@ -352,6 +490,20 @@ class HomeAssistant(SimDevice):
                 },
             )
         ]
+
+
+def _entity(spec: HAEntitySpec) -> _Entity:
+    attributes = {"friendly_name": spec.entity_id.split(".", 1)[1].replace("_", " ").title()}
+    attributes.update(spec.attributes)
+    return _Entity(spec.entity_id, spec.state, attributes, spec.area, spec.exposed)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _device_id(seed: str) -> str:
+    return hashlib.md5(seed.encode(), usedforsecurity=False).hexdigest()
 
 
 def _public(state: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ KIND_DOMAIN: dict[str, str] = {
     "switch": "switch",
     "pump": "switch",
     "heater": "switch",
+    "fan": "fan",  # MQTT fans (Home Assistant discovery)
     "speaker": "media_player",
     "tv": "media_player",
     "thermostat": "climate",

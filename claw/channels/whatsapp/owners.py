@@ -50,7 +50,7 @@ class Owners:
     def all(self) -> tuple[Owner, ...]:
         merged: dict[str, Owner] = {}
         for owner in (*self.configured, *self._added):
-            if owner.number not in self._removed:
+            if owner.number and owner.number not in self._removed:  # an owner on Telegram only has no number
                 merged[owner.number] = owner
         return tuple(merged.values())
 
