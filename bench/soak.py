@@ -145,6 +145,7 @@ async def _soak(
         "public": {"port": public},
         "whatsapp": {
             "enabled": True,
+            "messages_per_minute": 10_000,  # the soak writes far faster than a person
             "api_base": fake.url,
             "public_url": f"http://127.0.0.1:{public}",
             "sender": SENDER,

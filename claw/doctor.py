@@ -304,5 +304,10 @@ def init(state_dir: Path, config_path: Path) -> int:
         config_path.write_text(text, encoding="utf-8")
         config_path.chmod(0o640)
         print(f"wrote {config_path}")
+    print(
+        "It can turn on, each in its own section: WhatsApp [whatsapp] or Telegram [telegram] (no public URL needed); "
+        "your hubs [mqtt] (Zigbee2MQTT, Tasmota, ESPHome), [home_assistant] and [frigate]; "
+        'a model server other than Ollama ([llm] api = "openai"); agents connect with `claw mcp`.'
+    )
     print(f"Next: edit {config_path}, then `claw doctor --config {config_path}` and `claw run --config {config_path}`.")
     return 0

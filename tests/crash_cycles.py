@@ -81,6 +81,7 @@ template_sid = "{TEMPLATE}"
 send_timeout = 2.0
 retry_base = 0.05
 retry_max_delay = 0.3
+messages_per_minute = 10000
 [[owners]]
 name = "Sam"
 number = "{SAM}"

@@ -115,6 +115,7 @@ def test_init_then_doctor(tmp_path: Path) -> None:
         [*CLAW, "init", "--state-dir", str(state), "--config", str(config)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+    assert "[telegram]" in result.stdout and "[mqtt]" in result.stdout and "claw mcp" in result.stdout  # offered
     assert (state / "SOUL.md").read_text().startswith("# Claw") and (state / "skills").is_dir()
     assert load(config).state_path == state
     env = {**os.environ, "CLAW_TOKEN": ""}

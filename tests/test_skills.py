@@ -18,6 +18,7 @@ from claw.skills.convert import decode, encode
 from claw.skills.declarative import DeclarativeDriver
 from claw.skills.format import Action, Reading, Request
 from claw.skills.http import Prepared, device_url, prepare
+from claw.skills.identity import identified
 from claw.skills.loader import BUILTIN_SKILLS, Loader, effective
 from claw.skills.parse import SkillInvalid, read_skill
 from claw.skills.paths import MISSING, parse_path
@@ -488,3 +489,19 @@ def test_ssdp_matchers_bind_by_search_target_and_header_globs(make_config: Any) 
     other = Announcement("ssdp", "127.0.0.6", 80, headers={**headers, "server": "Linux UPnP/1.0 Other/1.0"})
     assert [m.driver for m in home.matchers if m.accepts(other)] == []
     assert "ssdp-lamp" in home.drivers
+
+
+def test_a_device_whose_own_answer_names_another_id_is_not_trusted() -> None:
+    skill = read_skill(BUILTIN_SKILLS / "shelly" / "SKILL.md")
+    announced = Found(
+        "shellyplus1-aabbcc",
+        "Front Door",
+        "switch",
+        "shelly",
+        "127.0.0.9:80",
+        info={"announce": {"txt": {"id": "shellyplus1-aabbcc"}}},
+    )
+    assert identified(skill, announced, {"id": "shellyplus1-aabbcc"}).id == "shellyplus1-aabbcc"
+    assert identified(skill, announced, {"id": "ShellyPlus1-AABBCC"}).id == "shellyplus1-aabbcc"  # case, as Hue
+    with pytest.raises(DeviceError, match="not trusted"):
+        identified(skill, announced, {"id": "shellyplus1-ddeeff"})  # an impostor repeating another's id

@@ -112,6 +112,7 @@ class WhatsAppConfig:
     retry_base: Duration = 1.0  # seconds before the first resend; doubles each time, with jitter
     retry_max_delay: Duration = 10.0  # the longest wait between two attempts (also after an outage ends)
     give_up_hours: Duration = 24.0  # a message still unsent after this long is dead-lettered
+    messages_per_minute: Annotated[int, Bounds(low=1, high=10_000)] = 30  # from one owner; beyond: 429, not taken
 
     def __post_init__(self) -> None:
         if self.public_url and not self.public_url.startswith(("http://", "https://")):

@@ -22,6 +22,7 @@ _WITH_WORD = re.compile(r"^\s*(?:ok|okay|yes|confirm)[\s,:]+([a-z0-9]{4})[\s.!]*
 _BARE = re.compile(r"^\s*([a-z0-9]{4})[\s.!]*$", re.I)
 PAUSED_KEY = "automations_paused"
 WRONG_LIMIT = 5  # wrong codes in a row in one conversation before it may not try again for a while
+PENDING_PER_CONVERSATION = 5  # codes waiting at once in one conversation
 LOCKOUT = 600.0  # seconds
 
 Action = Callable[[], Awaitable[str]]
@@ -78,6 +79,9 @@ class Guard:
             any_owner=request.unattended,
         )
         pending.prompt = f"Reply OK {code} to {description} (valid {minutes} minutes)."
+        mine = [c for c, p in self._pending.items() if p.conversation == request.conversation]
+        for old in mine[: max(0, len(mine) - PENDING_PER_CONVERSATION + 1)]:
+            del self._pending[old]  # each live code is one more a guess could hit: the oldest gives way
         self._pending[code] = pending
         await self._audit(request, description, "held", f"code issued, expires in {self.ttl:.0f} s")
         request.receipt.prompts.append(pending.prompt)

@@ -72,6 +72,18 @@ class Supervisor:
                     if exc is not None:
                         log.warning("%s ended with %r", task.get_name(), exc)
 
+    async def cancel(self, components: list[Component]) -> None:
+        """Stop some components (a part stopping on its own) and forget them."""
+        tasks = [c.task for c in components if c.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for component in components:
+            if self.components.get(component.name) is component:
+                del self.components[component.name]
+
     def health(self) -> dict[str, dict[str, object]]:
         return {
             c.name: {

@@ -102,39 +102,7 @@ class Recorder:
             zones=sorted(event.zones),
             bytes=picture,
         )
-        lock = self._locks.setdefault(camera.name, asyncio.Lock())
-        async with lock:
-            description = await self.describer.describe(
-                camera.name, for_model, strip, room=camera.room, when=clock(event.start, self.tz)
-            )
-        paused = await self.paused()
-        now = time.time()
-        verdict = self.rules.decide(camera, description, now, paused=paused)
-        if verdict.send:
-            self.rules.sent(camera.name, now)  # no await since decide: cooldowns hold across cameras
-        await store.run(
-            history.update,
-            event_id,
-            title=description.title,
-            description=description.sentence,
-            what=description.what,
-            alert=description.alert,
-            alerted=DUE if verdict.send else 0,
-        )
-        if verdict.send:
-            await self._send(event_id, description.text, folder / "snapshot.jpg", description.title)
-        log.info(
-            "camera %s: event %d at %s: %s [%s] — %s",
-            camera.name,
-            event_id,
-            clock(event.start, self.tz),
-            description.title,
-            description.what,
-            "alert sent" if verdict.send else f"not sent: {verdict.reason}",
-        )
-        record = await store.run(history.get, event_id)
-        if record is not None:
-            self.publish("event", self.payload(record))
+        await self._tell(camera, event_id, for_model, strip, event.start, folder / "snapshot.jpg")
         await event.finished.wait()
         await self._finish(event_id, folder, shot, event)
 
@@ -147,36 +115,7 @@ class Recorder:
         event_id = await self.store.run(
             history.insert, camera.name, start, snapshot=str(snapshot), clip="", score=0.0, zones=[], bytes=size
         )
-        async with self._locks.setdefault(camera.name, asyncio.Lock()):
-            description = await self.describer.describe(
-                camera.name, picture, None, room=camera.room, when=clock(start, self.tz)
-            )
-        now = time.time()
-        verdict = self.rules.decide(camera, description, now, paused=await self.paused())
-        if verdict.send:
-            self.rules.sent(camera.name, now)
-        await self.store.run(
-            history.update,
-            event_id,
-            end_ts=max(start, now),
-            title=description.title,
-            description=description.sentence,
-            what=description.what,
-            alert=description.alert,
-            alerted=DUE if verdict.send else 0,
-        )
-        if verdict.send:
-            await self._send(event_id, description.text, snapshot, description.title)
-        log.info(
-            "camera %s: event %d (from Frigate): %s — %s",
-            camera.name,
-            event_id,
-            description.title,
-            "alert sent" if verdict.send else f"not sent: {verdict.reason}",
-        )
-        record = await self.store.run(history.get, event_id)
-        if record is not None:
-            self.publish("event", self.payload(record))
+        await self._tell(camera, event_id, picture, None, start, snapshot, end_ts=max(start, time.time()))
         return int(event_id)
 
     async def _send(self, event_id: int, text: str, snapshot: Path, title: str) -> None:
@@ -206,23 +145,52 @@ class Recorder:
             if camera is None or picture is None:
                 continue
             log.info("camera %s: event %d was not described before the stop; describing it", record.camera, record.id)
+            await self._tell(camera, record.id, picture, None, record.start_ts, snapshot)
+
+    async def _tell(
+        self,
+        camera: CameraConfig,
+        event_id: int,
+        picture: bytes,
+        strip: bytes | None,
+        start: float,
+        snapshot: Path,
+        **fields: Any,
+    ) -> None:
+        """Describe an event (one at a time per camera, in order), decide, store, alert, show it on the dashboard."""
+        async with self._locks.setdefault(camera.name, asyncio.Lock()):
             description = await self.describer.describe(
-                camera.name, picture, None, room=camera.room, when=clock(record.start_ts, self.tz)
+                camera.name, picture, strip, room=camera.room, when=clock(start, self.tz)
             )
-            verdict = self.rules.decide(camera, description, time.time(), paused=await self.paused())
-            if verdict.send:
-                self.rules.sent(camera.name, time.time())
-            await self.store.run(
-                history.update,
-                record.id,
-                title=description.title,
-                description=description.sentence,
-                what=description.what,
-                alert=description.alert,
-                alerted=DUE if verdict.send else 0,
-            )
-            if verdict.send:
-                await self._send(record.id, description.text, snapshot, description.title)
+        paused = await self.paused()
+        now = time.time()
+        verdict = self.rules.decide(camera, description, now, paused=paused)
+        if verdict.send:
+            self.rules.sent(camera.name, now)  # no await since decide: cooldowns hold across cameras
+        await self.store.run(
+            history.update,
+            event_id,
+            title=description.title,
+            description=description.sentence,
+            what=description.what,
+            alert=description.alert,
+            alerted=DUE if verdict.send else 0,
+            **fields,
+        )
+        if verdict.send:
+            await self._send(event_id, description.text, snapshot, description.title)
+        log.info(
+            "camera %s: event %d at %s: %s [%s] — %s",
+            camera.name,
+            event_id,
+            clock(start, self.tz),
+            description.title,
+            description.what,
+            "alert sent" if verdict.send else f"not sent: {verdict.reason}",
+        )
+        record = await self.store.run(history.get, event_id)
+        if record is not None:
+            self.publish("event", self.payload(record))
 
     def _pictures(
         self, folder: Path, shot: Sample, frames: list[tuple[float, Frame]], start: float

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from claw.core.errors import ClawError, DeviceError, ToolError
+from claw.core.ratelimit import RateLimit
 from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
@@ -113,6 +114,9 @@ def _describe_sensitive(device: Device, changes: Mapping[str, Any]) -> str:
     return f"{', '.join(f'set {k} to {v}' for k, v in changes.items())} on the {device.name}"
 
 
+COMMANDS_PER_MINUTE = 60  # per person or agent: a model in a loop or a hostile agent cannot hammer the house
+
+
 class Control:
     """Applies a change to devices in parallel; each device gets its own timeout and result."""
 
@@ -120,8 +124,15 @@ class Control:
         self, registry: Registry, drivers: Mapping[str, Driver], guard: Guard, store: Store, *, timeout: float
     ) -> None:
         self.registry, self.drivers, self.guard, self.store, self.timeout = registry, drivers, guard, store, timeout
+        self.limit = RateLimit(COMMANDS_PER_MINUTE)
 
     async def apply(self, devices: Sequence[Device], change: Change, turn: Request) -> list[Result]:
+        if devices and not self.limit.allow(turn.actor):
+            why = f"{turn.actor} gave over {COMMANDS_PER_MINUTE} commands in a minute; try again in a moment"
+            await self.store.run(
+                write_many, [turn.audit(change.describe(), ", ".join(d.name for d in devices)[:200], "denied", why)]
+            )
+            return [Result(d, "failed", why) for d in devices]
         audit: list[AuditEntry] = []
         results = await asyncio.gather(*(self._one(d, change, turn, audit) for d in devices))
         if audit:  # one write for the whole fan-out, after it: the store never sits between devices

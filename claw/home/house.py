@@ -110,6 +110,12 @@ class Home:
         children = await expand(found) if expand is not None else None
         for one in [found] if children is None else children:
             await self._add(one)
+        if children:  # what the bridge no longer lists goes (an empty list may be a bridge still starting)
+            listed = {c.id for c in children}
+            for gone in [
+                d for d in self.registry.devices(include_ignored=True) if _child_of(d, found) and d.id not in listed
+            ]:
+                await self.registry.forget(gone.id)
 
     async def _add(self, found: Found) -> None:
         known = self.registry.get(found.id)
@@ -215,6 +221,10 @@ class Home:
 
     async def routines_snapshot(self) -> list[dict[str, Any]]:
         return [r.describe() for r in self.routines.all()]
+
+
+def _child_of(device: Device, bridge: Found) -> bool:
+    return device.info.get("bridge") == bridge.id and device.driver == bridge.driver
 
 
 def announcement(devices: Sequence[Device]) -> str:

@@ -109,14 +109,14 @@ class Jobs:
         self._runner.states = await store.run(jobs_db.states)
         fresh = [self._first_state(job, now) for job in self.jobs.values() if job.id not in self._runner.states]
         await store.run(jobs_db.put_states, fresh)  # one transaction, however many jobs are new
-        await asyncio.gather(*(self._arm(job) for job in self.jobs.values()))  # the store queues the writes
-        self._timer.start(paused=self.clock.manual)
         gone = []  # runs a stop interrupted that will not run again: recorded as interrupted
-        for run in unfinished:
+        for run in unfinished:  # before the timer: an interrupted occurrence goes first, later ones wait for it
             job = self.jobs.get(run.job_id)
             if run.acted or job is None or not self._runner.resume(job, run.scheduled, run.id):
                 gone.append(run.id)
         await store.run(jobs_db.interrupt, gone, now.timestamp())
+        await asyncio.gather(*(self._arm(job) for job in self.jobs.values()))  # the store queues the writes
+        self._timer.start(paused=self.clock.manual)
         for q in quarantined:
             await self.notify(
                 f"I set aside the scheduled job '{q.id}': it no longer makes sense ({q.reason}). It is kept in "

@@ -82,6 +82,9 @@ def identified(skill: Skill, found: Found, info: Any) -> Found:
     device_id = spec.id.render(scope)
     if not device_id:
         raise DeviceError(found.name, f"gave no id for the {skill.name} skill's device.id ({spec.id.text})")
+    own = spec.id.render({**scope, "txt": {}, "header": {}}) if info is not None else ""
+    if own and _plain(own) != _plain(device_id):  # what it announced is not what it says when asked: an impostor
+        raise DeviceError(found.name, f"announces the id {device_id} but its own answer says {own}: not trusted")
     data: dict[str, Any] = {"skill": skill.name}
     model = spec.model.render(scope)
     if model:
@@ -103,3 +106,8 @@ def identified(skill: Skill, found: Found, info: Any) -> Found:
         driver=skill.name,
         info=data,
     )
+
+
+def _plain(device_id: str) -> str:
+    """An id as announcements and answers both write it (Hue: lower case in mDNS, upper case over HTTP)."""
+    return "".join(ch for ch in device_id.lower() if ch.isalnum())

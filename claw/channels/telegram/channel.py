@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -78,12 +77,7 @@ class Telegram:
     async def stop(self) -> None:
         if not self._started:
             return
-        tasks = [c.task for c in self._components if c.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.supervisor.cancel(self._components)
         self._components = []
         await self.transport.close()
 

@@ -11,13 +11,14 @@ from pathlib import Path
 from telegram import Bot, Message, Update
 from telegram.error import TelegramError
 
+from claw.channels.strangers import Strangers
 from claw.core.bus import Bus, Inbound, Outbound
 from claw.core.config import Owner
 from claw.core.request import owner_conversation
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
-from claw.core.store.audit import AuditEntry, get_setting, set_setting, write
+from claw.core.store.audit import AuditEntry, get_setting, set_setting
 from claw.core.store.messages import Answering
 from claw.core.store.messages import Message as Stored
 from claw.core.store.outbox import Arriving
@@ -44,6 +45,7 @@ class Inbox:
         self.media_dir = media_dir
         self.bot_id = bot_id  # update ids count per bot: a new bot must not look like replays of the old one
         self._denied: set[int] | None = None
+        self._strangers = Strangers(store, "telegram")
 
     def owner_of(self, chat_id: str) -> Owner | None:
         try:
@@ -135,10 +137,10 @@ class Inbox:
         await self.bus.send(Outbound(channel=CHANNEL, recipient=chat, text=text, kind="reply", answering=answering))
 
     async def _deny(self, user_id: int, message: Message, update_id: int) -> None:
-        """Audited every time; told once (a stranger is not answered again, whatever they send)."""
-        log.warning("telegram: message from user %d refused: not an owner (or not a private chat)", user_id)
-        await self.store.run(
-            write,
+        """Audited (up to a few a minute each: a flood is counted, not written); told once (a stranger is not
+        answered again, whatever they send)."""
+        audited = await self._strangers.refused(
+            f"user {user_id}",
             AuditEntry(
                 actor=f"unknown:telegram:{user_id}",
                 path="telegram",
@@ -148,6 +150,8 @@ class Inbox:
                 detail=f"not an owner; ignored (update {update_id}, {message.chat.type} chat)",
             ),
         )
+        if not audited:
+            return  # a flood of strangers: counted, not answered
         denied = await self._denied_ids()
         if user_id in denied or message.chat.type != "private":
             return

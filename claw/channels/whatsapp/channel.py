@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -113,12 +112,7 @@ class WhatsApp:
     async def stop(self) -> None:
         if not self._started:
             return  # start() failed before anything was running
-        tasks = [c.task for c in self._components if c.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.supervisor.cancel(self._components)
         self._components = []
         await self.transport.close()
         await self.inbox.close()
@@ -238,7 +232,8 @@ class WhatsApp:
 
     async def _webhook(self, request: web.Request) -> web.Response:
         params = await self._verified(request)
-        await self.inbox.accept(params)
+        if await self.inbox.accept(params) == "limited":  # not taken, so not promised: Twilio reports it
+            return web.Response(status=429, text="too many messages", headers={"Retry-After": "60"})
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def _status(self, request: web.Request) -> web.Response:

@@ -15,16 +15,18 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from claw.channels.strangers import Strangers
 from claw.channels.whatsapp.owners import Owners, normalize
 from claw.channels.whatsapp.twilio_http import basic_auth_header
 from claw.core.bus import Bus, Inbound, Outbound
 from claw.core.config import Owner, WhatsAppConfig
+from claw.core.ratelimit import RateLimit
 from claw.core.request import owner_conversation
 from claw.core.secrets import secret
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
-from claw.core.store.audit import AuditEntry, write
+from claw.core.store.audit import AuditEntry
 from claw.core.store.messages import Answering, Message
 from claw.core.store.outbox import Arriving
 from claw.core.untrusted import FORWARDED
@@ -69,16 +71,22 @@ class Inbox:
         self._denied: collections.OrderedDict[str, None] = collections.OrderedDict()  # replayed unknown sids
         self._session: aiohttp.ClientSession | None = None
         self._pending: list[tuple[Arriving, asyncio.Future[tuple[int | None, int]]]] = []
+        self._senders = RateLimit(config.messages_per_minute)  # beyond: a loop or a stolen phone, refused (429)
+        self._strangers = Strangers(store, "whatsapp")
         self._writer: asyncio.Task[None] | None = None
 
     async def accept(self, params: Mapping[str, str]) -> str:
-        """Handle one verified webhook form; returns "denied", "duplicate" or "accepted"."""
+        """Handle one verified webhook form; returns "denied", "limited", "duplicate" or "accepted"."""
         number = normalize(params.get("From", "")) or normalize(params.get("WaId", ""))
         sid = params.get("MessageSid", "")
         owner = self.owners.find(number) if number else None
         if owner is None:
             await self._deny(number, sid)
             return "denied"
+        if not self._senders.allow(owner.number):
+            limit = self.config.messages_per_minute
+            log.warning("whatsapp: %s sent over %d messages in a minute; %s refused (429)", owner.name, limit, sid)
+            return "limited"
         media = tuple(
             (params.get(f"MediaUrl{i}", ""), params.get(f"MediaContentType{i}", "application/octet-stream"))
             for i in range(_int(params.get("NumMedia", "0")))
@@ -134,9 +142,8 @@ class Inbox:
             self._denied[sid] = None
             while len(self._denied) > 1000:
                 self._denied.popitem(last=False)
-        log.warning("whatsapp: message from %s refused: not an owner", number or "an unknown sender")
-        await self.store.run(
-            write,
+        await self._strangers.refused(
+            number,
             AuditEntry(
                 actor=f"unknown:{number or '?'}",
                 path="webhook",
