@@ -53,6 +53,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         soul.write_text((Path(__file__).parent / "defaults" / "SOUL.md").read_text(encoding="utf-8"))
     say(f"Claw demo — state in {state_dir.resolve()}")
     logging.getLogger("claw_sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
+    for chatty in ("claw.home.registry", "mcp.server"):  # 38 "new device" lines: the progress line says it
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     home = SimHome(
         state_dir / "sim",
         extra_lights=args.lights,

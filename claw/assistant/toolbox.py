@@ -86,13 +86,21 @@ class Tools:
         tool = self._tools.get(name)
         return tool is not None and tool.untrusted
 
-    async def call(self, name: str, arguments: Mapping[str, Any] | str, *, by_model: bool = False) -> str:
+    async def call(
+        self, name: str, arguments: Mapping[str, Any] | str, *, by_model: bool = False, request: Request | None = None
+    ) -> str:
         """Run a tool; the result (or the error, as data for the model) is text, capped in length.
 
         `by_model`: the model chose this call. Then a management action, or any change once the turn has
         read text the owner did not write, is held for the owner's code instead of run — enforced here,
-        whatever the prompt says.
+        whatever the prompt says. `request`: whose call this is, for callers outside a turn (an MCP agent).
         """
+        if request is not None:
+            token = CURRENT_REQUEST.set(request)
+            try:
+                return await self.call(name, arguments, by_model=by_model)
+            finally:
+                CURRENT_REQUEST.reset(token)
         tool = self._tools.get(name)
         if tool is None:
             close = [n for n in self._tools if name.lower() in n or n in name.lower()]

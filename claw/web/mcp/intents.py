@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 
-from claw.assistant.toolbox import CURRENT_REQUEST, Tool
+from claw.assistant.toolbox import Tool
 from claw.core.media import MAX_BYTES
 from claw.core.request import Request
 from claw.core.store.audit import write
@@ -124,11 +124,7 @@ class Intents:
             names = ", ".join(t.name for t in self.tools())
             answer = _error(f"there is no tool '{name}'", f"use one of: {names}")
         else:
-            turn = CURRENT_REQUEST.set(request)  # the tools read the turn's request here and pass it on explicitly
-            try:
-                text = await self.site.tools.call(name, dict(arguments))
-            finally:
-                CURRENT_REQUEST.reset(turn)
+            text = await self.site.tools.call(name, dict(arguments), request=request)
             text, held = withhold_codes(text, request.receipt.prompts)
             answer = Answer(text, None, _is_error(text), held)
         outcome = "held" if answer.held else ("error" if answer.is_error else "ok")
