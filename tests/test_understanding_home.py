@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from claw.assistant.home_answers import answer_question
 from claw.core.config import Config
+from claw.home.capabilities import Capability
+from claw.home.device import Device
 from tests.home_fixtures import House, _approved_house, wait_for
 
 LIGHTS = (
@@ -177,3 +180,17 @@ async def test_replies_come_in_the_language_of_the_message(tmp_path: Path, make_
     finally:
         await house.app.stop()
         await house.sim.stop()
+
+
+def test_a_sensor_s_readings_are_said_with_their_units() -> None:
+    humidity = Device(
+        "ha.sensor.cellar_humidity", "Cellar Humidity", "sensor", "hass", "a",
+        capabilities=(Capability("humidity", "sensor", "humidity", "%"),), state={"humidity": 55},
+    )  # fmt: skip
+    meter = Device(
+        "m", "Dryer Plug", "sensor", "mqtt", "a",
+        capabilities=(Capability("power", "sensor", "power", "W"), Capability("battery", "sensor", "battery", "%")),
+        state={"power": 412.0, "battery": 90},
+    )  # fmt: skip
+    assert answer_question([humidity], "get_state", {}) == "The Cellar Humidity reads 55%."
+    assert answer_question([meter], "get_state", {}) == "The Dryer Plug reads 412 W (battery 90%)."

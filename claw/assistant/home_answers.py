@@ -48,11 +48,34 @@ def _sentence(device: Device) -> str:
         return f"The {device.name} is playing {s.get('title') or 'something'} (volume {s.get('volume', '?')}%)."
     if device.kind == "speaker":
         return f"The {device.name} is {word} (volume {s.get('volume', '?')}%)."
-    if isinstance(s.get("battery"), int | float):
-        return f"The {device.name} is {word} (battery {s['battery']:g}%)."
+    readings = _readings(device)
+    battery = f" (battery {s['battery']:g}%)" if isinstance(s.get("battery"), int | float) else ""
+    if readings and word == "unknown":
+        return f"The {device.name} reads {readings}{battery}."
+    if readings and device.kind == "sensor":
+        return f"The {device.name} is {word} ({readings}){battery}."
+    if battery:
+        return f"The {device.name} is {word}{battery}."
     if word == "unknown":
         return f"The {device.name}: no readings yet."
     return f"The {device.name} is {word}."
+
+
+def _readings(device: Device) -> str:
+    """A sensor's numbers with their units ("55%", "21.5°C and 40%"); battery is said elsewhere."""
+    said = []
+    for cap in device.capabilities:
+        value = device.state.get(cap.key)
+        if (
+            cap.type == "sensor"
+            and cap.key != "battery"
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        ):
+            unit = cap.unit or ""
+            gap = "" if unit in ("%", "°C", "°F", "") else " "
+            said.append(f"{value:g}{gap}{unit}")
+    return " and ".join(said)
 
 
 def _names(devices: Sequence[Device]) -> str:
