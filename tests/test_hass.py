@@ -308,7 +308,7 @@ async def test_discover_lists_what_home_assistant_offers(
     assert "call_service" not in ha.websocket.commands and "subscribe_events" not in ha.websocket.commands
 
 
-async def test_without_a_url_the_home_assistant_announced_on_mdns_is_used(
+async def test_with_discover_and_no_url_the_home_assistant_announced_on_mdns_is_used(
     make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zeroconf = AsyncZeroconf(interfaces=["127.0.0.1"])
@@ -316,7 +316,8 @@ async def test_without_a_url_the_home_assistant_announced_on_mdns_is_used(
     monkeypatch.setenv("HASS_TOKEN", TOKEN)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     home = {"discovery": True, "interfaces": ["127.0.0.1"], "subnets": [f"{ha.ip}/32"], "ssdp_interval": 3600.0}
-    app = build(make_config(home=home), parts={"home"})  # only its own sim's address: never another test's HA
+    assert build(make_config(home=home), parts={"home"}).hass is None  # by default the token goes nowhere unasked
+    app = build(make_config(home=home, home_assistant={"discover": True}), parts={"home"})  # only its own sim
     try:
         await ha.start(zeroconf)
         await app.start()

@@ -177,7 +177,8 @@ class MqttConfig:
 @dataclass(frozen=True, slots=True)
 class HomeAssistantConfig:
     enabled: bool = True  # false: never talk to Home Assistant, even with a token set
-    url: str = ""  # http(s)://host:port; empty: the Home Assistant found by mDNS, used only when a token exists
+    url: str = ""  # http(s)://host:port; empty: none, unless `discover`
+    discover: bool = False  # with no url: send the token to the Home Assistant announced on mDNS (trusts the LAN)
     token_env: str = "HASS_TOKEN"  # the environment variable (or systemd credential hass_token)
     timeout: Duration = 10.0  # seconds for one answer from Home Assistant
 

@@ -373,7 +373,8 @@ def _address(url: str) -> str:
 
 
 def link_for(config: Config, registry: Registry, notify: Notify) -> HomeAssistantLink | None:
-    """The link the config asks for: at [home_assistant] url, or (with a token) the one found by mDNS; else None."""
+    """The link the config asks for: at [home_assistant] url, or (with a token and `discover`) the one found by
+    mDNS; else None."""
     settings = config.home_assistant
     if not settings.enabled:
         return None
@@ -389,6 +390,14 @@ def link_for(config: Config, registry: Registry, notify: Notify) -> HomeAssistan
             "set it (or the systemd credential hass_token) to a Home Assistant long-lived access token, "
             "or remove [home_assistant] url",
         )
+    if not settings.url and token() and not settings.discover:
+        # a long-lived token goes only where the owner pointed it, not to whatever announces itself on the LAN
+        log.warning(
+            "home assistant: %s is set but [home_assistant] url is not: set url (claw discover lists the Home "
+            "Assistant on your network), or discover = true to trust the one announced over mDNS",
+            settings.token_env,
+        )
+        return None
     if not settings.url and (not token() or not config.home.discovery):
         return None  # nothing configured and nothing to log in with: Claw leaves Home Assistant alone
 
