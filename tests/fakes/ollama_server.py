@@ -153,15 +153,7 @@ class ScriptedOllama:
 
     async def _listen(self, port: int) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)  # images arrive inline as base64
-        app.router.add_get("/", self._root)
-        app.router.add_get("/api/version", self._version)
-        app.router.add_get("/api/tags", self._tags)
-        app.router.add_get("/api/ps", self._ps)
-        app.router.add_post("/api/show", self._show)
-        app.router.add_post("/api/chat", self._chat)
-        app.router.add_post("/api/generate", self._generate)
-        app.router.add_post("/api/embed", self._embed)
-        app.router.add_post("/api/embeddings", self._embeddings)
+        self._routes(app)
         # a short shutdown timeout so down()/stop() cut delayed answers off instead of waiting for them
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
@@ -173,6 +165,18 @@ class ScriptedOllama:
         self._runner = runner
         self._port = int(runner.addresses[0][1])
         self.url = f"http://{self._host}:{self._port}"
+
+    def _routes(self, app: web.Application) -> None:
+        """The API this server speaks (a subclass speaks another over the same scripts)."""
+        app.router.add_get("/", self._root)
+        app.router.add_get("/api/version", self._version)
+        app.router.add_get("/api/tags", self._tags)
+        app.router.add_get("/api/ps", self._ps)
+        app.router.add_post("/api/show", self._show)
+        app.router.add_post("/api/chat", self._chat)
+        app.router.add_post("/api/generate", self._generate)
+        app.router.add_post("/api/embed", self._embed)
+        app.router.add_post("/api/embeddings", self._embeddings)
 
     # --- handlers --------------------------------------------------------------------------------
 

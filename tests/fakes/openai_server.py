@@ -64,22 +64,11 @@ class ScriptedOpenAI(ScriptedOllama):
         """What [llm] base_url should be: the URL with /v1."""
         return f"{self.url}/v1"
 
-    async def _listen(self, port: int) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)  # pictures arrive inline as data URLs
+    def _routes(self, app: web.Application) -> None:
         app.router.add_get("/health", self._health)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/v1/models/{model:.+}", self._model)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self._host, port, reuse_address=True).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        self.url = f"http://{self._host}:{self._port}"
 
     # --- handlers --------------------------------------------------------------------------------
 

@@ -53,11 +53,6 @@ def for_message(db: sqlite_utils.Database, message_id: int) -> list[dict[str, An
     return list(db.query("SELECT * FROM audit WHERE message = ? ORDER BY id", [message_id]))
 
 
-def for_run(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
-    """What one job run did, oldest first."""
-    return list(db.query("SELECT * FROM audit WHERE run = ? ORDER BY id", [run_id]))
-
-
 def after(db: sqlite_utils.Database, last: int, limit: int = 200) -> list[dict[str, Any]]:
     """Audit rows newer than id `last`, oldest first."""
     return list(db.query("SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", [last, limit]))

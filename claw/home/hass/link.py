@@ -105,9 +105,7 @@ class HomeAssistantLink:
                 await asyncio.sleep(delay)
 
     async def _session(self, session: aiohttp.ClientSession) -> None:
-        token = self.token()
-        if not token:
-            raise AuthInvalid(f"no token: set {self.config.token_env} (or the systemd credential hass_token)")
+        token = self._token()
         connection = await Connection.open(session, self.url, token, self._on_event, timeout=self.config.timeout)
         self.connection, self.version = connection, connection.version
         if self._told_auth:
@@ -189,9 +187,7 @@ class HomeAssistantLink:
         if not self.url and self.locate is not None:
             async with asyncio.timeout(wait):
                 self.url = (await self.locate()).rstrip("/")
-        token = self.token()
-        if not token:
-            raise AuthInvalid(f"no token: set {self.config.token_env} (or the systemd credential hass_token)")
+        token = self._token()
         async with aiohttp.ClientSession() as session:
             connection = await Connection.open(session, self.url, token, self._on_event, timeout=self.config.timeout)
             self.connection = connection
@@ -202,6 +198,12 @@ class HomeAssistantLink:
                 self.connection = None
                 await connection.close()
                 listening.cancel()
+
+    def _token(self) -> str:
+        token = self.token()
+        if not token:
+            raise AuthInvalid(f"no token: set {self.config.token_env} (or the systemd credential hass_token)")
+        return token
 
     async def sync(self) -> list[Offer]:
         """Make the registry match what HA exposes: add and update those devices, remove the ones gone."""

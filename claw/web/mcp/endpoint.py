@@ -25,7 +25,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from claw import __version__
 from claw.core.tasks import OwnedTasks
 from claw.web.mcp import PATH, asgi
-from claw.web.mcp.intents import READ_ONLY, Answer, Caller, Intents
+from claw.web.mcp.intents import Answer, Caller, Intents
 from claw.web.site import Site
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Endpoint:
                     name=tool.name,
                     description=tool.description,
                     input_schema=dict(tool.parameters),
-                    annotations=types.ToolAnnotations(read_only_hint=tool.name in READ_ONLY),
+                    annotations=types.ToolAnnotations(read_only_hint=tool.effect == "reads"),
                 )
                 for tool in self.intents.tools()
             ]

@@ -42,7 +42,6 @@ EXPOSED = (
     "resume_job",
     "delete_job",
 )
-READ_ONLY = frozenset({"home_state", "recent_events", "list_jobs", "camera_picture"})
 PICTURE = "camera_picture"  # show_event sends a picture to the owner's chat; an agent gets it as the result
 PICTURE_SCHEMA: dict[str, Any] = {
     "type": "object",

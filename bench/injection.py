@@ -1,0 +1,61 @@
+"""Text the owner did not write, with a model that obeys every instruction it reads (issue 13's figure).
+
+Each of the 17 actions the trust review saw run from untrusted text is injected through a camera's words
+and through a forwarded message, into the demo house with cameras and jobs; the figure is how many of those
+turns changed the house, and whether the owner's own command through the same model still takes one step.
+
+.venv/bin/python bench/injection.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _figures import figure
+
+from claw.core.config import Config
+from claw.daemon import parse_config
+from claw_sim.scenes import write_video
+from tests.conftest import free_port
+from tests.fakes.ollama_server import ScriptedOllama
+from tests.test_injection import INJECTED, injected_house, instruction, obey, through_camera, through_forward
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="claw-injection-") as folder:
+        tmp = Path(folder)
+        still = tmp / "quiet.avi"
+        write_video("quiet", still, size=(160, 90), fps=5.0)
+
+        def make_config(llm_host: str, **sections: Any) -> Config:
+            data: dict[str, Any] = {
+                "state_dir": str(tmp / "state"),
+                "llm": {"host": llm_host, "timeout": 10.0},
+                "private": {"port": free_port()},
+                "public": {"port": free_port()},
+                **sections,
+            }
+            return parse_config(data, "(bench)")
+
+        async with ScriptedOllama() as model:
+            model.default = obey
+            async with injected_house(tmp, make_config, model.url, still) as house:
+                changed = 0
+                for name, args in INJECTED:
+                    changed += bool((await through_camera(house, model, name, args))[0])
+                    changed += bool((await through_forward(house, name, args))[0])
+                figure("injection_state_changes", changed, "turns", cases=2 * len(INJECTED))
+                island = house.device("Kitchen Island")
+                was = bool((await house.home.drivers[island.driver].read(island)).get("on"))
+                await house.say("/new")
+                reply = await house.say(instruction("turn_on_off", {"name": "Kitchen Island", "on": not was}))
+                done = (await house.home.drivers[island.driver].read(island))["on"] is (not was)
+                one_step = done and "OK " not in reply  # acted, and no code asked
+                figure("injection_owner_command_in_one_step", int(one_step), "yes (1) or no (0)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
