@@ -1,14 +1,13 @@
 """`claw mcp`: an MCP server on stdin/stdout that hands every call to the running daemon's `/mcp` endpoint.
 
 Desktop agents (Claude Desktop, OpenClaw) start MCP servers as subprocesses. This one holds no house of its
-own: it finds the daemon as `claw chat` does, reads the dashboard token from the state dir, and forwards
+own: it finds the daemon as `claw chat` does, reads an agent's token from the state dir, and forwards
 `tools/list` and `tools/call` over streamable HTTP under the agent's own name, so the daemon's one Guard,
 audit log and kill switch apply exactly as they do over HTTP; nothing is decided here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -28,6 +27,8 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from claw import __version__
+from claw.core import instance
+from claw.core.agent_tokens import FILE, AgentTokens
 from claw.core.config import load
 from claw.core.errors import ClawError
 from claw.core.secrets import secret
@@ -51,27 +52,37 @@ class Daemon:
         return f"{self.url.rstrip('/')}/mcp"
 
 
-def find_daemon(url: str = "", token: str = "", state_dir: Path | None = None, config: Path | None = None) -> Daemon:
+def find_daemon(
+    url: str = "", token: str = "", state_dir: Path | None = None, config: Path | None = None, agent: str = ""
+) -> Daemon:
     """The daemon from flags, else CLAW_URL/CLAW_TOKEN, else the config file, else the default state dirs."""
     cfg = load(config) if config is not None and config.exists() else None
     if not url:
         url = os.environ.get("CLAW_URL", "")
-    if not url and cfg is not None:
+    dirs = [state_dir] if state_dir else ([cfg.state_path] if cfg is not None else [p.expanduser() for p in STATE_DIRS])
+    running = None if url else instance.find(dirs)
+    if running is not None:  # where the daemon on that state dir said it listens; only its own token goes there
+        url, dirs = running.url, [running.state_dir]
+    if not url and cfg is not None and state_dir is None:
         host = cfg.private.host if cfg.private.host not in WILDCARDS else "127.0.0.1"
         url = f"http://{host}:{cfg.private.port}"
-    dirs = [state_dir] if state_dir else ([cfg.state_path] if cfg is not None else [p.expanduser() for p in STATE_DIRS])
-    token = token or secret("dashboard_token") or ""
+    given = bool(token or secret("mcp_token"))
+    # an agent's own token, never the dashboard's: the daemon refuses that on /mcp
+    token = token or secret("mcp_token") or ""
     for folder in dirs:
         if token:
             break
-        path = folder / "dashboard-token"
-        with contextlib.suppress(OSError):
-            token = path.read_text(encoding="utf-8").strip()
+        token = AgentTokens.stored(folder, agent or (cfg.mcp.agents[0] if cfg is not None and cfg.mcp.agents else ""))
     if not token:
-        where = ", ".join(str(d / "dashboard-token") for d in dirs)
+        where = ", ".join(str(d / FILE) for d in dirs)
         raise ClawError(
-            f"no dashboard token (looked in {where}): pass --token, set CLAW_TOKEN, or --state-dir DIR "
-            "(the daemon's state dir)"
+            f"no agent token (looked in {where}): run `claw mcp token` where the daemon runs and pass --token, "
+            "set CLAW_MCP_TOKEN, or --state-dir DIR (the daemon's state dir)"
+        )
+    if not url and not given:  # a state dir's token never goes to a default port another Claw may hold
+        raise ClawError(
+            f"no Claw is running from {', '.join(str(d) for d in dirs)} (it writes {instance.FILE} there while it "
+            "runs): start it with `claw run` or `claw demo`, or pass --url"
         )
     return Daemon(url or DEFAULT_URL, token)
 
@@ -190,9 +201,9 @@ async def serve(daemon: Daemon) -> None:
         tasks.cancel_scope.cancel()
 
 
-def main(url: str, token: str, state_dir: Path | None, config: Path | None) -> int:
+def main(url: str, token: str, state_dir: Path | None, config: Path | None, agent: str = "") -> int:
     try:
-        daemon = find_daemon(url, token, state_dir, config)
+        daemon = find_daemon(url, token, state_dir, config, agent)
     except ClawError as exc:
         print(f"claw mcp: {exc}", file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -18,6 +19,9 @@ class SimFrigate:
         self.broker_host, self.broker_port, self.host, self.prefix = broker_host, broker_port, host, prefix
         self.snapshots: dict[str, bytes] = {}
         self.fetched: list[str] = []  # event ids whose snapshot was downloaded
+        self.requested: list[str] = []  # every request's raw path and query, whatever it asked for
+        self.gate = asyncio.Event()  # cleared: snapshot answers wait (tests hold downloads in flight)
+        self.gate.set()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -26,7 +30,7 @@ class SimFrigate:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._log])
         app.router.add_get("/api/version", self._version)
         app.router.add_get("/api/events/{id}/snapshot.jpg", self._snapshot)
         self._runner = web.AppRunner(app, access_log=None)
@@ -40,6 +44,12 @@ class SimFrigate:
             await self._runner.cleanup()
             self._runner = None
 
+    @web.middleware
+    async def _log(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requested.append(request.raw_path)
+        response: web.StreamResponse = await handler(request)
+        return response
+
     async def _version(self, _: web.Request) -> web.Response:
         return web.Response(text="0.14.1-sim")
 
@@ -49,7 +59,29 @@ class SimFrigate:
         if picture is None:
             return web.json_response({"success": False, "message": "Event not found"}, status=404)
         self.fetched.append(event_id)
+        await self.gate.wait()
         return web.Response(body=picture, content_type="image/jpeg")
+
+    async def publish(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish raw messages ((sub-topic, body)) as anyone on the broker could: hostile ones included."""
+        async with aiomqtt.Client(
+            self.broker_host, self.broker_port, identifier=f"sim-frigate-{secrets.token_hex(2)}", bind_address=self.host
+        ) as client:
+            for topic, body in messages:
+                await client.publish(f"{self.prefix}/{topic}", json.dumps(body), qos=1)
+
+    @staticmethod
+    def review(review_id: str, camera: str, event_id: str, label: str = "person") -> dict[str, Any]:
+        """A 'new' review message as Frigate 0.14+ publishes it (ids and names as given, unchecked)."""
+        after = {
+            "id": review_id,
+            "camera": camera,
+            "start_time": time.time(),
+            "end_time": None,
+            "severity": "alert",
+            "data": {"detections": [event_id], "objects": [label], "sub_labels": [], "zones": [], "audio": []},
+        }
+        return {"type": "new", "before": after, "after": after}
 
     async def detect(self, camera: str, label: str, picture: bytes, *, updates: int = 2) -> str:
         """Publish a review item's life (new, updates, end) on `<prefix>/reviews`, and the detection's on

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 
 from claw.core.config import Config
+from claw.core.principals import owner
 from claw.core.request import Request
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
@@ -23,7 +24,7 @@ from claw_sim.mosquitto import Mosquitto, mosquitto_missing
 from claw_sim.mqtt_devices import MqttDevices
 from tests.home_fixtures import wait_for
 
-OWNER = Request(actor="Sam", conversation="owner:+15551230001", via="fast-path")
+OWNER = Request(principal=owner("Sam", "whatsapp"), conversation="owner:+15551230001", via="fast-path")
 
 
 @pytest_asyncio.fixture
@@ -77,15 +78,16 @@ async def start_mqtt_home(tmp: Path, config: Config, broker: Mosquitto) -> MqttH
         told.append(text)
 
     supervisor = Supervisor()
+    guard = Guard(store, notify=notify)
     home = Home(
         config,
         store=store,
-        guard=Guard(store, notify=notify),
+        guard=guard,
         killswitch=KillSwitch(store),
         supervisor=supervisor,
         notify=notify,
     )
-    driver = MqttDriver(config.mqtt, home.registry, notify, timeout=config.home.device_timeout)
+    driver = MqttDriver(config.mqtt, home.registry, notify, guard=guard, timeout=config.home.device_timeout)
     home.drivers[driver.name] = driver
     home.bridges["mqtt"] = driver.run
     await store.open()

@@ -29,6 +29,7 @@ from twilio.request_validator import RequestValidator
 from claw.channels.whatsapp.channel import FORM_LIMIT, REFUSALS_PER_MINUTE, form_params
 from claw.core.store import messages as log_db
 from claw.core.store.audit import recent
+from claw.core.untrusted import FORWARDED
 from tests.fakes.ollama_server import Reply, ScriptedOllama
 from tests.fakes.twilio_api import inbound_params
 from tests.whatsapp_support import JPEG, SAM, STRANGER, Daemon, eventually
@@ -416,3 +417,18 @@ def test_without_an_api_base_only_twilio_over_https_is_trusted(daemon: Daemon, m
     assert not inbox._trusted("http://api.twilio.com" + path)
     assert not inbox._trusted(daemon.fake.url + path)
     assert not inbox._trusted("https://twilio.com.evil.example" + path)
+
+
+async def test_a_forwarded_photo_without_a_caption_is_someone_elses_words(
+    daemon: Daemon, ollama: ScriptedOllama
+) -> None:
+    """Forwarded=true with a picture and no Body: the picture's words inform the model, they are not the owner's."""
+    ollama.on(lambda r: bool(r.images), lambda r: Reply.text("A picture of a note."))
+    media = daemon.fake.add_media(JPEG, "image/jpeg")
+    daemon.fake.record_inbound(f"whatsapp:{SAM}")
+    params = {**inbound_params(f"whatsapp:{SAM}", "", media=[(media, "image/jpeg")]), "Forwarded": "true"}
+    status, _, _ = await daemon.post(params)
+    assert status == 200
+    await eventually(lambda: daemon.bodies(SAM), what="the reply")
+    history = await daemon.app.store.run(log_db.live, f"owner:{SAM}")
+    assert history[0].content.startswith(FORWARDED) and "photo" in history[0].content.lower()

@@ -43,6 +43,11 @@ async def daemon(tmp_path: Path) -> AsyncIterator[House]:
         yield app, sim
 
 
+def agent_token(app: Daemon, name: str = "agent") -> str:
+    """An agent's own token ([mcp] agents), as `claw mcp token` shows it: never the dashboard's."""
+    return app.agents.token(name)
+
+
 def endpoint(app: Daemon) -> str:
     return f"{base_url(app)}/mcp"
 
@@ -55,7 +60,7 @@ def http_client(token: str) -> httpx2.AsyncClient:
 async def agent(app: Daemon, name: str = "test-agent", token: str | None = None) -> AsyncIterator[ClientSession]:
     """The handshake-era client: streamable_http_client + ClientSession.initialize(), as most agents do today."""
     async with (
-        http_client(app.token if token is None else token) as http,
+        http_client(agent_token(app) if token is None else token) as http,
         streamable_http_client(endpoint(app), http_client=http) as (read, write),
         ClientSession(read, write, client_info=Implementation(name=name, version="1.0")) as session,
     ):
@@ -199,7 +204,11 @@ async def test_missing_or_wrong_token_is_401_and_a_cross_site_page_is_403(daemon
         wrong = {**ACCEPT, "Authorization": "Bearer not-the-token"}
         async with http.post("/mcp", json=INITIALIZE, headers=wrong) as response:
             assert response.status == 401
-        good = {**ACCEPT, "Authorization": f"Bearer {app.token}"}
+        owners = {**ACCEPT, "Authorization": f"Bearer {app.token}"}
+        async with http.post("/mcp", json=INITIALIZE, headers=owners) as response:
+            assert response.status == 401  # the dashboard token is the owner's: agents get their own
+            assert "claw mcp token" in (await response.json())["error"]
+        good = {**ACCEPT, "Authorization": f"Bearer {agent_token(app)}"}
         async with http.post("/mcp", json=INITIALIZE, headers={**good, "Origin": "http://evil.example"}) as response:
             assert response.status == 403  # a page elsewhere, even holding the token
         async with http.post("/mcp", json=INITIALIZE, headers={**good, "Host": "evil.example:80"}) as response:
@@ -219,7 +228,7 @@ async def test_missing_or_wrong_token_is_401_and_a_cross_site_page_is_403(daemon
 async def test_the_high_level_client_negotiates_and_names_itself_per_request(daemon: House) -> None:
     app, sim = daemon
     async with (
-        http_client(app.token) as http,
+        http_client(agent_token(app)) as http,
         Client(
             streamable_http_client(endpoint(app), http_client=http),
             client_info=Implementation(name="modern-agent", version="2"),
@@ -290,12 +299,12 @@ async def test_claw_mcp_outlives_the_daemon_and_says_so(tmp_path: Path) -> None:
 async def test_claw_mcp_without_a_token_says_where_it_looked(tmp_path: Path) -> None:
     from claw.mcp_stdio import find_daemon
 
-    with pytest.raises(Exception, match="dashboard-token"):
+    with pytest.raises(Exception, match=r"agent-tokens\.json"):
         find_daemon("http://127.0.0.1:9", "", tmp_path)
 
 
 async def test_claw_mcp_with_no_daemon_tells_the_agent(tmp_path: Path) -> None:
-    (tmp_path / "dashboard-token").write_text("t0ken", encoding="utf-8")
+    (tmp_path / "agent-tokens.json").write_text('{"agent": "t0ken"}', encoding="utf-8")
     params = claw_mcp("--url", "http://127.0.0.1:9", "--state-dir", str(tmp_path))
     async with (
         stdio_client(params) as (read, write),

@@ -272,15 +272,16 @@ async def test_a_stored_mqtt_device_keeps_its_capabilities_before_the_broker_ans
         async def notify(text: str) -> None:
             pass
 
+        guard = Guard(store)
         home = Home(
             config,
             store=store,
-            guard=Guard(store),
+            guard=guard,
             killswitch=KillSwitch(store),
             supervisor=Supervisor(),
             notify=notify,
         )
-        home.drivers["mqtt"] = MqttDriver(config.mqtt, home.registry, notify)
+        home.drivers["mqtt"] = MqttDriver(config.mqtt, home.registry, notify, guard=guard)
         await home.registry.load()
         globe = next(d for d in home.registry.devices() if d.name == "Porch Globe")
         assert [c.key for c in globe.capabilities] == keys and globe.available is False

@@ -49,6 +49,7 @@ async def start(
 ) -> FrigateHouse:
     sim = SimFrigate(broker.host, broker.port)
     await sim.start()
+    frigate = {"all_cameras": True, **frigate} if "cameras" not in frigate else frigate
     config = mqtt_config(make_config, broker, llm_host=ollama.url, frigate={"enabled": True, "url": sim.url, **frigate})
     app = build(config, parts={"home", "eyes"})
     heard: list[Outbound] = []
@@ -135,6 +136,19 @@ async def test_frigate_events_topic_for_older_frigates(
 
 def test_frigate_needs_mqtt_and_a_url(make_config: Callable[..., Config]) -> None:
     with pytest.raises(ConfigError, match=r"frigate\.enabled"):
-        make_config(frigate={"enabled": True, "url": "http://127.0.0.1:5000"})
+        make_config(frigate={"enabled": True, "url": "http://127.0.0.1:5000", "all_cameras": True})
     with pytest.raises(ConfigError, match=r"frigate\.url"):
-        make_config(mqtt={"enabled": True}, frigate={"enabled": True})
+        make_config(mqtt={"enabled": True}, frigate={"enabled": True, "all_cameras": True})
+
+
+def test_frigate_takes_only_the_cameras_the_owner_names_or_all_by_saying_so(make_config: Callable[..., Config]) -> None:
+    """Anyone who can publish on the broker can name a camera: which ones count is the owner's explicit choice."""
+    on = {"enabled": True, "url": "http://127.0.0.1:5000"}
+    with pytest.raises(ConfigError, match=r"frigate\.cameras") as error:
+        make_config(mqtt={"enabled": True}, frigate=on)
+    assert "all_cameras = true" in str(error.value)
+    with pytest.raises(ConfigError, match=r"frigate\.cameras"):
+        make_config(mqtt={"enabled": True}, frigate={**on, "cameras": ["porch\nCLAW SECURITY"]})
+    with pytest.raises(ConfigError, match=r"frigate\.all_cameras"):
+        make_config(mqtt={"enabled": True}, frigate={**on, "cameras": ["porch"], "all_cameras": True})
+    assert make_config(mqtt={"enabled": True}, frigate={**on, "all_cameras": True}).frigate.all_cameras

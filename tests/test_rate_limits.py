@@ -8,7 +8,8 @@ from collections.abc import Callable
 import aiohttp
 
 from claw.core.config import Config
-from claw.core.ratelimit import RateLimit
+from claw.core.principals import agent, owner
+from claw.core.ratelimit import CommandLimits, RateLimit
 from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
@@ -33,16 +34,20 @@ def test_a_window_slides() -> None:
 
 async def test_commands_beyond_the_limit_are_refused_and_audited_per_person(home_only: HomeOnly) -> None:
     home = home_only.home
-    home.control.limit = RateLimit(3)  # the mechanism, with a small limit (the real one is 60 a minute)
-    sam, alex = Request(actor="Sam"), Request(actor="Alex")
+    home.control.limits = CommandLimits(agent=3)  # the mechanism, with a small limit (the real one: 60 a minute)
+
+    def sam() -> Request:  # each call its own turn, as each MCP call or HTTP request is
+        return Request(principal=agent("Sam"))
+
     for on in (True, False, True):
-        text, _ = await home.actions.change(Target(name="desk lamp"), Change(power=on), sam)
+        text, _ = await home.actions.change(Target(name="desk lamp"), Change(power=on), sam())
         assert "Desk Lamp" in text
-    text, results = await home.actions.change(Target(name="desk lamp"), Change(power=False), sam)
-    assert [r.status for r in results] == ["failed"] and "try again in a moment" in text
+    text, results = await home.actions.change(Target(name="desk lamp"), Change(power=False), sam())
+    assert [r.status for r in results] == ["limited"] and "try again in a minute" in text
+    alex = Request(principal=agent("Alex"))
     assert (await home.actions.change(Target(name="desk lamp"), Change(power=False), alex))[1][0].status == "done"
     denied = [a for a in await home_only.store.run(recent) if a["outcome"] == "denied"]
-    assert [a["actor"] for a in denied] == ["Sam"]
+    assert [a["actor"] for a in denied] == ["Sam (MCP)"]
 
 
 async def test_a_flooding_owner_gets_429_and_strangers_do_not_fill_the_audit_log(
@@ -73,7 +78,7 @@ async def test_only_the_newest_codes_of_a_conversation_stay_live(tmp_path: objec
     await store.open()
     try:
         guard = Guard(store)
-        sam = Request(actor="Sam", conversation="owner:+1")
+        sam = Request(principal=owner("Sam", "whatsapp"), conversation="owner:+1")
 
         async def act() -> str:
             return "done"

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from claw.core.principals import owner, system
 from claw.core.request import Request, unattended
 from claw.core.safety import ALPHABET, Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.store.audit import recent
 from tests.home_fixtures import House
 
-SAM = Request(actor="Sam", conversation="owner:+15551230001", channel="whatsapp", sender="+15551230001")
-ALEX = Request(actor="Alex", conversation="owner:+15551230002", channel="whatsapp", sender="+15551230002")
+SAM = Request(
+    principal=owner("Sam", "whatsapp"), conversation="owner:+15551230001", channel="whatsapp", sender="+15551230001"
+)
+ALEX = Request(
+    principal=owner("Alex", "whatsapp"), conversation="owner:+15551230002", channel="whatsapp", sender="+15551230002"
+)
 
 
 @pytest.fixture
@@ -68,7 +73,9 @@ async def test_a_code_is_bound_to_the_conversation_and_an_owner(store: Store) ->
 
     pending = await guard.hold("unlock the Front Door", unlock, SAM)
     assert "doesn't match" in await guard.confirm(pending.code, ALEX)  # another owner echoing Sam's code
-    forwarded = Request(actor="Sam", conversation=SAM.conversation, channel="whatsapp", sender=SAM.sender, owner=False)
+    forwarded = Request(
+        principal=SAM.principal, conversation=SAM.conversation, channel="whatsapp", sender=SAM.sender, own_words=False
+    )
     assert "doesn't match" in await guard.confirm(pending.code, forwarded)  # text Sam did not write
     assert ran == []
     assert await guard.confirm(pending.code, SAM) == "Unlocked."
@@ -91,8 +98,8 @@ async def test_a_code_from_a_schedule_goes_to_the_owners_and_any_owner_may_confi
     async def disarm() -> str:
         return "Disarmed."
 
-    pending = await guard.hold("disarm the Alarm Panel", disarm, unattended("scheduler", "schedule"))
-    assert told and pending.code in told[0] and "scheduler asked to disarm the Alarm Panel" in told[0]
+    pending = await guard.hold("disarm the Alarm Panel", disarm, unattended(system("scheduler"), "schedule"))
+    assert told and pending.code in told[0] and "scheduler asks to disarm the Alarm Panel" in told[0]
     assert guard.code_in(pending.code, ALEX) == pending.code
     assert await guard.confirm(pending.code, ALEX) == "Disarmed."
     rows = await store.run(recent, 10)
@@ -105,12 +112,12 @@ async def test_the_kill_switch_is_one_flag_that_stops_unattended_runs_only(store
     assert not await switch.paused()
     await switch.set(True, SAM, "paused from a test")
     assert await switch.paused()
-    assert await switch.refuse(unattended("scheduler", "schedule"), "routine away")
+    assert await switch.refuse(unattended(system("scheduler"), "schedule"), "routine away")
     assert not await switch.refuse(SAM, "routine away")  # an owner asking in person is not an automation
     rows = await store.run(recent, 10)
     assert [r["outcome"] for r in rows if r["action"] == "routine away"] == ["denied"]
     await switch.set(False, SAM)
-    assert not await switch.refuse(unattended("scheduler", "schedule"), "routine away")
+    assert not await switch.refuse(unattended(system("scheduler"), "schedule"), "routine away")
 
 
 async def test_away_is_a_routine_even_while_a_code_waits(house: House) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from claw.channels.telegram.inbox import VOICE_REPLY
+from claw.channels.telegram.inbox import DENY_REPLY, VOICE_REPLY
 from claw.core.bus import Media
 from claw.core.config import Config
 from claw.core.errors import ConfigError
@@ -111,9 +111,11 @@ async def test_a_stranger_is_told_no_once_and_every_message_is_audited(
     bot_api.message(SAM, "/help")  # handled after the stranger's two: both were seen by then
     await replies(bot_api, SAM)
     told = await replies(bot_api, STRANGER)
-    assert len(told) == 1 and "only talk to the people who own this house" in told[0] and str(STRANGER) in told[0]
+    assert told == [DENY_REPLY]  # one polite line: nothing about how to become an owner, nor their id
+    assert "\n" not in DENY_REPLY and "owners" not in DENY_REPLY and str(STRANGER) not in DENY_REPLY
     audit = await claw.store.run(audit_db.recent, 100, f"unknown:telegram:{STRANGER}")
     assert [a["outcome"] for a in audit] == ["denied", "denied"]
+    assert all(f"add telegram = {STRANGER} to your [[owners]] entry" in a["detail"] for a in audit)  # for the owners
     assert not ollama.chat_requests  # nothing a stranger says reaches the model
 
 
@@ -164,12 +166,17 @@ async def test_a_photo_from_an_owner_reaches_the_model(
 
 
 async def test_a_long_reply_is_split_at_telegrams_limit(
-    claw: Daemon, bot_api: FakeTelegram, ollama: ScriptedOllama
+    tg_config: Callable[..., Config], bot_api: FakeTelegram, ollama: ScriptedOllama
 ) -> None:
     story = " ".join(f"Sentence {i} of a long answer about the house." for i in range(400))  # ~19 000 characters
     ollama.on(r"tell me everything", Reply.text(story))
-    bot_api.message(SAM, "tell me everything")
-    parts = await replies(bot_api, SAM, 5)
+    app = build(tg_config(llm={"reply_tokens": 8000}), parts={"telegram"})  # an answer this long is allowed here
+    await app.start()
+    try:
+        bot_api.message(SAM, "tell me everything")
+        parts = await replies(bot_api, SAM, 5)
+    finally:
+        await app.stop()
     assert all(len(p) <= 4096 for p in parts) and len(parts) == 5
     assert [re.search(r"\((\d)/5\)$", p).group(1) for p in parts] == ["1", "2", "3", "4", "5"]  # type: ignore[union-attr]
     assert " ".join(re.sub(r" \(\d/5\)$", "", p) for p in parts) == story
@@ -276,16 +283,18 @@ async def test_a_sensitive_action_on_telegram_needs_the_code_from_the_same_owner
 
     house = await start_house(tmp_path, tg_config(make=with_house), subnet=subnet, parts=("home", "telegram"))
     try:
+        await replies(bot_api, SAM)  # "I found 15 new devices…" comes first (it raced the answers below)
+        await replies(bot_api, ALEX)
         bot_api.message(SAM, "unlock the front door")
-        [held] = await replies(bot_api, SAM)
+        held = (await replies(bot_api, SAM, 2))[1]
         code = re.search(r"OK ([A-Z0-9]{4})", held).group(1)  # type: ignore[union-attr]
         assert house.sim.device("Front Door").state["locked"] is True
         bot_api.message(ALEX, f"OK {code}")  # another owner, another conversation: refused
-        assert "doesn't match" in (await replies(bot_api, ALEX))[0]
+        assert "doesn't match" in (await replies(bot_api, ALEX, 2))[1]
         assert house.sim.device("Front Door").state["locked"] is True
         bot_api.message(SAM, f"OK {code}")
-        done = await replies(bot_api, SAM, 2)
-        assert "nlocked" in done[1]
+        done = await replies(bot_api, SAM, 3)
+        assert "nlocked" in done[2]
         assert house.sim.device("Front Door").state["locked"] is False
     finally:
         await house.app.stop()

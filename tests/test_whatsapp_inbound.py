@@ -12,6 +12,7 @@ import pytest
 
 from claw.assistant.toolbox import CURRENT_REQUEST
 from claw.core.config import Config
+from claw.core.principals import owner
 from claw.core.request import Request
 from claw.core.store import Store
 from claw.core.store import messages as log_db
@@ -30,7 +31,7 @@ async def stored(d: Daemon) -> int:
 
 
 async def test_signed_message_gets_an_empty_twiml_and_a_reply_later(daemon: Daemon, ollama: ScriptedOllama) -> None:
-    ollama.on("porch", Reply.text("The porch light is on."))
+    ollama.on("porch", Reply.text("Happy to help with the porch."))  # no claim a tool did not back
     daemon.fake.record_inbound(f"whatsapp:{SAM}")
     params = inbound_params(f"whatsapp:{SAM}", "is the porch light on?")
     started = time.perf_counter()
@@ -39,14 +40,14 @@ async def test_signed_message_gets_an_empty_twiml_and_a_reply_later(daemon: Daem
     assert body.endswith("<Response/>")
     assert time.perf_counter() - started < 1.0
     await eventually(lambda: daemon.bodies(SAM), what="the reply at the fake")
-    assert daemon.bodies(SAM) == ["The porch light is on."]
+    assert daemon.bodies(SAM) == ["Happy to help with the porch."]
     sent = daemon.fake.messages[0]
     assert (sent["from"], sent["to"]) == ("whatsapp:+14155238886", f"whatsapp:{SAM}")
     assert sent["status_callback"].startswith(f"{daemon.base}/twilio/status?row=")
     history = await daemon.app.store.run(log_db.live, f"owner:{SAM}")
     assert [(m.role, m.content) for m in history] == [
         ("user", "is the porch light on?"),
-        ("assistant", "The porch light is on."),
+        ("assistant", "Happy to help with the porch."),
     ]
     await daemon.fake.settle()
     rows = await daemon.rows()
@@ -146,7 +147,7 @@ async def test_owner_changes_need_a_code_and_persist(
     config = wa_config()
     d = await start_daemon(config, fake)
     try:
-        sam = Request(actor="Sam", conversation=f"owner:{SAM}", channel="whatsapp", sender=SAM)
+        sam = Request(principal=owner("Sam", "whatsapp"), conversation=f"owner:{SAM}", channel="whatsapp", sender=SAM)
         token = CURRENT_REQUEST.set(sam)  # as during Sam's turn with the model
         try:
             held = json.loads(await d.app.tools.call("add_owner", {"name": "Kim", "number": newcomer}))
@@ -155,7 +156,9 @@ async def test_owner_changes_need_a_code_and_persist(
         assert held["status"] == "needs_confirmation"
         assert d.part.owners.find(newcomer) is None
         code = d.app.guard.pending()[0].code
-        alex = Request(actor="Alex", conversation=f"owner:{ALEX}", channel="whatsapp", sender=ALEX)
+        alex = Request(
+            principal=owner("Alex", "whatsapp"), conversation=f"owner:{ALEX}", channel="whatsapp", sender=ALEX
+        )
         assert "doesn't match" in await d.app.guard.confirm(code, alex)  # only in the conversation it was issued to
         assert d.part.owners.find(newcomer) is None
         assert "is now an owner" in await d.app.guard.confirm(code, sam)
@@ -167,7 +170,8 @@ async def test_owner_changes_need_a_code_and_persist(
         await d.say("hello from Kim", newcomer)
         await eventually(lambda: d.bodies(newcomer), what="Kim's reply")
         assert d.bodies(newcomer) == ["ok: hello from Kim"]
-        last = json.loads(await d.app.tools.call("remove_owner", {"who": "Kim"}))
+        kim = Request(principal=owner("Kim", "whatsapp"), conversation=f"owner:{newcomer}", channel="whatsapp")
+        last = json.loads(await d.app.tools.call("remove_owner", {"who": "Kim"}, request=kim))
         assert last["status"] == "needs_confirmation" and d.part.owners.find(newcomer) is not None
     finally:
         await d.app.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from claw.channels.whatsapp.text import split_body, title_of
+from claw.channels.message_parts import split_body, title_of
 from claw.doctor import doctor
 from tests.whatsapp_support import JPEG, SAM, Daemon
 

@@ -10,12 +10,12 @@ from claw.core.request import Request
 
 
 def owner_tools(
-    add: Callable[[str, str, Request], Awaitable[str]], remove: Callable[[str, Request], Awaitable[str]]
+    add: Callable[[str, str, int, Request], Awaitable[str]], remove: Callable[[str, Request], Awaitable[str]]
 ) -> list[Tool]:
-    """`add_owner` and `remove_owner` over the channel's owner list (given by the daemon)."""
+    """`add_owner` and `remove_owner` over the one identity map of owners (given by the daemon)."""
 
-    async def add_owner(name: str, number: str) -> str:
-        return await add(name, number, current_request())
+    async def add_owner(name: str, number: str = "", telegram: int = 0) -> str:
+        return await add(name, number, telegram, current_request())
 
     async def remove_owner(who: str) -> str:
         return await remove(who, current_request())
@@ -24,18 +24,23 @@ def owner_tools(
     return [
         Tool(
             "add_owner",
-            "Let a new person talk to Claw over WhatsApp as an owner (needs a confirmation code).",
+            "Let a new person talk to Claw as an owner, on WhatsApp (number) and/or Telegram (user id); "
+            "needs a confirmation code.",
             {
                 "type": "object",
-                "properties": {"name": {"type": "string"}, "number": number_schema},
-                "required": ["name", "number"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "number": number_schema,
+                    "telegram": {"type": "integer", "minimum": 1, "description": "their Telegram user id"},
+                },
+                "required": ["name"],
             },
             add_owner,
             effect="manages",
         ),
         Tool(
             "remove_owner",
-            "Stop an owner from talking to Claw over WhatsApp (needs a confirmation code).",
+            "Stop an owner from talking to Claw, on every channel (needs a confirmation code).",
             {
                 "type": "object",
                 "properties": {"who": {"type": "string", "description": "the owner's name or number"}},

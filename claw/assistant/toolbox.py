@@ -12,7 +12,9 @@ from typing import Any, Literal
 import jsonschema
 
 from claw.assistant.repair import repair_arguments
+from claw.core.authority import Power, decide, refusal
 from claw.core.errors import ClawError, NeedsConfirmation
+from claw.core.principals import model_for
 from claw.core.request import Request
 from claw.core.safety import Guard
 
@@ -24,7 +26,7 @@ CURRENT_REQUEST: contextvars.ContextVar[Request | None] = contextvars.ContextVar
 
 
 def current_request() -> Request:
-    """The request of the running turn; outside one (a test, a script), the first owner's on the terminal."""
+    """The request of the running turn; outside one, NOBODY's, which the authority table lets do nothing."""
     return CURRENT_REQUEST.get() or Request()
 
 
@@ -112,13 +114,21 @@ class Tools:
             where = ".".join(str(p) for p in first.path) or "arguments"
             return _error(f"invalid {where}: {first.message}", f"arguments must match: {json.dumps(tool.parameters)}")
         request = current_request()
-        why = self._needs_code(tool, args, request) if by_model else None
+        power = _power(tool, args)
+        who = model_for(request.principal) if by_model else request.principal
+        verdict = "yes" if request.released else decide(who, power)  # the authority table decides, for every caller
+        if verdict == "no" or (verdict == "code" and self.guard is None):
+            return _error(refusal(who, power))
+        why = "it changes how Claw runs the house" if verdict == "code" else None
+        if why is None and by_model:
+            why = self._needs_code(tool, request)
         if why is not None and self.guard is not None:
             return await self._hold(tool, args, request, why)
         try:
             result = await tool.handler(**args)
-            if tool.untrusted:
-                request.receipt.tainted = True  # what follows in this turn may inform, not act
+            if tool.untrusted:  # what follows in this turn may inform, not act
+                receipt = request.receipt
+                receipt.tainted, receipt.tainted_by = True, receipt.tainted_by or f"what {tool.name} returned"
         except NeedsConfirmation as exc:
             return json.dumps({"status": "needs_confirmation", "tell_the_owner": exc.prompt})
         except ClawError as exc:
@@ -131,12 +141,14 @@ class Tools:
             text = text[: self.result_chars] + f"... [cut: {len(text) - self.result_chars} more characters]"
         return text
 
-    def _needs_code(self, tool: Tool, args: Mapping[str, Any], request: Request) -> str | None:
+    def _needs_code(self, tool: Tool, request: Request) -> str | None:
+        """Why the model's change waits for a code although the table allows it: the turn read others' text."""
         if tool.effect == "reads" or tool.guarded or request.released:
             return None
-        manages = tool.effect == "manages" or (tool.manages_when is not None and tool.manages_when(args))
-        if manages:
-            return "it changes how Claw runs the house"
+        if not request.principal.speaks_for_owner:
+            return f"{request.actor} asked for it, not an owner"
+        if request.receipt.tainted_by:  # the code's prompt says where the request came from
+            return f"a request that arose while reading {request.receipt.tainted_by}"
         if request.receipt.tainted or not request.owner:
             return "this turn read text you did not write"
         return None
@@ -156,7 +168,14 @@ class Tools:
 
         described = f"let me {_action(tool.name, args)} ({why})"
         pending = await self.guard.hold(described, run, request)
-        return json.dumps({"status": "needs_confirmation", "tell_the_owner": pending.prompt})
+        return json.dumps({"status": "needs_confirmation", "tell_the_owner": pending.shown})
+
+
+def _power(tool: Tool, args: Mapping[str, Any]) -> Power:
+    """What a call would do, in the authority table's words."""
+    if tool.effect == "manages" or (tool.manages_when is not None and tool.manages_when(args)):
+        return "manage"
+    return "act" if tool.effect == "acts" else "read"
 
 
 def _action(name: str, args: Mapping[str, Any]) -> str:

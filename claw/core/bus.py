@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from claw.core.principals import NOBODY, Principal
 from claw.core.store.messages import Answering
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Inbound:
     received: float = field(default_factory=time.time)
     message_id: int = 0  # its row in the store, taken into the history when its turn starts
     resumed: bool = False  # a restart interrupted its turn (or came before it): answered now, acting at most once
+    principal: Principal = NOBODY  # who wrote it, as its channel checked (NOBODY: it may do nothing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,10 @@ import collections
 import time
 from collections.abc import Callable
 
+from claw.core.authority import decide, limit_for, refusal
+from claw.core.principals import model_for
+from claw.core.request import Request
+
 
 class RateLimit:
     """At most `limit` events per `window` seconds for each key; `allow` counts the event when it is allowed."""
@@ -29,3 +33,39 @@ class RateLimit:
     def _forget(self, now: float) -> None:
         for key in [k for k, e in self._events.items() if not e or e[-1] <= now - self.window]:
             del self._events[key]
+
+
+class CommandLimits:
+    """Device commands per minute per principal, counted once per turn (a routine is one command).
+
+    Agents, the model and jobs get the tight limit; an owner's own commands a ceiling far above what a
+    person or a dashboard slider produces (0: none). Which limit applies comes from the authority table.
+    """
+
+    def __init__(self, agent: int = 60, owner: int = 3000, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.agent, self.owner = agent, owner
+        self._limits = {"agent": RateLimit(agent, clock=clock), "owner": RateLimit(max(owner, 1), clock=clock)}
+
+    def admit(self, request: Request) -> str:
+        """Empty when this turn may send device commands; else, once per turn, the plain words of the refusal."""
+        receipt = request.receipt
+        if receipt.limited is None:
+            receipt.limited = self._verdict(request)
+        return receipt.limited
+
+    def _verdict(self, request: Request) -> str:
+        who = model_for(request.principal) if request.via == "llm" else request.principal
+        if decide(who, "act") == "no":
+            return refusal(who, "act")
+        kind = limit_for(who)
+        ceiling = self.owner if kind == "owner" else self.agent
+        if kind == "owner" and self.owner == 0:
+            return ""
+        if self._limits[kind].allow(f"{who.kind}:{who.label}"):
+            return ""
+        if who.speaks_for_owner:
+            return f"That is over {ceiling} commands in a minute, so I paused: nothing changed; try again in a moment."
+        return (
+            f"{who.label} sent over {ceiling} device commands in a minute, so I paused it: nothing was changed; "
+            "it can try again in a minute."
+        )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from claw.core.authority import sees_codes
 from claw.core.bus import Media
+from claw.core.principals import NOBODY, Principal
 from claw.core.store.audit import AuditEntry
 
 # How a request reached the domain: the audit log says it, and the safety rules depend on it.
@@ -19,22 +21,38 @@ class Receipt:
     prompts: list[str] = field(default_factory=list)
     pictures: list[Media] = field(default_factory=list)
     tainted: bool = False  # the turn has read text the owner did not write: what it would change waits for a code
+    tainted_by: str = ""  # which text, for the code's prompt ("the device name 'X'"); "" when not known
+    limited: str | None = None  # the command limit's verdict for this turn: None unasked, "" allowed, else why not
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One person's (or one schedule's) request; immutable, with a per-turn receipt to fill."""
+    """One principal's request; immutable, with a per-turn receipt to fill.
 
-    actor: str = "owner"
-    conversation: str = "local:owner"
-    channel: str = "local"
-    sender: str = "local"
+    There is no default speaker: a request built without a `principal` is NOBODY's, and the authority
+    table lets NOBODY do nothing.
+    """
+
+    principal: Principal = NOBODY
+    conversation: str = ""
+    channel: str = ""
+    sender: str = ""
     via: Via = "llm"
-    owner: bool = True  # the text came from an owner (not a forward, a page or a schedule's own words)
+    own_words: bool = True  # the principal's own words (not a forward, a page, or a schedule's stored text)
     message: int = 0  # the inbound message's row, when it came from one: its audit rows name it
     run: int = 0  # the job run's row, when a schedule asked: likewise
     released: bool = False  # an owner's code released this (a held model action running now): not held again
     receipt: Receipt = field(default_factory=Receipt, compare=False, repr=False)
+
+    @property
+    def actor(self) -> str:
+        """Who asked, as the audit log and the owners' notices name them."""
+        return self.principal.label
+
+    @property
+    def owner(self) -> bool:
+        """An owner's own words on an owner's channel: the only request that may confirm a code."""
+        return self.principal.speaks_for_owner and self.own_words
 
     def using(self, via: Via) -> Request:
         """The same person and turn, through another path (the fast path handing over to the model)."""
@@ -46,13 +64,15 @@ class Request:
 
     @property
     def unattended(self) -> bool:
-        """Nobody is reading this conversation (schedules, the dashboard, an MCP agent): codes go to the owners."""
-        return self.via in ("schedule", "dashboard", "heartbeat", "system", "mcp")
+        """No owner reads this conversation (schedules, the dashboard, an agent): codes go to the owners."""
+        return self.via in ("schedule", "dashboard", "heartbeat", "system", "mcp") or not sees_codes(self.principal)
 
 
-def unattended(actor: str, via: Via, conversation: str = "jobs", *, run: int = 0) -> Request:
+def unattended(principal: Principal, via: Via, conversation: str = "jobs", *, run: int = 0) -> Request:
     """A request no person is typing right now: a schedule (`run`: its job run), the dashboard, the heartbeat."""
-    return Request(actor=actor, conversation=conversation, channel=via, sender=via, via=via, owner=False, run=run)
+    return Request(
+        principal=principal, conversation=conversation, channel=via, sender=via, via=via, own_words=False, run=run
+    )
 
 
 def owner_conversation(number: str) -> str:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from claw.core.authority import may, sees_codes
 from claw.core.errors import NeedsConfirmation
 from claw.core.request import Request
 from claw.core.store import Store
@@ -40,7 +41,8 @@ class Pending:
     conversation: str
     expires: float
     any_owner: bool = False  # issued to no conversation (schedule, dashboard): the owners got the code
-    prompt: str = ""
+    prompt: str = ""  # with the code: only for an owner's channel
+    shown: str = ""  # what the requester is told: the prompt, or (an agent, a job) that the owners got the code
     created: float = field(default_factory=time.time)
 
     def accepts_from(self, request: Request) -> bool:
@@ -79,15 +81,16 @@ class Guard:
             any_owner=request.unattended,
         )
         pending.prompt = f"Reply OK {code} to {description} (valid {minutes} minutes)."
+        pending.shown = pending.prompt if sees_codes(request.principal) else _withheld(description, minutes)
         mine = [c for c, p in self._pending.items() if p.conversation == request.conversation]
         for old in mine[: max(0, len(mine) - PENDING_PER_CONVERSATION + 1)]:
             del self._pending[old]  # each live code is one more a guess could hit: the oldest gives way
         self._pending[code] = pending
         await self._audit(request, description, "held", f"code issued, expires in {self.ttl:.0f} s")
-        request.receipt.prompts.append(pending.prompt)
+        request.receipt.prompts.append(pending.shown)
         if request.unattended and self.notify is not None:
-            # nobody is in a conversation to read the reply: send the code to the owners
-            await self.notify(f"{request.actor} asked to {description}. {pending.prompt}")
+            # no owner reads this conversation: the code goes to the owners, saying who asked
+            await self.notify(f"{request.actor} asks to {description}. {pending.prompt}")
         log.info("held '%s' for %s via %s", description, request.actor, request.via)
         return pending
 
@@ -97,7 +100,7 @@ class Guard:
         if request.released:
             return await run()
         pending = await self.hold(f"{action} {target}".strip(), run, request)
-        raise NeedsConfirmation(pending.prompt, pending.code)
+        raise NeedsConfirmation(pending.shown, pending.code if sees_codes(request.principal) else "")
 
     def code_in(self, text: str, request: Request) -> str | None:
         """The code a message offers: "OK <code>" always, a bare code only when pending for this conversation."""
@@ -118,8 +121,9 @@ class Guard:
             await self._audit(request, f"confirm code {code}", "denied", "locked out after wrong codes")
             return "Too many wrong codes here: I won't take codes in this conversation for a while."
         pending = self._pending.get(code)
-        if pending is None or not pending.accepts_from(request) or not request.owner:
-            why = "not an owner" if pending is not None and not request.owner else "no such pending action or expired"
+        allowed = request.owner and may(request.principal, "confirm")  # the authority table: owners' channels only
+        if pending is None or not pending.accepts_from(request) or not allowed:
+            why = "not an owner" if pending is not None and not allowed else "no such pending action or expired"
             await self._audit(request, f"confirm code {code}", "denied", why)
             return await self._wrong_code(request)
         self._wrong.pop(conversation, None)
@@ -151,6 +155,14 @@ class Guard:
         now = time.time()
         for code in [c for c, p in self._pending.items() if p.expires <= now]:
             del self._pending[code]
+
+
+def _withheld(description: str, minutes: int) -> str:
+    """The prompt without its code, for a requester who may not see codes (an agent, a job, the model's caller)."""
+    return (
+        f"Waiting for an owner: '{description}' needs an owner's confirmation. The one-time code went to the "
+        f"owners, not to you; it runs only if an owner replies with it within {minutes} minutes."
+    )
 
 
 def _new_code() -> str:

@@ -12,7 +12,10 @@ def clean_untrusted(text: str) -> str:
     return CONTROL_TOKENS.sub("", text)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Control characters, line and paragraph separators, and the invisible format characters that reorder or hide
+# text (bidi embeddings, overrides and isolates, directional marks, zero-width joiners, the BOM): a name with a
+# right-to-left override reads differently to the owner than to the model.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]+")
 NAME_CHARS = 64
 
 

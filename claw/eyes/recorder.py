@@ -35,8 +35,8 @@ DAY = 24 * 3600.0  # pictures linked from the dashboard stay viewable this long
 
 
 def slug(name: str) -> str:
-    """A camera name as a folder name."""
-    return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "camera"
+    """A camera name as a folder name (bounded: a long name must not make the path too long to write)."""
+    return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")[:60].strip("-") or "camera"
 
 
 def _read(path: Path) -> bytes | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from claw.core.errors import ClawError, DeviceError, ToolError
-from claw.core.ratelimit import RateLimit
+from claw.core.ratelimit import CommandLimits
 from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
@@ -21,7 +21,7 @@ from claw.home.states import already_words
 
 log = logging.getLogger(__name__)
 
-Status = Literal["done", "already", "failed", "unsupported", "held", "needs_approval"]
+Status = Literal["done", "already", "failed", "unsupported", "held", "needs_approval", "limited"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,10 @@ def plan(device: Device, change: Change) -> dict[str, Any] | None:
             values[key] = on_value if change.power else off_value
         elif (mode := device.capability("mode")) is not None and mode.writable and mode.options:
             # a thermostat turns off and back to heating; an alarm "on" is armed (away), "off" is disarmed
-            wanted = ("heat", "auto", "away", "home") if change.power else ("off", "disarmed")
+            wanted: tuple[str, ...] = ("heat", "auto", "away", "home") if change.power else ("off", "disarmed")
+            now = device.state.get("mode")
+            if change.power and now in mode.options and now not in ("off", "disarmed"):
+                wanted = (str(now),)  # "arm the alarm" while armed for the night keeps night, never away
             pick = next((w for w in wanted if w in mode.options), None)
             if pick is None:
                 return None
@@ -114,25 +117,33 @@ def _describe_sensitive(device: Device, changes: Mapping[str, Any]) -> str:
     return f"{', '.join(f'set {k} to {v}' for k, v in changes.items())} on the {device.name}"
 
 
-COMMANDS_PER_MINUTE = 60  # per person or agent: a model in a loop or a hostile agent cannot hammer the house
-
-
 class Control:
     """Applies a change to devices in parallel; each device gets its own timeout and result."""
 
     def __init__(
-        self, registry: Registry, drivers: Mapping[str, Driver], guard: Guard, store: Store, *, timeout: float
+        self,
+        registry: Registry,
+        drivers: Mapping[str, Driver],
+        guard: Guard,
+        store: Store,
+        *,
+        timeout: float,
+        limits: CommandLimits | None = None,
     ) -> None:
         self.registry, self.drivers, self.guard, self.store, self.timeout = registry, drivers, guard, store, timeout
-        self.limit = RateLimit(COMMANDS_PER_MINUTE)
+        self.limits = limits or CommandLimits()  # agents and the model tight, an owner's own commands far above
+
+    async def admit(self, turn: Request) -> str:
+        """Empty when `turn` may send device commands now; else the refusal, said and audited once per turn."""
+        first = turn.receipt.limited is None
+        why = self.limits.admit(turn)
+        if why and first:
+            await self.store.run(write_many, [turn.audit("device commands", "", "denied", why)])
+        return why
 
     async def apply(self, devices: Sequence[Device], change: Change, turn: Request) -> list[Result]:
-        if devices and not self.limit.allow(turn.actor):
-            why = f"{turn.actor} gave over {COMMANDS_PER_MINUTE} commands in a minute; try again in a moment"
-            await self.store.run(
-                write_many, [turn.audit(change.describe(), ", ".join(d.name for d in devices)[:200], "denied", why)]
-            )
-            return [Result(d, "failed", why) for d in devices]
+        if devices and (why := await self.admit(turn)):
+            return [Result(d, "limited", why) for d in devices]  # nothing is sent; the sentence is said once
         audit: list[AuditEntry] = []
         results = await asyncio.gather(*(self._one(d, change, turn, audit) for d in devices))
         if audit:  # one write for the whole fan-out, after it: the store never sits between devices
@@ -148,8 +159,10 @@ class Control:
             return Result(device, "unsupported", f"{device.name} can't {change.describe()}")
         if not device.controllable:
             return Result(device, "needs_approval", f"{device.name} waits for your yes before I control it")
-        if _already(device.state, change, changes) and _already(await self._fresh(device), change, changes):
-            # "already" only when the device itself says so: someone may have switched it by hand since the poll
+        explicit = device.kind in ALWAYS_SENT and not change.action  # a reported state may be stale or spoofed
+        # "already" only when the device itself says so: someone may have switched it by hand since the poll
+        was = _already(device.state, change, changes) and _already(await self._fresh(device), change, changes)
+        if was and not explicit:
             return Result(device, "already", "", device.state)
         sensitive_action = bool(change.action) and any(
             c.type == "action" and c.is_sensitive(change.action) for c in device.capabilities
@@ -168,11 +181,13 @@ class Control:
                 done: list[AuditEntry] = []
                 result = await self._actuate(device, change, changes, turn, done, cleared=True)
                 await self.store.run(write_many, done)
-                return say_results([result], Change(values=changes))
+                checked = _confirmed(result, changes, was=False) if explicit else result
+                return say_results([checked], Change(values=changes))
 
             pending = await self.guard.hold(description, run_later, turn)
-            return Result(device, "held", pending.prompt)
-        return await self._actuate(device, change, changes, turn, audit)
+            return Result(device, "held", pending.shown)
+        result = await self._actuate(device, change, changes, turn, audit)
+        return _confirmed(result, changes, was=was) if explicit else result
 
     async def _fresh(self, device: Device) -> dict[str, Any]:
         """The device's state read now (kept in the registry); the cached one if it does not answer."""
@@ -227,6 +242,39 @@ class Control:
         return result
 
 
+# Explicit commands to these are always sent, whatever their reported state says: a state message may be stale or
+# forged, and a door left unlocked because a report said "locked" is the costliest mistake in the house.
+ALWAYS_SENT = frozenset({"lock", "alarm", "garage_door", "gate", "shade"})
+
+
+def _confirmed(result: Result, changes: Mapping[str, Any], *, was: bool) -> Result:
+    """A sent command to a lock, alarm, garage door, gate or cover, judged by what the device reported after it.
+
+    "already" only when it reported the wanted state before and confirms it now; a report that contradicts
+    the command just sent is said as such, never taken for done.
+    """
+    if result.status != "done":
+        return result
+    state, device = result.state, result.device
+    against = [k for k, v in changes.items() if k in state and not _shows(state[k], v)]
+    if against:
+        now = already_words(device)
+        detail = f"I sent the command, but the {device.name} reports it is {now}" if now != "set that way" else ""
+        return Result(device, "failed", detail or f"I sent the command, but the {device.name} reports otherwise", state)
+    if was and all(k in state for k in changes):
+        return Result(device, "already", "", state)
+    return result
+
+
+def _shows(have: Any, want: Any) -> bool:
+    """A reported value shows the wanted one (a door on its way counts; levels within a step of rounding)."""
+    if (want, have) in (("open", "opening"), ("closed", "closing")):
+        return True
+    if isinstance(want, int | float) and not isinstance(want, bool):
+        return isinstance(have, int | float) and not isinstance(have, bool) and abs(have - want) <= 1
+    return bool(have == want)
+
+
 def _already(state: Mapping[str, Any], change: Change, changes: Mapping[str, Any]) -> bool:
     if change.action == "pause":
         return state.get("playback") in ("paused", "stopped")
@@ -252,17 +300,18 @@ def say_results(results: Sequence[Result], change: Change) -> str:
         else:
             groups: dict[tuple[str, str], list[Result]] = {}
             for r in done:  # "Turned off the lamps. Closed the shades." — the verb each kind of device takes
-                groups.setdefault(_past(change, r.device), []).append(r)
+                groups.setdefault(_past(change, r.device, r.state), []).append(r)
             lines += [f"{verb} {_list(rs)}{after}." for (verb, after), rs in groups.items()]
     if already:
         words: dict[str, list[Result]] = {}
         for r in already:
-            words.setdefault(already_words(r.device), []).append(r)
+            words.setdefault(_already_said(r.device, change), []).append(r)
         for state, rs in words.items():
             who = _cap(_list(rs)) if len(rs) <= 2 or not done else f"{len(rs)} others"
             lines.append(f"{who} {'was' if len(rs) == 1 else 'were'} already {state}.")
-    for r in failed:
-        lines.append(_cap(f"{r.detail}.".replace("..", ".")))
+    for detail in dict.fromkeys(r.detail for r in failed):  # one device's reason once, not once per device
+        lines.append(_cap(f"{detail}.".replace("..", ".")))
+    lines += list(dict.fromkeys(r.detail for r in results if r.status == "limited"))  # said once per reply
     for r in held:
         lines.append(r.detail)
     if approval:
@@ -274,7 +323,30 @@ def say_results(results: Sequence[Result], change: Change) -> str:
     return " ".join(lines)
 
 
-def _past(change: Change, device: Device | None = None) -> tuple[str, str]:
+def _already_said(device: Device, change: Change) -> str:
+    """What the device already was, in the words of the change asked: "set to 21°C", "at 50%", "armed (away)"."""
+    if change.level is not None:
+        unit = _unit(device, change)
+        return f"set to {_n(change.level)}{unit}" if unit == "°C" else f"at {_n(change.level)}{unit}"
+    if len(change.values) == 1 and not change.action:
+        ((key, value),) = change.values.items()
+        if key == "target_temp":
+            return f"set to {_n(value)}°C"
+        if key in ("brightness", "volume") or (key == "position" and value not in (0, 100)):
+            return f"at {_n(value)}%"
+        if key == "color_temp" and isinstance(value, int | float) and value > 0:
+            return f"at {round(1_000_000 / value / 100) * 100} K"
+    return already_words(device)
+
+
+def _unit(device: Device, change: Change) -> str:
+    """The unit a bare "set X to 20" meant on this device: °C for a setpoint, % for the rest."""
+    order = LEVEL_TEMPERATURE if change.unit.startswith("°") else LEVEL_PERCENT
+    key = next((k for k in order if (c := device.capability(k)) is not None and c.writable), "")
+    return "°C" if key == "target_temp" else "%"
+
+
+def _past(change: Change, device: Device | None = None, state: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """The verb before and the words after the list of devices: ("Closed", ""), ("Set", " to 20°")."""
     if change.action:
         verb = {
@@ -294,6 +366,9 @@ def _past(change: Change, device: Device | None = None) -> tuple[str, str]:
             if key == "locked":
                 return ("Unlocked", "") if change.power else ("Locked", "")
             return ("Opened", "") if change.power else ("Closed", "")
+        if device is not None and device.kind == "alarm":  # an alarm is armed, in the mode it took, never "turned on"
+            mode = (state or {}).get("mode")
+            return ("Armed", f" ({mode} mode)" if isinstance(mode, str) else "") if change.power else ("Disarmed", "")
         return ("Turned on", "") if change.power else ("Turned off", "")
     if change.level is not None:
         return "Set", f" to {_n(change.level)}{change.unit}"

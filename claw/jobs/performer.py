@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema
 
+from claw.core import principals
 from claw.core.bus import OutKind
 from claw.core.errors import ClawError, ModelUnavailable
 from claw.core.request import Request, unattended
@@ -27,9 +28,12 @@ Plan = Mapping[str, Any]
 Think = Callable[[str, str, Mapping[str, Any] | None, Request], Awaitable[str]]
 
 
-def scheduled(run: int = 0) -> Request:
-    """The request every job runs under: nobody is typing, codes go to the owners; `run` names the job run."""
-    return unattended("scheduler", "schedule", run=run)
+def scheduled(run: int = 0, job: Job | None = None) -> Request:
+    """The request a job runs under: the job acting for its creator (Claw's own checks without one); nobody is
+    typing, so codes go to the owners, naming the job; `run` names the job run."""
+    name = (job.description if len(job.description) <= 40 else job.id) if job is not None else ""
+    who = principals.job(name, job.owner) if job is not None else principals.system("scheduler")
+    return unattended(who, "schedule", run=run)
 
 
 DECISION_SCHEMA: dict[str, Any] = {
@@ -84,12 +88,12 @@ class Actions:
             raise JobSkipped("automations are paused (the dashboard's kill switch)")
         if action.kind == "routine":
             try:
-                return (await self.run_routine(action.text, scheduled(run)))[:300]
+                return (await self.run_routine(action.text, scheduled(run, job)))[:300]
             except ClawError as exc:
                 raise JobFailed(str(exc)) from None
         if action.kind == "device":
             plan = job.plan or await self.plan(job)
-            return (await self.run_plan(plan, scheduled(run)))[:300]
+            return (await self.run_plan(plan, scheduled(run, job)))[:300]
         if action.kind == "say":
             await self.notify(f"Reminder: {action.text}", "job", job.description, key)
             return "told the owner"
@@ -109,7 +113,7 @@ class Actions:
 
     async def _ask(self, job: Job, key: str, run: int) -> str:
         try:
-            content = await self.think(job.action.text, ASK_SYSTEM, DECISION_SCHEMA, scheduled(run))
+            content = await self.think(job.action.text, ASK_SYSTEM, DECISION_SCHEMA, scheduled(run, job))
         except ModelUnavailable as exc:
             raise JobFailed(str(exc)) from None
         decision = decision_from(content)

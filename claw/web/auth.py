@@ -13,6 +13,9 @@ Three checks, in this order, on every request (docs/api.md, "Who may call it"):
    (a custom header forces a CORS preflight, which Claw never grants, so no other page can send
    it); or no browser at all: no `Origin`, `Referer` or `Sec-Fetch-*` header (curl, `claw chat`).
 3. **Token**: needed when bound beyond loopback or `token_required`, and always under `/v1/`.
+4. **Who speaks** (`request[PRINCIPAL]`): the dashboard token, or no token where none is needed, is the
+   owner's dashboard session; an agent's own token (`[mcp] agents`) is that agent on every endpoint; any
+   other token offered explicitly is refused. What each may do is `claw/core/authority.py`'s to say.
 
 A refusal is a 403 (401 for a missing token) with a JSON body and one log line; nothing runs.
 """
@@ -33,9 +36,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from yarl import URL
 
+from claw.core.principals import Principal, agent, dashboard
 from claw.core.secrets import secret
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Agents = Callable[[str], str | None]  # an offered token -> the agent it belongs to, or None
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 COOKIE = "claw_token"
 PROOF = "X-Claw"  # the custom header that proves a same-origin page: send `X-Claw: 1`
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -71,10 +77,21 @@ def dashboard_token(state_dir: Path) -> str:
     return token
 
 
-def guard(*, token: str, bound_host: str, always: bool, port: int | None = None) -> Middleware:
-    """Middleware: the Host check, the cross-site check on state-changing requests, then the token.
+def guard(
+    *,
+    token: str,
+    bound_host: str,
+    always: bool,
+    port: int | None = None,
+    owner: str = "owner",
+    agents: Agents = lambda offered: None,
+) -> Middleware:
+    """Middleware: the Host check, the cross-site check on state-changing requests, the token, and who speaks.
 
-    `port` is the listener's port when the connection cannot tell (the socket it arrived on wins).
+    `port` is the listener's port when the connection cannot tell (the socket it arrived on wins). Every
+    request that passes carries its principal (`request[PRINCIPAL]`): the dashboard token (or, on loopback
+    without `token_required`, no token) is the owner `owner`'s dashboard session; an agent's token (`agents`
+    names its agent) is that agent, on every endpoint; any other token offered is refused.
     """
     loopback_only = is_loopback(bound_host)
     need_token = always or not loopback_only
@@ -87,18 +104,18 @@ def guard(*, token: str, bound_host: str, always: bool, port: int | None = None)
             _refuse(request, "Host", "Claw answers only under its own address: use http://127.0.0.1 and its port")
         unsafe = request.method not in SAFE_METHODS
         if unsafe:
-            why = _cross_site(request, own, token)
+            why = _cross_site(request, own, token, agents)
             if why:
                 _refuse(request, "cross-site", why)
-        if need_token or request.path.startswith("/v1/"):
-            offered = _offered(request)
-            if offered is None or not _matches(offered, token):
-                if request.path.startswith(("/api/", "/v1/")) or request.method != "GET":
-                    raise web.HTTPUnauthorized(
-                        text='{"error": "token required: Authorization: Bearer <token>"}',
-                        content_type="application/json",
-                    )
-                raise web.HTTPUnauthorized(text="Open the dashboard with the URL Claw printed (it carries ?token=).")
+        principal = _principal(request, token, agents, owner)
+        if principal is None and (need_token or request.path.startswith("/v1/") or _explicit(request)):
+            if request.path.startswith(("/api/", "/v1/")) or request.method != "GET":
+                raise web.HTTPUnauthorized(
+                    text='{"error": "token required: Authorization: Bearer <token>"}',
+                    content_type="application/json",
+                )
+            raise web.HTTPUnauthorized(text="Open the dashboard with the URL Claw printed (it carries ?token=).")
+        request[PRINCIPAL] = principal or dashboard(owner)  # loopback without a token: the owner's own machine
         response = await handler(request)
         given = request.query.get("token")
         if given and request.method == "GET" and _matches(given, token):
@@ -201,7 +218,7 @@ def _same_origin(value: str, request: web.Request, own: tuple[str, int]) -> bool
     return (url.host.strip("[]").lower(), url.port) == own
 
 
-def _cross_site(request: web.Request, own: tuple[str, int], token: str) -> str:
+def _cross_site(request: web.Request, own: tuple[str, int], token: str, agents: Agents) -> str:
     """Why a state-changing request may not run ("" when it may)."""
     origin = request.headers.get("Origin")
     referer = request.headers.get("Referer")
@@ -215,7 +232,7 @@ def _cross_site(request: web.Request, own: tuple[str, int], token: str) -> str:
         from_page = True
     else:
         from_page = False
-    if _bearer_or_query(request, token):
+    if _bearer_or_query(request, token, agents):
         return ""  # the token itself: no page knows it, and the cookie does not count here
     if from_page:
         if PROOF in request.headers:
@@ -226,10 +243,26 @@ def _cross_site(request: web.Request, own: tuple[str, int], token: str) -> str:
     return ""  # no browser involved (curl, claw chat): the token rules below decide
 
 
-def _bearer_or_query(request: web.Request, token: str) -> bool:
+def _bearer_or_query(request: web.Request, token: str, agents: Agents) -> bool:
+    offered = _explicit(request)
+    return offered is not None and (_matches(offered, token) or agents(offered) is not None)
+
+
+def _explicit(request: web.Request) -> str | None:
+    """The token a client sent on purpose (`Authorization: Bearer` or `?token=`), never the cookie."""
     header = request.headers.get("Authorization", "")
-    offered = header[7:].strip() if header.lower().startswith("bearer ") else request.query.get("token")
-    return offered is not None and _matches(offered, token)
+    return header[7:].strip() if header.lower().startswith("bearer ") else request.query.get("token")
+
+
+def _principal(request: web.Request, token: str, agents: Agents, owner: str) -> Principal | None:
+    """Who the offered token says is speaking; None without a (valid) token."""
+    offered = _offered(request)
+    if offered is None:
+        return None
+    if _matches(offered, token):
+        return dashboard(owner)
+    name = agents(offered) if offered == _explicit(request) else None  # an agent's token is never a cookie
+    return agent(name, "API") if name is not None else None
 
 
 def _matches(offered: str, token: str) -> bool:

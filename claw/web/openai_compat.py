@@ -18,6 +18,8 @@ from aiohttp.web_protocol import RequestPayloadError
 from claw.assistant import tokens
 from claw.channels.local import LocalChannel
 from claw.core.bus import Outbound
+from claw.core.principals import agent_conversation
+from claw.web.auth import PRINCIPAL
 from claw.web.site import SITE, Site
 
 MODEL = "claw"
@@ -161,10 +163,13 @@ async def completions(request: web.Request) -> web.StreamResponse:
     usage = (options or {}).get("include_usage", False)
     if not isinstance(usage, bool):
         raise BadRequest("stream_options.include_usage", "include_usage must be true or false")
-    channel = request.app[CHANNEL]
-    reply = channel.ask(
-        text, images=images, conversation=conversation_for(channel, user or None), sender=user or "owner"
-    )
+    channel, who = request.app[CHANNEL], request[PRINCIPAL]
+    if who.speaks_for_owner:
+        conversation = conversation_for(channel, user or None)
+    else:  # an agent's token: the agent speaks, in a conversation of its own, and is shown no code
+        conversation = agent_conversation(who) + (f":{user}" if user else "")
+    sender = user or ("owner" if who.speaks_for_owner else who.name)
+    reply = channel.ask(text, images=images, conversation=conversation, sender=sender, principal=who)
     ident = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
     if not stream:

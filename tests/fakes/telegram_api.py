@@ -78,6 +78,9 @@ class FakeTelegram:
         self._arrived = asyncio.Event()
         self._poll_generation = 0
         self._runner: web.AppRunner | None = None
+        self.file_gate = asyncio.Event()  # cleared: file downloads wait (a slow download, held by a test)
+        self.file_gate.set()
+        self.files_served = 0
 
     # --- lifetime --------------------------------------------------------------------------------
 
@@ -114,8 +117,14 @@ class FakeTelegram:
         voice: bool = False,
         chat_id: int | None = None,
         chat_type: str = "private",
+        forwarded_from: str = "",
+        via_bot: str = "",
     ) -> int:
-        """Someone writes to the bot; returns the update_id of the update getUpdates will deliver."""
+        """Someone writes to the bot; returns the update_id of the update getUpdates will deliver.
+
+        `forwarded_from`: the message is a forward of that person's (a hidden user's) message;
+        `via_bot`: it was sent through that inline bot (@username).
+        """
         sender = {"id": user_id, "is_bot": False, "first_name": first_name}
         chat: JSON = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
         if chat_type == "private":
@@ -129,6 +138,11 @@ class FakeTelegram:
             message["photo"] = self._photo_sizes(photo, "photos")
             if caption:
                 message["caption"] = caption
+        if forwarded_from:
+            origin = {"type": "hidden_user", "date": int(time.time()) - 60, "sender_user_name": forwarded_from}
+            message["forward_origin"] = origin
+        if via_bot:
+            message["via_bot"] = {"id": 777, "is_bot": True, "first_name": via_bot, "username": via_bot}
         if voice:
             file_id = self._store_file(b"OggS" + bytes(200), "voice")
             message["voice"] = {
@@ -306,8 +320,10 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
         path = request.match_info["path"]
+        await self.file_gate.wait()
         for stored_path, data in self.files.values():
             if stored_path == path:
+                self.files_served += 1
                 return web.Response(body=data, content_type="application/octet-stream")
         return web.Response(status=404)
 

@@ -9,13 +9,14 @@ from typing import Any
 from telegram.error import Conflict, InvalidToken, TelegramError
 
 from claw.channels.delivery import Outbox
+from claw.channels.message_parts import split_body, title_of
 from claw.channels.telegram import bot_api
 from claw.channels.telegram.inbox import CHANNEL, Inbox
 from claw.channels.telegram.sender import TelegramTransport
-from claw.channels.whatsapp.text import split_body, title_of
 from claw.core.backoff import Backoff
 from claw.core.bus import Bus, Outbound
 from claw.core.config import Config, alert_channel
+from claw.core.owners import Owners
 from claw.core.store import Store
 from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
@@ -34,7 +35,7 @@ class Telegram:
 
     name = CHANNEL
 
-    def __init__(self, config: Config, *, store: Store, bus: Bus, supervisor: Supervisor) -> None:
+    def __init__(self, config: Config, *, store: Store, bus: Bus, supervisor: Supervisor, owners: Owners) -> None:
         self.config = config
         self.tg = config.telegram
         self.store, self.bus, self.supervisor = store, bus, supervisor
@@ -51,9 +52,10 @@ class Telegram:
         self.inbox = Inbox(
             store=store,
             bus=bus,
-            owners=config.owners,
+            owners=owners,
             media_dir=config.state_path / "telegram" / "media",
             bot_id=self.bot_id,
+            messages_per_minute=self.tg.messages_per_minute,
         )
         self.offset_key = f"telegram.offset.{self.bot_id}"  # the next update id to ask for, per bot
         self._components: list[Component] = []
@@ -64,7 +66,7 @@ class Telegram:
     async def start(self) -> None:
         if not bot_api.bot_token(self.tg):
             log.error("telegram: %s is not set: nothing is received, replies wait in the outbox", self.tg.token_env)
-        if not self.inbox.owners:
+        if not any(o.telegram for o in self.inbox.owners.all()):
             log.warning("telegram: no [[owners]] entry has a telegram user id: everyone who writes is refused")
         await self.inbox.recover()
         self._started = True
@@ -72,13 +74,15 @@ class Telegram:
             self.supervisor.start("telegram outbox", self.outbox.run),
             self.supervisor.start("telegram intake", self.poll),
         ]
-        log.info("telegram: %d owner(s), long polling %s", len(self.inbox.owners), self.tg.api_base or bot_api.REAL_API)
+        on_telegram = sum(1 for o in self.inbox.owners.all() if o.telegram)
+        log.info("telegram: %d owner(s), long polling %s", on_telegram, self.tg.api_base or bot_api.REAL_API)
 
     async def stop(self) -> None:
         if not self._started:
             return
         await self.supervisor.cancel(self._components)
         self._components = []
+        await self.inbox.stop()
         await self.transport.close()
 
     # -- in ---------------------------------------------------------------------------------------
@@ -171,7 +175,7 @@ class Telegram:
             return []
         if message.channel == self.name and message.recipient is not None:
             return [message.recipient] if message.recipient.lstrip("-").isdigit() else []
-        owners = list(self.inbox.owners.values())
+        owners = [o for o in self.inbox.owners.all() if o.telegram]
         if message.recipient is not None:  # a broadcast aimed at one person: by number, name or Telegram id
             who = message.recipient
             owners = [o for o in owners if who in (o.number, o.name, str(o.telegram))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -12,8 +13,11 @@ from telegram import Bot, Message, Update
 from telegram.error import TelegramError
 
 from claw.channels.strangers import Strangers
+from claw.core import principals
 from claw.core.bus import Bus, Inbound, Outbound
 from claw.core.config import Owner
+from claw.core.owners import Owners
+from claw.core.ratelimit import RateLimit
 from claw.core.request import owner_conversation
 from claw.core.store import Store
 from claw.core.store import messages as log_db
@@ -22,52 +26,77 @@ from claw.core.store.audit import AuditEntry, get_setting, set_setting
 from claw.core.store.messages import Answering
 from claw.core.store.messages import Message as Stored
 from claw.core.store.outbox import Arriving
+from claw.core.tasks import OwnedTasks
 from claw.core.untrusted import FORWARDED
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 VOICE_REPLY = "I can't listen to voice notes yet — please type it instead (photos are fine: I can look at those)."
-DENY_REPLY = (
-    "Hello! I'm a private home assistant and only talk to the people who own this house. "
-    "If that is you, add telegram = {user} to your [[owners]] entry and restart me."
-)
+# One polite line: how to become an owner is the owners' business (it is in their audit), not a stranger's.
+DENY_REPLY = "Hello! I'm a private home assistant and only talk to the people who own this house."
 DENIED_SETTING = "telegram.denied"  # JSON list of user ids already told no (told once, audited every time)
 PHOTO_LIMIT = 20 * 1024 * 1024  # the Bot API's getFile limit
+DOWNLOADS = 4  # photos fetched at once, off the poll loop
+LIMITED_REPLY = "You sent more than {limit} messages in a minute, so I'm not reading the rest; try again in a minute."
 
 
 class Inbox:
     """`accept` handles one update: deny strangers once, persist owners' messages once, publish them in order."""
 
-    def __init__(self, *, store: Store, bus: Bus, owners: tuple[Owner, ...], media_dir: Path, bot_id: str) -> None:
+    def __init__(
+        self, *, store: Store, bus: Bus, owners: Owners, media_dir: Path, bot_id: str, messages_per_minute: int
+    ) -> None:
         self.store, self.bus = store, bus
-        self.owners = {o.telegram: o for o in owners if o.telegram}
+        self.owners = owners  # the one identity map: an owner removed anywhere is removed here too
         self.media_dir = media_dir
         self.bot_id = bot_id  # update ids count per bot: a new bot must not look like replays of the old one
         self._denied: set[int] | None = None
         self._strangers = Strangers(store, "telegram")
+        self._senders = RateLimit(messages_per_minute)  # beyond: a loop or a stolen phone, not taken
+        self._told_slow = RateLimit(1)
+        self.messages_per_minute = messages_per_minute
+        self._tasks = OwnedTasks("telegram photos")
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # owner -> their latest message still on its way in
+        self._downloads = asyncio.Semaphore(DOWNLOADS)
 
     def owner_of(self, chat_id: str) -> Owner | None:
         try:
-            return self.owners.get(int(chat_id))
+            return self.owners.by_telegram(int(chat_id))
         except ValueError:
             return None
 
     async def accept(self, bot: Bot, update: Update) -> str:
-        """One update from getUpdates; returns "ignored", "denied", "duplicate", "voice" or "accepted"."""
+        """One update from getUpdates; "ignored", "denied", "limited", "duplicate", "voice" or "accepted".
+
+        Returns before a photo is downloaded: that, and the message's way to the brain, run in a task
+        (each owner's messages still reach the brain in the order they were written).
+        """
         message = update.message
         user = message.from_user if message is not None else None
         if message is None or user is None or user.is_bot:
             return "ignored"  # edits, channel posts, service messages: not allowed_updates, or nobody wrote
-        owner = self.owners.get(user.id)
-        if owner is None or message.chat.type != "private":
-            await self._deny(user.id, message, update.update_id)
+        owner = self.owners.by_telegram(user.id)
+        if owner is None or message.chat.type != "private" or message.chat.id != user.id:
+            await self._deny(user.id, message, update.update_id, owner=owner is not None)  # only their own chat
             return "denied"
+        if not self._senders.allow(str(user.id)):
+            log.warning(
+                "telegram: %s sent over %d messages in a minute; update %d not taken",
+                owner.name,
+                self.messages_per_minute,
+                update.update_id,
+            )
+            if self._told_slow.allow(str(user.id)):  # said once a minute, so a loop does not become two
+                slow = LIMITED_REPLY.format(limit=self.messages_per_minute)
+                await self.bus.send(Outbound(channel=CHANNEL, recipient=str(user.id), text=slow, kind="notice"))
+            return "limited"
         voice = message.voice is not None or message.audio is not None or message.video_note is not None
         text = message.text or message.caption or ""
-        if text and (message.forward_origin is not None):
-            text = FORWARDED + text  # someone else's words: they inform, never act
         content = text or ("[voice note]" if voice else "[photo]" if message.photo else "(empty message)")
+        if relayed(message):  # someone else's words (a forward, an inline bot's text): they inform, never act
+            content = FORWARDED + content
+            text = FORWARDED + (text or "(photo)") if text or message.photo else ""
         conversation = owner_conversation(owner.key)
         chat = str(message.chat.id)
         stored = Stored("user", content, channel=CHANNEL, sender=owner.name, images=1 if message.photo else 0)
@@ -82,15 +111,55 @@ class Inbox:
         if voice and not text and not message.photo:
             await self._say(owner, chat, message_id, VOICE_REPLY)
             return "voice"
+        if not message.photo and owner.key not in self._lanes:
+            await self.bus.publish(self._inbound(owner, chat, text or content, (), message_id, now))
+            return "accepted"
+        # A photo is fetched off the poll loop (a slow download must not hold up everyone's messages);
+        # what this owner writes meanwhile waits behind it, so their messages keep their order.
+        previous = self._lanes.get(owner.key)
+        later = self._later(previous, bot, message, owner, chat, text, content, message_id, now, external)
+        task = self._tasks.start(later, name=f"telegram message {message_id}")
+        self._lanes[owner.key] = task
+        task.add_done_callback(functools.partial(self._arrived, owner.key))
+        return "accepted"
+
+    def _arrived(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._lanes.get(key) is task:
+            del self._lanes[key]  # nothing of this owner's is on its way any more
+
+    async def _later(
+        self,
+        previous: asyncio.Task[None] | None,
+        bot: Bot,
+        message: Message,
+        owner: Owner,
+        chat: str,
+        text: str,
+        content: str,
+        message_id: int,
+        received: float,
+        external: str,
+    ) -> None:
+        """Fetch the photo (a few at once), wait for the owner's earlier message to go in, then publish."""
         images: tuple[bytes, ...] = ()
         if message.photo:
-            picture = await self._download(bot, message, external)
+            async with self._downloads:
+                picture = await self._download(bot, message, external)
             images = (picture,) if picture else ()
             if not picture:
                 text = f"{text}\n[a photo that could not be fetched]".strip()
+        if previous is not None:
+            await asyncio.wait([previous])  # its own failure is logged by its owner; order is what matters here
         body = text or ("(photo)" if images else content)
-        await self.bus.publish(self._inbound(owner, chat, body, images, message_id, now))
-        return "accepted"
+        await self.bus.publish(self._inbound(owner, chat, body, images, message_id, received))
+
+    async def settle(self) -> None:
+        """Wait until every message in hand has reached the brain (tests, shutdown)."""
+        await self._tasks.settle()
+
+    async def stop(self) -> None:
+        await self._tasks.stop()
+        self._lanes.clear()
 
     def _inbound(
         self,
@@ -113,11 +182,12 @@ class Inbox:
             images=images,
             message_id=message_id,
             received=received,
+            principal=principals.owner(owner.name, CHANNEL),
         )
 
     async def recover(self) -> None:
         """Messages persisted before a stop but never taken up go to the brain now (photos from disk)."""
-        by_conversation = {owner_conversation(o.key): o for o in self.owners.values()}
+        by_conversation = {owner_conversation(o.key): o for o in self.owners.all() if o.telegram}
         for waiting in await self.store.run(rows_db.unanswered, CHANNEL):
             owner = by_conversation.get(waiting.conversation)
             if owner is None:
@@ -136,9 +206,17 @@ class Inbox:
         answering = Answering(owner_conversation(owner.key), message_id, (said,))
         await self.bus.send(Outbound(channel=CHANNEL, recipient=chat, text=text, kind="reply", answering=answering))
 
-    async def _deny(self, user_id: int, message: Message, update_id: int) -> None:
+    async def _deny(self, user_id: int, message: Message, update_id: int, *, owner: bool = False) -> None:
         """Audited (up to a few a minute each: a flood is counted, not written); told once (a stranger is not
-        answered again, whatever they send)."""
+        answered again, whatever they send). `owner`: an owner's id, but not in their own private chat."""
+        where = f"update {update_id}, {message.chat.type} chat {message.chat.id}"
+        # How to let a stranger in is for the owners' eyes (here, in the audit), never in the stranger's reply.
+        detail = (
+            f"an owner's id outside their own private chat with the bot; ignored ({where})"
+            if owner
+            else f"not an owner; ignored ({where}). If this is one of you, add telegram = {user_id} to your "
+            "[[owners]] entry and restart Claw"
+        )
         audited = await self._strangers.refused(
             f"user {user_id}",
             AuditEntry(
@@ -147,7 +225,7 @@ class Inbox:
                 action="telegram message",
                 target=str(user_id),
                 outcome="denied",
-                detail=f"not an owner; ignored (update {update_id}, {message.chat.type} chat)",
+                detail=detail,
             ),
         )
         if not audited:
@@ -157,8 +235,7 @@ class Inbox:
             return
         denied.add(user_id)
         await self.store.run(set_setting, DENIED_SETTING, json.dumps(sorted(denied)[-1000:]))
-        reply = DENY_REPLY.format(user=user_id)
-        await self.bus.send(Outbound(channel=CHANNEL, recipient=str(message.chat.id), text=reply, kind="notice"))
+        await self.bus.send(Outbound(channel=CHANNEL, recipient=str(message.chat.id), text=DENY_REPLY, kind="notice"))
 
     async def _denied_ids(self) -> set[int]:
         if self._denied is None:
@@ -185,6 +262,11 @@ class Inbox:
         path = self.media_dir / f"{_safe(external)}.jpg"
         await asyncio.to_thread(_save, path, data)
         return data
+
+
+def relayed(message: Message) -> bool:
+    """The message carries someone else's words: a forward (with or without a caption) or an inline bot's."""
+    return message.forward_origin is not None or message.via_bot is not None or bool(message.is_automatic_forward)
 
 
 def _safe(external: str) -> str:

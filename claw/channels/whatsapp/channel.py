@@ -14,17 +14,16 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from claw.channels.delivery import Outbox
+from claw.channels.message_parts import split_body, title_of
 from claw.channels.whatsapp.inbox import Inbox
-from claw.channels.whatsapp.owners import OwnerChanges, Owners, normalize
 from claw.channels.whatsapp.sender import TwilioTransport
-from claw.channels.whatsapp.text import split_body, title_of
 from claw.channels.whatsapp.twilio_http import PERMANENT_CODES, TEMPLATE_CODES
 from claw.core.backoff import Backoff
 from claw.core.bus import Bus, Outbound
 from claw.core.config import Config, alert_channel
 from claw.core.errors import ConfigError
 from claw.core.media import MediaTokens
-from claw.core.safety import Guard
+from claw.core.owners import Owners, normalize
 from claw.core.secrets import secret
 from claw.core.store import Store
 from claw.core.store import messages as log_db
@@ -60,7 +59,7 @@ class WhatsApp:
         bus: Bus,
         media: MediaTokens,
         supervisor: Supervisor,
-        guard: Guard,
+        owners: Owners,
     ) -> None:
         if not config.whatsapp.sender:
             raise ConfigError(config.source, "whatsapp.sender", "is empty", 'set it, e.g. "whatsapp:+14155238886"')
@@ -68,8 +67,7 @@ class WhatsApp:
         self.wa = config.whatsapp
         self.store, self.bus, self.supervisor = store, bus, supervisor
         self.public_url = self.wa.public_url.rstrip("/")
-        self.owners = Owners(config.owners, store)
-        self.owner_changes = OwnerChanges(self.owners, guard, store)
+        self.owners = owners  # the one identity map, shared with every channel
         self.transport = TwilioTransport(self.wa, media)
         self.outbox = Outbox(
             store,
@@ -94,7 +92,6 @@ class WhatsApp:
     # -- lifetime ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.owners.load()
         if not secret("twilio_auth_token") or not secret("twilio_account_sid"):
             log.error("whatsapp: TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN missing: webhooks get 503, replies wait")
         if not self.public_url:
@@ -107,7 +104,8 @@ class WhatsApp:
             self.supervisor.start("whatsapp outbox", self.outbox.run),
             self.supervisor.start("whatsapp intake", self.inbox.run),
         ]
-        log.info("whatsapp: %d owner(s), sending as %s", len(self.owners.all()), self.wa.sender)
+        on_whatsapp = sum(1 for o in self.owners.all() if o.number)
+        log.info("whatsapp: %d owner(s), sending as %s", on_whatsapp, self.wa.sender)
 
     async def stop(self) -> None:
         if not self._started:
@@ -160,7 +158,8 @@ class WhatsApp:
             return []
         if message.recipient is None:  # everyone: an alert (channel None) goes to each owner's preferred channel
             anyway = message.channel == self.name
-            return [o.number for o in self.owners.all() if anyway or alert_channel(self.config, o) == self.name]
+            owners = [o for o in self.owners.all() if o.number]  # an owner on Telegram only has no number
+            return [o.number for o in owners if anyway or alert_channel(self.config, o) == self.name]
         number = normalize(message.recipient)
         if message.channel == self.name:
             return [number] if len(number) > 6 else []

@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from claw.channels.strangers import Strangers
-from claw.channels.whatsapp.owners import Owners, normalize
 from claw.channels.whatsapp.twilio_http import basic_auth_header
+from claw.core import principals
 from claw.core.bus import Bus, Inbound, Outbound
 from claw.core.config import Owner, WhatsAppConfig
+from claw.core.owners import Owners, normalize
 from claw.core.ratelimit import RateLimit
 from claw.core.request import owner_conversation
 from claw.core.secrets import secret
@@ -92,10 +93,12 @@ class Inbox:
             for i in range(_int(params.get("NumMedia", "0")))
         )
         text = params.get("Body", "")
-        if params.get("Forwarded", "").lower() == "true" and text:
-            text = FORWARDED + text  # it reads as the owner's own otherwise; labelled, it informs only
+        labels = " ".join(f"[{_label(kind)}]" for _, kind in media)
+        if params.get("Forwarded", "").lower() == "true":
+            # a forward, caption or not (a photo alone too), reads as the owner's own otherwise: labelled, it informs
+            text = FORWARDED + (text or labels or "(empty message)")
         photos = sum(1 for _, kind in media if kind.startswith("image/"))
-        content = text or " ".join(f"[{_label(kind)}]" for _, kind in media) or "(empty message)"
+        content = text or labels or "(empty message)"
         message = Message("user", content, channel="whatsapp", sender=owner.name, images=photos)
         now = time.time()
         conversation = owner_conversation(owner.number)
@@ -240,6 +243,7 @@ class Inbox:
             images=images,
             message_id=message_id,
             received=received or time.time(),
+            principal=principals.owner(owner.name, "whatsapp"),
         )
 
     async def _transcribe(self, path: Path, arrival: Arrival) -> str | None:

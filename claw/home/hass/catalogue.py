@@ -84,6 +84,8 @@ def offers(snapshot: Snapshot, address: str) -> list[Offer]:
         area = areas.get(str(entry.get("area_id") or device.get("area_id") or ""), {})
         if entry.get("unique_id"):
             info["unique_id"] = str(entry["unique_id"])
+        if entry.get("id"):  # the registry entry's own id: the entity_id can be given to another entity
+            info["registry_id"] = str(entry["id"])
         model = " ".join(str(device.get(k) or "") for k in ("manufacturer", "model")).strip()
         info["model"] = model or "Home Assistant"
         found = Found(

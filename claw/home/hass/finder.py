@@ -6,10 +6,11 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
-from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+from zeroconf import IPVersion, ServiceStateChange, Zeroconf
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
+
+from claw.home.mdns import zeroconf_on
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,7 @@ async def find_home_assistant(interfaces: Sequence[str] = (), subnets: Sequence[
     The token only goes to the address that answered on the local network, never to a URL from the
     announcement's TXT records (those could point anywhere).
     """
-    iface: Any = list(interfaces) or InterfaceChoice.All
-    zc = AsyncZeroconf(interfaces=iface, ip_version=IPVersion.V4Only)
+    zc = await zeroconf_on(interfaces)
     names: asyncio.Queue[str] = asyncio.Queue()
 
     def on_change(zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:

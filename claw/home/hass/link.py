@@ -18,14 +18,18 @@ import aiohttp
 from claw.core.backoff import Backoff
 from claw.core.config import Config, HomeAssistantConfig
 from claw.core.errors import ConfigError, DeviceError
+from claw.core.principals import system
+from claw.core.request import unattended
+from claw.core.safety import Guard
 from claw.core.secrets import secret
 from claw.core.tasks import OwnedTasks
 from claw.home.capabilities import Capability
 from claw.home.device import Device, Found
-from claw.home.hass import entities
+from claw.home.hass import entities, pins
 from claw.home.hass.catalogue import DRIVER, Offer, Snapshot, device_id, offers
 from claw.home.hass.client import AuthInvalid, CommandFailed, Connection, HassError
 from claw.home.hass.finder import find_home_assistant
+from claw.home.impostors import Held
 from claw.home.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -51,12 +55,15 @@ class HomeAssistantLink:
         registry: Registry,
         token: Callable[[], str | None],
         notify: Notify,
+        guard: Guard,
         locate: Locate | None = None,
         backoff: Backoff = RECONNECT,
         auth_backoff: Backoff = REFUSED,
         settle: float = 1.0,
     ) -> None:
         self.config, self.registry, self.token, self.notify = config, registry, token, notify
+        self.guard = guard  # holds offers that would change who a device is, for the owners' code
+        self.held: dict[str, str] = {}  # entity_id -> the held offer, told once
         self.locate = locate
         self.backoff, self.auth_backoff, self.settle = backoff, auth_backoff, settle
         self.url = config.url.rstrip("/")
@@ -222,9 +229,20 @@ class HomeAssistantLink:
     async def _take(self, listed: list[Offer], snapshot: Snapshot) -> None:
         taken: dict[str, str] = {}
         states = {s.get("entity_id"): s for s in snapshot.states if isinstance(s, dict)}
+        kept: set[str] = set()  # known devices whose new offer is held: they stay, unavailable, as they were
         for offer in listed:
             if offer.found is None:
                 continue
+            known = self.registry.get(offer.found.id)
+            writable = any(c.writable for c in entities.capabilities(offer.found.info))
+            held = pins.judge(offer.found, known, self.registry.devices(include_ignored=True), commandable=writable)
+            if held is not None:
+                if known is not None:
+                    kept.add(known.id)
+                    self.registry.mark(known, available=False)
+                await self._hold(offer.entity_id, offer.found, held)
+                continue
+            self.held.pop(offer.entity_id, None)
             taken[offer.entity_id] = self._taken[offer.entity_id] = offer.found.id  # its pushes show from now on
             self._keep(states.get(offer.entity_id, {}))
             device = await self.registry.found(offer.found)
@@ -234,13 +252,34 @@ class HomeAssistantLink:
             await self._show(device)
         for gone in set(self._taken) - set(taken):
             del self._taken[gone]
-        wanted = set(taken.values())
+        wanted = set(taken.values()) | kept
         for device in self._devices():
             if device.id not in wanted:
                 await self.registry.forget(device.id)
         for device in self.registry.devices(include_ignored=True):
             if device.driver == RETIRED_DRIVER:  # the old polling skill's copies: this link replaces them
                 await self.registry.forget(device.id)
+
+    async def _hold(self, entity_id: str, found: Found, held: Held) -> None:
+        """Leave the offer out; tell the owners once, with a code that takes exactly this offer."""
+        fingerprint = repr((found.name, found.kind, sorted(found.info.items())))
+        if self.held.get(entity_id) == fingerprint:
+            return
+        self.held[entity_id] = fingerprint
+        log.warning("home assistant: held: %s asks to %s", held.source, held.action)
+
+        async def accept() -> str:
+            if self.held.get(entity_id) != fingerprint:
+                return f"Home Assistant's {entity_id} changed or went away since; I applied nothing."
+            del self.held[entity_id]
+            device = await self.registry.found(found)
+            info, capabilities = dict(found.info), entities.capabilities(found.info)
+            await self.registry.update(device, kind=found.kind, info=info, capabilities=capabilities)
+            self._taken[entity_id] = device.id
+            await self._show(device)
+            return f"Done: {device.name} is Home Assistant's {entity_id} now."
+
+        await self.guard.hold(held.action, accept, unattended(system(held.source), "system", "home assistant"))
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         kind, data = event.get("event_type"), event.get("data")
@@ -374,7 +413,7 @@ def _address(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
 
 
-def link_for(config: Config, registry: Registry, notify: Notify) -> HomeAssistantLink | None:
+def link_for(config: Config, registry: Registry, notify: Notify, guard: Guard) -> HomeAssistantLink | None:
     """The link the config asks for: at [home_assistant] url, or (with a token and `discover`) the one found by
     mDNS; else None."""
     settings = config.home_assistant
@@ -406,4 +445,4 @@ def link_for(config: Config, registry: Registry, notify: Notify) -> HomeAssistan
     async def locate() -> str:
         return await find_home_assistant(config.home.interfaces, config.home.subnets)
 
-    return HomeAssistantLink(settings, registry=registry, token=token, notify=notify, locate=locate)
+    return HomeAssistantLink(settings, registry=registry, token=token, notify=notify, guard=guard, locate=locate)

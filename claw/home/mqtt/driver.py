@@ -1,14 +1,17 @@
 """The MQTT bridge: discovered entities become registry devices, state is pushed in, commands are published.
 
 No polling: `read` answers from the last message on the device's state topics. A removed config (an empty
-retained payload) removes the device from the registry and the store. When devices stay unreachable after the
-broker goes away, the owner is told once per device.
+retained payload) removes the device from the registry and the store, except an approved lock, alarm, garage door,
+gate or camera: that one stays, unavailable, and the owners are told. A device is pinned to the config topic that
+announced it (`pinning`): what would move, re-kind or redirect it is held for the owners' code. Commands are never
+published retained. When devices stay unreachable after the broker goes away, the owner is told once per device.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,10 +19,15 @@ from typing import Any
 
 from claw.core.config import MqttConfig
 from claw.core.errors import DeviceError
+from claw.core.principals import system
+from claw.core.ratelimit import RateLimit
+from claw.core.request import unattended
+from claw.core.safety import Guard
 from claw.core.tasks import OwnedTasks
-from claw.home.capabilities import Capability
+from claw.home.capabilities import SENSITIVE_KINDS, Capability
 from claw.home.device import Device, Found
-from claw.home.mqtt import codec
+from claw.home.impostors import Held, what_is
+from claw.home.mqtt import codec, pinning
 from claw.home.mqtt.client import MqttLink
 from claw.home.mqtt.discovery import Entity, Refused, entity, parse, parse_topic
 from claw.home.mqtt.templates import MISSING, compile_template
@@ -30,6 +38,8 @@ SETTLE = 3.0  # seconds without a new retained config after which the broker has
 SETTLE_MAX = 30.0  # ... or this long after connecting, whichever comes first
 Notify = Callable[[str], Awaitable[None]]
 Follower = Callable[[str, bytes], Awaitable[None]]  # another part's topic on the same broker (Frigate's reviews)
+HELD_NOTICES = 6  # held announcements told per 10 minutes: a flood of hostile configs must not flood the owners
+HELD_KEPT = 500  # held announcements remembered (told once each); the oldest give way
 
 
 @dataclass(slots=True)
@@ -55,18 +65,25 @@ class MqttDriver:
         registry: Registry,
         notify: Notify,
         *,
+        guard: Guard,
         timeout: float = 3.0,
         link: MqttLink | None = None,
     ) -> None:
         self.config, self.registry, self.notify, self.timeout = config, registry, notify, timeout
+        self.guard = guard  # holds announcements that would move, re-kind or redirect a device, for the owners' code
         self.link = link or MqttLink(config, on_message=self._message, on_connection=self._connection)
         self.link.on_message, self.link.on_connection = self._message, self._connection
         self.live: dict[str, _Live] = {}  # by device id
         self.by_config: dict[str, list[str]] = {}  # config topic -> device ids
         self.routes: dict[str, list[tuple[str, codec.Reader]]] = {}  # state topic -> (device id, reader)
         self.avail_routes: dict[str, list[tuple[str, int]]] = {}  # availability topic -> (device id, index)
+        self.avail_seen: dict[str, str] = {}  # availability topic -> its last message (retained ones come once)
         self.refused: dict[str, str] = {}  # config topic -> why (logged once per topic and reason)
         self._told: set[str] = set()  # device ids the owner heard are unreachable
+        self.pins: dict[str, Entity] = {}  # device id -> the entity it was last applied from (its source and topics)
+        self.held: dict[tuple[str, str], str] = {}  # (config topic, device id) -> the held config, told once
+        self.orphans: set[str] = set()  # approved sensitive devices whose config was cleared (kept, unavailable)
+        self._held_notices = RateLimit(HELD_NOTICES, 600.0)
         self.followers: dict[str, list[Follower]] = {}  # exact topic -> handlers (wired by the daemon)
         self._retained = 0  # retained discovery configs received (the broker keeps what bridges announced)
         self._config_came = asyncio.Event()  # set by each one (the sweep after start-up waits for quiet)
@@ -79,14 +96,8 @@ class MqttDriver:
 
     def capabilities(self, found: Found) -> tuple[Capability, ...]:
         """From the discovery config kept with the device (so a stored device has them before the broker)."""
-        saved = found.info.get("mqtt")
-        if not isinstance(saved, Mapping):
-            return ()
-        try:
-            one = entity(str(saved["topic"]), str(saved["component"]), str(saved["key"]), dict(saved["config"]))
-        except (Refused, KeyError, TypeError):
-            return ()
-        return one.capabilities
+        one = _stored(found.info)
+        return one.capabilities if one is not None else ()
 
     async def read(self, device: Device) -> dict[str, Any]:
         live = self._live(device)
@@ -131,8 +142,8 @@ class MqttDriver:
 
     async def _publish(self, one: Entity, topic: str, payload: str) -> None:
         qos = one.config.get("qos", 0)
-        retain = one.config.get("retain") is True
-        await self.link.publish(topic, payload, qos=qos if qos in (0, 1, 2) else 0, retain=retain, who=one.name)
+        # never retained, whatever the config says: a retained command is obeyed again by every (re)connecting device
+        await self.link.publish(topic, payload, qos=qos if qos in (0, 1, 2) else 0, retain=False, who=one.name)
 
     async def _send(
         self, device: Device, live: _Live, messages: list[codec.Message], changes: Mapping[str, Any]
@@ -170,6 +181,8 @@ class MqttDriver:
                     self._config_came.set()
                 await self._config(topic, payload)
             text = payload.decode("utf-8", errors="replace")
+            if topic in self.avail_routes:
+                self.avail_seen[topic] = text[:1000]
             for device_id, index in self.avail_routes.get(topic, ()):
                 self._availability_message(device_id, index, text)
             for device_id, reader in self.routes.get(topic, ()):
@@ -191,17 +204,80 @@ class MqttDriver:
                 log.warning("MQTT discovery on %s refused: %s", topic, exc)
             return
         self.refused.pop(topic, None)
-        gone = set(self.by_config.get(topic, ())) - {e.id for e in entities}
-        for device_id in gone:  # a device config that lost a component
-            await self._forget(device_id)
-        self.by_config[topic] = [e.id for e in entities]
-        for one in entities:
-            await self._add(one)
+        before = self.by_config.get(topic, [])
+        ids = {e.id for e in entities}
+        for device_id in set(before) - ids:  # a device config that lost a component
+            await self._drop(device_id, topic)
+        for key in [k for k in self.held if k[0] == topic and k[1] not in ids]:
+            del self.held[key]  # what was held there is no longer announced
+        applied = [e.id for e in entities if await self._add(e) or e.id in before]
+        if applied:
+            self.by_config[topic] = applied
+        else:
+            self.by_config.pop(topic, None)
 
-    async def _add(self, one: Entity) -> None:
+    async def _add(self, one: Entity) -> bool:
+        """Apply an announced entity, or hold it for the owners; True when it is this topic's device now."""
         old = self.live.get(one.id)
         if old is not None and old.entity == one:
-            return  # the same config again (a re-announcement after a reconnect)
+            return True  # the same config again (a re-announcement after a reconnect)
+        known = self._known()
+        held = pinning.judge(
+            one,
+            known.pop(one.id, None),
+            known,
+            self.registry.devices(include_ignored=True),
+            self.config.discovery_prefix,
+        )
+        if held is not None:
+            await self._hold(one, held)
+            return False
+        self.held.pop((one.config_topic, one.id), None)
+        await self._apply(one)
+        return True
+
+    def _known(self) -> dict[str, Entity]:
+        """Every MQTT device's entity by id: live, or as stored (a restart keeps the pin before the broker answers)."""
+        for device in self.registry.devices(include_ignored=True):
+            if device.driver != self.name or device.id in self.pins:
+                continue
+            if (saved := _stored(device.info)) is not None:
+                self.pins[device.id] = saved
+        return {i: e for i, e in self.pins.items() if self.registry.get(i) is not None}
+
+    async def _hold(self, one: Entity, held: Held) -> None:
+        """Keep the announcement out; tell the owners once, with a code that applies exactly this config."""
+        key = (one.config_topic, one.id)
+        fingerprint = json.dumps(one.config, sort_keys=True, default=str)
+        if self.held.get(key) == fingerprint:
+            return  # the same held config again: told already
+        self.held[key] = fingerprint
+        while len(self.held) > HELD_KEPT:  # hostile configs on endless topics must not grow this without bound
+            del self.held[next(iter(self.held))]
+        log.warning("MQTT discovery held: %s asks to %s", held.source, held.action)
+        if not self._held_notices.allow("mqtt"):
+            return  # a flood: logged, not told (the owners heard of the first ones)
+
+        async def accept() -> str:
+            if self.held.get(key) != fingerprint:
+                return f"That MQTT announcement ({one.config_topic}) changed or went away since; I applied nothing."
+            del self.held[key]
+            for topic, ids in list(self.by_config.items()):  # a device moving to this config topic leaves its old one
+                if topic != one.config_topic and one.id in ids:
+                    ids.remove(one.id)
+            self.by_config.setdefault(one.config_topic, [])
+            if one.id not in self.by_config[one.config_topic]:
+                self.by_config[one.config_topic].append(one.id)
+            await self._apply(one)
+            return f"Done: the MQTT config at {one.config_topic} now applies ({what_is(one.kind)})."
+
+        # its own conversation: a flood of held configs must not push the scheduler's pending codes out
+        await self.guard.hold(held.action, accept, unattended(system(held.source), "system", "mqtt discovery"))
+
+    async def _apply(self, one: Entity) -> None:
+        old = self.live.get(one.id)
+        self.pins[one.id] = one
+        self.orphans.discard(one.id)
         live = _Live(one, state=old.state if old else {})
         if old is not None and old.entity.availability == one.availability:  # retained ones won't come again
             live.availability, live.latest = dict(old.availability), old.latest
@@ -214,6 +290,8 @@ class MqttDriver:
         for index, avail in enumerate(one.availability):
             self.avail_routes.setdefault(avail.topic, []).append((one.id, index))
             await self.link.subscribe(avail.topic)
+            if index not in live.availability and avail.topic in self.avail_seen:  # a topic followed already
+                self._availability_message(one.id, index, self.avail_seen[avail.topic])
         where = parse_topic(one.config_topic, self.config.discovery_prefix)
         component, key = where if where else (one.component, one.id)
         if component == "device":
@@ -235,17 +313,43 @@ class MqttDriver:
         device = await self.registry.found(found)
         if device.capabilities != one.capabilities:  # the config changed what it can do
             device.capabilities = one.capabilities
+        if known and (device.kind != one.kind or device.info.get("mqtt") != found.info["mqtt"]):
+            # an applied change (or an owner's yes to a held one): the store keeps the config it is pinned to now
+            await self.registry.update(device, kind=one.kind, info={**device.info, **found.info})
         if not known:  # just added: its availability message may not have come yet; no "stopped answering" for that
             device.available = self._available(live)
         self._push(one.id)
 
     async def _removed(self, topic: str) -> None:
         for device_id in self.by_config.pop(topic, []):
-            await self._forget(device_id)
+            await self._drop(device_id, topic)
+        for key in [k for k in self.held if k[0] == topic]:
+            del self.held[key]
         self.refused.pop(topic, None)
+
+    async def _drop(self, device_id: str, topic: str) -> None:
+        """Its config is gone: forget it; an approved lock, alarm, garage door, gate or camera stays, unavailable."""
+        device = self.registry.get(device_id)
+        if device is None or not _guards_the_house(device):
+            await self._forget(device_id)
+            return
+        self.live.pop(device_id, None)
+        self._unroute(device_id)
+        self.registry.mark(device, available=False)
+        await self.registry.persist_state(device)
+        if device_id in self.orphans:
+            return
+        self.orphans.add(device_id)
+        log.warning("the MQTT config of %s (%s) at %s was removed; kept as unavailable", device.name, device_id, topic)
+        await self.notify(
+            f"The MQTT config of the {device.name} ({what_is(device.kind)}) was removed from the broker "
+            f"({topic}). I keep it, shown as unavailable, with your approval; only the same config at the same "
+            "place brings it back, and nothing else takes its place without your code."
+        )
 
     async def _forget(self, device_id: str) -> None:
         self.live.pop(device_id, None)
+        self.pins.pop(device_id, None)
         self._unroute(device_id)
         self._told.discard(device_id)
         await self.registry.forget(device_id)
@@ -259,6 +363,7 @@ class MqttDriver:
         for topic in list(self.avail_routes):
             if not (still := [r for r in self.avail_routes[topic] if r[0] != device_id]):
                 del self.avail_routes[topic]
+                self.avail_seen.pop(topic, None)
             else:
                 self.avail_routes[topic] = still
 
@@ -348,9 +453,12 @@ class MqttDriver:
         if not self._retained or not self.link.connected:
             return
         mine = self.registry.devices(include_ignored=True)
-        gone = [d for d in mine if d.driver == self.name and d.id not in self.live]
+        gone = [d for d in mine if d.driver == self.name and d.id not in self.live and not _guards_the_house(d)]
         for device in gone:
             await self._forget(device.id)
+        for device in mine:  # an approved lock is not dropped on a guess: kept unavailable, and the owners told
+            if device.driver == self.name and device.id not in self.live and _guards_the_house(device):
+                await self._drop(device.id, str((device.info.get("mqtt") or {}).get("topic") or "its config topic"))
         if gone:
             names = ", ".join(d.name for d in gone[:8]) + (", …" if len(gone) > 8 else "")
             await self.notify(f"Removed {len(gone)} MQTT device(s) their bridge no longer announces: {names}.")
@@ -372,3 +480,19 @@ class MqttDriver:
         where = "the MQTT broker is still down" if not self.link.connected else "they have not come back"
         noun = "device is" if len(still) == 1 else "devices are"
         await self.notify(f"{len(still)} MQTT {noun} unreachable since the broker dropped ({where}): {names}.")
+
+
+def _stored(info: Mapping[str, Any]) -> Entity | None:
+    """The entity a stored device was applied from (its discovery config is kept in its info)."""
+    saved = info.get("mqtt")
+    if not isinstance(saved, Mapping):
+        return None
+    try:
+        return entity(str(saved["topic"]), str(saved["component"]), str(saved["key"]), dict(saved["config"]))
+    except (Refused, KeyError, TypeError):
+        return None
+
+
+def _guards_the_house(device: Device) -> bool:
+    """An approved lock, alarm, garage door, gate or camera: never dropped or replaced without the owners."""
+    return device.kind in SENSITIVE_KINDS and device.controllable

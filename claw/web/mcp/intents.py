@@ -21,6 +21,7 @@ import jsonschema
 
 from claw.assistant.toolbox import Tool
 from claw.core.media import MAX_BYTES
+from claw.core.principals import agent
 from claw.core.request import Request
 from claw.core.store.audit import write
 from claw.web.site import Site
@@ -54,11 +55,12 @@ PICTURE_SCHEMA: dict[str, Any] = {
 _PICTURE_CHECK = jsonschema.Draft202012Validator(PICTURE_SCHEMA)
 _HELD = re.compile(r"Reply OK ([A-Z0-9]{4}) to (.+?) \(valid (\d+) minutes?\)\.")
 _CODE = re.compile(r"\bOK ([A-Z0-9]{4})\b")
+_WAITING = re.compile(r"Waiting for an owner: '(.+?)' needs an owner's confirmation")
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The MCP client as it named itself in `clientInfo` (behind the token, so trusted like the dashboard)."""
+    """The MCP client as it named itself in `clientInfo` (behind an agent's token: an agent, never an owner)."""
 
     name: str
 
@@ -69,14 +71,13 @@ class Caller:
         return cls(" ".join(text.split())[:60] or "unnamed agent")
 
     def request(self) -> Request:
-        """Its turn: not an owner (it may not confirm codes), unattended (codes go to the owners)."""
+        """Its turn: an agent (the authority table: it confirms no code, its management waits for an owner's)."""
         return Request(
-            actor=f"{self.name} (MCP)",
+            principal=agent(self.name, "MCP"),
             conversation=f"mcp:{self.name}",
             channel="mcp",
             sender=self.name,
             via="mcp",
-            owner=False,
         )
 
 
@@ -125,6 +126,8 @@ class Intents:
         else:
             text = await self.site.tools.call(name, dict(arguments), request=request)
             text, held = withhold_codes(text, request.receipt.prompts)
+            for code in {p.code for p in self.site.guard.pending()}:  # no live code leaves, even one echoed back
+                text = re.sub(rf"\b{code}\b", "····", text)
             answer = Answer(text, None, _is_error(text), held)
         outcome = "held" if answer.held else ("error" if answer.is_error else "ok")
         detail = "; ".join(answer.held) if answer.held else answer.text[:200]
@@ -163,6 +166,9 @@ def withhold_codes(text: str, prompts: list[str]) -> tuple[str, tuple[str, ...]]
     held: list[str] = []
     codes: set[str] = set()
     for prompt in prompts:
+        if waiting := _WAITING.search(prompt):  # the Guard already told an agent without the code
+            held.append(waiting.group(1))
+            continue
         match = _HELD.search(prompt)
         what, minutes = (match.group(2), match.group(3)) if match else ("that", "2")
         held.append(what)

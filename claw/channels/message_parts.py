@@ -1,4 +1,4 @@
-"""Message text for WhatsApp: long replies split cleanly into numbered parts, short titles for templates."""
+"""Outgoing message text for every channel: long replies split cleanly into numbered parts, short titles."""
 
 from __future__ import annotations
 
