@@ -3,9 +3,50 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
+from pathlib import Path
 
 import aiohttp
+
+from claw.core import instance
+from claw.core.config import load
+from claw.core.errors import ClawError
+from claw.core.secrets import secret
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
+def find(
+    url: str, token: str, state_dir: Path | None, config: Path | None, default_config: Path | None = None
+) -> tuple[str, str]:
+    """The daemon's URL and token: flags, else CLAW_URL/CLAW_TOKEN, else what the running daemon wrote
+    into its state dir (its own token with it, never another instance's), else the default address."""
+    url = url or os.environ.get("CLAW_URL", "")
+    token = token or secret("dashboard_token") or ""
+    if url:
+        return url, token  # an address given by hand: only a token given by hand goes there
+    named = state_dir is not None or config is not None
+    if state_dir is not None:
+        dirs = [state_dir]
+    elif config is not None:
+        dirs = [load(config).state_path]
+    else:  # nothing named: the default config's daemon, then the demo's here, then `claw init`'s
+        known = [load(default_config).state_path] if default_config is not None and default_config.exists() else []
+        dirs = known + instance.default_dirs()
+    found = instance.find(dirs)
+    if found is None:
+        if named:
+            raise ClawError(
+                f"no Claw is running from {dirs[0]} (it writes {instance.FILE} there while it runs): "
+                "start it with `claw run` or `claw demo`, or pass --url"
+            )
+        return DEFAULT_URL, token
+    if not token:
+        with contextlib.suppress(OSError):
+            token = (found.state_dir / "dashboard-token").read_text(encoding="utf-8").strip()
+    return found.url, token
 
 
 async def ask(session: aiohttp.ClientSession, url: str, text: str, token: str) -> str:

@@ -9,25 +9,27 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from claw.core.config import Config
-from claw.core.errors import ModelUnavailable
+from claw.assistant.llm import Model
+from claw.assistant.model_probe import context_size
+from claw.core.config import Config, LLMConfig, MemoryConfig
+from claw.core.errors import ConfigError, ModelUnavailable, StateError
+from claw.core.store.db import make_state_dir
 from claw.daemon import Daemon, build, parse_config
 from claw_sim.home import HASS_TOKEN_ENV, SimHome
 
 
-def demo_config(
-    state_dir: Path, *, llm_host: str, model: str, port: int, extra: dict[str, Any] | None = None
-) -> Config:
+def demo_config(state_dir: Path, *, llm: dict[str, Any], port: int, extra: dict[str, Any] | None = None) -> Config:
     """A config for the simulated home: loopback only, discovery on 127.0.0.1."""
     data: dict[str, Any] = {
         "state_dir": str(state_dir.resolve()),
-        "llm": {"host": llm_host, "model": model},
+        "llm": llm,
         "private": {"port": port},
         "public": {"port": port + 1},
         "home": {"interfaces": ["127.0.0.1"], "ssdp_interval": 30.0, "poll_interval": 10.0},
@@ -47,11 +49,17 @@ async def run_demo(args: argparse.Namespace) -> int:
     """Start the simulated home, then the daemon against it, and run until Ctrl-C."""
     t0 = time.perf_counter()
     state_dir: Path = args.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    make_state_dir(state_dir)  # StateError: one line naming the folder and the fix
+    if busy := busy_ports(args.port):  # before anything starts: nothing to stop, one line
+        raise StateError(
+            f"port {busy} on 127.0.0.1 is taken (is another demo running?): stop it, or give this one its own "
+            f"ports and addresses: claw demo --port {args.port + 10} --subnet 7"
+        )
     soul = state_dir / "SOUL.md"
     if not soul.exists():
         soul.write_text((Path(__file__).parent / "defaults" / "SOUL.md").read_text(encoding="utf-8"))
     say(f"Claw demo — state in {state_dir.resolve()}")
+    llm, served = await _llm_settings(args)
     logging.getLogger("claw_sim").setLevel(logging.WARNING)  # the simulated devices' chatter is not the demo
     for chatty in ("claw.home.registry", "mcp.server"):  # 38 "new device" lines: the progress line says it
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -64,32 +72,38 @@ async def run_demo(args: argparse.Namespace) -> int:
         hass=True,  # a simulated Home Assistant, reached over its WebSocket API like a real one
         mqtt=True,  # Zigbee2MQTT and Tasmota devices on a private Mosquitto (skipped, and said, without one)
     )
-    try:
-        await home.start()
-    except OSError as exc:
-        await home.stop()
-        say(f"claw demo: could not start the simulated home ({exc}).")
-        say("Is another demo running? Stop it, or give this one its own addresses: claw demo --subnet 7 --port 8775")
-        return 1
-    if home.hass is not None:  # secrets come from the environment: this process hands over the sim's token
-        os.environ[HASS_TOKEN_ENV] = home.hass.token
-    config = demo_config(state_dir, llm_host=args.llm_host, model=args.model, port=args.port, extra=home.config_extra())
-    app = build(config)
-    stop = asyncio.Event()
+    stop = asyncio.Event()  # Ctrl-C at any moment, start-up included, stops what was started so far
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: its terminal was closed
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    app: Daemon | None = None
     try:
+        try:
+            if not await _unless_stopped(home.start(), stop):
+                return 130
+        except OSError as exc:
+            raise StateError(
+                f"could not start the simulated home ({exc}): is another demo running? Stop it, or give this one "
+                f"its own addresses: claw demo --subnet 7 --port {args.port + 10}"
+            ) from None
+        if home.hass is not None:  # secrets come from the environment: this process hands over the sim's token
+            os.environ[HASS_TOKEN_ENV] = home.hass.token
+        extra = {**home.config_extra(), **({"memory": served} if served else {})}
+        config = demo_config(state_dir, llm=llm, port=args.port, extra=extra)
+        app = build(config)
         say("  starting the daemon …")
-        await app.start()
-        await _wait_for_devices(app, home.device_count, say)
+        if not await _unless_stopped(app.start(), stop) or not await _unless_stopped(
+            _wait_for_devices(app, home.device_count, say), stop
+        ):
+            return 130
         model_state = await _model_state(app)
-        port = config.private.port
         url = f"http://127.0.0.1:{config.private.port}/?token={app.token}"
         say("")
         say(f"Ready in {time.perf_counter() - t0:.1f} s. {model_state}")
-        chat = f"{claw_command()} chat" + ("" if config.private.port == 8765 else f" --url http://127.0.0.1:{port}")
+        # `claw chat` finds the port in the state dir (daemon.json); only another state dir needs naming
+        default = config.private.port == 8765 and state_dir.resolve() == Path(".claw-demo").resolve()
+        chat = f"{claw_command()} chat" + ("" if default else f" --state-dir {state_dir}")
         say(f"  Dashboard:  {url}")
         say(f'  Try:        {chat} "sleepy time"')
         say(f'              {chat} "play jazz in the study"')
@@ -99,10 +113,71 @@ async def run_demo(args: argparse.Namespace) -> int:
         say("  Stop with Ctrl-C.")
         await stop.wait()
     finally:
-        say("Stopping …")
-        await app.stop()
+        if stop.is_set() or (app is not None and app.ready.is_set()):  # a failed start says only its one line
+            say("Stopping …")
+        if app is not None:
+            await app.stop()
         await home.stop()
     return 0
+
+
+async def _unless_stopped(step: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run a start-up step; False (the step cancelled) when Ctrl-C comes first."""
+    task = asyncio.ensure_future(step)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if task.done():
+        task.result()  # its error, if it failed
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+def busy_ports(port: int) -> int:
+    """The first of the demo's two ports (private `port`, public `port`+1) that cannot be bound; 0 when both can."""
+    for candidate in (port, port + 1):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT is no obstacle
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                return candidate
+    return 0
+
+
+async def _llm_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The [llm] table for --llm-host or --llm-base-url, and a [memory] table fitting the server's context."""
+    if not args.llm_base_url:
+        return {"host": args.llm_host, "model": args.model or "qwen3:8b"}, {}
+    if not args.llm_base_url.startswith(("http://", "https://")):
+        fix = "give the server's API root, e.g. http://127.0.0.1:8080/v1"
+        raise ConfigError("--llm-base-url", "", f"{args.llm_base_url!r} is not an http:// or https:// URL", fix)
+    probe = LLMConfig(api="openai", base_url=args.llm_base_url)
+    model = args.model
+    if not model:  # the model the server serves; a one-model server (llama.cpp) answers to any name anyway
+        lister = Model(probe)
+        try:
+            names = await asyncio.wait_for(lister.models(), 5)
+        except (ModelUnavailable, TimeoutError):
+            names = []
+        finally:
+            await lister.close()
+        model = names[0] if names else "default"
+    llm: dict[str, Any] = {"api": "openai", "base_url": args.llm_base_url, "model": model, "vision_model": model}
+    size = await context_size(probe, model, timeout=5)
+    need = MemoryConfig().budget_tokens + LLMConfig().reply_tokens
+    if size.tokens is None:
+        say(f"  {args.llm_base_url} does not say its context size: serve {need} tokens or more (llama.cpp: -c 8192)")
+        return llm, {}
+    llm["num_ctx"] = size.tokens
+    budget = max(size.tokens - LLMConfig().reply_tokens - 100, 1000)  # room for the answer, and some slack
+    say(f"  {model} holds {size.tokens} tokens ({size.source}): prompts are kept within {budget}")
+    return llm, {"budget_tokens": min(budget, MemoryConfig().budget_tokens)}
 
 
 def claw_command() -> str:

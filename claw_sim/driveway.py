@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,9 +97,35 @@ class DrivewayCamera:
         await self.camera.stop()
 
 
+def is_rendered(folder: Path) -> bool:
+    """Whether the driveway's day is already rendered in `folder` (then starting the camera takes no time)."""
+    path = folder / f"driveway-{cache_key(DRIVEWAY, SIZE, FPS, GAP_SECONDS, 0)}.avi"
+    return path.is_file() and path.with_name(path.name + ".json").is_file()
+
+
 async def start_driveway_camera(state_dir: Path, *, ip: str, port: int = PORT) -> DrivewayCamera:
     """Render the driveway's day (first run only, ~10 s) and serve it on ip:port in a loop."""
-    video, labels = await asyncio.to_thread(render_driveway, state_dir)
+    video, labels = await _render_apart(state_dir)
     camera = SimCamera("driveway", ip, port, video, fps=labels.fps)
     await camera.start()
     return DrivewayCamera(camera, video, labels)
+
+
+async def _render_apart(folder: Path) -> tuple[Path, Playlist]:
+    """Render in a child process: Ctrl-C mid-render kills it at once (a thread would have to finish first);
+    the half-done work folder is redone next time. Once rendered, reading the cache is quick."""
+    if not is_rendered(folder):
+        code = "import sys, pathlib, claw_sim.driveway as d; d.render_driveway(pathlib.Path(sys.argv[1]))"
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, str(folder), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            _, errors = await child.communicate()
+        except BaseException:  # cancelled: the render goes with it
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+            raise
+        if child.returncode:
+            raise OSError(f"rendering the driveway failed: {errors.decode(errors='replace')[-300:]}")
+    return render_driveway(folder)

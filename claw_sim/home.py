@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from zeroconf.asyncio import AsyncZeroconf
 
+from claw.home.mdns import zeroconf_on
 from claw_sim.devices import HAEntitySpec, HomeAssistant, HttpJsonDevice, make_device, stable_mac
 from claw_sim.mosquitto import Mosquitto, mosquitto_missing
 from claw_sim.mqtt_devices import MqttDevices
@@ -139,7 +139,7 @@ class SimHome:
 
     async def start(self) -> None:
         self.progress(f"  starting the simulated home: {self.device_count} devices on 127.0.{self.subnet}.x …")
-        self.zeroconf = AsyncZeroconf(interfaces=["127.0.0.1"])
+        self.zeroconf = await zeroconf_on(["127.0.0.1"])  # answers loopback only, whatever the LAN carries
         for device in self.devices.values():
             await device.start(self.zeroconf)
         if self.sonos is not None:
@@ -156,11 +156,12 @@ class SimHome:
 
     async def _start_cameras(self) -> None:
         try:  # OpenCV is the [eyes] extra: a house without it has no cameras, and says so
-            from claw_sim.driveway import start_driveway_camera  # noqa: PLC0415
+            from claw_sim.driveway import is_rendered, start_driveway_camera  # noqa: PLC0415
         except ImportError:
             self.progress("  driveway camera skipped: cameras need pip install 'claw-home[eyes]'")
             return
-        self.progress("  rendering the driveway camera's scenes (first run only) …")
+        if not is_rendered(self.state_dir / "camera"):
+            self.progress("  rendering the driveway camera's scenes (first run only, about 10 s) …")
         self.cameras.append(await start_driveway_camera(self.state_dir / "camera", ip=f"127.0.{self.subnet}.10"))
 
     def config_extra(self) -> dict[str, Any]:
@@ -190,18 +191,18 @@ class SimHome:
         return extra
 
     async def stop(self) -> None:
-        for camera in self.cameras:
-            with contextlib.suppress(Exception):
-                await camera.stop()
-        if self.sonos is not None:
-            await self.sonos.stop()
-        if self.hass is not None:
-            await self.hass.stop()
-        if self.mqtt is not None:
-            await self.mqtt.stop()
-        if self.broker is not None:
-            await self.broker.stop()
-        # together: each withdraws its mDNS announcement, which waits out the goodbye packets (~0.25 s)
-        await asyncio.gather(*(device.stop() for device in self.devices.values()), return_exceptions=True)
+        """Stop everything at once: each mDNS withdrawal waits out its goodbye packets (~0.25 s), so in turn
+        they would add up to a second."""
+
+        async def mqtt() -> None:
+            if self.mqtt is not None:
+                await self.mqtt.stop()
+            if self.broker is not None:
+                await self.broker.stop()
+
+        parts = [camera.stop() for camera in self.cameras] + [mqtt()]
+        parts += [part.stop() for part in (self.sonos, self.hass) if part is not None]
+        parts += [device.stop() for device in self.devices.values()]
+        await asyncio.gather(*parts, return_exceptions=True)
         if self.zeroconf is not None:
             await self.zeroconf.async_close()

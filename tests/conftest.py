@@ -14,7 +14,7 @@ from claw.core.config import Config
 from claw.daemon import Daemon, build, parse_config
 from tests.fakes.fixtures import ollama  # noqa: F401
 from tests.fakes.ollama_server import ScriptedOllama
-from tests.loopback_guard import loopback_only, no_refused_socket  # noqa: F401  (autouse: loopback only)
+from tests.loopback_guard import loopback_only, mdns_loopback_only, no_refused_socket  # noqa: F401  (autouse)
 from tests.mqtt_fixtures import mosquitto, mqtt_home, mqtt_house  # noqa: F401  (a private broker per test)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+import zeroconf._engine
+from zeroconf._listener import AsyncListener
 
 # python-zeroconf's mDNS listener binds ("", 5353): on Linux a socket bound to an address receives no
 # multicast, so every mDNS responder and browser needs it. It only receives; what it sends is checked.
@@ -95,6 +97,32 @@ class Guard:
 
         guarded.__name__ = name
         return guarded
+
+
+class LoopbackListener(AsyncListener):
+    """zeroconf's listener, deaf to every sender beyond loopback: the shared 0.0.0.0:5353 socket also hears
+    whatever the machine's LAN carries, and zeroconf would answer a LAN query by unicast (refused above)."""
+
+    __slots__ = ()
+    heard_beyond: ClassVar[list[str]] = []  # what was dropped, for the test that proves it
+
+    def datagram_received(self, data: bytes, addrs: tuple[str, int] | tuple[str, int, int, int]) -> None:
+        ip = _ip(addrs[0])
+        if ip is None or not ip.is_loopback:
+            LoopbackListener.heard_beyond.append(addrs[0])
+            return
+        super().datagram_received(data, addrs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def mdns_loopback_only() -> Iterator[None]:
+    """Every Zeroconf the tests start (the daemon's, the simulated home's, the tests' own) hears loopback only."""
+    original = zeroconf._engine.AsyncListener
+    zeroconf._engine.AsyncListener = LoopbackListener  # type: ignore[misc]  # the engine's protocol factory
+    try:
+        yield
+    finally:
+        zeroconf._engine.AsyncListener = original  # type: ignore[misc]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -18,6 +18,16 @@ class ConfigError(ClawError):
         super().__init__(f"{text} — {fix}" if fix else text)
 
 
+class StateError(ClawError):
+    """The state directory or its database cannot be used: the message names the file and the fix; exit 78."""
+
+    exit_code = 78  # like a bad config: restarting will not help until the owner acts
+
+
+class DiskFull(ClawError):
+    """The disk holding the database is full: nothing new is taken until space is freed; nothing taken is lost."""
+
+
 class ModelUnavailable(ClawError):
     """The model server cannot answer now: use the fast path, retry later."""
 

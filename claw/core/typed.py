@@ -126,7 +126,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
 def _build_dataclass(cls: type[Any], value: Any, key: str) -> Any:
     if not isinstance(value, Mapping):
         raise ShapeError(key or "(top)", f"expected a table, got {value!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    # a field marked {"internal": True} is set by the code (where a config came from), never by the file
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
     hints = get_type_hints(cls, include_extras=True)
     for name in value:
         if name not in fields:

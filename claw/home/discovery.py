@@ -10,12 +10,12 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
+from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from claw.home.device import Found
+from claw.home.mdns import zeroconf_on
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,7 @@ class Discovery:
 
     async def run(self) -> None:
         """Browse mDNS continuously and search SSDP periodically, until cancelled."""
-        iface: Any = self.interfaces or InterfaceChoice.All
-        self._zc = AsyncZeroconf(interfaces=iface, ip_version=IPVersion.V4Only)
+        self._zc = await zeroconf_on(self.interfaces)  # named interfaces only: the LAN is not even heard
         try:
             while True:
                 self._browse_new_types()

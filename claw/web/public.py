@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from claw.core.errors import DiskFull
 from claw.core.media import MAX_BYTES, MediaTokens
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ async def _plain(
         response = web.Response(status=404, text="404: Not Found")
     except web.HTTPException as exc:
         response = web.Response(status=exc.status, text=exc.text or exc.reason, content_type="text/plain")
+    except DiskFull as exc:  # not taken, so not acknowledged: the sender may try again once there is room
+        log.error("public: %s %s refused: %s", request.method, request.path, exc)
+        response = web.Response(status=503, text="503: Service Unavailable", headers={"Retry-After": "60"})
     except Exception:  # a bug, not a bad request: the traceback is for us, the caller gets a bare 500
         log.exception("public: %s %s failed", request.method, request.path)
         response = web.Response(status=500, text="500: Internal Server Error")
