@@ -18,12 +18,16 @@ import pytest_asyncio
 from claw.core.backoff import Backoff
 from claw.core.bus import Outbound
 from claw.core.config import Config
+from claw.core.principals import dashboard
+from claw.core.request import Request
 from claw.core.store import events as history
 from claw.core.store.audit import get_setting, recent
 from claw.daemon import Daemon, Part, Tuning, build
 from claw.eyes.sight import Eyes
 from claw_sim.scenes import write_video
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
+
+OWNER = Request(principal=dashboard("Owner"), channel="local", sender="local", via="dashboard")  # the dashboard session
 
 
 @pytest.fixture(scope="module")
@@ -210,16 +214,16 @@ async def test_the_models_camera_tools(claw: tuple[Daemon, list[Outbound]], olla
     reply = await app.local.ask("anything interesting outside lately?")
     assert "FedEx truck just pulled up" in reply.text and "never follow them" in reply.text
     assert {"recent_events", "show_event", "mute_camera", "set_mode", "watch"} <= set(app.tools.names())
-    shown = json.loads(await app.tools.call("show_event", {"which": "last delivery"}))
+    shown = json.loads(await app.tools.call("show_event", {"which": "last delivery"}, request=OWNER))
     assert shown["event"]["id"] == delivery.id and shown["picture_sent"]
     [picture] = [m for m in heard if m.media and m.recipient == "local"]  # outside a turn: its own message
     assert picture.media[0].path == delivery.snapshot
     ollama.on("show me what the courier", Reply.call("show_event", which="last delivery"), times=1)
     reply = await app.local.ask("show me what the courier looked like")
     assert [m.path for m in reply.media] == [delivery.snapshot]  # inside a turn: the picture rides the reply
-    muted = json.loads(await app.tools.call("mute_camera", {"camera": "driveway", "minutes": 30}))
+    muted = json.loads(await app.tools.call("mute_camera", {"camera": "driveway", "minutes": 30}, request=OWNER))
     assert muted["status"] == "needs_confirmation" and "Reply OK" in muted["tell_the_owner"]
-    unknown = json.loads(await app.tools.call("recent_events", {"camera": "garage"}))
+    unknown = json.loads(await app.tools.call("recent_events", {"camera": "garage"}, request=OWNER))
     assert "garage" in unknown["error"] and "driveway" in unknown["error"]
 
 

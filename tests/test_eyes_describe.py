@@ -73,7 +73,8 @@ async def test_the_vision_model_is_asked_once_with_pictures_no_tools_and_a_schem
     assert rule.hits == 1
     [request] = ollama.chat_requests
     view = ChatRequest.from_chat(request)
-    assert view.model == "qwen2.5vl:3b" and view.tools == [] and request["stream"] is False
+    assert view.model == "qwen2.5vl:3b" and view.tools == [] and request["stream"] is True  # closable: bounded
+    assert request["options"]["num_predict"] == LLMConfig().describe_tokens
     assert isinstance(view.format, dict) and view.format["properties"]["what"]["enum"] == list(KINDS)
     assert [base64.b64decode(i) for i in view.images] == [PICTURE, STRIP]
     assert "driveway camera (Outside)" in view.last_user_text and "14:05" in view.last_user_text

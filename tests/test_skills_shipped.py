@@ -16,6 +16,7 @@ import pytest
 from zeroconf.asyncio import AsyncZeroconf
 
 from claw.core.config import Config
+from claw.core.principals import dashboard
 from claw.core.request import Request
 from claw.daemon import Daemon as ClawDaemon
 from claw.daemon import build
@@ -142,9 +143,14 @@ async def test_wled_strip(daemon: Any, sims: Any) -> None:
     state = await d.home.drivers["wled"].act(device, "load_preset", {"id": 2})
     assert strip.state["ps"] == 2 and state["preset"] == 2 and state["on"] is True
     # the skill's named action through the model's tool and the one actuation point (validated, audited)
-    result = await d.app.tools.call("device_action", {"action": "load_preset", "name": name, "params": {"id": 3}})
+    owner = Request(principal=dashboard("owner"))
+    result = await d.app.tools.call(
+        "device_action", {"action": "load_preset", "name": name, "params": {"id": 3}}, request=owner
+    )
     assert strip.state["ps"] == 3, result
-    bad = await d.app.tools.call("device_action", {"action": "load_preset", "name": name, "params": {"id": 999}})
+    bad = await d.app.tools.call(
+        "device_action", {"action": "load_preset", "name": name, "params": {"id": 999}}, request=owner
+    )
     assert strip.state["ps"] == 3 and "999" in bad
 
 
@@ -169,7 +175,8 @@ async def test_elgato_key_light(daemon: Any, sims: Any) -> None:
     assert light.light["on"] == 1
     await d.say(f"dim the {name} to 35%")
     assert light.light["brightness"] == 35
-    results = await d.home.control.apply([device], Change(values={"color_temp": 300}), Request())
+    owner = Request(principal=dashboard("owner"))
+    results = await d.home.control.apply([device], Change(values={"color_temp": 300}), owner)
     assert results[0].status == "done" and light.light["temperature"] == 300
     await d.home.drivers["elgato"].act(device, "identify", {})
     assert ("POST", "/elgato/identify") in light.requests

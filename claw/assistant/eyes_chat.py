@@ -6,6 +6,7 @@ import re
 import time
 from typing import TYPE_CHECKING
 
+from claw.assistant.eyes_digest import bunches
 from claw.assistant.politeness import without_politeness
 from claw.assistant.router import Answer
 from claw.core.bus import Inbound
@@ -18,6 +19,7 @@ from claw.eyes.description import camera_phrase
 if TYPE_CHECKING:
     from claw.eyes.sight import Eyes
 
+PICTURES = 4  # at most this many pictures with "what happened", one per camera and kind
 _CAM = r"(?:(?:on|at|from|by)\s+)?(?:the\s+)?(?P<cam>[\w -]+?)\s+(?:camera|cam)"
 _OUT = re.compile(
     r"^(?:what(?:'s| has)?\s+happen(?:ed|ing)|what\s+did\s+i\s+miss|did\s+i\s+miss\s+anything|"
@@ -117,7 +119,7 @@ class EyesFastPath:
         eyes = self.eyes
         now = time.time()
         since, until = eyes.rules.out_window(now) if away else (now - 12 * 3600, None)
-        found = await eyes.recent(camera=camera, since=since, until=until, limit=50)
+        found = await eyes.recent(camera=camera, since=since, until=until, limit=500)
         notable = [r for r in reversed(found) if r.notable]
         quiet = len(found) - len(notable)
         when = f"since {moment(since, eyes.tz, now)}" + (f" until {moment(until, eyes.tz, now)}" if until else "")
@@ -125,11 +127,13 @@ class EyesFastPath:
         if not notable:
             extra = f" ({quiet} small change{'s' if quiet != 1 else ''} not worth telling)" if quiet else ""
             return Answer(f"Nothing worth telling happened{where} {when}{extra}.")
+        groups = bunches(notable)  # 18 "something moved" lines are one line with a count
         lines = [f"{when.capitalize()}{where}:"]
-        lines += [f"- {eyes.line(r)}" for r in notable]
+        lines += [f"- {g.line(eyes.tz)}" for g in groups]
         if quiet:
             lines.append(f"(and {quiet} small change{'s' if quiet != 1 else ''} not worth telling)")
-        pictures = tuple(eyes.media(r) for r in notable[-3:] if r.snapshot)
+        best = [g.best for g in groups][-PICTURES:]  # the clearest picture of each group; the latest groups if many
+        pictures = tuple(eyes.media(r) for r in best if r.snapshot)
         return Answer("\n".join(lines), pictures)
 
     async def _show_last(self, what: str, camera: str | None) -> Answer:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from claw.home.device import Device
-from claw.home.states import state_word
+from claw.home.states import already_words, state_word, thermostat_sentence
 
 # The words a state question may ask about, and what each means per kind of device.
 OPPOSITE = {"on": "off", "off": "on", "open": "closed", "closed": "open", "locked": "unlocked", "unlocked": "locked"}
@@ -30,20 +30,14 @@ def _sentence(device: Device) -> str:
     if not device.available:
         return f"I can't reach the {device.name} right now."
     if device.kind == "thermostat" or "current_temp" in s:
-        now, target = s.get("current_temp", "?"), s.get("target_temp", "?")
-        doing = ""
-        if "on" in s:
-            doing = f" is {'on' if s['on'] else 'off'} and"
-        elif isinstance(s.get("mode"), str):
-            doing = " is off and" if s["mode"] == "off" else f" is set to {s['mode']} and"
-        return f"The {device.name}{doing} reads {now}°C, set to {target}°C."
+        return thermostat_sentence(device)
     word = state_word(device)
     if word == "on" and "brightness" in s:
         return f"The {device.name} is on at {s['brightness']}%."
     if word == "open" and isinstance(s.get("position"), int | float) and 0 < s["position"] < 100:
         return f"The {device.name} is {s['position']}% open."
     if device.kind == "alarm" and "mode" in s and s["mode"] != "disarmed":
-        return f"The {device.name} is armed ({s['mode']})."
+        return f"The {device.name} is {already_words(device)}."
     if word == "playing":
         return f"The {device.name} is playing {s.get('title') or 'something'} (volume {s.get('volume', '?')}%)."
     if device.kind == "speaker":
@@ -111,8 +105,12 @@ def answer_question(devices: Sequence[Device], action: str, values: Mapping[str,
     if query == "how_many":
         listed = f": {_names(matching)}" if matching and len(matching) <= 8 else ""
         return f"{len(matching)} of {len(devices)} {'is' if len(matching) == 1 else 'are'} {word}{listed}."
-    if not matching:  # which / any
-        return f"No, none {'is' if len(devices) > 1 else 'of them is'} {word}."
+    if not matching and len(devices) == 1:  # "which doors are unlocked?" over one door: say how it is
+        said = _sentence(devices[0])
+        return f"No, {said[:1].lower()}{said[1:]}" if query == "any" else said
+    if not matching:  # "which …?" is not a yes/no question: no "No," before the answer
+        none = "Neither is" if len(devices) == 2 else f"None of the {len(devices)} is"
+        return f"{'No, n' + none[1:] if query == 'any' else none} {word}."
     verb = "is" if len(matching) == 1 else "are"
     lead = "Yes: " if query == "any" else ""
     off = OPPOSITE.get(word, "not " + word)

@@ -27,6 +27,24 @@ SHAPES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
         (r"Set (.+) to ([\d.]+)°C\.", {"es": "{0} a {1} °C.", "de": "{0} auf {1} °C.", "fr": "{0} à {1} °C."}),
         (r"Playing (.+) on (.+)\.", {"es": "Suena {0} en {1}.", "de": "{0} läuft auf {1}.", "fr": "{0} sur {1}."}),
         (
+            r"(.+) (?:was|were) already set to ([\d.]+)°C\.",
+            {"es": "{0}: ya estaba a {1} °C.", "de": "{0}: war schon auf {1} °C.", "fr": "{0} : déjà à {1} °C."},
+        ),
+        (
+            r"(.+) (?:was|were) already at (\d+)%\.",
+            {"es": "{0}: ya estaba al {1} %.", "de": "{0}: war schon auf {1} %.", "fr": "{0} : déjà à {1} %."},
+        ),
+        (
+            r"Armed (.+) \((\w+) mode\)\.",
+            {"es": "He armado {0} (modo {1}).", "de": "{0} scharf geschaltet ({1}).",
+             "fr": "J'ai armé {0} (mode {1})."},
+        ),
+        (
+            r"The (.+) reads ([\d.]+)°C and (heats|cools) to ([\d.]+)°C\.",
+            {"es": "{0}: {1} °C, objetivo {3} °C.", "de": "{0}: {1} °C, Ziel {3} °C.",
+             "fr": "{0} : {1} °C, consigne {3} °C."},
+        ),
+        (
             r"(.+) (?:was|were) already (on|off|open|closed|locked|unlocked|paused|armed for the night|on at \d+%)\.",
             {"es": "{0}: ya estaba {1}.", "de": "{0}: war schon {1}.", "fr": "{0} : déjà {1}."},
         ),
@@ -49,11 +67,14 @@ SHAPES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
 # The state words the shapes above carry, in each language.
 WORDS: dict[str, dict[str, str]] = {
     "es": {"on": "encendido", "off": "apagado", "open": "abierto", "closed": "cerrado", "locked": "cerrado con llave",
-           "unlocked": "abierto", "paused": "en pausa", "armed for the night": "armada para la noche", "and": "y"},
+           "unlocked": "abierto", "paused": "en pausa", "armed for the night": "armada para la noche", "and": "y",
+           "night": "noche", "away": "ausente", "home": "en casa"},
     "de": {"on": "an", "off": "aus", "open": "offen", "closed": "zu", "locked": "abgeschlossen",
-           "unlocked": "offen", "paused": "pausiert", "armed for the night": "für die Nacht scharf", "and": "und"},
+           "unlocked": "offen", "paused": "pausiert", "armed for the night": "für die Nacht scharf", "and": "und",
+           "night": "Nacht", "away": "abwesend", "home": "zuhause"},
     "fr": {"on": "allumé", "off": "éteint", "open": "ouvert", "closed": "fermé", "locked": "verrouillé",
-           "unlocked": "déverrouillé", "paused": "en pause", "armed for the night": "armée pour la nuit", "and": "et"},
+           "unlocked": "déverrouillé", "paused": "en pause", "armed for the night": "armée pour la nuit", "and": "et",
+           "night": "nuit", "away": "absent", "home": "maison"},
 }  # fmt: skip
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 

@@ -156,6 +156,7 @@ class VisionDescriber:
     def __init__(self, model: Model, vision_model: str, *, timeout: float) -> None:
         self.model, self.vision_model, self.timeout = model, vision_model, timeout
         self.failures = 0  # calls that fell back, for status
+        self.down = False  # the last call failed: said once in the log, said again when it answers
 
     async def describe(
         self, camera: str, picture: bytes, strip: bytes | None, *, room: str = "", when: str = ""
@@ -185,11 +186,24 @@ class VisionDescriber:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
         try:
             async with asyncio.timeout(self.timeout):
-                answer = await self.model.chat(messages, model=self.vision_model, format=schema, images=images)
+                answer = await self.model.chat(
+                    messages, model=self.vision_model, format=schema, images=images, purpose="describe"
+                )
         except TimeoutError:
-            log.warning("camera %s: the vision model took over %.0f s; using the plain line", camera, self.timeout)
+            self._unavailable(camera, f"it took over {self.timeout:.0f} s")
             return None
         except ModelUnavailable as exc:
-            log.warning("camera %s: vision model unavailable (%s); using the plain line", camera, exc)
+            self._unavailable(camera, str(exc))
             return None
+        if self.down:
+            self.down = False
+            log.info("the vision model %s answers again; events get descriptions again", self.vision_model)
         return answer.content
+
+    def _unavailable(self, camera: str, why: str) -> None:
+        """Logged once when the vision model goes away (and once when it returns), not for every event."""
+        if self.down:
+            log.debug("camera %s: vision model still unavailable (%s)", camera, why)
+            return
+        self.down = True
+        log.warning("camera %s: vision model unavailable (%s); plain lines until it answers again", camera, why)

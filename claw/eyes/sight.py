@@ -262,7 +262,7 @@ class Eyes:
             raise ClawError(f"there is no '{mode}' mode; use home, away or night")
         new: Mode = mode
         if new == self.rules.mode:
-            return f"Already in {mode} mode."
+            return f"The cameras were already in {mode} mode."
         disarmed = [
             c.name for c in self.cameras.values() if self.rules.armed(c.config) and new not in c.config.armed_modes
         ]

@@ -16,6 +16,7 @@ from claw.home.device import Device
 from claw.home.plans import from_plan
 from claw.home.registry import Registry
 from claw.home.routines import Routine, RoutineBook
+from claw.home.states import already_words, thermostat_sentence
 from claw.home.targeting import Resolver, Target, names
 
 # Sets the cameras' alert mode for a routine (wired to the eyes by the daemon); returns what to tell the owner.
@@ -78,6 +79,8 @@ class Actions:
         """Run every step at once (one device's latency, not the sum); report per step."""
         if await self.killswitch.refuse(turn, f"routine {routine.name}"):
             return f"Automations are paused, so I did not run {routine.name}."
+        if why := await self.control.admit(turn):  # refused as a whole: no step runs, the camera mode stays
+            return why
         resolver = self.resolver()
         changes: list[Change] = []
         jobs: list[Any] = []
@@ -161,16 +164,13 @@ def _state_sentence(device: Device, asked: str) -> str:
         doing = f"playing {track}" if playing else "not playing"
         return f"The {device.name} is {doing} (volume {s.get('volume', '?')})."
     if asked == "temperature" or device.kind == "thermostat":
-        return (
-            f"The {device.name} reads {s.get('current_temp', '?')}°C, set to {s.get('target_temp', '?')}°C"
-            f"{', mode ' + str(s['mode']) if 'mode' in s else ''}."
-        )
+        return thermostat_sentence(device)
     if "state" in s:
         return f"The {device.name} is {s['state']}."
     if "locked" in s:
         return f"The {device.name} is {'locked' if s['locked'] else 'UNLOCKED'}."
     if "mode" in s and device.kind == "alarm":
-        return f"The {device.name} is {s['mode']}."
+        return f"The {device.name} is {already_words(device)}."  # "armed for the night", not "is night"
     if "on" in s:
         level = f" at {s['brightness']}%" if s.get("on") and "brightness" in s else ""
         return f"The {device.name} is {'on' if s['on'] else 'off'}{level}."

@@ -120,7 +120,11 @@ MEDIA = Capability(
     "action",
     "media",
     options=("play", "pause", "next", "previous", "play_favorite", "play_uri", "join", "unjoin"),
-    params={"query": {"type": "string"}, "uri": {"type": "string"}, "with": {"type": "string"}},
+    params={  # titles label the dashboard's fields; descriptions tell the model what goes in each
+        "query": {"type": "string", "title": "favourite", "description": "a saved favourite to play"},
+        "uri": {"type": "string", "title": "URL", "description": "a stream or file URL to play"},
+        "with": {"type": "string", "title": "group with", "description": "the speaker to group with"},
+    },
 )
 
 # Kinds whose devices guard the house: new ones need the owner's yes before Claw controls them.

@@ -39,3 +39,28 @@ def already_words(device: Device) -> str:
     if word == "on" and isinstance(device.state.get("brightness"), int | float):
         return f"on at {device.state['brightness']}%"
     return word if word != "unknown" else "set that way"
+
+
+def degrees(value: object) -> str:
+    """A temperature as people say it: 21 → "21°C", 20.5 → "20.5°C", anything else → "?°C"."""
+    return f"{value:g}°C" if isinstance(value, int | float) and not isinstance(value, bool) else "?°C"
+
+
+def thermostat_sentence(device: Device) -> str:
+    """ "The Thermostat reads 20.5°C and heats to 21°C.": the reading, then what it does about it."""
+    s = device.state
+    now, target = degrees(s.get("current_temp")), degrees(s.get("target_temp"))
+    mode = s.get("mode")
+    if s.get("on") is False or mode == "off":
+        doing = "is off"
+    elif mode == "heat":
+        doing = f"heats to {target}"
+    elif mode == "cool":
+        doing = f"cools to {target}"
+    elif mode in ("auto", "heat_cool"):
+        doing = f"keeps {target}"
+    elif isinstance(mode, str) and mode:
+        doing = f"is in {mode.replace('_', ' ')} mode at {target}"
+    else:
+        doing = f"is set to {target}"
+    return f"The {device.name} reads {now} and {doing}."

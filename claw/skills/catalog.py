@@ -275,7 +275,10 @@ class Skills:
             log.info("skill %s is unavailable: %s", entry.name, entry.reason)
         if live and entry.problems and not entry.builtin:
             text = "; ".join(str(p) for p in entry.problems[:3])
-            kept = " (I keep using its last good version)" if self.active.get(entry.name) is not None else ""
+            if entry.skill is not None:  # only some sentence templates are wrong: the rest of it is in use
+                kept = " (I use the rest of it)"
+            else:
+                kept = " (I keep using its last good version)" if self.active.get(entry.name) is not None else ""
             self._spawn(self._notify(f"The skill {entry.name} has a problem{kept}: {text}"))
 
     # ----------------------------------------------------------------- what others read
@@ -285,7 +288,11 @@ class Skills:
             data = entry.describe()
             running = self.active.get(entry.name)
             data["active"] = running is not None and running.path == entry.path
-            data["running_last_good"] = bool(entry.problems) and data["active"]
+            data["running_last_good"] = entry.skill is None and data["active"]
+            driver = self._drivers.get(entry.name) if data["active"] else None
+            pairer = driver.pairer if isinstance(driver, DeclarativeDriver) else None
+            # the steps are the skill's; they matter only once one of its devices is seen and not yet paired
+            data["waiting_for_pairing"] = sorted(pairer.waiting.values()) if pairer is not None else []
             out.append(data)
         return out
 

@@ -226,6 +226,7 @@ class Skill:
     sentences: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     driver: str = "declarative"  # or "python"
     module: str = ""
+    warnings: tuple[Problem, ...] = ()  # sentence templates left out (the rest of the skill works)
 
     @property
     def folder(self) -> Path:

@@ -49,7 +49,7 @@ class Entry:
             "source": str(self.path),
             "builtin": self.builtin,
             "available": self.available,
-            "reason": self.reason or ("has errors" if self.problems else ""),
+            "reason": self.reason or ("has errors" if self.problems and skill is None else ""),
             "errors": [p.describe() for p in self.problems],
             "overrides": self.overrides,
             "routines": [r.name for r in skill.routines] if skill else [],
@@ -141,8 +141,8 @@ class Loader:
                     factory = import_factory(skill)
                 except DriverModuleError as exc:
                     return Entry(skill.name, path, builtin, problems=(exc.problem,))
-                return Entry(skill.name, path, builtin, skill, factory=factory)
-        return Entry(skill.name, path, builtin, skill, reason=reason)
+                return Entry(skill.name, path, builtin, skill, skill.warnings, factory=factory)
+        return Entry(skill.name, path, builtin, skill, skill.warnings, reason=reason)
 
 
 def missing_requirements(skill: Skill) -> str:

@@ -67,6 +67,7 @@ class Pairer:
         self.skill, self.http, self.tokens, self.notify = skill, http, tokens, notify
         self._locks: dict[str, asyncio.Lock] = {}
         self._told: set[str] = set()  # devices whose owner already has the steps: later tries are silent
+        self.waiting: dict[str, str] = {}  # devices seen and not paired yet (id -> name): the dashboard says so
 
     def token(self, key: str) -> str | None:
         return self.tokens.get(self.skill.name, key)
@@ -85,6 +86,7 @@ class Pairer:
         assert pairing is not None and pairing.request is not None and pairing.token is not None
         steps = " ".join(f"{i}. {step}" for i, step in enumerate(pairing.steps, 1))
         log.info("pairing %s (%s) at %s", found.name, self.skill.name, found.address)
+        self.waiting[found.id] = found.name
         if self.notify is not None and found.id not in self._told:
             self._told.add(found.id)
             await self.notify(f"To let me control the {found.name} ({self.skill.name}): {steps}")
@@ -108,6 +110,7 @@ class Pairer:
             token = pairing.token.get(answer) if answer is not None else None
             if isinstance(token, str) and token:
                 await self.tokens.put(self.skill.name, found.id, token)
+                self.waiting.pop(found.id, None)
                 log.info("paired %s (%s)", found.name, self.skill.name)
                 if self.notify is not None:
                     await self.notify(f"Paired with the {found.name}.")

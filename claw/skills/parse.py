@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from hassil.expression import Expression, Group, ListReference, RuleReference, Sentence
 from hassil.parse_expression import parse_sentence
 
 from claw.home.routines import Routine, RoutineError, parse_routine
@@ -40,22 +42,26 @@ def read_skill(path: Path, text: str | None = None) -> Skill:
         raise SkillInvalid([Problem(file, exc.line, "", str(exc))], path.parent.name) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SkillInvalid([Problem(file, 0, "", f"cannot read the file ({exc})")], path.parent.name) from None
-    c = Checker()
-    skill = _skill(c, data, path, source)
-    if c.problems or skill is None:
-        problems = sorted(
+    c, said = Checker(), Checker()  # `said`: sentence templates, each dropped alone when wrong
+    skill = _skill(c, data, path, source, said)
+
+    def located(checker: Checker) -> list[Problem]:
+        return sorted(
             (
                 Problem(file, source.line_of(where, key=at_key), dotted(where), message)
-                for where, message, at_key in c.problems
+                for where, message, at_key in checker.problems
             ),
             key=lambda p: p.line,
         )
+
+    if c.problems or skill is None:
         name = data.get("name") if isinstance(data, Mapping) and isinstance(data.get("name"), str) else ""
+        problems = located(c) + located(said)
         raise SkillInvalid(problems or [Problem(file, 1, "", "not a skill")], name or path.parent.name)
-    return skill
+    return replace(skill, warnings=tuple(located(said))) if said.problems else skill
 
 
-def _skill(c: Checker, data: Any, path: Path, source: Source) -> Skill | None:
+def _skill(c: Checker, data: Any, path: Path, source: Source, said: Checker) -> Skill | None:
     if not isinstance(data, Mapping):
         c.error((), "the frontmatter must be a mapping with name and description")
         return None
@@ -110,7 +116,7 @@ def _skill(c: Checker, data: Any, path: Path, source: Source) -> Skill | None:
         pairing=pairing,
         device=device,
         routines=_routines(c, raw.get("routines"), path),
-        sentences=_sentences(c, raw.get("sentences")),
+        sentences=_sentences(said, raw.get("sentences")),
         driver=driver,
         module=module,
     )
@@ -255,6 +261,30 @@ def _routines(c: Checker, data: Any, path: Path) -> tuple[Routine, ...]:
     return tuple(out)
 
 
+# The slot an intent cannot do without, and what to write instead when a template lacks it.
+NEEDED_SLOTS = {"ClawRunRoutine": "routine"}
+NEEDED_WHY = {
+    "routine": 'needs {routine} (which routine to run), e.g. "start [the] {routine}"; '
+    "to give one routine another name, add it to that routine's triggers",
+}
+
+
+def template_references(expression: Expression | Sentence) -> tuple[frozenset[str], frozenset[str]]:
+    """The slot lists ({name}) and expansion rules (<area>) a parsed hassil template refers to."""
+    lists: set[str] = set()
+    rules: set[str] = set()
+    pending: list[Expression] = [expression.expression if isinstance(expression, Sentence) else expression]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, ListReference):
+            lists.add(item.list_name)
+        elif isinstance(item, RuleReference):
+            rules.add(item.rule_name)
+        elif isinstance(item, Group):
+            pending.extend(item.items)
+    return frozenset(lists), frozenset(rules)
+
+
 def _sentences(c: Checker, data: Any) -> dict[str, dict[str, tuple[str, ...]]]:
     """`sentences: {en: {HassTurnOff: ["kill [the] {name}"]}}`: hassil templates, checked here, used by the grammar."""
     out: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -270,9 +300,13 @@ def _sentences(c: Checker, data: Any) -> dict[str, dict[str, tuple[str, ...]]]:
             kept: list[str] = []
             for i, sentence in enumerate(c.items(sentences, (*where, intent))):
                 try:
-                    parse_sentence(str(sentence))
+                    parsed = parse_sentence(str(sentence))
                 except Exception as exc:  # hassil's parse errors: say which template and why
                     c.error((*where, intent, i), f"is not a sentence template: {exc}")
+                    continue
+                slot = NEEDED_SLOTS.get(str(intent))
+                if slot is not None and slot not in template_references(parsed)[0]:
+                    c.error((*where, intent, i), NEEDED_WHY[slot])
                     continue
                 kept.append(str(sentence))
             if kept:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,12 +16,18 @@ import yaml
 from hassil import Intents, RangeSlotList, SlotList, TextSlotList, TextSlotValue, filter_intents
 from hassil import string_matcher as hassil_matcher
 from hassil.expression import TextChunk
+from hassil.parse_expression import parse_sentence
 from hassil.util import merge_dict, normalize_text
 from home_assistant_intents import get_intents
+
+from claw.skills.parse import NEEDED_SLOTS, NEEDED_WHY, template_references
 
 from .vocabulary import Vocabulary
 
 TEMPLATES = Path(__file__).with_name("templates")
+# The slot lists filled from the home (slot_lists below), beside the templates' own.
+HOME_LISTS = frozenset({"name", "area", "floor", "routine"})
+log = logging.getLogger(__name__)
 
 # Intents Claw acts on; timers, shopping lists, vacuums and the like go to the LLM instead.
 HA_INTENTS = frozenset(
@@ -102,10 +110,47 @@ def load_grammar(language: str, extra: str = "") -> Grammar:
     if own.exists():
         merge_dict(data, yaml.safe_load(own.read_text(encoding="utf-8")))
     for intent, sentences in (json.loads(extra) if extra else {}).items():  # an owner's skill: more ways to say it
-        data["intents"].setdefault(intent, {"data": []})["data"].append({"sentences": list(sentences)})
+        usable = [s for s in sentences if _usable(intent, s, data)]
+        if usable:
+            data["intents"].setdefault(intent, {"data": []})["data"].append({"sentences": usable})
     data.pop("responses", None)
     intents = filter_intents(Intents.from_dict(data), domains=CLAW_DOMAINS)
     return Grammar(language=language, intents=intents, words=_template_words(data))
+
+
+def template_problem(intent: str, sentence: str, lists: Collection[str], rules: Collection[str]) -> str:
+    """Why a skill's template cannot join a grammar with these lists and rules ("" when it can)."""
+    try:
+        named, used = template_references(parse_sentence(sentence))
+    except Exception as exc:  # hassil's parse errors
+        return f"is not a sentence template: {exc}"
+    needed = NEEDED_SLOTS.get(intent)
+    if needed is not None and needed not in named:
+        return NEEDED_WHY[needed]
+    unknown = sorted({f"{{{n}}}" for n in named if n not in lists and n not in HOME_LISTS})
+    unknown += sorted(f"<{r}>" for r in used if r not in rules)
+    return f"names {', '.join(unknown)}, which the grammar does not have" if unknown else ""
+
+
+def skill_template_problems(language: str, intents: Mapping[str, Sequence[str]]) -> list[tuple[str, str, str]]:
+    """(intent, template, why) for each of a skill's templates that the language's grammar cannot take."""
+    grammar = load_grammar(language)
+    lists, rules = grammar.intents.slot_lists, grammar.intents.expansion_rules
+    return [
+        (intent, sentence, why)
+        for intent, sentences in intents.items()
+        for sentence in sentences
+        if (why := template_problem(intent, sentence, lists, rules))
+    ]
+
+
+def _usable(intent: str, sentence: str, data: Mapping[str, Any]) -> bool:
+    """A skill's template joins only if it can match: one that cannot is left out alone (hassil would
+    otherwise fail every message on its missing list) and the skill's other templates keep working."""
+    why = template_problem(intent, sentence, data.get("lists", {}), data.get("expansion_rules", {}))
+    if why:
+        log.warning("a skill's sentence template %r for %s is left out: it %s", sentence, intent, why)
+    return not why
 
 
 def _values(pairs: list[tuple[str, Any, dict[str, Any] | None]]) -> TextSlotList:
@@ -137,7 +182,14 @@ def slot_lists(vocabulary: Vocabulary) -> dict[str, SlotList]:
     routines: list[tuple[str, Any, dict[str, Any] | None]] = [
         (phrase, routine.name, None) for routine in vocabulary.routines for phrase in (routine.name, *routine.triggers)
     ]
-    return {"name": _values(names), "area": _values(areas), "floor": _values(floors), "routine": _values(routines)}
+    lists: dict[str, SlotList] = {
+        "name": _values(names),
+        "area": _values(areas),
+        "floor": _values(floors),
+        "routine": _values(routines),
+    }
+    assert lists.keys() == HOME_LISTS
+    return lists
 
 
 def vocabulary_words(vocabulary: Vocabulary) -> frozenset[str]:

@@ -44,6 +44,21 @@ HINTS = {
     "temperature": "climate",
     "heat": "climate",
 }
+# Words that say how, not what: a name shares one of these with a message by chance ("wake up the house" and
+# "turn off the tv"), so they never make a name a suggestion.
+_FUNCTION = {
+    "en": "a an the to of in on off at for and or my me you it is are be up down all any some what which how please "
+    "turn switch set make tell show can could would do does this that these those there here now with from by",
+    "es": "el la los las un una de del en y o mi me es son por para que con al",
+    "de": "der die das den dem ein eine im in an aus auf und oder mein mich ist sind bitte was wie mit zu von",
+    "fr": "le les un une des du de en et ou mon ma mes est sont pour que avec au aux sur",
+}
+FUNCTION_WORDS = frozenset(word for words in _FUNCTION.values() for word in words.split())
+# Kind words ("light", "lamp") name a whole class of devices: matching only one of them is not a suggestion.
+KIND_WORDS = frozenset({*HINTS, "lamps", "locks", "door", "doors", "shades", "blinds"})
+# The hints that are verbs: "lock kitchen door" means a lock, so "Front Door" is near on "door" alone.
+VERB_HINTS = frozenset({"lock", "unlock", "open", "close", "dim", "pause", "heat"})
+SHORTEST_FUZZY = 4  # below this, one letter off is another word altogether ("tv" is not "to")
 _CONTEXT = {"area": {"value": NO_AREA, "text": ""}}
 # Messages matched once at build time so that hassil's lazily compiled patterns exist before the first owner's.
 WARM_UP = ("turn on the lights", "set the lights to 50%", "lights off in 10 minutes", "x and y")
@@ -129,19 +144,29 @@ class Understanding:
         return self.understand(text, context=context, language=partial.language)
 
     def closest(self, text: str, limit: int = 3) -> tuple[str, ...]:
-        """Known names nearest to the words of text, best first, as hints for the model or the owner."""
-        words = set(re.findall(r"\w+", strip_symbols(text).casefold()))
+        """Known names genuinely near the words of text, best first, as hints for the model or the owner.
+
+        A name is near when the message shares at least half of its words, one of them more than a kind word
+        ("desk" in "kill the desk lamp"); words like "the" or "turn" never count, so "tell me a joke" has none.
+        """
+        words = set(re.findall(r"\w+", strip_symbols(text).casefold())) - FUNCTION_WORDS
         hinted = {HINTS[w] for w in words if w in HINTS}
+        acted_on = {HINTS[w] for w in words if w in VERB_HINTS}
         near = {w for w in words if w in self.phrase_words}
         for word in words - near:  # one fuzzy lookup per unknown word, not per phrase
-            near.update(self._near(word))
+            if len(word) >= SHORTEST_FUZZY and not word.isdigit():
+                near.update(self._near(word))
         scored: dict[str, float] = {}
         for index in sorted({i for w in near for i in self.phrase_words[w]}):  # ties: vocabulary order
             phrase, name, domain = self.phrases[index]
-            parts = phrase.split()
-            score = sum(1 for p in parts if p in near) / len(parts) + (1.0 if domain in hinted else 0.0)
+            parts = [p for p in phrase.split() if p not in FUNCTION_WORDS] or phrase.split()
+            shared = [p for p in parts if p in near]
+            if len(shared) * 2 < len(parts) or (all(p in KIND_WORDS for p in shared) and domain not in acted_on):
+                continue
+            score = len(shared) / len(parts) + (1.0 if domain in hinted else 0.0)
             scored[name] = max(scored.get(name, 0.0), score)
-        return tuple(sorted(scored, key=lambda n: -scored[n])[:limit])
+        best = max(scored.values(), default=0.0)  # a far second ("front room" beside "Front Door") is noise
+        return tuple(sorted((n for n in scored if scored[n] * 2 >= best), key=lambda n: -scored[n])[:limit])
 
     def _near(self, word: str) -> list[str]:
         """The two known words most like word (85% or closer), remembered for the next message."""

@@ -104,7 +104,9 @@ class Home:
         example = build(everything)
         language = example.language
         if len(found) <= MAX_NAMED or len(rooms) <= 1:
-            options = tuple(e.name for e in found)
+            options = self.labels(found)
+            for entity, label in zip(found, options, strict=True):
+                replies[key(label)] = (entity.id,)  # the label itself answers: "Front Door (Hallway)"
             question = which_one(language, options)
         else:
             options = tuple(sorted(r for r in rooms if r))
@@ -112,6 +114,22 @@ class Home:
         choices = Choices(replies, build)
         pending = Pending(language=language, text=example.text, choices=choices)
         return Ambiguous(question=question, options=(ALL.get(language, "all"), *options), partial=pending)
+
+    def labels(self, found: list[Entity]) -> tuple[str, ...]:
+        """Each entity's name; same-named ones with what tells them apart: the room, else the source, else the id."""
+        out: list[str] = []
+        for entity in found:
+            twins = [e for e in found if key(e.name) == key(entity.name)]
+            room, source = self.room_of(entity), _source(entity)
+            if len(twins) == 1:
+                out.append(entity.name)
+            elif room and sum(1 for t in twins if key(self.room_of(t)) == key(room)) == 1:
+                out.append(f"{entity.name} ({room})")
+            elif source and sum(1 for t in twins if _source(t) == source) == 1:
+                out.append(f"{entity.name} ({source})")
+            else:
+                out.append(f"{entity.name} ({entity.id})")
+        return tuple(out)
 
     def ask_which(self, found: list[Entity], build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
         """ "Turn it off" with nothing to refer to: ask which device; every device name is a reply, "all" is not."""
@@ -127,7 +145,9 @@ class Home:
                 for phrase in (room, *self.area_aliases.get(room, ())):
                     replies.setdefault(key(phrase), tuple(ids))
         example = build((found[0].id,))
-        options = tuple(e.name for e in found)
+        options = self.labels(found)
+        for entity, label in zip(found, options, strict=True):
+            replies.setdefault(key(label), (entity.id,))
         question = which_device(example.language, options if len(found) <= MAX_NAMED else ())
         pending = Pending(language=example.language, text=example.text, choices=Choices(replies, build))
         return Ambiguous(question=question, options=options, partial=pending)
@@ -162,6 +182,12 @@ class Choices(Mapping[str, Understood]):
         """The same replies, each command passed through change (for example, given a delay)."""
         build = self._build
         return Choices(self._replies, lambda ids: change(build(ids)))
+
+
+def _source(entity: Entity) -> str:
+    """Where an entity comes from, as its id says ("mqtt:...", "hass:..."); "" when the id does not say."""
+    head, sep, _ = entity.id.partition(":")
+    return head if sep else ""
 
 
 def _pending(example: Understood, choices: Mapping[str, Understood]) -> Pending:

@@ -74,12 +74,17 @@ function when(value) {
   return isNaN(d) ? null : d;
 }
 
+// one format everywhere, as Claw writes times in its messages: "06:30" today, "Mon 7 Dec 06:30" on other days
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const NBSP = "\u00a0";  // "5 min" never breaks between the number and its unit
+
 function clock(value) {
   const d = when(value);
   if (!d) return "—";
-  const today = new Date().toDateString() === d.toDateString();
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return today ? time : `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+  const time = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  if (new Date().toDateString() === d.toDateString()) return time;
+  return `${DAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]} ${time}`;
 }
 
 function relative(value) {
@@ -87,8 +92,9 @@ function relative(value) {
   if (!d) return "";
   const s = Math.round((d - Date.now()) / 1000);
   const a = Math.abs(s);
-  const text = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 86400 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86400)} d`;
-  return s >= 0 ? `in ${text}` : `${text} ago`;
+  if (a < 10) return "just now";  // a live picture is not "in 0 s"
+  const text = a < 60 ? `${a}${NBSP}s` : a < 3600 ? `${Math.round(a / 60)}${NBSP}min` : a < 86400 ? `${Math.round(a / 3600)}${NBSP}h` : `${Math.round(a / 86400)}${NBSP}d`;
+  return s > 0 ? `in${NBSP}${text}` : `${text}${NBSP}ago`;
 }
 
 function pick(obj, ...keys) {
@@ -108,7 +114,15 @@ function valueText(cap, value) {
     if (cap.key === "locked") return value ? "locked" : "unlocked";
     return value ? "on" : "off";
   }
-  return `${value}${cap.unit ? (cap.unit === "%" ? "%" : ` ${cap.unit}`) : ""}`;
+  // colour temperature is kept in mired (what lights speak); people read it in kelvin, to the nearest 100
+  if (cap.unit === "mired" && value > 0) return `${Math.round(1e6 / value / 100) * 100}${NBSP}K`;
+  return `${value}${cap.unit ? (cap.unit === "%" ? "%" : `${NBSP}${cap.unit}`) : ""}`;
+}
+
+// an action's field, labelled by its schema's title ("favourite"), not its key ("query")
+function paramLabel(cap, key) {
+  const spec = (cap.params && cap.params[key]) || {};
+  return spec.title || spec.description || words(key);
 }
 
 function sensitiveNote(cap) {
@@ -157,7 +171,7 @@ function control(device, cap) {
   }
   if (cap.type === "action") {
     const params = Object.keys(cap.params || {});
-    const inputs = params.map((p) => h("input", { type: "text", placeholder: words(p), "aria-label": `${device.name} ${p}`, dataset: { param: p } }));
+    const inputs = params.map((p) => h("input", { type: "text", placeholder: paramLabel(cap, p), "aria-label": `${device.name} ${paramLabel(cap, p)}`, dataset: { param: p } }));
     const act = (option) => {
       const given = {};
       for (const input of inputs) if (input.value.trim()) given[input.dataset.param] = input.value.trim();
@@ -429,7 +443,8 @@ function renderCameras(cameras) {
   show("cameras-section", tiles.size > 0 || state.sections.has("events"));
   $("cameras").replaceChildren(...[...tiles.values()].map((t) => h("figure", { class: "tile", dataset: { camera: t.name } },
     t.picture ? h("img", { src: typeof t.picture === "string" ? t.picture : t.picture.url, alt: `latest from ${t.name}` }) : h("div", { class: "no-picture" }, "no picture yet"),
-    h("figcaption", {}, h("b", {}, t.name), " ", t.status ? h("span", { class: "muted" }, t.status, " · ") : null, h("span", { class: "muted" }, t.at ? relative(t.at) : "")))));
+    h("figcaption", {}, h("b", {}, t.name), " ", t.status ? h("span", { class: "muted" }, t.status) : null,
+      t.status && t.at ? h("span", { class: "muted" }, " · ") : null, h("span", { class: "muted when" }, t.at ? relative(t.at) : "")))));
   $("events").replaceChildren(...(state.events.length ? state.events.slice(0, 30).map(eventItem) : [h("li", { class: "empty" }, "No camera events yet.")]));
 }
 
@@ -489,7 +504,7 @@ function renderJobs(jobs) {
       return h("tr", { dataset: { job: job.id ?? "" }, class: job.enabled === false ? "disabled" : "" },
         h("td", {}, h("b", {}, pick(job, "description", "name", "id") || "job"), h("div", { class: "muted" }, pick(job, "what", "action", "words") || "")),
         h("td", { title: pick(job, "schedule") || "" }, pick(job, "when", "schedule", "trigger") || ""),
-        h("td", {}, next ? `${clock(next)} (${relative(next)})` : "—"),
+        h("td", {}, next ? `${clock(next).replaceAll(" ", NBSP)} (${relative(next)})` : "—"),  // breaks only before "("
         h("td", {}, status ? h("span", { class: `badge ${status}` }, status) : "—", pick(job, "failures") ? h("span", { class: "muted" }, ` ×${job.failures}`) : null),
         h("td", {}, history.length ? h("details", {}, h("summary", {}, `${history.length} runs`),
           h("ol", { class: "runs" }, history.slice(0, 20).map((run) => h("li", {},
@@ -506,7 +521,7 @@ async function loadJobs() {
 
 function auditRow(row) {
   return h("tr", { dataset: { id: row.id }, class: `outcome-${row.outcome}` },
-    h("td", {}, clock(row.ts)), h("td", {}, row.actor), h("td", {}, row.path), h("td", {}, row.action),
+    h("td", {}, clock(row.ts)), h("td", {}, row.actor), h("td", { class: "path" }, row.path), h("td", {}, row.action),
     h("td", {}, row.target), h("td", {}, h("span", { class: `badge ${row.outcome}` }, row.outcome)), h("td", { class: "detail" }, row.detail));
 }
 
@@ -534,7 +549,8 @@ async function loadSkills() {
     const errors = [].concat(pick(s, "errors", "error") || []);
     const status = errors.length ? "error" : s.available === false ? "unavailable" : s.active === false ? "inactive" : pick(s, "status") || "ok";
     const notes = [s.reason, s.running_last_good ? "running the last good version" : "",
-      (s.pairing || []).length ? `waiting for pairing: ${[].concat(s.pairing).map((p) => (typeof p === "string" ? p : p.name || JSON.stringify(p))).join(", ")}` : ""].filter(Boolean);
+      // the pairing steps only once a device of this skill is seen and not yet paired, naming it
+      (s.waiting_for_pairing || []).length ? `${s.waiting_for_pairing.join(", ")} waits for pairing: ${[].concat(s.pairing || []).join(" ")}` : ""].filter(Boolean);
     return h("li", { class: errors.length ? "bad" : "good", dataset: { skill: pick(s, "name", "id") || "" } },
       h("b", {}, pick(s, "name", "id") || "skill"), " ",
       h("span", { class: `badge ${errors.length ? "failed" : status === "ok" ? "ok" : "warn"}` }, status), " ",
