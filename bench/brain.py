@@ -1,4 +1,4 @@
-"""Brain figures (issue 2): overhead per turn, prompt size over a long conversation, recall latency.
+"""Brain figures (issues 2, 21): runaway answers cut, overhead per turn, prompt size, recall latency.
 
 .venv/bin/python bench/brain.py
 """
@@ -129,8 +129,27 @@ async def recall(tmp: Path) -> None:
     await app.stop()
 
 
+async def runaway(tmp: Path) -> None:
+    """A base model that loops (issue 21): how soon the owner hears back, and that the server was told to stop."""
+    ollama = ScriptedOllama()
+    await ollama.start()
+    app = build(config(tmp / "runaway", ollama.url), parts=())  # type: ignore[arg-type]
+    await app.start()
+    ollama.on(None, Reply.text("I can see the door open. " * 4000, chunk_delay=0.002))  # ~500 chunks/s
+    times: list[float] = []
+    for i in range(20):
+        t = time.perf_counter()
+        await app.local.ask(f"tell me a story ({i})")
+        times.append((time.perf_counter() - t) * 1000)
+    figure("runaway_answer_replied_p50", median(times), "ms", streamed="~500 chunks/s, 100 kB if uncut")
+    figure("runaway_streams_closed_on_the_server", ollama.disconnects, "of 20")
+    await app.stop()
+    await ollama.stop()
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        await runaway(Path(tmp))
         await overhead(Path(tmp))
         await prompt_size(Path(tmp))
         await recall(Path(tmp))

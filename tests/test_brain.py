@@ -186,14 +186,14 @@ async def test_model_calls_are_limited_globally_but_conversations_do_not_wait_on
 
             def slow(req: ChatRequest, arrivals: list[float] = arrivals) -> Reply:
                 arrivals.append(time.perf_counter())
-                return Reply.text("done", delay=0.4)
+                return Reply.text("ready", delay=0.4)
 
             ollama.on(None, slow)
             other = LocalChannel(app.bus, app.store, actor="Robin", conversation="owner:robin")
             other.name = "robin"  # its own channel name, so replies find their way back
             app.bus.add_channel(other)
             replies = await asyncio.gather(app.local.ask("one"), other.ask("two"))
-            assert [r.text for r in replies] == ["done", "done"]
+            assert [r.text for r in replies] == ["ready", "ready"]
             gap = abs(arrivals[1] - arrivals[0])  # the second call reached the model while the first was busy?
             assert (gap < 0.35) is overlapped, f"limit {limit}: calls {gap:.2f} s apart"
         finally:

@@ -17,7 +17,8 @@ from claw.assistant.toolbox import Tool
 from claw.assistant.vision import KINDS, VisionDescriber
 from claw.core.config import Config, LLMConfig, parse
 from claw.core.errors import ConfigError, ModelMissing
-from claw.core.request import Request
+from claw.core.principals import system
+from claw.core.request import unattended
 from claw.core.store import facts as facts_db
 from claw.daemon import Daemon, build
 from claw.doctor import doctor
@@ -230,7 +231,8 @@ async def test_compaction_flushes_facts_through_a_json_schema(claw: Daemon, api:
 async def test_a_history_less_run_returns_the_json_decision(claw: Daemon, api: ScriptedOpenAI) -> None:
     decision = {"type": "object", "properties": {"notify": {"type": "boolean"}, "message": {"type": "string"}}}
     api.on(lambda r: r.format is not None, Reply.text('{"notify": true, "message": "The bins go out tonight."}'))
-    answer = await claw.brain.fresh("Check the bins.", request=Request(via="schedule"), format=decision)
+    scheduled = unattended(system("scheduler"), "schedule")
+    answer = await claw.brain.fresh("Check the bins.", request=scheduled, format=decision)
     assert json.loads(answer.content) == {"notify": True, "message": "The bins go out tonight."}
     last = api.chat_requests[-1]
     assert last["response_format"]["json_schema"]["schema"] == decision and len(api.chat_requests) == 2
@@ -315,13 +317,13 @@ async def test_a_tool_call_changes_a_device_and_a_broken_one_is_repaired(
             "cosy", Reply.call("set_value", setting="brightness", value=20, name="Living Room Lamp"), times=1
         )
         sloppy = api.on(  # Python's spelling of the arguments, and no closing brace
-            "out front", broken_call("turn_on_off", f"{{'on': {not porch_was}, 'name': 'Porch Light'"), times=1
+            "porch", broken_call("turn_on_off", f"{{'on': {not porch_was}, 'name': 'Porch Light'"), times=1
         )
         api.on(lambda r: bool(r.tool_results), lambda r: Reply.text(f"Done. {r.tool_results[-1]}"))
         reply = await h.say("make the lounge cosy for the evening")
         assert asked.hits == 1 and reply.startswith("Done.")
         assert h.sim.device("Living Room Lamp").state["brightness"] == 20
-        reply = await h.say("the bit out front needs the other way round tonight")
+        reply = await h.say("the porch light needs the other way round tonight")
         assert sloppy.hits == 1 and reply.startswith("Done.")
         assert h.sim.device("Porch Light").state["on"] is (not porch_was)
     finally:

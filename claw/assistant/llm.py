@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 import ollama
 
+from claw.assistant.runaway import Watch
 from claw.core.config import LLMConfig
 from claw.core.errors import ModelError, ModelMissing, ModelOffline
 
@@ -18,6 +20,20 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Format = str | Mapping[str, Any] | None  # "json", a JSON schema, or free text
+# What an answer is for: its output limit follows (LLMConfig.output_tokens)
+Purpose = Literal["reply", "decision", "summary", "describe"]
+# How the model proposes actions: a JSON schema of the home's actions, native tool calls, or calls in text
+Mode = Literal["structured", "tools", "text"]
+# Why an answer ended: the model stopped; it hit its output limit; it repeated itself; its time ran out
+Finish = Literal["stop", "length", "repetition", "time"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What one answer may take: output tokens (sent to the server) and wall-clock seconds (kept here)."""
+
+    tokens: int
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +51,12 @@ class Answer:
     prompt_tokens: int = 0
     output_tokens: int = 0
     raw_tool_calls: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    finish: Finish = "stop"
+
+    @property
+    def cut(self) -> bool:
+        """The answer did not end by itself: it was cut at its limit, for repeating, or for time."""
+        return self.finish != "stop"
 
 
 class Backend(Protocol):
@@ -50,9 +72,13 @@ class Backend(Protocol):
         tools: Sequence[Mapping[str, Any]],
         format: Format,
         images: Sequence[bytes],
+        bounds: Bounds,
     ) -> Answer: ...
 
     async def models(self) -> list[str]: ...
+
+    def takes(self, kind: str) -> bool | None:
+        """Whether the server takes this response_format type: False once refused, None until asked."""
 
     async def warm(self, model: str) -> None: ...
 
@@ -67,6 +93,27 @@ class Model:
         self._backend = _backend(config)
         self._slots = asyncio.Semaphore(config.max_concurrent)
         self.online: bool | None = None  # None until the first call tells us
+        self._fallen: Mode | None = None  # with decisions = "auto": the mode the server's refusals left us in
+
+    @property
+    def decision_mode(self) -> Mode:
+        """How the model proposes actions now: [llm] decisions, or with "auto" the best way this server has
+        not refused — "structured" (JSON schema), then "tools" (native tool calls), then "text"."""
+        if self.config.decisions != "auto":
+            return self.config.decisions
+        if self._fallen is not None:
+            return self._fallen
+        if self._backend.takes("json_schema") is False:
+            return "tools"
+        return "structured"
+
+    def fall_back(self, refused: Mode) -> bool:
+        """The server refused `refused` (with decisions = "auto"): use the next mode; False when there is none."""
+        if self.config.decisions != "auto" or refused == "text":
+            return False
+        self._fallen = "tools" if refused == "structured" else "text"
+        log.warning("model server at %s: %s decisions refused, using %s", self.address, refused, self._fallen)
+        return True
 
     @property
     def address(self) -> str:
@@ -81,11 +128,21 @@ class Model:
         model: str | None = None,
         format: Format = None,
         images: Sequence[bytes] = (),
+        purpose: Purpose = "reply",
+        seconds: float | None = None,
     ) -> Answer:
-        """One non-streaming chat call; think off, since tool turns want action, not essays."""
+        """One streamed chat call, bounded in output tokens (by `purpose`) and time (`seconds`, at most the
+        configured timeout); think off, since tool turns want action, not essays. Cancelling it closes the
+        stream, which makes Ollama and llama.cpp stop generating."""
         name = model or self.config.model
+        budget = min(self.config.timeout, seconds) if seconds is not None else self.config.timeout
+        started = time.monotonic()
         async with self._slots:
-            return await self._watched(self._backend.chat(name, messages, tools=tools, format=format, images=images))
+            # time spent waiting for a slot is part of the budget: the owner waits either way
+            left = max(budget - (time.monotonic() - started), 0.5)
+            bounds = Bounds(self.config.output_tokens(purpose), left)
+            call = self._backend.chat(name, messages, tools=tools, format=format, images=images, bounds=bounds)
+            return await self._watched(call)
 
     async def models(self) -> list[str]:
         """Names of the models the server has; raises ModelOffline when it does not answer."""
@@ -139,6 +196,10 @@ class OllamaBackend:
         self.address = config.host
         self._client = ollama.AsyncClient(host=config.host, timeout=config.timeout)
 
+    def takes(self, kind: str) -> bool | None:
+        """Ollama takes a JSON schema as `format` (since 0.5); an older one's refusal shows as a ModelError."""
+        return True
+
     async def chat(
         self,
         name: str,
@@ -147,30 +208,58 @@ class OllamaBackend:
         tools: Sequence[Mapping[str, Any]],
         format: Format,
         images: Sequence[bytes],
+        bounds: Bounds,
     ) -> Answer:
         msgs = [dict(m) for m in messages]
         if images and msgs:
             msgs[-1]["images"] = list(images)
+        watch = Watch(bounds.tokens)
+        calls: list[ToolCall] = []
+        finish: Finish = "stop"
+        prompt = output = 0
+        stream: AsyncIterator[Any] | None = None
         try:
-            response = await self._client.chat(
-                model=name,
-                messages=msgs,
-                tools=list(tools) or None,
-                format=format,  # type: ignore[arg-type]
-                think=False,
-                options={"num_ctx": self.config.num_ctx, "temperature": 0.2},
-                keep_alive=self.config.keep_alive,
-            )
+            async with asyncio.timeout(bounds.seconds):
+                shape: Any = dict(format) if isinstance(format, Mapping) else format
+                stream = await self._client.chat(
+                    model=name,
+                    messages=msgs,
+                    tools=list(tools) or None,
+                    format=shape,
+                    think=False,
+                    options={"num_ctx": self.config.num_ctx, "temperature": 0.2, "num_predict": bounds.tokens},
+                    keep_alive=self.config.keep_alive,
+                    stream=True,
+                )
+                async for part in stream:
+                    message = part.message
+                    for c in message.tool_calls or []:
+                        calls.append(ToolCall(c.function.name, dict(c.function.arguments or {})))
+                    if part.done:
+                        prompt, output = part.prompt_eval_count or 0, part.eval_count or 0
+                        finish = "length" if part.done_reason == "length" else "stop"
+                    stop = watch.add(message.content or "")
+                    if stop:
+                        finish = "length" if stop == "length" else "repetition"
+                        break
+        except TimeoutError:
+            if not watch.size and not calls:
+                raise ModelError(f"the model server did not answer within {bounds.seconds:.0f} s") from None
+            finish = "time"
         except BaseException as exc:
             raise self._translate(exc, name) from None
-        message = response.message
-        calls = tuple(ToolCall(c.function.name, dict(c.function.arguments or {})) for c in (message.tool_calls or []))
+        finally:
+            if stream is not None:  # closing the stream ends the generation on the server, too
+                await _closed(stream)
+        if finish != "stop":
+            log.info("answer of %s cut (%s) after %d characters", name, finish, watch.size)
         return Answer(
-            content=message.content or "",
-            tool_calls=calls,
-            prompt_tokens=response.prompt_eval_count or 0,
-            output_tokens=response.eval_count or 0,
+            content=watch.content(),
+            tool_calls=tuple(calls),
+            prompt_tokens=prompt,
+            output_tokens=output or (watch.size // 4),
             raw_tool_calls=tuple({"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in calls),
+            finish=finish,
         )
 
     async def models(self) -> list[str]:
@@ -190,7 +279,7 @@ class OllamaBackend:
         await self._client.close()  # type: ignore[no-untyped-call]
 
     def _translate(self, exc: BaseException, name: str) -> BaseException:
-        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit | ModelError):
             return exc
         if isinstance(exc, ollama.ResponseError):
             if exc.status_code == 404:
@@ -204,3 +293,13 @@ class OllamaBackend:
             return ModelError(f"the model server did not answer within {self.config.timeout:.0f} s")
         log.warning("unexpected model failure: %r", exc)
         return ModelError(f"the model's answer could not be read ({type(exc).__name__})")
+
+
+async def _closed(stream: AsyncIterator[Any]) -> None:
+    """Close a response stream (an async generator) without letting a failure to close hide the answer."""
+    close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception as exc:  # the connection is gone either way
+            log.debug("closing a model stream: %r", exc)

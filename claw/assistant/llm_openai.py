@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from claw.assistant.llm import Answer, Format, ToolCall
+from claw.assistant.llm import Answer, Bounds, Finish, Format, ToolCall
+from claw.assistant.runaway import Watch
 from claw.core.config import LLMConfig
 from claw.core.errors import ModelError, ModelMissing, ModelOffline
 from claw.core.secrets import secret
@@ -67,34 +68,101 @@ class OpenAIBackend:
         tools: Sequence[Mapping[str, Any]],
         format: Format,
         images: Sequence[bytes],
+        bounds: Bounds,
     ) -> Answer:
         converted = openai_messages(messages, images)
+        started = asyncio.get_running_loop().time()
         for kind in [k for k in _format_order(format) if k not in self._refused]:
             request: dict[str, Any] = {
                 "model": name,
                 "messages": _with_schema_note(converted, format) if kind == "prompt" else converted,
                 "temperature": 0.2,
+                "max_tokens": bounds.tokens,
                 # Qwen-style templates think unless told not to; servers without the knob ignore it
                 "chat_template_kwargs": {"enable_thinking": False},
+                "stream": True,  # so that closing the stream stops the generation on the server
+                "stream_options": {"include_usage": True},
             }
             if tools:
                 request["tools"] = [dict(t) for t in tools]
             if kind in ("json_schema", "json_object"):
                 request["response_format"] = _response_format(kind, format)
+            left = max(bounds.seconds - (asyncio.get_running_loop().time() - started), 0.5)
             try:
-                # the client's plain POST: `chat.completions.create` re-walks every message against its
-                # TypedDicts, ~50 ms for a full prompt (bench/llm_backends.py); the answer is parsed the same
-                completion = await self._client.post("/chat/completions", body=request, cast_to=ChatCompletion)
+                return await self._streamed(request, Bounds(bounds.tokens, left), name)
             except openai.APIStatusError as exc:
                 if kind != "prompt" and exc.status_code in (400, 422, 500) and _FORMAT_REFUSED.search(_said(exc)):
                     log.info("model server at %s refuses response_format %s; trying the next way", self.address, kind)
                     self._refused.add(kind)
                     continue
                 raise await self._failure(exc, name) from None
+            except (ModelError, asyncio.CancelledError):
+                raise
             except Exception as exc:
                 raise await self._failure(exc, name) from None
-            return _answer(completion)
         raise ModelError("the model server refused every way of asking for JSON")  # unreachable: "prompt" is last
+
+    def takes(self, kind: str) -> bool | None:
+        """Whether the server takes this response_format type: False once refused, None until asked."""
+        return False if kind in self._refused else None
+
+    async def _streamed(self, request: dict[str, Any], bounds: Bounds, name: str) -> Answer:
+        """Post one streamed request and gather its answer, cut at the bounds; the stream is always closed."""
+        watch = Watch(bounds.tokens)
+        calls: dict[int, dict[str, str]] = {}
+        finish: Finish = "stop"
+        prompt = output = 0
+        stream: openai.AsyncStream[ChatCompletionChunk] | None = None
+        try:
+            async with asyncio.timeout(bounds.seconds):
+                # the client's plain POST: `chat.completions.create` re-walks every message against its
+                # TypedDicts, ~50 ms for a full prompt (bench/llm_backends.py); the answer is parsed the same
+                stream = await self._client.post(
+                    "/chat/completions",
+                    body=request,
+                    cast_to=ChatCompletion,
+                    stream=True,
+                    stream_cls=openai.AsyncStream[ChatCompletionChunk],
+                )
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        prompt, output = chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    for call in choice.delta.tool_calls or []:
+                        held = calls.setdefault(call.index, {"name": "", "arguments": ""})
+                        if call.function is not None:
+                            held["name"] += call.function.name or ""
+                            held["arguments"] += call.function.arguments or ""
+                    if choice.finish_reason == "length":
+                        finish = "length"
+                    stop = watch.add(choice.delta.content or "")
+                    if stop:
+                        finish = "length" if stop == "length" else "repetition"
+                        break
+        except TimeoutError:
+            if not watch.size and not calls:
+                raise ModelError(f"the model server did not answer within {bounds.seconds:.0f} s") from None
+            finish = "time"
+        finally:
+            if stream is not None:  # closing the stream ends the generation on the server, too
+                with contextlib.suppress(Exception):
+                    await stream.close()
+        if finish != "stop":
+            log.info("answer of %s cut (%s) after %d characters", name, finish, watch.size)
+        found = [ToolCall(c["name"], parse_arguments(c["arguments"])) for _, c in sorted(calls.items()) if c["name"]]
+        content = watch.content()
+        if "</think>" in content:
+            content = _THINKING.sub("", content, count=1)
+        return Answer(
+            content=content,
+            tool_calls=tuple(found),
+            prompt_tokens=prompt,
+            output_tokens=output or (watch.size // 4),
+            raw_tool_calls=tuple({"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in found),
+            finish=finish,
+        )
 
     async def models(self) -> list[str]:
         try:
@@ -253,28 +321,6 @@ def _closed(text: str) -> str:
         elif char in "}]" and stack:
             stack.pop()
     return text + ('"' if quoted else "") + "".join(reversed(stack))
-
-
-def _answer(completion: ChatCompletion) -> Answer:
-    if not completion.choices:
-        raise ModelError("the model server answered without a choice")
-    message = completion.choices[0].message
-    calls: list[ToolCall] = []
-    for call in message.tool_calls or []:
-        function = getattr(call, "function", None)  # custom (non-function) tool calls are not ours
-        if function is not None and function.name:
-            calls.append(ToolCall(function.name, parse_arguments(function.arguments)))
-    usage = completion.usage
-    content = message.content or ""
-    if "</think>" in content:
-        content = _THINKING.sub("", content, count=1)
-    return Answer(
-        content=content,
-        tool_calls=tuple(calls),
-        prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-        output_tokens=(usage.completion_tokens or 0) if usage else 0,
-        raw_tool_calls=tuple({"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in calls),
-    )
 
 
 def _format_order(format: Format) -> list[str]:

@@ -86,6 +86,9 @@ def tool_calls_in_text(content: str, known: Iterable[str]) -> list[ToolCall]:
     stripped = content.strip()
     if stripped[:1] in "[{":
         candidates.append(stripped)
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if 0 < start < end:  # "Sure! {"name": ...}": a call inside words
+        candidates.append(stripped[start : end + 1])
     calls: list[ToolCall] = []
     for chunk in candidates:
         try:
@@ -101,13 +104,35 @@ def tool_calls_in_text(content: str, known: Iterable[str]) -> list[ToolCall]:
     return calls
 
 
+# Tool names small models invent, and the real call each one means (the arguments are merged in).
+INVENTED: dict[str, tuple[str, dict[str, Any]]] = {
+    **{n: ("turn_on_off", {"on": False}) for n in ("turn_off", "switch_off", "turnoff", "off", "close", "shut")},
+    **{n: ("turn_on_off", {"on": True}) for n in ("turn_on", "switch_on", "turnon", "on", "open")},
+    **{n: ("home_state", {}) for n in ("get_state", "state", "status", "check", "get_status", "device_state")},
+    **{n: ("run_routine", {}) for n in ("routine", "run_scene", "scene", "activate_scene")},
+}
+# Argument names small models invent for a target, and Claw's name for each.
+TARGET_WORDS = {
+    "what": "name", "device": "name", "target": "name", "entity": "name", "entity_id": "name",
+    "device_name": "name", "area": "room", "location": "room", "place": "room", "type": "kind",
+}  # fmt: skip
+
+
 def _as_call(item: Any, names: set[str]) -> ToolCall | None:
     if not isinstance(item, dict):
         return None
     if isinstance(item.get("function"), dict):
         item = item["function"]
     name = item.get("name") or item.get("tool")
-    if not isinstance(name, str) or name not in names:
+    if not isinstance(name, str):
         return None
-    args = item.get("arguments", item.get("parameters", {}))
-    return ToolCall(name, _as_dict(args))
+    args = _as_dict(item.get("arguments", item.get("parameters", {})))
+    if name in names:
+        return ToolCall(name, args)
+    meant = INVENTED.get(name.strip().lower().replace(" ", "_"))
+    if meant is None or meant[0] not in names:
+        return None  # not a call Claw can tell the meaning of: dropped, never sent to the owner as text
+    renamed = {TARGET_WORDS.get(k, k): v for k, v in args.items()}
+    if meant[0] == "run_routine" and "name" not in renamed and isinstance(renamed.get("scene"), str):
+        renamed["name"] = renamed.pop("scene")
+    return ToolCall(meant[0], {**renamed, **meant[1]})

@@ -6,18 +6,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from claw.assistant.loop import Brain
 from claw.assistant.toolbox import CURRENT_REQUEST
+from claw.core.authority import may, refusal
 from claw.core.bus import Bus, Inbound, Media, Outbound
-from claw.core.errors import ModelMissing, ModelUnavailable
+from claw.core.errors import DiskFull, ModelMissing, ModelOffline, ModelUnavailable
 from claw.core.request import Request
 from claw.core.safety import Guard
 from claw.core.store import Store
 from claw.core.store import audit as audit_db
+from claw.core.store import facts as facts_db
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Answering, Message
 from claw.core.untrusted import forwarded
@@ -48,15 +50,60 @@ OFFLINE_HINT = (
 )
 
 
+def offline_reply(near: Sequence[str] = ()) -> str:
+    """The one reply while the model is offline, first time or tenth: what failed, close names if any, what works."""
+    names = f"{', '.join(near[:-1])} or {near[-1]}" if len(near) > 1 else "".join(near)
+    guess = f" Did you mean {names}?" if names else ""
+    return f"My model is offline, so I can't answer that just now.{guess} {OFFLINE_HINT}"
+
+
+# What each chat command does, for /help (which lists every command registered, these or not).
+COMMAND_HELP = {
+    "/new": "starts a fresh conversation",
+    "/compact": "folds it into my summary",
+    "/status": "tells how I am and what I remember",
+    "/help": "shows this",
+    "/jobs": "lists the scheduled jobs (/jobs pause, resume or delete ID changes one)",
+}
+SHOWN_FACTS = 5  # /status lists this many facts, newest first
+
+
+SUPERSEDED = "I set {quoted} aside: you sent something newer before I had an answer."
+
+
+@dataclass(frozen=True, slots=True)
+class _ToModel:
+    """A message that only the model can answer, with its request."""
+
+    request: Request
+
+
+@dataclass(slots=True)
+class _Thinking:
+    """The model turn running for one message of a conversation."""
+
+    inbound: Inbound
+    started: float = 0.0  # monotonic
+    waiting: bool = False  # it waits for the conversation's earlier model turn to finish
+    task: asyncio.Task[None] | None = None
+    acting: bool = False  # it has begun acting on the house: let it finish rather than supersede it
+    answered: bool = False  # its answer is on the way out: too late to supersede
+    superseded: bool = False
+    prompted: asyncio.Event = field(default_factory=asyncio.Event)  # its prompt is built: later messages may follow
+
+
 class Router:
-    """Serial per conversation, concurrent across conversations."""
+    """Each conversation's messages are taken in order; a model turn runs beside them, so a plain command
+    is answered while the model thinks, and a newer message for the model supersedes a turn not yet acting."""
 
     def __init__(self, bus: Bus, brain: Brain, store: Store, guard: Guard, *, ack_after: float = 8.0) -> None:
         self.bus, self.brain, self.store, self.guard = bus, brain, store, guard
         self.fast_paths: list[FastPath] = []
         self.ack_after = ack_after  # seconds before a slow turn gets "working on it"
+        self.stale_after = ack_after  # seconds after which a newer message for the model supersedes a turn
         self._queues: dict[str, asyncio.Queue[Inbound]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._thinking: dict[str, _Thinking] = {}  # the latest model turn of each conversation
         self.commands: dict[str, Callable[[Inbound], Awaitable[str]]] = {
             "/new": self._cmd_new,
             "/compact": self._cmd_compact,
@@ -79,9 +126,10 @@ class Router:
                         self._work(inbound.conversation, queue), name=f"conversation {inbound.conversation}"
                     )
         finally:
-            for task in self._workers.values():
+            tasks = [*self._workers.values(), *(t.task for t in self._thinking.values() if t.task is not None)]
+            for task in tasks:
                 task.cancel()
-            for task in self._workers.values():
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
@@ -94,25 +142,84 @@ class Router:
                     return
                 continue
             try:
-                answer = await self.handle(inbound)
+                request, routed = await self._route(inbound)
+                if isinstance(routed, _ToModel):
+                    entry = self._hand_to_model(inbound, routed.request, request)
+                    if not entry.waiting:  # the next message joins the history after this turn's prompt is built
+                        prompted = asyncio.create_task(entry.prompted.wait())
+                        assert entry.task is not None
+                        await asyncio.wait({prompted, entry.task}, return_when=asyncio.FIRST_COMPLETED)
+                        prompted.cancel()
+                    continue
+                answer = _receipted(routed, request)
+            except DiskFull as exc:  # the message stays stored and unanswered: it is answered once there is room
+                log.error("turn for %s stopped: %s", conversation, exc)
+                answer = _said(inbound, Answer(f"I can't answer that now: {exc}."))
             except Exception:
                 log.exception("turn failed for %s", conversation)
                 answer = _said(inbound, Answer("Something went wrong on my side while handling that; it is in my log."))
-            answering = None
-            if inbound.message_id:
-                answering = Answering(inbound.conversation, inbound.message_id, answer.record)
-            elif answer.record:  # not from a stored message (tests, tools): only the history to keep
-                await self.store.run(log_db.append, inbound.conversation, list(answer.record))
-            await self.bus.send(
-                Outbound(
-                    channel=inbound.channel,
-                    recipient=inbound.sender,
-                    text=answer.text,
-                    media=answer.media,
-                    in_reply_to=inbound.id,
-                    answering=answering,
-                )
+            await self._send(inbound, answer)
+
+    async def _send(self, inbound: Inbound, answer: Answer) -> None:
+        """The answer to one message, with its "answered" mark (stored by the channel in one transaction)."""
+        answering = None
+        if inbound.message_id:
+            answering = Answering(inbound.conversation, inbound.message_id, answer.record)
+        elif answer.record:  # not from a stored message (tests, tools): only the history to keep
+            await self.store.run(log_db.append, inbound.conversation, list(answer.record))
+        await self.bus.send(
+            Outbound(
+                channel=inbound.channel,
+                recipient=inbound.sender,
+                text=answer.text,
+                media=answer.media,
+                in_reply_to=inbound.id,
+                answering=answering,
             )
+        )
+
+    def _hand_to_model(self, inbound: Inbound, request: Request, asked: Request) -> _Thinking:
+        """Start the model turn for `inbound` beside the conversation's queue; supersede a stale one."""
+        previous = self._thinking.get(inbound.conversation)
+        after: asyncio.Task[None] | None = None
+        if previous is not None and previous.task is not None and not previous.task.done():
+            if previous.acting or previous.answered or time.monotonic() - previous.started < self.stale_after:
+                after = previous.task  # acting on the house, or not stale yet: the newer turn waits for it
+            else:
+                previous.superseded = True
+                previous.task.cancel()  # closes its model stream: the server stops generating
+        entry = _Thinking(inbound, time.monotonic(), waiting=after is not None)
+        entry.task = asyncio.create_task(
+            self._model_turn(entry, request, asked, after), name=f"model turn {inbound.conversation}"
+        )
+        self._thinking[inbound.conversation] = entry
+        return entry
+
+    async def _model_turn(
+        self, entry: _Thinking, request: Request, asked: Request, after: asyncio.Task[None] | None
+    ) -> None:
+        inbound = entry.inbound
+        try:
+            if after is not None:
+                await asyncio.wait({after})
+                if inbound.message_id:  # its words come after the earlier turn's reply in the history
+                    await self.store.run(log_db.requeue, inbound.message_id)
+            answer = _receipted(await self._think(inbound, request, entry), asked)
+        except asyncio.CancelledError:
+            if not entry.superseded:
+                raise  # shutting down: the message stays unanswered and is taken up again at start-up
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # superseded, not stopped: this task still sends the message's answer
+            answer = _said(inbound, Answer(SUPERSEDED.format(quoted=_quote(inbound.text))))
+        except DiskFull as exc:
+            log.error("model turn for %s stopped: %s", inbound.conversation, exc)
+            answer = _said(inbound, Answer(f"I can't answer that now: {exc}."))
+        except Exception:
+            log.exception("model turn failed for %s", inbound.conversation)
+            answer = _said(inbound, Answer("Something went wrong on my side while handling that; it is in my log."))
+        entry.answered = True
+        await self._send(inbound, answer)
 
     async def handle(self, inbound: Inbound) -> Answer:
         """Answer one message; never raises for a model or device failure; codes issued are always shown.
@@ -120,30 +227,25 @@ class Router:
         The answer's record (what joins the history) is not stored here: the channel stores it with the
         reply and the "answered" mark in one transaction, so a crash loses or repeats neither.
         """
+        request, routed = await self._route(inbound)
+        if isinstance(routed, _ToModel):
+            return _receipted(await self._think(inbound, routed.request), request)
+        return _receipted(routed, request)
+
+    async def _route(self, inbound: Inbound) -> tuple[Request, Answer | _ToModel]:
+        """The message's request, and its answer, or what the model needs to answer it."""
         request = Request(
-            actor=inbound.actor,
+            principal=inbound.principal,
             conversation=inbound.conversation,
             channel=inbound.channel,
             sender=inbound.sender,
             via="fast-path",
-            owner=not forwarded(inbound.text),
+            own_words=not forwarded(inbound.text),
             message=inbound.message_id,
         )
-        answer = await self._handle(inbound, request)
-        receipt = request.receipt
-        missing = [p for p in receipt.prompts if p not in answer.text]
-        media = answer.media + tuple(m for m in receipt.pictures if m not in answer.media)
-        if not missing:
-            return Answer(answer.text, media, answer.record)
-        text = " ".join([answer.text, *missing])
-        last = answer.record[-1] if answer.record else None
-        if last is not None and last.role == "assistant":  # the history says what the owner was sent
-            record = (*answer.record[:-1], _replaced(last, text))
-        else:
-            record = answer.record
-        return Answer(text, media, record)
+        return request, await self._handle(inbound, request)
 
-    async def _handle(self, inbound: Inbound, request: Request) -> Answer:
+    async def _handle(self, inbound: Inbound, request: Request) -> Answer | _ToModel:
         if inbound.message_id:
             tries = await self.store.run(log_db.take, inbound.message_id)
             if inbound.resumed:
@@ -151,8 +253,10 @@ class Router:
                 if resumed is not None:
                     return _said(inbound, resumed)
         text = inbound.text.strip()
-        if not request.owner:  # forwarded text: no code, command or fast path acts on it; the model reads it
-            return await self._think(inbound, request)
+        if not may(request.principal, "act"):  # nobody said who they are: nothing acts on it
+            return _said(inbound, Answer(refusal(request.principal, "act")))
+        if not request.own_words:  # forwarded text: no code, command or fast path acts on it; the model reads it
+            return _ToModel(request)
         code = self.guard.code_in(text, request)
         if code is not None:  # the one place an owner's code is read: "OK <code>", or a code pending here
             return _said(inbound, Answer(await self.guard.confirm(code, request)))
@@ -162,7 +266,7 @@ class Router:
         answer = await self._fast(inbound, request)
         if answer is not None:
             return _said(inbound, answer)
-        return await self._think(inbound, request)
+        return _ToModel(request)
 
     async def _resume(self, inbound: Inbound, tries: int) -> Answer | None:
         """A turn a restart interrupted: say what it already did rather than do it again; give up on a
@@ -193,28 +297,42 @@ class Router:
         inbound = Inbound(
             channel=request.channel,
             sender=request.sender,
-            actor=request.actor,
+            actor=request.principal.name,
             conversation=request.conversation,
             text=text,
+            principal=request.principal,
         )
         return await self._fast(inbound, request)
 
-    async def _think(self, inbound: Inbound, turn: Request) -> Answer:
-        thinking = asyncio.create_task(self.brain.turn(turn.using("llm"), inbound.images, keep=False))
-        done, _ = await asyncio.wait({thinking}, timeout=self.ack_after)
-        if not done and inbound.channel != "local":
-            await self.bus.send(
-                Outbound(inbound.channel, inbound.sender, "On it…", kind="notice", in_reply_to=inbound.id)
-            )
+    async def _think(self, inbound: Inbound, turn: Request, entry: _Thinking | None = None) -> Answer:
+        def progress(stage: str) -> None:
+            if entry is not None:
+                entry.acting = entry.acting or stage == "acting"
+                if stage == "prompt":
+                    entry.prompted.set()
+
+        thinking = asyncio.create_task(
+            self.brain.turn(turn.using("llm"), inbound.images, keep=False, progress=progress)
+        )
         try:
+            done, _ = await asyncio.wait({thinking}, timeout=self.ack_after)
+            if not done and inbound.channel != "local":
+                await self.bus.send(
+                    Outbound(inbound.channel, inbound.sender, "On it…", kind="notice", in_reply_to=inbound.id)
+                )
             reply = await asyncio.shield(thinking)
         except asyncio.CancelledError:
-            thinking.cancel()  # shutting down: the turn must not outlive the store it writes to
+            # shutting down or superseded: the turn (and its model stream) ends before the store it writes to
+            thinking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await thinking
             raise
         except ModelMissing as exc:
             return _said(inbound, Answer(f"I can't think right now: {exc}. {OFFLINE_HINT}"))
+        except ModelOffline:  # worded as the fast path words it once the model is known to be down
+            return _said(inbound, Answer(offline_reply()))
         except ModelUnavailable as exc:
-            return _said(inbound, Answer(f"Sorry — {exc}, so I can't reason about that. {OFFLINE_HINT}"))
+            return _said(inbound, Answer(f"Sorry — {exc}, so I can't answer that. {OFFLINE_HINT}"))
         return Answer(reply.text, record=reply.record)
 
     async def _cmd_new(self, inbound: Inbound) -> str:
@@ -237,16 +355,39 @@ class Router:
             f"This conversation: {stored} messages stored; the next prompt uses ~{prompt.tokens} of "
             f"{self.brain.memory.config.budget_tokens} tokens.",
         ]
+        lines.append(await self._facts_line(inbound.conversation))
         for extra in self.status_lines:
             lines.append(await extra())
         lines.append(time.strftime("As of %H:%M."))
         return "\n".join(lines)
 
+    async def _facts_line(self, conversation: str) -> str:
+        """What /new promises /status shows: the facts kept across fresh starts, newest first."""
+        kept = await self.store.run(facts_db.facts, self.brain.memory.scopes(conversation))
+        if not kept:
+            return "I remember no facts yet; tell me one and I'll keep it."
+        shown = "; ".join(f.text for f in kept[:SHOWN_FACTS]) + ("; …" if len(kept) > SHOWN_FACTS else "")
+        return f"I remember {len(kept)} fact{'s' if len(kept) != 1 else ''}: {shown}"
+
     async def _cmd_help(self, inbound: Inbound) -> str:
-        return (
-            'Talk to me in plain words ("sleepy time", "play jazz in the study"). Commands: /new starts a '
-            "fresh conversation, /compact folds it into my summary, /status tells how I am."
-        )
+        listed = ", ".join(f"{name} {COMMAND_HELP.get(name, '')}".rstrip() for name in self.commands)
+        return f'Talk to me in plain words ("sleepy time", "play jazz in the study"). Commands: {listed}.'
+
+
+def _receipted(answer: Answer, request: Request) -> Answer:
+    """The answer with what the turn's receipt adds: codes issued and pictures shown are always sent."""
+    receipt = request.receipt
+    missing = [p for p in receipt.prompts if p not in answer.text]
+    media = answer.media + tuple(m for m in receipt.pictures if m not in answer.media)
+    if not missing:
+        return Answer(answer.text, media, answer.record)
+    text = " ".join([answer.text, *missing])
+    last = answer.record[-1] if answer.record else None
+    if last is not None and last.role == "assistant":  # the history says what the owner was sent
+        record = (*answer.record[:-1], _replaced(last, text))
+    else:
+        record = answer.record
+    return Answer(text, media, record)
 
 
 def _said(inbound: Inbound, answer: Answer) -> Answer:

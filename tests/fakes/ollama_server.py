@@ -54,6 +54,8 @@ class ScriptedOllama:
         self.model_capabilities: dict[str, list[str]] = {}  # overrides the name-based guess
         self.requests: list[JSON] = []
         self.chat_requests: list[JSON] = []
+        self.disconnects = 0  # streamed answers the client closed before their end (the model would stop)
+        self.disconnected = asyncio.Event()  # set at each such close (when the server runs on the test's loop)
         self.default: Reply | Responder = default_reply
         self.url = ""
         self._rules: list[Rule] = []
@@ -336,7 +338,8 @@ class ScriptedOllama:
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
         for chunk in chunks:
-            await response.write(json.dumps(chunk).encode() + b"\n")
+            if not await self._sent(response, request, json.dumps(chunk).encode() + b"\n"):
+                return response
             if reply.chunk_delay > 0:
                 await asyncio.sleep(reply.chunk_delay)
         if reply.disconnect:
@@ -397,6 +400,19 @@ class ScriptedOllama:
         return result
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    async def _sent(self, response: web.StreamResponse, request: web.Request, data: bytes) -> bool:
+        """Write one streamed chunk; False (and the close counted) once the client has gone away."""
+        transport = request.transport
+        try:
+            if transport is None or transport.is_closing():
+                raise ConnectionResetError("the client closed the stream")
+            await response.write(data)
+        except ConnectionResetError:  # aiohttp's ClientConnectionResetError too
+            self.disconnects += 1
+            self.disconnected.set()
+            return False
+        return True
 
     async def _body(self, request: web.Request) -> JSON | web.Response:
         """The JSON body, recorded with its path; a 400 like Ollama's when it is missing or not an object."""

@@ -69,6 +69,7 @@ class ScriptedOpenAI(ScriptedOllama):
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/v1/models/{model:.+}", self._model)
         app.router.add_post("/v1/chat/completions", self._chat_completions)
+        app.router.add_post("/v1/embeddings", self._embeddings_v1)
 
     # --- handlers --------------------------------------------------------------------------------
 
@@ -88,6 +89,30 @@ class ScriptedOpenAI(ScriptedOllama):
         if name not in self.models:
             return _missing(name)
         return web.json_response(_model_card(name))
+
+    async def _embeddings_v1(self, request: web.Request) -> web.Response:
+        """OpenAI's /v1/embeddings (llama.cpp's server with --embedding answers the same shape)."""
+        if (denied := self._denied(request)) is not None:
+            return denied
+        try:
+            body = json.loads(await request.read())
+        except ValueError as exc:
+            return _error(400, f"invalid JSON body: {exc}")
+        if not isinstance(body, dict):
+            return _error(400, "the request body must be a JSON object")
+        self.requests.append({**body, "path": request.path})
+        model = str(body.get("model") or "")
+        if model not in self.models and not self.any_model:
+            return _missing(model)
+        raw = body.get("input")
+        texts = [raw] if isinstance(raw, str) else raw
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            return _error(400, "input must be a string or a non-empty list of strings", param="input")
+        data = [{"object": "embedding", "index": i, "embedding": self.embedding(t)} for i, t in enumerate(texts)]
+        used = sum(len(t.split()) for t in texts)
+        return web.json_response(
+            {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": used, "total_tokens": used}}
+        )
 
     async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
         if (denied := self._denied(request)) is not None:
@@ -156,7 +181,8 @@ class ScriptedOpenAI(ScriptedOllama):
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         for item in chunks:
-            await response.write(_event(item))
+            if not await self._sent(response, request, _event(item)):
+                return response
             if reply.chunk_delay > 0:
                 await asyncio.sleep(reply.chunk_delay)
         if reply.disconnect:

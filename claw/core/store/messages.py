@@ -143,6 +143,13 @@ def take(db: sqlite_utils.Database, message_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+def requeue(db: sqlite_utils.Database, message_id: int) -> None:
+    """A message whose model turn waited for an earlier one moves after that turn's reply in the history."""
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE messages SET seq = ? WHERE id = ? AND answered IS NULL", [_next_seq(db), message_id])
+
+
 def session_start(db: sqlite_utils.Database, conversation: str) -> int:
     row = db.execute("SELECT start_seq FROM sessions WHERE conversation = ?", [conversation]).fetchone()
     return int(row[0]) if row else 0
@@ -159,12 +166,17 @@ def new_session(db: sqlite_utils.Database, conversation: str) -> None:
     db.execute("DELETE FROM summaries WHERE conversation = ?", [conversation])
 
 
-def live(db: sqlite_utils.Database, conversation: str) -> list[Message]:
-    """The current session's turns that are not yet compacted into the summary, oldest first."""
+def live(db: sqlite_utils.Database, conversation: str, answering: int = 0) -> list[Message]:
+    """The current session's turns that are not yet compacted into the summary, oldest first.
+
+    `answering`: the inbound message a turn answers now. Other inbound messages already taken but not yet
+    answered (queued behind it, or left by a restart) are not in its history: they get turns of their own.
+    """
     start = session_start(db, conversation)
+    others = " AND NOT (role = 'user' AND answered IS NULL AND tries > 0 AND id != :m)" if answering else ""
     rows = db.query(
-        "SELECT * FROM messages WHERE conversation = :c AND seq > :s AND compacted = 0 ORDER BY seq",
-        {"c": conversation, "s": start},
+        f"SELECT * FROM messages WHERE conversation = :c AND seq > :s AND compacted = 0{others} ORDER BY seq",
+        {"c": conversation, "s": start, "m": answering},
     )
     return [_row_to_message(r) for r in rows]
 

@@ -1,0 +1,62 @@
+"""Spotting a runaway answer while it streams: a tail that repeats itself, or text far past its limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LONGEST_UNIT = 200  # characters: a repeated unit longer than this is rambling, which the token limit ends
+MIN_SPAN = 60  # characters the repetition must cover before it counts ("ha ha ha" is not a loop)
+MIN_REPEATS = 3
+CHARS_PER_TOKEN_CAP = 8  # a server that ignores the output limit is cut at this many characters per token
+CHECK_EVERY = 32  # characters of new text between checks
+TAIL = LONGEST_UNIT * MIN_REPEATS + MIN_SPAN  # characters kept for the check
+
+
+def repeating_tail(text: str) -> bool:
+    """True when `text` ends in one unit (1 to LONGEST_UNIT characters) said at least three times over."""
+    tail = text[-(LONGEST_UNIT * MIN_REPEATS + MIN_SPAN) :]
+    if not tail:
+        return False
+    last = tail[-1]
+    # only a unit whose length separates two copies of the last character can repeat (cheap to find)
+    units = [u for u in range(1, min(LONGEST_UNIT, len(tail) - 1) + 1) if tail[-1 - u] == last]
+    for unit in units:
+        repeats = max(MIN_REPEATS, -(-MIN_SPAN // unit))
+        span = unit * repeats
+        if span > len(tail):
+            break  # units come in increasing order: longer ones need more text still
+        piece = tail[-unit:]
+        if not piece.strip():
+            continue  # runs of spaces or newlines are layout, not a loop
+        if tail[-span:] == piece * repeats:
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class Watch:
+    """Follows one streamed answer; `stop` says why it must be cut ("repetition", "length") or ""."""
+
+    limit_tokens: int
+    text: list[str] = field(default_factory=list)
+    size: int = 0
+    _checked: int = 0
+    _tail: str = ""  # the last stretch of text, all the repetition check needs
+
+    def add(self, piece: str) -> str:
+        """Take the next piece of text; return why to stop now, or ""."""
+        if not piece:
+            return ""
+        self.text.append(piece)
+        self.size += len(piece)
+        self._tail = (self._tail + piece)[-TAIL:]
+        if self.size > self.limit_tokens * CHARS_PER_TOKEN_CAP:
+            return "length"
+        if self.size - self._checked >= CHECK_EVERY:
+            self._checked = self.size
+            if repeating_tail(self._tail):
+                return "repetition"
+        return ""
+
+    def content(self) -> str:
+        return "".join(self.text)
