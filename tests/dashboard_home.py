@@ -47,6 +47,8 @@ async def house(
     llm_host: str = "http://127.0.0.1:9",
     owners: list[dict[str, str]] | None = None,
     private: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
+    assistant: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[Daemon, SimHome]]:
     """Start the simulated devices and a daemon with the standard parts; yield both; stop both."""
     subnet = random.randint(100, 250)  # Sonos speakers need port 1400: a subnet of their own
@@ -65,6 +67,8 @@ async def house(
                 "state_dir": str(state / "claw"),
                 "llm": {"host": llm_host, "timeout": 10.0},
                 "private": {"port": free_port(), **(private or {})},
+                "limits": limits or {},
+                "assistant": assistant or {},
                 "public": {"port": free_port()},
                 "owners": owners or [],
                 "home": {

@@ -16,11 +16,15 @@ import aiohttp
 
 from claw.core.bus import Outbound
 from claw.core.config import Config
+from claw.core.principals import dashboard
+from claw.core.request import Request
 from claw.core.store import jobs as jobs_db
 from claw.daemon import Daemon, Tuning, build
 from claw.jobs.clock import ManualClock, SystemClock
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 from tests.test_jobs_support import Household, daemon, london, told
+
+OWNER = Request(principal=dashboard("Owner"), channel="local", sender="local", via="dashboard")  # the dashboard session
 
 
 async def runs_of(app: Daemon, job_id: str) -> list[jobs_db.Run]:
@@ -86,7 +90,8 @@ async def test_reminder_by_chat_through_the_model_reaches_the_owner_on_the_real_
 async def test_a_repeating_job_on_the_real_timer_runs_each_occurrence_once(make_config: Callable[..., Config]) -> None:
     house = Household({"blink"})
     async with daemon(make_config, SystemClock(), household=house) as (app, jobs):
-        refused = json.loads(await app.tools.call("create_job", {"schedule": "every: 1s", "action": "say: spam"}))
+        spam = {"schedule": "every: 1s", "action": "say: spam"}
+        refused = json.loads(await app.tools.call("create_job", spam, request=OWNER))
         assert "once a minute" in refused["error"]
         job = await jobs.create("every: 1s", "device: blink", source="dashboard")
         for _ in range(300):
@@ -112,7 +117,8 @@ async def test_config_routine_runs_through_the_fast_path_and_shows_in_the_api(
         await jobs.run_due()
         ((text, turn),) = house.calls
         assert text == "good morning"
-        assert (turn.actor, turn.via, turn.channel) == ("scheduler", "schedule", "schedule")
+        assert (turn.actor, turn.via, turn.channel) == ("the job 'Routine good morning'", "schedule", "schedule")
+        assert turn.principal.kind == "job"  # a job acting for its creator: its codes name it
         assert jobs.confirm(jobs.jobs["morning"]) == "Every weekday at 06:30 — next: Mon 23 Nov 06:30"
         url = f"http://127.0.0.1:{app.config.private.port}/api/jobs"
         async with aiohttp.ClientSession() as http, http.get(url) as response:
@@ -201,7 +207,7 @@ async def test_failure_streak_pauses_the_job_and_tells_the_owner(make_config: Ca
         assert len(await runs_of(app, job.id)) == 3
         (listed,) = [j for j in await app.snapshot("jobs") if j["id"] == job.id]
         assert listed["status"] == "paused after 3 failures" and listed["next_run"] is None
-        result = json.loads(await app.tools.call("resume_job", {"job": "movie"}))
+        result = json.loads(await app.tools.call("resume_job", {"job": "movie"}, request=OWNER))
         assert result["status"] == "scheduled" and "next: Sat 21 Nov 10:50" in result["tell_the_owner"]
         assert jobs.jobs[job.id].enabled is True
 
@@ -314,24 +320,26 @@ async def test_tools_and_commands_list_pause_resume_delete(make_config: Callable
     bins = {"id": "bins", "schedule": "cron: 0 19 * * thu", "action": "say: take the bins out"}
     async with daemon(make_config, clock, scheduler={"jobs": [bins]}) as (app, jobs):
         created = json.loads(
-            await app.tools.call("create_job", {"schedule": "sunset: -15m", "action": "say: close the curtains"})
+            await app.tools.call(
+                "create_job", {"schedule": "sunset: -15m", "action": "say: close the curtains"}, request=OWNER
+            )
         )
         assert created["when"].startswith("Every day 15 minutes before sunset — next: Sat 21 Nov 15:")
-        listed = json.loads(await app.tools.call("list_jobs", {}))["jobs"]
+        listed = json.loads(await app.tools.call("list_jobs", {}, request=OWNER))["jobs"]
         assert [j["id"] for j in listed] == ["heartbeat", created["id"], "bins"]  # soonest first
         listed = listed[1:]
         assert listed[1]["when"] == "Every Thursday at 19:00" and listed[1]["next"] == "Thu 26 Nov 19:00"
-        paused = json.loads(await app.tools.call("pause_job", {"job": "curtains"}))
+        paused = json.loads(await app.tools.call("pause_job", {"job": "curtains"}, request=OWNER))
         assert paused["status"] == "paused" and jobs.jobs[created["id"]].enabled is False
         assert jobs.timer_next_run(created["id"]) is None
-        refused = json.loads(await app.tools.call("delete_job", {"job": "bins"}))
+        refused = json.loads(await app.tools.call("delete_job", {"job": "bins"}, request=OWNER))
         assert "config file" in refused["error"]
-        unknown = json.loads(await app.tools.call("delete_job", {"job": "dishwasher"}))
+        unknown = json.loads(await app.tools.call("delete_job", {"job": "dishwasher"}, request=OWNER))
         assert "dishwasher" in unknown["error"] and "bins" in unknown["error"]
         assert (await app.local.ask("/jobs pause bins")).text == "Paused bins: Reminder: take the bins out."
         text = (await app.local.ask("/jobs")).text
         assert "bins: Remind you: take the bins out — Every Thursday at 19:00 [paused]" in text
-        deleted = json.loads(await app.tools.call("delete_job", {"job": created["id"]}))
+        deleted = json.loads(await app.tools.call("delete_job", {"job": created["id"]}, request=OWNER))
         assert deleted["status"] == "deleted" and created["id"] not in jobs.jobs
     async with daemon(make_config, clock, scheduler={"jobs": [bins]}) as (app, jobs):
         assert jobs.jobs["bins"].enabled is False  # the owner's pause outlives a restart

@@ -11,6 +11,7 @@ from pathlib import Path
 from claw.assistant.home_tools import SETTABLE
 from claw.assistant.toolbox import Tool
 from claw.core.config import Config
+from claw.core.principals import system
 from claw.core.request import unattended
 from claw.core.store import jobs as jobs_db
 from claw.daemon import Daemon, Tuning, build, standard_parts
@@ -52,7 +53,7 @@ async def test_a_fresh_run_out_of_rounds_still_says_where_things_stand(claw: Dae
     claw.tools.add(Tool("again", "Loop.", {"type": "object", "properties": {}}, again))
     ollama.on(lambda r: bool(r.tools), Reply.call("again"))  # calls forever while tools are offered
     ollama.on(lambda r: not r.tools, Reply.text("Stopped after looking twice."))
-    answer = await claw.brain.fresh("check everything", request=unattended("scheduler", "schedule"))
+    answer = await claw.brain.fresh("check everything", request=unattended(system("scheduler"), "schedule"))
     assert calls == claw.config.llm.max_rounds
     assert answer.content == "Stopped after looking twice."  # the same fallback as a conversation's turn
 

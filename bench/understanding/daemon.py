@@ -40,7 +40,8 @@ def claw_command(claw_root: Path | None) -> list[str]:
 
 
 class Daemon:
-    """Starts `claw demo --state-dir D --port P --subnet N --llm-host URL`, stops it (and its group) for sure."""
+    """Starts `claw demo --state-dir D --port P --subnet N --llm-host URL` (or `--llm-base-url URL`, an
+    OpenAI-compatible server, when llm_base_url is given), stops it (and its group) for sure."""
 
     def __init__(
         self,
@@ -48,12 +49,14 @@ class Daemon:
         *,
         llm_host: str,
         subnet: int,
+        llm_base_url: str = "",
         port: int | None = None,
         claw_root: Path | None = None,
         log_path: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.llm_host = llm_host
+        self.llm_base_url = llm_base_url
         self.subnet = subnet
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -65,7 +68,8 @@ class Daemon:
 
     def start(self, timeout: float = 90.0) -> None:
         cmd = [*claw_command(self.claw_root), "demo", "--state-dir", str(self.state_dir), "--port", str(self.port)]
-        cmd += ["--subnet", str(self.subnet), "--llm-host", self.llm_host]
+        cmd += ["--subnet", str(self.subnet)]
+        cmd += ["--llm-base-url", self.llm_base_url] if self.llm_base_url else ["--llm-host", self.llm_host]
         if self._supports("--no-cameras"):  # cameras would only add model calls and CPU; not in the contract
             cmd.append("--no-cameras")
         env = dict(os.environ)

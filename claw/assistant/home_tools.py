@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from claw.assistant.toolbox import Tool, Tools, current_request
+from claw.core.untrusted import clean_name
 from claw.home.capabilities import ALARM, BRIGHTNESS, LOCK, MEDIA, POSITION, SETPOINT, VOLUME, Capability
 from claw.home.control import Change
 from claw.home.device import KIND_WORDS
@@ -43,8 +44,12 @@ def add_home_tools(tools: Tools, home: Home) -> None:
     async def home_state(name: str = "", room: str = "", kind: str = "") -> Any:
         target = _target(name, room, kind)
         devices = home.actions.resolver().resolve(target) if (name or room or kind) else home.registry.devices()
-        if any(isinstance(d.state.get(k), str) and d.state[k] for d in devices[:40] for k in FREE_TEXT):
-            current_request().receipt.tainted = True  # a track title is anyone's words: it may inform, not act
+        playing = [(d, k) for d in devices[:40] for k in FREE_TEXT if isinstance(d.state.get(k), str) and d.state[k]]
+        if playing:  # a track title is anyone's words: it may inform, not act
+            receipt = current_request().receipt
+            device, key = playing[0]
+            said = clean_name(str(device.state[key]), 60)
+            receipt.tainted, receipt.tainted_by = True, receipt.tainted_by or f"the {key} '{said}' on {device.name}"
         return [
             {
                 "name": d.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from claw.assistant.home_intents import Intent
 from claw.assistant.home_words import vocabulary
 from claw.assistant.phrasebook import in_language
 from claw.assistant.plain_commands import PlainCommands, run_intent
-from claw.assistant.router import OFFLINE_HINT, Answer
+from claw.assistant.router import Answer, offline_reply
 from claw.assistant.understanding import (
     Ambiguous,
     Compound,
@@ -38,6 +38,9 @@ QUESTION_TTL = 300.0  # seconds a clarifying question waits for its one-word ans
 CONTEXT_TTL = 600.0  # seconds "it", "that" and "them" refer to what the conversation last touched
 # Later: (plan, when "in: 600s" or "at: 23:00", what was said, request) -> the reply; wired to the jobs.
 Later = Callable[[Mapping[str, Any], str, str, Request], Awaitable[str]]
+# A handler for a Claw question intent the home does not answer itself (the timeline's "why", "who", ...):
+# (what was understood, the devices it names, the request) -> the reply.
+IntentHandler = Callable[[Understood, Sequence[Device], Request], Awaitable[str]]
 HELP = (
     'I run the house from plain words: "sleepy time", "turn off the kitchen lights", "dim the desk lamp to 30%", '
     '"is the garage open?", "play jazz in the study", "turn off the porch light in 10 minutes", '
@@ -104,10 +107,15 @@ class HomeUnderstanding:
         self.languages = tuple(languages)
         self.model_online, self.later, self.later_routine = model_online, later, later_routine
         self.sentences = sentences  # skills' own ways to say things
+        self.handlers: dict[str, IntentHandler] = {}  # by action: questions answered elsewhere (register())
         self.legacy = _Legacy(actions, routines, version)
         self._grammar: Understanding | None = None
         self._built = -1
         self._conversations: dict[str, Conversation] = {}
+
+    def register(self, action: str, handler: IntentHandler) -> None:
+        """Answer an understood question with `handler` (e.g. "why" from the household's timeline)."""
+        self.handlers[action] = handler
 
     def forget(self, conversation: str) -> None:
         """A fresh start (/new): no pending question, nothing for "it" to refer to."""
@@ -139,7 +147,7 @@ class HomeUnderstanding:
         talk.question = None
         if outcome is None:
             outcome = grammar.understand(said, context)
-        if said.endswith("?") and _orders(outcome):  # "garage open?" asks; it never opens the garage
+        if said.endswith("?") and _orders(outcome, self.handlers):  # "garage open?" asks; it never opens the garage
             outcome = NotUnderstood(reason="a question the grammar read as an order")
         if isinstance(outcome, NotUnderstood):
             return await self._not_understood(said, outcome, request)
@@ -166,8 +174,7 @@ class HomeUnderstanding:
             except TargetNotFound:
                 pass  # not a complete match after all: never a dead end while a model can read it
         if self.model_online() is False:
-            near = f" Did you mean {', '.join(outcome.closest)}?" if outcome.closest else ""
-            return Answer(f"My model is offline, so I can't reason about that just now.{near} {OFFLINE_HINT}")
+            return Answer(offline_reply(outcome.closest))
         return None
 
     async def _carry_out(self, understood: Understood, talk: Conversation, request: Request) -> str:
@@ -179,6 +186,8 @@ class HomeUnderstanding:
                 return GREETING
             if action == "thanks":
                 return THANKS
+            if action in self.handlers:
+                return await self.handlers[action](understood, self._devices(understood), request)
             if action == "run_routine" and understood.routine:
                 routine = self.routines.get(understood.routine)
                 if routine is None:
@@ -302,9 +311,13 @@ class Unsupported(ClawError):
 QUESTION_WORDS = ("are ", "is ", "do ", "does ", "which ", "how ", "what ", "any ", "can ")
 
 
-def _orders(outcome: Outcome) -> bool:
+# Actions that ask rather than order: a "?" never turns them away (nor a registered handler's question).
+QUESTIONS = frozenset({"get_state", "get_temperature", "help", "greet", "thanks"})
+
+
+def _orders(outcome: Outcome, asking: Collection[str] = ()) -> bool:
     parts = outcome.parts if isinstance(outcome, Compound) else (outcome,) if isinstance(outcome, Understood) else ()
-    return any(p.action not in ("get_state", "get_temperature", "help", "greet", "thanks") for p in parts)
+    return any(p.action not in QUESTIONS and p.action not in asking for p in parts)
 
 
 def _commanded(text: str) -> bool:

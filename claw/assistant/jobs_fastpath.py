@@ -43,7 +43,7 @@ class Reminders:
         self.jobs = jobs
 
     async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
-        if turn.actor == "scheduler":  # a job's own text never schedules more jobs
+        if turn.principal.kind in ("job", "system"):  # a job's own text never schedules more jobs
             return None
         text = " ".join(inbound.text.split())
         if _LIST.match(text):

@@ -12,6 +12,7 @@ from typing import Any
 
 from claw.assistant import tokens
 from claw.assistant.llm import Model
+from claw.assistant.recollection import Recollection
 from claw.assistant.soul import Soul
 from claw.core.config import MemoryConfig
 from claw.core.errors import ModelUnavailable
@@ -19,7 +20,8 @@ from claw.core.store import Store
 from claw.core.store import facts as facts_db
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
-from claw.core.untrusted import clean_untrusted
+from claw.core.store.terms import words
+from claw.core.untrusted import clean_untrusted, forwarded
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,11 @@ def groups(messages: Sequence[Message]) -> list[list[Message]]:
 class Memory:
     """Builds each prompt and compacts each conversation; memory work never blocks a reply."""
 
-    def __init__(self, store: Store, model: Model, config: MemoryConfig, soul: Soul) -> None:
+    def __init__(
+        self, store: Store, model: Model, config: MemoryConfig, soul: Soul, recollection: Recollection | None = None
+    ) -> None:
         self.store, self.model, self.config, self.soul = store, model, config, soul
+        self.recollection = recollection if recollection is not None else Recollection(store, None)
         self._compacting: dict[str, asyncio.Task[None]] = {}
 
     @staticmethod
@@ -76,12 +81,20 @@ class Memory:
         overview: str = "",
         tool_schemas: Sequence[dict[str, Any]] = (),
         extra_system: str = "",
+        answering: int = 0,
     ) -> Prompt:
-        """System prompt (soul, facts, summary, home) plus as many recent turns as the budget allows."""
-        live = await self.store.run(log_db.live, conversation)
-        known = await self.store.run(facts_db.facts, self.scopes(conversation))
+        """System prompt (soul, preferences, summary, home, the facts this turn retrieved) plus as many recent turns
+        as the budget allows; `answering`: the inbound message this turn answers (see `messages.live`)."""
+        live = await self.store.run(log_db.live, conversation, answering)
+        scopes = self.scopes(conversation)
+        preferences = await self.store.run(facts_db.facts, scopes, 50, kind="preference")
+        query = next((m.content for m in reversed(live) if m.role == "user" and m.content.strip()), "")
+        relevant: list[facts_db.Fact] = []
+        if query:
+            found = await self.recollection.search(query[-500:], scopes, self.config.recall_facts)
+            relevant = [f.fact for f in found if f.fact.kind != "preference"]
         summary, _ = await self.store.run(facts_db.summary, conversation)
-        system = self._system(known, summary, overview, extra_system)
+        system = self._system(preferences, relevant, summary, overview, extra_system)
         used = tokens.count(system) + tokens.MESSAGE_OVERHEAD + tokens.tools_tokens(tool_schemas)
         room = self.config.budget_tokens - used
         chosen: list[list[dict[str, Any]]] = []
@@ -101,24 +114,32 @@ class Memory:
         total = self.config.budget_tokens - room
         return Prompt(messages, total, dropped=len(all_groups) - len(chosen))
 
-    def _system(self, known: Sequence[facts_db.Fact], summary: str, overview: str, extra: str) -> str:
+    def _system(
+        self,
+        preferences: Sequence[facts_db.Fact],
+        relevant: Sequence[facts_db.Fact],
+        summary: str,
+        overview: str,
+        extra: str,
+    ) -> str:
+        """Stable parts first (soul, standing preferences, summary, home), so a server's prompt cache holds
+        them across turns; then what this turn retrieved, and the time."""
         parts = [self.soul.text]
         fact_budget = int(self.config.budget_tokens * self.config.facts_share)
-        lines: list[str] = []
-        for f in known:  # newest first, so the oldest fall out of the prompt (they stay recallable)
-            line = f"- {f.text} ({f.author}, {time.strftime('%Y-%m-%d', time.localtime(f.ts))})"
-            if tokens.count("\n".join([*lines, line])) > fact_budget:
-                break
-            lines.append(line)
-        if lines:
-            parts.append("## What you remember (use the recall tool for more)\n" + "\n".join(lines))
+        standing = _fact_lines(preferences, fact_budget)
+        if standing:
+            parts.append("## The owners' standing preferences\n" + "\n".join(standing))
         if summary:
             parts.append("## Earlier in this conversation\n" + summary)
         if overview:
             parts.append(overview)
-        parts.append(f"Now: {time.strftime('%A %Y-%m-%d %H:%M %Z')}.")
-        if extra:
+        if extra:  # the turn's guidance (and decision schema notes) is the same every turn: before what changes
             parts.append(extra)
+        used = tokens.count("\n".join(standing))
+        lines = _fact_lines(relevant, max(fact_budget - used, 0))
+        if lines:
+            parts.append("## What you remember that may matter now (the recall tool finds more)\n" + "\n".join(lines))
+        parts.append(f"Now: {time.strftime('%A %Y-%m-%d %H:%M %Z')}.")
         return "\n\n".join(parts)
 
     def needs_compaction(self, prompt: Prompt) -> bool:
@@ -169,26 +190,36 @@ class Memory:
             note = "(Some older turns were archived without a summary; use the recall tool to search them.)"
             summary = previous if note in previous else f"{previous}\n{note}".strip()
         await self.store.run(_commit, conversation, summary, upto)
+        await self.recollection.embed_messages(old)  # the compacted turns stay findable by meaning
         log.info("compacted %s: %d messages up to #%d", conversation, len(old), upto)
 
     async def _flush(self, conversation: str, transcript: str, old: Sequence[Message]) -> None:
+        """Durable facts from the owners' own words only: text they forwarded, tool results and camera words
+        are never read for facts here (the model may still suggest one; storing it then needs their yes)."""
+        own = [m for m in old if m.role == "user" and m.content.strip() and not forwarded(m.content)]
+        if not own:
+            return
         answer = await self.model.chat(
-            [{"role": "system", "content": FLUSH_PROMPT}, {"role": "user", "content": transcript}],
+            [
+                {"role": "system", "content": FLUSH_PROMPT},
+                {"role": "user", "content": _transcript(own, limit_tokens=self.config.budget_tokens // 2)},
+            ],
             format=FLUSH_FORMAT,
+            purpose="summary",
         )
         try:
             found = json.loads(answer.content).get("facts", [])
         except (ValueError, AttributeError):
             found = []
-        author = next((m.sender for m in old if m.role == "user" and m.sender), "owner")
         for text in found:
             if isinstance(text, str) and 3 < len(text) < 300:
-                await self.store.run(
-                    facts_db.remember,
+                said = _source_of(text, own)  # the message it most likely came from, and who wrote it
+                await self.recollection.remember(
                     clean_untrusted(text),
                     scope=conversation,
-                    author=author,
+                    author=said.sender or "owner",
                     source="memory flush",
+                    message=said.id,
                 )
 
     async def _summarise(self, conversation: str, transcript: str) -> str:
@@ -201,11 +232,29 @@ class Memory:
                     "role": "user",
                     "content": f"Summary so far:\n{previous or '(none)'}\n\nNew turns:\n{transcript}",
                 },
-            ]
+            ],
+            purpose="summary",
         )
         text = clean_untrusted(answer.content).strip()
         limit = int(self.config.summary_tokens * tokens.CHARS_PER_TOKEN)
         return text[:limit] if text else previous
+
+
+def _fact_lines(facts: Sequence[facts_db.Fact], budget: int) -> list[str]:
+    """One line per fact with who said it and when, as many as fit in `budget` tokens."""
+    lines: list[str] = []
+    for f in facts:
+        line = f"- {f.text} ({f.author}, {time.strftime('%Y-%m-%d', time.localtime(f.valid_from or f.ts))})"
+        if tokens.count("\n".join([*lines, line])) > budget:
+            break
+        lines.append(line)
+    return lines
+
+
+def _source_of(fact: str, messages: Sequence[Message]) -> Message:
+    """The message sharing the most words with a fact (the newest on a tie): its provenance."""
+    wanted = set(words(fact))
+    return max(reversed(messages), key=lambda m: len(wanted & set(words(m.content))))
 
 
 def _commit(db: Any, conversation: str, summary: str, upto: int) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 # name -> environment variable; the systemd credential has the same name in lower case
 KNOWN = {
     "dashboard_token": "CLAW_TOKEN",
+    "mcp_token": "CLAW_MCP_TOKEN",  # an agent's token, for `claw mcp` (never the dashboard's)
     "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
 }

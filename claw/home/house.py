@@ -11,6 +11,8 @@ from typing import Any
 
 from claw.core.config import Config
 from claw.core.findings import Check
+from claw.core.principals import system
+from claw.core.ratelimit import CommandLimits
 from claw.core.request import unattended
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
@@ -55,7 +57,8 @@ class Home:
         timeout = config.home.device_timeout
         self.drivers["sonos"] = SonosDriver(timeout, peers=lambda: self.registry.devices())
         self.registry = Registry(store, config.home, self.drivers)
-        self.control = Control(self.registry, self.drivers, guard, store, timeout=timeout)
+        limits = CommandLimits(config.limits.agent_commands_per_minute, config.limits.owner_commands_per_minute)
+        self.control = Control(self.registry, self.drivers, guard, store, timeout=timeout, limits=limits)
         self.actions = Actions(self.registry, self.control, self.routines, guard, killswitch, store, self.room_aliases)
         self.discovery = Discovery(
             lambda: self.matchers,
@@ -159,7 +162,9 @@ class Home:
             await self.registry.found(found)
             return f"The {known.name} is now at {found.address}."
 
-        await self.guard.hold(f"let the {known.name} move to {found.address}", move, unattended("discovery", "system"))
+        await self.guard.hold(
+            f"let the {known.name} move to {found.address}", move, unattended(system("discovery"), "system")
+        )
         return False
 
     async def _answers(self, device: Device) -> bool:

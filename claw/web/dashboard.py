@@ -10,12 +10,15 @@ from typing import Any
 from aiohttp import web
 
 from claw import __version__
+from claw.core.authority import Power, decide, refusal, sees_codes
+from claw.core.principals import Principal, agent_conversation
 from claw.core.request import Request, unattended
 from claw.core.store import messages as log_db
 from claw.core.store.audit import recent, write
 from claw.home.control import say_results
 from claw.home.device import Device
 from claw.home.house import Home
+from claw.web.auth import PRINCIPAL
 from claw.web.feed import Feed
 from claw.web.public import picture
 from claw.web.site import SITE, Site
@@ -30,7 +33,15 @@ CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-STATUS_HTTP = {"done": 200, "already": 200, "held": 202, "needs_approval": 409, "failed": 502, "unsupported": 400}
+STATUS_HTTP = {
+    "done": 200,
+    "already": 200,
+    "held": 202,
+    "needs_approval": 409,
+    "failed": 502,
+    "unsupported": 400,
+    "limited": 429,  # a pause, in plain words: nothing was sent
+}
 
 
 def install(app: web.Application, claw: Site) -> None:
@@ -96,9 +107,15 @@ def _device(home: Home, device_id: str) -> Device:
     return found
 
 
-def _turn(claw: Site) -> Request:
-    """Dashboard actions are the (first) owner's, through the `dashboard` path; codes go to the owners."""
-    return unattended(claw.local.actor, "dashboard", claw.local.conversation)
+def _turn(request: web.Request) -> Request:
+    """Who clicked: the owner's dashboard session, or an agent holding its own token; codes go to the owners."""
+    who = request[PRINCIPAL]
+    conversation = _claw(request).local.conversation if who.speaks_for_owner else agent_conversation(who)
+    return unattended(who, "dashboard", conversation)
+
+
+def _refused(who: Principal, power: Power) -> web.HTTPForbidden:
+    return web.HTTPForbidden(text=json.dumps({"error": refusal(who, power)}), content_type="application/json")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -154,7 +171,7 @@ async def control(request: web.Request) -> web.Response:
         raise web.HTTPConflict(
             text=json.dumps({"error": f"{target.name} is ignored; un-ignore it first"}), content_type="application/json"
         )
-    [result] = await home.control.apply([target], change, _turn(claw))
+    [result] = await home.control.apply([target], change, _turn(request))
     if result.status == "unsupported":
         field = "power" if change.power is not None else ("action" if change.action else "values")
         raise Invalid(field, f"{target.name} can't {change.describe()}")
@@ -164,7 +181,7 @@ async def control(request: web.Request) -> web.Response:
         "device": target.describe(),
     }
     if result.status == "held":
-        match = CODE.search(result.detail)
+        match = CODE.search(result.detail) if sees_codes(request[PRINCIPAL]) else None
         body["code"] = match.group(1) if match else ""
     return _json(body, STATUS_HTTP.get(result.status, 200))
 
@@ -177,17 +194,23 @@ async def ignore(request: web.Request) -> web.Response:
     body = await json_object(request, required=False)
     only(body, {"ignored"})
     ignored = boolean(body, "ignored", True)
-    turn = _turn(claw)
+    turn = _turn(request)
+    verdict = decide(turn.principal, "manage")
+    if verdict == "no":
+        raise _refused(turn.principal, "manage")
 
     async def apply() -> str:
         await home.registry.update(target, ignored=ignored)
         await claw.store.run(write, turn.audit("ignore" if ignored else "un-ignore", target.name))
         return f"{'Ignoring' if ignored else 'Watching'} {target.name}."
 
-    if ignored and target.kind == "camera" and not target.ignored:
-        # ignoring a camera switches it off for Claw: that is "disable a camera", which needs the owner's code
-        held = await claw.guard.hold(f"stop watching the {target.name}", apply, turn)
-        return _json({"status": "held", "message": held.prompt, "code": held.code, "device": target.describe()}, 202)
+    if verdict == "code" or (ignored and target.kind == "camera" and not target.ignored):
+        # ignoring a camera switches it off for Claw: that is "disable a camera", which needs the owner's code;
+        # an agent's management waits for an owner's code whatever it is
+        words = f"stop watching the {target.name}" if ignored else f"watch the {target.name} again"
+        held = await claw.guard.hold(words, apply, turn)
+        code = held.code if sees_codes(turn.principal) else ""
+        return _json({"status": "held", "message": held.shown, "code": code, "device": target.describe()}, 202)
     message = await apply()
     return _json({"status": "done", "message": message, "device": target.describe()})
 
@@ -205,7 +228,7 @@ async def run_routine(request: web.Request) -> web.Response:
     if routine is None:
         raise not_found(f"routine called {name!r}")
     paused = await _paused(claw)
-    message = await home.actions.routine(routine, _turn(claw))
+    message = await home.actions.routine(routine, _turn(request))
     return _json({"status": "paused" if paused else "done", "message": message}, 409 if paused else 200)
 
 
@@ -223,8 +246,20 @@ async def set_killswitch(request: web.Request) -> web.Response:
     only(body, {"paused"})
     paused = boolean(body, "paused")
     was = await _paused(claw)
-    turn = _turn(claw)
+    turn = _turn(request)
     detail = "automations and alerts paused" if paused else "automations and alerts resumed"
+    if paused != was and decide(turn.principal, "manage") != "yes":
+        # an agent may not pause or resume the house by itself: an owner's code decides
+        if decide(turn.principal, "manage") == "no":
+            raise _refused(turn.principal, "manage")
+
+        async def flip() -> str:
+            await claw.killswitch.set(paused, turn, detail)
+            claw.live.publish("killswitch", {"paused": paused})
+            return f"{'Paused' if paused else 'Resumed'} automations and alerts."
+
+        held = await claw.guard.hold("pause all automations" if paused else "resume automations", flip, turn)
+        return _json({"paused": was, "status": "held", "message": held.shown}, 202)
     if paused != was:
         await claw.killswitch.set(paused, turn, detail)
         claw.live.publish("killswitch", {"paused": paused})
@@ -234,17 +269,18 @@ async def set_killswitch(request: web.Request) -> web.Response:
 
 
 async def pending(request: web.Request) -> web.Response:
-    """Actions waiting for an owner's OK code."""
+    """Actions waiting for an owner's OK code; an agent sees what waits, never a code."""
     waiting = _claw(request).guard.pending()
+    shown = sees_codes(request[PRINCIPAL])
     return _json(
         [
             {
-                "code": p.code,
+                "code": p.code if shown else "",
                 "description": p.description,
                 "requested_by": p.requested_by,
                 "path": p.via,
                 "expires": p.expires,
-                "prompt": p.prompt,
+                "prompt": p.prompt if shown else "Waiting for an owner's code (it went to the owners).",
             }
             for p in sorted(waiting, key=lambda p: p.created)
         ]
@@ -261,6 +297,8 @@ async def audit(request: web.Request) -> web.Response:
 
 
 async def notifications(request: web.Request) -> web.Response:
+    if not sees_codes(request[PRINCIPAL]):  # the owners' notices carry codes and who asked what
+        raise _refused(request[PRINCIPAL], "see codes")
     return _json(list(request.app[FEED].notifications))
 
 
@@ -268,7 +306,9 @@ async def chat_history(request: web.Request) -> web.Response:
     """The owner's recent conversation (all channels), oldest first: the chat panel's scrollback."""
     claw = _claw(request)
     limit = int_query(request, "limit", 40, 1, 200)
-    messages = await claw.store.run(log_db.live, claw.local.conversation)
+    who = request[PRINCIPAL]
+    conversation = claw.local.conversation if who.speaks_for_owner else agent_conversation(who)
+    messages = await claw.store.run(log_db.live, conversation)
     said = [m for m in messages if m.role in ("user", "assistant") and m.content.strip()]
     return _json(
         [{"role": m.role, "text": m.content, "channel": m.channel, "ts": m.ts} for m in said[-limit:]],
@@ -295,6 +335,8 @@ async def _snapshot(request: web.Request, kind: str) -> web.Response:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
+    if not sees_codes(request[PRINCIPAL]):  # the owners' live feed carries their notices (and codes)
+        raise _refused(request[PRINCIPAL], "see codes")
     return await serve_stream(request, _claw(request).live)
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from claw import __version__
-from claw.web import dashboard, mcp, openai_compat
-from claw.web.auth import Handler, guard
+from claw.core.authority import sees_codes
+from claw.core.errors import DiskFull
+from claw.core.principals import agent_conversation
+from claw.web import dashboard, mcp, memory_api, openai_compat
+from claw.web.auth import PRINCIPAL, Handler, guard
 from claw.web.public import QuietServerLog
 from claw.web.site import SITE, Site
 from claw.web.validate import Invalid
@@ -54,8 +58,12 @@ async def chat(request: web.Request) -> web.Response:
         raise Invalid("text", "must be a non-empty string")
     if len(text) > MAX_TEXT:  # a field over its documented maxLength is a validation error, like any other
         raise Invalid("text", f"must be at most {MAX_TEXT} characters, not {len(text)}")
-    reply = await _claw(request).local.ask(text)
-    media = [_claw(request).media_url(m.path, m.content_type) for m in reply.media]
+    claw, who = _claw(request), request[PRINCIPAL]
+    if who.speaks_for_owner:
+        reply = await claw.local.ask(text)
+    else:  # an agent talks in its own conversation, as itself: it confirms nothing and is shown no code
+        reply = await claw.local.ask(text, principal=who, conversation=agent_conversation(who), sender=who.name)
+    media = [claw.media_url(m.path, m.content_type) for m in reply.media]
     return web.json_response({"reply": reply.text, "media": media})
 
 
@@ -86,16 +94,45 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         exc.text = json.dumps({"error": exc.text or exc.reason, "field": ""})
         exc.content_type = "application/json"
         raise
+    except DiskFull as exc:  # nothing new is taken (nor acknowledged) until there is room: one line, no traceback
+        log.error("private: %s %s refused: %s", request.method, request.path[:200], exc)
+        return web.json_response({"error": f"{exc}.", "field": ""}, status=503, headers={"Retry-After": "60"})
     except Exception:  # a bug, not a bad request: the traceback is for us
         log.exception("private: %s %s failed", request.method, request.path[:200])
         return web.json_response({"error": "internal error (the log says more)", "field": ""}, status=500)
+
+
+@web.middleware
+async def withhold_codes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Belt and braces: no live code leaves in any answer to an agent, whatever endpoint it reached."""
+    response = await handler(request)
+    who = request.get(PRINCIPAL)
+    if who is None or sees_codes(who) or not isinstance(response, web.Response):
+        return response
+    if not response.content_type.startswith(("application/json", "text/")) or response.text is None:
+        return response
+    text = response.text
+    for code in {p.code for p in _claw(request).guard.pending()}:
+        text = re.sub(rf"\b{code}\b", "····", text)
+    response.text = text
+    return response
 
 
 def build(claw: Site) -> web.Application:
     """The private aiohttp application: the contract's JSON API, the dashboard and the OpenAI front door."""
     cfg = claw.config.private
     app = web.Application(
-        middlewares=[guard(token=claw.token, bound_host=cfg.host, always=cfg.token_required), json_errors],
+        middlewares=[
+            guard(
+                token=claw.token,
+                bound_host=cfg.host,
+                always=cfg.token_required,
+                owner=claw.local.actor,
+                agents=claw.agent_named,
+            ),
+            json_errors,
+            withhold_codes,
+        ],
         client_max_size=8 * 1024 * 1024,
         handler_args={"logger": QuietServerLog(logging.getLogger("claw.web.private.server"), {"listener": "private"})},
     )
@@ -106,6 +143,7 @@ def build(claw: Site) -> web.Application:
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/jobs", jobs)
     dashboard.install(app, claw)
+    memory_api.install(app)
     openai_compat.install(app, claw)
     if mcp.available():  # the [mcp] extra
         from claw.web.mcp import endpoint  # noqa: PLC0415 -- loads the SDK only when it is installed

@@ -24,6 +24,8 @@ MEDIA = {
     "HassSetVolumeRelative": "adjust_volume",
 }
 SIMPLE = {"ClawHelp": "help", "ClawGreeting": "greet", "ClawThanks": "thanks", "HassNevermind": "cancel"}
+# Questions to the household's timeline ("why did the porch light turn on?"): the devices named, for a handler.
+TIMELINE = {"ClawWhy": "why", "ClawWhoDid": "who", "ClawWhileAway": "while_away"}
 LIGHT_SET = {
     "brightness": ("set_brightness", "brightness"),
     "color": ("set_color", "color"),
@@ -106,8 +108,10 @@ class Resolver:
         make = _Maker(name, language, text)
         if name in SIMPLE:
             return make(SIMPLE[name])
-        if name == "ClawRunRoutine":
-            return make("run_routine", routine=str(slots["routine"]))
+        if name in TIMELINE:
+            return self._timeline(name, slots, result, make)
+        if name == "ClawRunRoutine":  # a template without {routine} names no routine: not a match
+            return make("run_routine", routine=str(slots["routine"])) if "routine" in slots else None
         if name == "ClawAreaPercent":
             return self._area_percent(slots, make)
         if name == "ClawDescribe":
@@ -287,6 +291,20 @@ class Resolver:
         if found and values.get("state") in {"on", "off"}:
             values["state"] = _state_word(str(values["state"]), found)
         return make(action, found, **values) if found else None
+
+    def _timeline(self, name: str, slots: Mapping[str, Any], result: RecognizeResult, make: _Maker) -> Outcome | None:
+        """ "Why did the porch light turn on?", "who unlocked the door?": the devices asked about (all the locks
+        for "the door"); "what did you do while I was away?" names none."""
+        domains = _allowed_domains(result)
+        if "name" in slots:
+            found = self.home.named(str(slots["name"]), None)
+        elif domains:
+            found = self.home.select(lambda e: e.domain in domains)
+        else:
+            found = []
+        if name != "ClawWhileAway" and not found:
+            return None
+        return make(TIMELINE[name], found, verb=slots.get("verb"))
 
     def _describe(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
         """ "How bright is the desk lamp", "what's playing in the kitchen": read the state of what was named."""

@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from claw.core.errors import StateError
+from claw.core.store.terms import terms
+
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
     # executescript() would COMMIT mid-migration; statements one by one stay in our transaction
@@ -192,15 +195,90 @@ def _v4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+_FTS_TRIGGERS = """
+CREATE TRIGGER {t}_ai AFTER INSERT ON {t} BEGIN
+  INSERT INTO {t}_fts (rowid, {c}) VALUES (new.rowid, new.{c});
+END
+;;CREATE TRIGGER {t}_ad AFTER DELETE ON {t} BEGIN
+  INSERT INTO {t}_fts ({t}_fts, rowid, {c}) VALUES ('delete', old.rowid, old.{c});
+END
+;;CREATE TRIGGER {t}_au AFTER UPDATE OF {c} ON {t} BEGIN
+  INSERT INTO {t}_fts ({t}_fts, rowid, {c}) VALUES ('delete', old.rowid, old.{c});
+  INSERT INTO {t}_fts (rowid, {c}) VALUES (new.rowid, new.{c});
+END
+"""
+
+
+def _accent_blind_fts(db: sqlite_utils.Database, table: str, column: str) -> None:
+    """Rebuild a table's FTS5 index so "cafe" finds "café" and "Strasse" finds "Straße" (remove_diacritics 2)."""
+    for trigger in ("ai", "ad", "au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {table}_{trigger}")
+    db.execute(f"DROP TABLE IF EXISTS {table}_fts")
+    db.execute(
+        f"CREATE VIRTUAL TABLE {table}_fts USING fts5({column}, content='{table}', content_rowid='id',"
+        " tokenize='unicode61 remove_diacritics 2')"
+    )
+    for statement in _FTS_TRIGGERS.format(t=table, c=column).split(";;"):
+        db.execute(statement)
+    db.execute(f"INSERT INTO {table}_fts ({table}_fts) VALUES ('rebuild')")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    # Memory with a history and by meaning: each fact names the message it came from, holds from valid_from
+    # until superseded_by names the fact that replaced it (never overwritten), and is a plain fact or a standing
+    # preference; it is found by its stemmed, accent-folded words (terms) and by its vector (one float32 blob
+    # per fact or compacted message, compared with sqlite-vec). The audit log is read as a timeline by time.
+    _run(
+        db,
+        """
+        ALTER TABLE facts ADD COLUMN message INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE facts ADD COLUMN valid_from REAL NOT NULL DEFAULT 0;
+        ALTER TABLE facts ADD COLUMN superseded_by INTEGER;
+        ALTER TABLE facts ADD COLUMN kind TEXT NOT NULL DEFAULT 'fact';
+        ALTER TABLE facts ADD COLUMN terms TEXT NOT NULL DEFAULT '';
+        UPDATE facts SET valid_from = ts;
+        CREATE INDEX facts_current ON facts(scope, ts) WHERE deleted IS NULL AND superseded_by IS NULL;
+        CREATE TABLE vectors (
+            kind TEXT NOT NULL,              -- 'fact' or 'message'
+            ref INTEGER NOT NULL,            -- its row id
+            model TEXT NOT NULL,             -- the embedding model: vectors of another model are not compared
+            bits BLOB NOT NULL,              -- the vector's signs, one bit a dimension: the cheap first pass
+            PRIMARY KEY (kind, ref)
+        );
+        CREATE TABLE vector_floats (         -- apart, so the first pass scans narrow rows only
+            kind TEXT NOT NULL,
+            ref INTEGER NOT NULL,
+            vector BLOB NOT NULL,            -- float32, unit length: the exact (cosine) second pass
+            PRIMARY KEY (kind, ref)
+        );
+        CREATE TABLE device_changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts REAL NOT NULL,
+            device TEXT NOT NULL,            -- the device id
+            name TEXT NOT NULL,
+            what TEXT NOT NULL,              -- 'on', 'off', 'locked', 'unlocked', 'open', 'closed', 'armed (night)'...
+            audit INTEGER NOT NULL DEFAULT 0 -- the audit row that caused it; 0: by hand, or by the device itself
+        );
+        CREATE INDEX device_changes_by_time ON device_changes(ts);
+        CREATE INDEX audit_by_time ON audit(ts);
+        """,
+    )
+    for fact_id, text in db.execute("SELECT id, text FROM facts").fetchall():
+        db.execute("UPDATE facts SET terms = ? WHERE id = ?", [terms(text), fact_id])
+    _accent_blind_fts(db, "facts", "terms")
+    _accent_blind_fts(db, "messages", "content")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply the migrations this database lacks, each in its own transaction; return the version."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema version {version} is newer than this Claw ({len(MIGRATIONS)}): upgrade Claw"
+        raise StateError(
+            f"its schema version {version} is newer than this Claw's ({len(MIGRATIONS)}): upgrade Claw, "
+            "or `claw restore` a backup this version took"
         )
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
         with db.conn:
