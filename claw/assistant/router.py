@@ -201,6 +201,8 @@ class Router:
         inbound = entry.inbound
         try:
             if after is not None:
+                if inbound.message_id:
+                    await self.store.run(log_db.wait, inbound.message_id)
                 await asyncio.wait({after})
                 if inbound.message_id:  # its words come after the earlier turn's reply in the history
                     await self.store.run(log_db.requeue, inbound.message_id)

@@ -143,11 +143,20 @@ def take(db: sqlite_utils.Database, message_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+def wait(db: sqlite_utils.Database, message_id: int) -> None:
+    """A taken message whose model turn waits for an earlier one: its try counts only once its turn starts
+    (a restart while it waits must not bring it closer to being given up)."""
+    db.execute("UPDATE messages SET tries = MAX(tries - 1, 0) WHERE id = ? AND answered IS NULL", [message_id])
+
+
 def requeue(db: sqlite_utils.Database, message_id: int) -> None:
-    """A message whose model turn waited for an earlier one moves after that turn's reply in the history."""
+    """A message whose model turn waited for an earlier one starts now: after that turn's reply in the history."""
     with db.conn:
         db.conn.execute("BEGIN IMMEDIATE")
-        db.execute("UPDATE messages SET seq = ? WHERE id = ? AND answered IS NULL", [_next_seq(db), message_id])
+        db.execute(
+            "UPDATE messages SET seq = ?, tries = tries + 1 WHERE id = ? AND answered IS NULL",
+            [_next_seq(db), message_id],
+        )
 
 
 def session_start(db: sqlite_utils.Database, conversation: str) -> int:
@@ -173,7 +182,7 @@ def live(db: sqlite_utils.Database, conversation: str, answering: int = 0) -> li
     answered (queued behind it, or left by a restart) are not in its history: they get turns of their own.
     """
     start = session_start(db, conversation)
-    others = " AND NOT (role = 'user' AND answered IS NULL AND tries > 0 AND id != :m)" if answering else ""
+    others = " AND NOT (role = 'user' AND answered IS NULL AND id != :m)" if answering else ""
     rows = db.query(
         f"SELECT * FROM messages WHERE conversation = :c AND seq > :s AND compacted = 0{others} ORDER BY seq",
         {"c": conversation, "s": start, "m": answering},
