@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from claw.assistant import jobs_tools, skill_tools
+from claw.assistant.embedder import embedder_for
 from claw.assistant.eyes_chat import EyesFastPath
 from claw.assistant.eyes_tools import add_eyes_tools
 from claw.assistant.home_tools import add_home_tools
@@ -24,24 +26,32 @@ from claw.assistant.jobs_fastpath import Reminders
 from claw.assistant.llm import Model
 from claw.assistant.loop import Brain
 from claw.assistant.memory import Memory
+from claw.assistant.memory_chat import MemoryChat
 from claw.assistant.memory_tools import add_memory_tools
 from claw.assistant.overview import overview as home_overview
 from claw.assistant.owner_tools import owner_tools
+from claw.assistant.recollection import Recollection
 from claw.assistant.router import Router
 from claw.assistant.soul import Soul
 from claw.assistant.toolbox import Tools
 from claw.assistant.vision import VisionDescriber
+from claw.assistant.why import ChangeRecorder, Timeline, TimelineAnswers
 from claw.channels.local import LocalChannel
 from claw.core import config as config_file
+from claw.core import instance, principals
+from claw.core.agent_tokens import AgentTokens
 from claw.core.backoff import DEFAULT_BACKOFF, Backoff
+from claw.core.backups import NightlyBackup
 from claw.core.bus import Bus, Media, Outbound, OutKind
 from claw.core.config import Config
 from claw.core.errors import ClawError, ModelUnavailable
 from claw.core.findings import Check
 from claw.core.media import MediaTokens
+from claw.core.owners import OwnerChanges, Owners
 from claw.core.request import Request, owner_conversation
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
+from claw.core.store.db import make_state_dir
 from claw.core.supervisor import Supervisor
 from claw.core.systemd import feed_watchdog, notify, watchdog_interval
 from claw.home.hass.link import HomeAssistantLink, link_for
@@ -120,7 +130,11 @@ class Daemon:
         self.model = Model(config.llm)
         self.tools = Tools(result_chars=config.llm.tool_result_chars, guard=self.guard)
         self.soul = Soul(config.soul_path)
-        self.memory = Memory(self.store, self.model, config.memory, self.soul)
+        # memory found by words and meaning; the household's timeline answers "why did that happen?"
+        self.recollection = Recollection(self.store, embedder_for(config.llm, config.memory.embed_model))
+        self.memory = Memory(self.store, self.model, config.memory, self.soul, self.recollection)
+        self.timeline = Timeline(self.store)
+        self.changes = ChangeRecorder(self.store)
         self.overview_parts: list[Callable[[], str]] = []
         self.brain = Brain(
             model=self.model,
@@ -137,9 +151,17 @@ class Daemon:
             self.store,
             actor=first.name if first else "owner",
             conversation=owner_conversation(first.key if first else "local"),
+            principal=principals.dashboard(first.name if first else "owner"),  # the owner's dashboard session
         )
         self.bus.add_channel(self.local)
-        add_memory_tools(self.tools, self.store)
+        # the one identity map of owners, for every channel; changed by chat only with an owner's code
+        self.owners = Owners(config.owners, self.store)
+        self.agents = AgentTokens(self.state, config.mcp.agents)  # agents' own tokens, never the dashboard's
+        changes = OwnerChanges(self.owners, self.guard, self.store)
+        for tool in owner_tools(changes.add, changes.remove):
+            self.tools.add(tool)
+        add_memory_tools(self.tools, self.store, self.recollection)
+        self.router.fast_paths.append(MemoryChat(self.store, self.recollection))
         self.snapshots: dict[str, Any] = {}
         self.checks: list[Check] = []
         self.public_routes: list[Callable[[web.Application], None]] = []
@@ -167,13 +189,17 @@ class Daemon:
             supervisor=self.supervisor,
             notify=lambda text: self.notify(text),
         )
-        self.hass = link_for(self.config, home.registry, notify=lambda text: self.notify(text))
+        self.hass = link_for(self.config, home.registry, notify=lambda text: self.notify(text), guard=self.guard)
         if self.hass is not None:  # Home Assistant's exposed entities, pushed over its WebSocket API
             home.drivers[self.hass.name] = self.hass
             home.bridges["home assistant"] = self.hass.run
         if self.config.mqtt.enabled:  # Zigbee2MQTT, Tasmota, ESPHome: Home Assistant MQTT discovery on the broker
             mqtt = MqttDriver(
-                self.config.mqtt, home.registry, lambda text: self.notify(text), timeout=self.config.home.device_timeout
+                self.config.mqtt,
+                home.registry,
+                lambda text: self.notify(text),
+                guard=self.guard,  # announcements that would move or redirect a device wait for the owners' code
+                timeout=self.config.home.device_timeout,
             )
             home.drivers[mqtt.name] = mqtt
             home.bridges["mqtt"] = mqtt.run
@@ -192,7 +218,15 @@ class Daemon:
         )
         self.router.session_listeners.append(self.understanding.forget)
         self.router.fast_paths.append(self.understanding)
+        answers = TimelineAnswers(self.timeline)
+        self.understanding.register("why", answers.why)
+        self.understanding.register("who", answers.who)
+        self.understanding.register("while_away", answers.while_away)
+        home.registry.listeners.append(self.changes.on_device)
         add_home_tools(self.tools, home)
+        # the brain grounds the model's proposals in the owner's words and builds its decision schema from these
+        self.brain.devices, self.brain.routines = home.registry.devices, home.routines.all
+        self.brain.rooms = self.config.home.rooms
         self.tools.add(skill_tools.skill_guide(self.skills.guide))
         self.overview_parts.append(lambda: home_overview(home.registry.devices(), home.routines.all()))
         self.overview_parts.append(self.skills.overview)
@@ -247,12 +281,10 @@ class Daemon:
             bus=self.bus,
             media=self.media,
             supervisor=self.supervisor,
-            guard=self.guard,
+            owners=self.owners,
         )
         self.bus.add_channel(whatsapp)
         self.public_routes.append(whatsapp.routes)
-        for tool in owner_tools(whatsapp.owner_changes.add, whatsapp.owner_changes.remove):
-            self.tools.add(tool)
         self.router.status_lines.append(whatsapp.status_line)
         self.snapshots["outbox"] = whatsapp.snapshot
         return whatsapp
@@ -261,7 +293,7 @@ class Daemon:
         # python-telegram-bot (the [telegram] extra) loads only when Telegram is on
         from claw.channels.telegram.channel import Telegram  # noqa: PLC0415
 
-        telegram = Telegram(self.config, store=self.store, bus=self.bus, supervisor=self.supervisor)
+        telegram = Telegram(self.config, store=self.store, bus=self.bus, supervisor=self.supervisor, owners=self.owners)
         self.bus.add_channel(telegram)
         self.router.status_lines.append(telegram.status_line)
         self.snapshots.setdefault("outbox", telegram.snapshot)  # WhatsApp's panel lists every channel's rows
@@ -358,6 +390,9 @@ class Daemon:
             home=self.home,
             snapshots=self.snapshots,
             tools=self.tools,
+            agents=self.agents,
+            memory=self.recollection,
+            timeline=self.timeline,
         )
 
     # --- lifetime ----------------------------------------------------------------------------------
@@ -368,29 +403,72 @@ class Daemon:
 
     async def start(self) -> None:
         """Open the store, start the parts and listeners; raise ClawError with a fix when it can't."""
-        self.state.mkdir(parents=True, exist_ok=True)
+        make_state_dir(self.state)  # StateError: one line naming the folder and the fix
+        self._check_ports()  # before any part starts: a busy port is one line, with nothing to stop
         self.token = dashboard_token(self.state)
-        await self.store.open()
+        await self.store.open()  # a damaged database is moved aside and the newest good backup restored
+        await self.owners.load()
+        await asyncio.to_thread(self.agents.ensure)
         if self.home is not None:
             await asyncio.to_thread(self.skills.loader.load)  # parse off the loop; apply below reuses the cache
             self.skills.load()
         for part in self._parts():
             await part.start()
+        if self.recollection.embedder is not None:
+            if self.store.vectors_missing:
+                log.error("VECTOR SEARCH OFF although [memory] embed_model is set: %s", self.store.vectors_missing)
+            self.supervisor.start("memory vectors", self._embed_missing)
         if self.home is not None:
             self.skills.report_loaded()
             self.supervisor.start("skills", self.skills.watch)
         await self._listen("private", private.build(self.site()), self.config.private.host, self.config.private.port)
+        host = self.config.private.host
+        reach = "127.0.0.1" if host.strip("[]") in ("", "0.0.0.0", "::", "*") else host
+        reach = f"[{reach.strip('[]')}]" if ":" in reach else reach  # an IPv6 address, as a URL writes it
+        instance.announce(self.state, f"http://{reach}:{self.config.private.port}")  # `claw chat` finds us here
         if self.public_routes:
             app = public.build(self.media, self.public_routes)
             await self._listen("public", app, self.config.public.host, self.config.public.port)
         self.supervisor.start("router", self.router.run)
         self.supervisor.start("model monitor", self._watch_model)
+        if self.config.backup.enabled:
+            backups = NightlyBackup(
+                self.store, self.config.backup, self.config.location.timezone, notify=lambda text: self.notify(text)
+            )
+            self.supervisor.start("backup", backups.run)
+        if (recovered := self.store.recovered) is not None:  # the owners hear it once, in words
+            taken = time.strftime("%d %b %H:%M", time.localtime(recovered.taken))
+            await self.notify(
+                f"I found my database damaged at start-up and restored the backup from {taken}; "
+                f"what changed after that is lost. The damaged copy is kept as {recovered.damaged}."
+            )
         interval = watchdog_interval()
         if interval:
             self.supervisor.start("watchdog", lambda: feed_watchdog(interval))
         self.ready.set()
         notify("READY=1")
         log.info("ready in %.2f s", time.time() - self.started)
+
+    def _check_ports(self) -> None:
+        """ClawError (the same words as `_listen`) when a listener's port is already taken."""
+        wanted = [("private", self.config.private.host, self.config.private.port)]
+        if self.public_routes:
+            wanted.append(("public", self.config.public.host, self.config.public.port))
+        for name, host, port in wanted:
+            try:
+                infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+            except OSError:
+                continue  # a name that does not resolve: `_listen` says so
+            for family, kind, proto, _, address in infos:
+                with socket.socket(family, kind, proto) as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+                    try:
+                        probe.bind(address)
+                    except OSError as exc:
+                        raise ClawError(
+                            f"cannot listen on {host}:{port} for the {name} listener ({exc.strerror}): "
+                            f"is another Claw running? Stop it or change [{name}] port"
+                        ) from None
 
     async def _listen(self, name: str, app: web.Application, host: str, port: int) -> None:
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
@@ -406,6 +484,14 @@ class Daemon:
             ) from None
         self._runners.append(runner)
         log.info("%s listener on http://%s:%d", name, host, port)
+
+    async def _embed_missing(self) -> None:
+        """Embed facts written while the embedding model was away (or before it was configured), now and then."""
+        while True:
+            with contextlib.suppress(ModelUnavailable):
+                while await self.recollection.backfill() > 0:
+                    pass
+            await asyncio.sleep(300.0)
 
     async def _watch_model(self) -> None:
         """Ask the model server now and then, so its state is known and logged once per change."""
@@ -424,6 +510,7 @@ class Daemon:
     async def stop(self) -> None:
         """Stop everything within ~5 s: listeners (no new work), components, parts, then the store."""
         notify("STOPPING=1")
+        instance.withdraw(self.state)
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
@@ -436,9 +523,12 @@ class Daemon:
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
         await self.memory.close()
+        await self.changes.stop()
+        await self.recollection.close()
         await self.model.close()
         await self.store.close()
-        log.info("stopped")
+        if self.ready.is_set():  # a start that failed says so in one line (cli), not with "stopped" beside it
+            log.info("stopped")
 
     def request_stop(self) -> None:
         self._stop.set()

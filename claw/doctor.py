@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from pathlib import Path
 
 import aiohttp
 
+from claw.assistant.embedder import embedder_for
 from claw.assistant.llm import Model
+from claw.assistant.model_probe import context_size, round_trip
+from claw.core import instance
 from claw.core.config import Config, LLMConfig, missing_extras
-from claw.core.errors import ConfigError, ModelMissing, ModelOffline, ModelUnavailable
+from claw.core.errors import ConfigError, ModelMissing, ModelOffline, ModelUnavailable, StateError
 from claw.core.secrets import secret
-from claw.core.store import Store
+from claw.core.store import Store, backup
+from claw.core.store.db import load_vectors, make_state_dir
+from claw.core.store.driver import sqlite_driver
 from claw.core.store.outbox import counts
 from claw.daemon import load_config
 from claw.web import mcp
@@ -50,8 +56,15 @@ async def doctor(path: Path) -> int:
     report.ok(f"config is valid ({config.source})")
     for problem in missing_extras(config):
         report.fail(str(problem))
-    _check_state(config, report)
+    if not _check_state(config, report):
+        print("1 problem to fix.")
+        return StateError.exit_code
+    if damage := _check_database(config, report):
+        print(damage)  # the one thing to fix first: nothing below can be trusted on a damaged database
+        return StateError.exit_code
     await _check_model(config, report)
+    await _check_model_in_use(config, report)
+    await _check_memory(config, report)
     await _check_listeners(config, report)
     await _check_mcp(config, report)
     _check_whatsapp(config, report)
@@ -63,18 +76,52 @@ async def doctor(path: Path) -> int:
     return 0 if not report.failures else 1
 
 
-def _check_state(config: Config, report: Report) -> None:
+async def _check_memory(config: Config, report: Report) -> None:
+    """Recall by meaning needs sqlite-vec and an embedding model; without either, say that it uses words only."""
+    conn = sqlite_driver().connect(":memory:")
+    try:
+        why = load_vectors(conn)
+    finally:
+        conn.close()
+    if why:
+        report.warn(f"vector search is OFF: {why}; memory recall uses words only (FTS5)")
+    model = config.memory.embed_model
+    if not model:
+        report.warn(
+            "[memory] embed_model is empty: memory recall uses words only (FTS5); name an embedding model the "
+            "[llm] server serves (e.g. nomic-embed-text) to find facts by meaning too"
+        )
+        return
+    embedder = embedder_for(config.llm, model)
+    if embedder is None:
+        return
+    try:
+        vectors = await embedder.embed(["doctor"])
+        report.ok(f"[memory] embed_model {model} answers ({len(vectors[0])} dimensions): recall by words and meaning")
+    except ModelUnavailable as exc:
+        report.warn(f"[memory] embed_model: {exc}; memory recall uses words only until it answers")
+    finally:
+        await embedder.close()
+
+
+def _check_state(config: Config, report: Report) -> bool:
+    """Whether the state dir can be used (`claw run` would stop at once otherwise)."""
     state = config.state_path
     try:
-        state.mkdir(parents=True, exist_ok=True)
+        make_state_dir(state)
         probe = state / ".doctor-probe"
         probe.write_text("ok")
         probe.unlink()
         report.ok(f"state dir {state} is writable")
+    except StateError as exc:
+        report.fail(str(exc))
+        return False
     except OSError as exc:
         report.fail(f"state dir {state} is not writable ({exc.strerror}): fix its permissions or state_dir")
+        return False
     if not config.soul_path.is_file():
         report.warn(f"no {config.soul_path}: the built-in personality is used (claw init writes one)")
+    return True
 
 
 async def _check_model(config: Config, report: Report) -> None:
@@ -131,8 +178,75 @@ async def _check_openai_models(model: Model, llm: LLMConfig, report: Report) -> 
             report.ok(f"[llm] {key} {wanted} answers (though the server lists it under another name)")
 
 
+def _check_database(config: Config, report: Report) -> str:
+    """The integrity check `claw run` makes at start-up; the FAIL line when the database is damaged."""
+    db_path = config.state_path / "claw.db"
+    if found := backup.problem(db_path):
+        report.fail(
+            f"{db_path} is damaged ({found}): `claw run` restores the newest good backup from "
+            f"{backup.folder_for(db_path)}, or `claw restore FILE` puts back the copy you choose"
+        )
+        return "1 problem to fix."
+    if db_path.exists():
+        found_backups = backup.backups(backup.folder_for(db_path))
+        if found_backups:
+            report.ok(f"database {db_path} passes its integrity check; newest backup {found_backups[-1].name}")
+        else:
+            report.warn(f"database {db_path} has no backup yet: `claw backup` takes one (Claw takes one each night)")
+    return ""
+
+
+async def _check_model_in_use(config: Config, report: Report) -> None:
+    """The model Claw talks to: its context size by the server's word, the decision mode, a measured round trip."""
+    llm = config.llm
+    try:
+        trip = await round_trip(llm, llm.model, timeout=60)
+    except ModelUnavailable:
+        return  # the server check above said why
+    report.ok(
+        f"model in use: {llm.model} at {llm.address}; a one-token answer took {trip.seconds:.2f} s "
+        f"({trip.prompt_tokens} prompt tokens by the server's count)"
+    )
+    size = await context_size(llm, llm.model)
+    need = config.memory.budget_tokens + llm.reply_tokens  # the longest prompt Claw sends, and its answer
+    if size.tokens is None:
+        report.warn(
+            f"the server does not say its context size: start it with at least {need} tokens "
+            f"([memory] budget_tokens {config.memory.budget_tokens} + [llm] reply_tokens {llm.reply_tokens}; "
+            f"llama.cpp: --ctx-size / --n_ctx {need})"
+        )
+    elif size.tokens < need:
+        report.fail(
+            f"context: {size.tokens} tokens ({size.source}), but Claw's prompts and answers take up to {need}: "
+            f"lower [memory] budget_tokens to {max(size.tokens - llm.reply_tokens, 1000)} or serve more context"
+        )
+    else:
+        report.ok(f"context: {size.tokens} tokens ({size.source}); Claw's prompts and answers take up to {need}")
+    model = Model(llm)
+    try:
+        if llm.decisions == "auto":  # one structured request shows whether the server takes a JSON schema
+            with contextlib.suppress(ModelUnavailable):
+                await model.chat([{"role": "user", "content": "Say OK."}], format=_PROBE_SCHEMA, purpose="decision")
+        mode = model.decision_mode
+        report.ok(f"decisions: {_DECISION_MODES.get(mode, mode)} ([llm] decisions = {llm.decisions})")
+    finally:
+        await model.close()
+
+
+_PROBE_SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+_DECISION_MODES = {
+    "structured": "structured (a JSON schema of the live home's actions and names)",
+    "tools": "native tool calls",
+    "text": "tool calls repaired from the model's text",
+}
+
+
 async def _check_listeners(config: Config, report: Report) -> None:
-    url = f"http://{config.private.host}:{config.private.port}/api/health"
+    running = instance.find([config.state_path])
+    if running is not None:  # where the daemon on this state dir said it listens, whatever the config says now
+        url = f"{running.url}/api/health"
+    else:
+        url = f"http://{config.private.host}:{config.private.port}/api/health"
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
@@ -149,7 +263,8 @@ async def _check_mcp(config: Config, report: Report) -> None:
         report.warn("MCP is off: `pip install 'claw-home[mcp]'` lets agents (Claude Desktop, OpenClaw) use Claw")
         return
     host = config.private.host if config.private.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    url = f"http://{host}:{config.private.port}{mcp.PATH}"
+    running = instance.find([config.state_path])  # the running daemon's own address beats the config's
+    url = f"{running.url if running else f'http://{host}:{config.private.port}'}{mcp.PATH}"
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
@@ -160,7 +275,8 @@ async def _check_mcp(config: Config, report: Report) -> None:
                 return
     except (aiohttp.ClientError, TimeoutError):
         pass  # the listener check above already said whether a daemon answers
-    report.ok(f"MCP is available at {url} (Authorization: Bearer <dashboard token>) and over stdio: `claw mcp`")
+    token = "Authorization: Bearer <an agent's token from `claw mcp token`>"
+    report.ok(f"MCP is available at {url} ({token}) and over stdio: `claw mcp`")
 
 
 def _check_whatsapp(config: Config, report: Report) -> None:
@@ -252,7 +368,7 @@ async def _check_outbox(config: Config, report: Report) -> None:
     db_path = config.state_path / "claw.db"
     if not db_path.exists():
         return
-    store = Store(db_path)
+    store = Store(db_path, recover=False)  # looking is all the doctor does; `claw run` recovers
     await store.open()
     try:
         by_status = await store.run(counts)
@@ -289,10 +405,14 @@ async def _check_cameras(config: Config, report: Report) -> None:
 
 def init(state_dir: Path, config_path: Path) -> int:
     """Write config, SOUL.md and a skills folder, never overwriting what the owner already has."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Setting up Claw: the config at {config_path}, its state (SOUL.md, skills, the database) in {state_dir}.")
+    print("  (--config FILE and --state-dir DIR put them elsewhere.)")
+    make_state_dir(state_dir)
     (state_dir / "skills").mkdir(exist_ok=True)
     soul = state_dir / "SOUL.md"
-    if not soul.exists():
+    if soul.exists():
+        print(f"kept your {soul}")
+    else:
         shutil.copyfile(DEFAULTS / "SOUL.md", soul)
         print(f"wrote {soul}")
     if config_path.exists():

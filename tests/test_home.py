@@ -142,7 +142,7 @@ async def test_confirmation_on_the_llm_path(
             "let the plumber in", Reply.call("set_value", setting="locked", value=False, name="front door"), times=1
         )
         ollama.on(lambda r: bool(r.tool_results), Reply.text("I've asked for confirmation."))
-        reply = await h.say("let the plumber in")
+        reply = await h.say("let the plumber in at the front door")  # names it: grounded, so held for a code
         assert h.sim.device("Front Door").state["locked"] is True
         assert "Reply OK " in reply  # the daemon's code reaches the owner even if the model forgets it
         tool_result = json.loads(json.dumps(ollama.chat_requests[-1]["messages"][-1]["content"]))

@@ -180,7 +180,7 @@ async def test_done_when_one_skill_file_makes_a_new_plug_controllable_by_chat_an
             times=1,
         )
         ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(r.tool_results[-1]))
-        reply = await ask(app, "the dehumidifier can rest now")
+        reply = await ask(app, "the dehumidifier on the acme plug can rest now")  # named: grounded
         assert plug.on is False and "Turned off the Acme Plug" in reply
         assert "acme-plug (Acme smart plugs" in ollama.chat_requests[-1]["messages"][0]["content"]
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from claw.core.bus import Media, Outbound
@@ -208,6 +209,7 @@ async def test_crash_while_the_request_hangs_unanswered(wa_config: Callable[...,
 
 
 async def test_long_reply_is_split_cleanly(daemon: Daemon, ollama: ScriptedOllama) -> None:
+    daemon.app.brain.model.config = replace(daemon.app.brain.model.config, reply_tokens=8000)  # allowed this long
     paragraphs = [" ".join(f"Paragraph {p} sentence {s} is here." for s in range(30)) for p in range(4)]
     long = "\n\n".join(paragraphs)
     assert len(long) > 3200

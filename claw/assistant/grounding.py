@@ -194,5 +194,18 @@ def _command(tool: str, arguments: Mapping[str, Any], entities: Sequence[Entity]
     if tool == "turn_on_off":
         return f"turn {'on' if arguments.get('on') else 'off'} the {target}".strip()
     if tool == "set_value":
-        return f"set the {target} {arguments.get('setting', '')} to {arguments.get('value', '')}".strip()
+        return _setting(target, str(arguments.get("setting") or ""), arguments.get("value"))
     return f"{str(arguments.get('action') or tool).replace('_', ' ')} the {target}".strip()
+
+
+def _setting(target: str, setting: str, value: Any) -> str:
+    """A setting as a person says it: "unlock the Front Door", "set the Desk Lamp to 40%"."""
+    if setting == "locked" and isinstance(value, bool):
+        return f"{'lock' if value else 'unlock'} the {target}"
+    if setting == "open" and isinstance(value, bool):
+        return f"{'open' if value else 'close'} the {target}"
+    if setting == "brightness":
+        return f"set the {target} to {value}%"
+    if setting in ("temperature", "target_temperature", "setpoint"):
+        return f"set the {target} to {value} degrees"
+    return f"set the {target} {setting.replace('_', ' ')} to {value}".strip()

@@ -37,6 +37,14 @@ class LLMConfig:
     api: Literal["ollama", "openai"] = "ollama"  # "openai": an OpenAI-compatible server (llama.cpp, vLLM, LM Studio)
     base_url: str = ""  # with api = "openai": the server's API root, e.g. http://127.0.0.1:8080/v1
     api_key_env: str = ""  # with api = "openai": the environment variable (or credential llm_api_key) with its key
+    # Bounded generation: every answer has an output limit fitting its purpose, and a turn has a time budget
+    reply_tokens: Count = 400  # most tokens of one answer in a turn (a tool decision or a reply)
+    summary_tokens: Count = 800  # most tokens of a memory flush or summary answer
+    describe_tokens: Count = 300  # most tokens of a camera or photo description
+    turn_seconds: Duration = 60.0  # one model turn, all rounds: past it the answer is cut and the owner told
+    # How the model proposes actions: "structured" (a JSON schema of the live home's actions and names),
+    # "tools" (native tool calls), "text" (tool calls read from text); "auto": the best the server takes
+    decisions: Literal["auto", "structured", "tools", "text"] = "tools"
 
     def __post_init__(self) -> None:
         if not self.host.startswith(("http://", "https://")):
@@ -53,6 +61,10 @@ class LLMConfig:
         """Where the model server is: `host` for Ollama, `base_url` for an OpenAI-compatible one."""
         return self.base_url if self.api == "openai" else self.host
 
+    def output_tokens(self, purpose: str) -> int:
+        """The output limit for one answer: "summary", "describe", else a turn's reply or decision."""
+        return {"summary": self.summary_tokens, "describe": self.describe_tokens}.get(purpose, self.reply_tokens)
+
 
 @dataclass(frozen=True, slots=True)
 class MemoryConfig:
@@ -60,6 +72,9 @@ class MemoryConfig:
     facts_share: Share = 0.15  # of the budget, for curated facts
     summary_tokens: Count = 600
     keep_recent_share: Share = 0.5  # of the history budget kept verbatim after compaction
+    # the [llm] server's embedding model ("nomic-embed-text", "qwen3-embedding:0.6b"); "": recall by words only
+    embed_model: str = ""
+    recall_facts: Count = 8  # facts retrieved for each turn's prompt (the owner's preferences come on top)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +82,13 @@ class PrivateConfig:
     host: str = "127.0.0.1"
     port: Port = 8765
     token_required: bool = False  # always on when host is not loopback
+
+    def __post_init__(self) -> None:
+        if self.host.strip("[]") in ("", "0.0.0.0", "::", "*") and not self.token_required:
+            raise ValueError(
+                f'host: "{self.host}" opens the dashboard on every network this machine is on; use "127.0.0.1" '
+                "(a tunnel or reverse proxy reaches it there), or set token_required = true to mean it"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +157,7 @@ class TelegramConfig:
     retry_base: Duration = 1.0  # seconds before the first resend; doubles each time, with jitter
     retry_max_delay: Duration = 10.0  # the longest wait between two attempts (also after an outage ends)
     give_up_hours: Duration = 24.0  # a message still unsent after this long is dead-lettered
+    messages_per_minute: Annotated[int, Bounds(low=1, high=10_000)] = 30  # from one owner; beyond: not taken
 
     def __post_init__(self) -> None:
         if self.api_base and not self.api_base.startswith(("http://", "https://")):
@@ -203,12 +226,21 @@ class FrigateConfig:
     topic_prefix: str = "frigate"  # Frigate's mqtt.topic_prefix
     source: Literal["reviews", "events"] = "reviews"  # reviews: Frigate 0.14+ (one per review item); events: older
     labels: tuple[str, ...] = ()  # only these objects ("person", "car"); empty: every one Frigate reports
-    cameras: tuple[str, ...] = ()  # only these Frigate cameras; empty: all
+    cameras: tuple[str, ...] = ()  # the Frigate cameras Claw takes events from (anyone on the broker can name one)
+    all_cameras: bool = False  # true: every camera any message names, instead of `cameras`
     timeout: Duration = 10.0  # seconds for one snapshot download
 
     def __post_init__(self) -> None:
         if self.enabled and not self.url.startswith(("http://", "https://")):
             raise ValueError("url: Frigate's address like http://192.168.1.20:5000 (http:// or https://)")
+        if self.enabled and not self.cameras and not self.all_cameras:
+            raise ValueError(
+                'cameras: name the Frigate cameras to follow, e.g. cameras = ["front_door"] (or all_cameras = true)'
+            )
+        if self.cameras and self.all_cameras:
+            raise ValueError("all_cameras: true takes every camera; leave cameras = [] or set all_cameras = false")
+        if any(not c or len(c) > 48 or not all(ch.isalnum() or ch in "_-" for ch in c) for c in self.cameras):
+            raise ValueError("cameras: Frigate's camera names, e.g. front_door (letters, digits, _ and -, 48 at most)")
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+ "):
             raise ValueError('topic_prefix: a topic like "frigate" (no wildcards)')
 
@@ -258,6 +290,25 @@ class HomeConfig:
                 ipaddress.ip_network(net, strict=False)
             except ValueError:
                 raise ValueError(f"subnets: {net!r} is not a network like 192.168.20.0/24") from None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    # device commands a minute (a routine counts once); beyond, a refusal in plain words (HTTP 429) and nothing sent
+    agent_commands_per_minute: Annotated[int, Bounds(low=1, high=100_000)] = 60  # each agent, the model, each job
+    owner_commands_per_minute: Annotated[int, Bounds(low=0, high=1_000_000)] = 3000  # an owner's own; 0: no limit
+
+
+@dataclass(frozen=True, slots=True)
+class McpConfig:
+    # Agents (MCP clients, API scripts) each get their own token, never the dashboard's: `claw mcp token NAME`
+    # shows it and `--rotate` replaces it. An agent acts as itself: it never sees or confirms a code.
+    agents: tuple[str, ...] = ("agent",)
+
+    def __post_init__(self) -> None:
+        bad = [a for a in self.agents if not a or len(a) > 40 or not all(c.isalnum() or c in "-_" for c in a)]
+        if bad or len(set(self.agents)) != len(self.agents):
+            raise ValueError('agents: distinct short names like ["claude-desktop", "home-llm"] (letters, digits, - _)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +421,18 @@ class LocationConfig:
             raise ValueError("longitude: must be between -180 and 180")
 
 
+@dataclass(frozen=True, slots=True)
+class BackupConfig:
+    enabled: bool = True  # a nightly online copy of the database into <state_dir>/backups
+    at: str = "03:30"  # when, in [location] timezone; a day with no copy yet gets one at start-up
+    keep: Annotated[int, Bounds(low=1, high=365)] = 7  # copies kept; the oldest goes first
+
+    def __post_init__(self) -> None:
+        hour, _, minute = self.at.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60 and len(minute) == 2):
+            raise ValueError(f'at: "{self.at}" is not a time of day like "03:30"')
+
+
 LANGUAGES = ("en", "es", "de", "fr")  # the languages with Claw's own sentences as well as Home Assistant's
 
 
@@ -400,13 +463,16 @@ class Config:
     owners: tuple[Owner, ...] = ()
     home: HomeConfig = field(default_factory=HomeConfig)
     home_assistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    mcp: McpConfig = field(default_factory=McpConfig)
     skills: SkillsConfig = field(default_factory=SkillsConfig)
     cameras: tuple[CameraConfig, ...] = ()
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
     location: LocationConfig = field(default_factory=LocationConfig)
-    source: str = field(default="(defaults)", compare=False)
+    backup: BackupConfig = field(default_factory=BackupConfig)
+    source: str = field(default="(defaults)", compare=False, metadata={"internal": True})  # the file it came from
 
     @property
     def state_path(self) -> Path:
@@ -472,6 +538,9 @@ def load(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read the file ({exc.strerror})", "check the path") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(str(path), "", f"is not UTF-8 text (line {line})", "save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

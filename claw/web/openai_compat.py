@@ -27,7 +27,7 @@ KEEPALIVE_S = 10.0  # a streamed answer that waits on the model sends SSE commen
 MAX_TEXT = 8000
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,(.*)$", re.S)
-_USER = re.compile(r"^[\w.@+-]{1,64}$")
+_USER = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")  # ASCII letters: \w would differ between Python and ECMA regexes
 CHANNEL: web.AppKey[LocalChannel] = web.AppKey("openai channel", LocalChannel)
 
 
