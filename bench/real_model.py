@@ -16,7 +16,7 @@ Then the Gemma 3 270M base model, which rambles: every reply within the budget, 
 while it rambles answered before the ramble ends (nothing queued behind it).
 Prints one JSON object per figure; `--report PATH` writes every message's record.
 
-.venv/bin/python bench/real_model.py [--modes tools,structured] [--limit N] [--deadline 2400] [--report out.json]
+.venv/bin/python bench/real_model.py [--modes structured,tools] [--limit N] [--deadline 900] [--report out.json]
 """
 
 from __future__ import annotations
@@ -358,9 +358,9 @@ async def gemma(server: LlamaServer, messages: int) -> None:
 
 async def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--modes", default="tools,structured", help="[llm] decisions modes to run, in order")
+    p.add_argument("--modes", default="structured,tools", help="[llm] decisions modes to run, in order")
     p.add_argument("--limit", type=int, default=0, help="at most N messages per mode")
-    p.add_argument("--deadline", type=float, default=2400.0, help="seconds per mode before it stops sending")
+    p.add_argument("--deadline", type=float, default=900.0, help="seconds per mode before it stops sending")
     p.add_argument("--gemma", type=int, default=6, help="messages for the rambling base model (0: none)")
     p.add_argument("--report", type=Path, default=None, help="write every message's record here (JSON)")
     p.add_argument("--seed", type=int, default=21, help="the order the cases are sent in")

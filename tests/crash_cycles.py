@@ -12,7 +12,6 @@ import asyncio
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 
+from claw.core.store.driver import sqlite_driver
 from tests.conftest import free_port
 from tests.fakes.ollama_script import ChatRequest, Reply
 from tests.fakes.ollama_server import ScriptedOllama
@@ -234,7 +234,7 @@ class CrashCycles:
                 tally.answered_once += 1
             else:
                 tally.duplicated += 1
-        db = sqlite3.connect(self.folder / "state" / "claw.db")
+        db = sqlite_driver().connect(self.folder / "state" / "claw.db")
         try:
             rows = db.execute("SELECT scheduled, status FROM job_runs WHERE job_id = 'tick'").fetchall()
             keys = db.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from claw.core.store import jobs as jobs_db
 from claw.core.store import messages as log_db
 from claw.core.store import outbox as rows_db
 from claw.core.store.audit import AuditEntry
+from claw.core.store.driver import sqlite_driver
 from claw.core.store.jobs import JobState, Run
 from claw.core.store.messages import Answering, Message
 from claw.core.store.outbox import Arriving, Draft
@@ -160,7 +160,7 @@ def _poison() -> Draft:
 
 async def test_upgrading_keeps_waiting_messages_waiting_and_marks_the_rest_answered(tmp_path: Path) -> None:
     path = tmp_path / "claw.db"
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = sqlite_driver().connect(path, isolation_level=None)
     db = sqlite_utils.Database(conn)
     for number, step in enumerate(MIGRATIONS[:3], start=1):
         conn.execute("BEGIN")

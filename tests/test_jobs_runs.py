@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from claw.core.config import Config
 from claw.core.principals import dashboard
 from claw.core.request import Request
 from claw.core.store import jobs as jobs_db
+from claw.core.store.driver import sqlite_driver
 from claw.daemon import Daemon, Tuning, build
 from claw.jobs.clock import ManualClock, SystemClock
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
@@ -247,7 +247,7 @@ async def test_a_corrupt_job_row_is_quarantined_and_reported(make_config: Callab
         job = await jobs.create("daily: 18:00", "say: feed the cat")
         keep = await jobs.create("daily: 19:00", "say: water the plants")
         db_path = app.store.path
-    with sqlite3.connect(db_path) as db:
+    with sqlite_driver().connect(db_path) as db:
         db.execute("UPDATE jobs SET schedule = 'cron: 99 99 * * *' WHERE id = ?", [job.id])
     async with daemon(make_config, clock) as (app, jobs):
         assert job.id not in jobs.jobs and keep.id in jobs.jobs

@@ -16,12 +16,12 @@ from claw.core.store import facts as facts_db
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
 from claw.daemon import build
-from tests.real_llm import LlamaServer, embedding_server, qwen_server  # noqa: F401  (the fixtures)
+from tests.real_llm import LlamaServer  # the fixtures come from the tests.real_llm plugin: one server per model
 
 H = facts_db.HOUSEHOLD
 
 
-async def test_real_vectors_are_stored_and_searched(tmp_path: Path, embedding_server: LlamaServer) -> None:  # noqa: F811
+async def test_real_vectors_are_stored_and_searched(tmp_path: Path, embedding_server: LlamaServer) -> None:
     config = LLMConfig(api="openai", base_url=embedding_server.base_url, model=embedding_server.model)
     store = Store(tmp_path / "claw.db")
     await store.open()
@@ -41,7 +41,7 @@ async def test_real_vectors_are_stored_and_searched(tmp_path: Path, embedding_se
 
 
 async def test_nothing_is_lost_when_the_real_model_flushes_memory(
-    qwen_server: LlamaServer,  # noqa: F811
+    qwen_server: LlamaServer,
     make_config: Callable[..., Config],
 ) -> None:
     """Compaction with a real 0.5B model's flush and summary: every fact the owner stated stays findable —

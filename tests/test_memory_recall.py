@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from claw.core.config import Config, LLMConfig
 from claw.core.errors import ModelUnavailable
 from claw.core.store import Store
 from claw.core.store import facts as facts_db
+from claw.core.store.driver import sqlite_driver
 from claw.core.store.schema import MIGRATIONS
 from claw.core.untrusted import FORWARDED
 from claw.daemon import build
@@ -157,7 +157,7 @@ async def test_migrating_a_v4_database_keeps_facts_and_makes_them_findable(tmp_p
     old = Store(path)
     await old.open()
     await old.close()
-    conn = sqlite3.connect(path)  # back to version 4, as a released Claw left it, with a fact
+    conn = sqlite_driver().connect(path)  # back to version 4, as a released Claw left it, with a fact
     conn.execute("DROP TABLE facts_fts")
     conn.execute("DROP TABLE vectors")
     conn.execute("DROP TABLE vector_floats")

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from claw.core.errors import ClawError, DiskFull, StateError
 from claw.core.store import Store
 from claw.core.store import backup as copies
 from claw.core.store import messages as log_db
+from claw.core.store.driver import sqlite_driver
 from claw.core.store.schema import MIGRATIONS
 from claw.daemon import Daemon, build
 
@@ -40,7 +40,7 @@ async def filled_store(path: Path, messages: int = 50) -> Store:
 
 
 def count(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
+    with sqlite_driver().connect(path) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
 
@@ -246,7 +246,7 @@ async def test_restore_is_refused_while_claw_runs_on_the_state_dir(tmp_path: Pat
 
 async def test_a_backup_from_a_newer_claw_or_a_damaged_one_is_not_restored(tmp_path: Path) -> None:
     db_path, taken = await closed_store_with_backup(tmp_path)
-    with sqlite3.connect(taken) as conn:
+    with sqlite_driver().connect(taken) as conn:
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(StateError, match="newer Claw"):
         copies.restore(db_path, taken)
@@ -260,7 +260,7 @@ async def test_a_database_from_a_newer_claw_is_one_line_naming_the_file(tmp_path
     db_path = tmp_path / "claw.db"
     store = await filled_store(db_path, 1)
     await store.close()
-    with sqlite3.connect(db_path) as conn:
+    with sqlite_driver().connect(db_path) as conn:
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 3}")
     with pytest.raises(StateError) as caught:
         await Store(db_path).open()
@@ -292,7 +292,7 @@ def _fill_every_table(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def _schema(path: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(path) as conn:
+    with sqlite_driver().connect(path) as conn:
         rows = conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 1, 2")
         return [(str(t), str(n)) for t, n in rows]
 
@@ -300,7 +300,7 @@ def _schema(path: Path) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("version", range(len(MIGRATIONS)))  # a later schema bump is covered by itself
 async def test_a_database_at_every_earlier_schema_version_migrates_with_its_rows(tmp_path: Path, version: int) -> None:
     old = tmp_path / "old.db"
-    db = sqlite_utils.Database(sqlite3.connect(old, isolation_level=None))
+    db = sqlite_utils.Database(sqlite_driver().connect(old, isolation_level=None))
     for number, step in enumerate(MIGRATIONS[:version], start=1):
         db.conn.execute("BEGIN")
         step(db)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +13,7 @@ from claw.core.config import Config
 from claw.core.principals import system
 from claw.core.request import unattended
 from claw.core.store import jobs as jobs_db
+from claw.core.store.driver import sqlite_driver
 from claw.daemon import Daemon, Tuning, build, standard_parts
 from claw.home.capabilities import MEDIA
 from claw.jobs.clock import ManualClock
@@ -90,7 +90,7 @@ async def test_a_device_job_stored_before_plans_is_read_once_then_kept(
     finally:
         await house.app.stop()
         await house.sim.stop()
-    db = sqlite3.connect(config.state_path / "claw.db")  # as a row written by the first release looks
+    db = sqlite_driver().connect(config.state_path / "claw.db")  # as a row written by the first release looks
     with db:
         db.execute("UPDATE jobs SET plan = '' WHERE id = ?", [job.id])
     db.close()

@@ -247,7 +247,8 @@ def openai_messages(messages: Sequence[Mapping[str, Any]], images: Sequence[byte
                 named = {"name": str(function.get("name") or ""), "arguments": text}
                 calls.append({"id": str(call.get("id") or f"call_{count}"), "type": "function", "function": named})
             waiting = [c["id"] for c in calls]
-            out.append({"role": "assistant", "content": content or None, "tool_calls": calls})
+            # "" not null: llama-cpp-python answers the next request with a 500 when a call's content is null
+            out.append({"role": "assistant", "content": content or "", "tool_calls": calls})
         elif role == "tool":
             if not waiting:  # its call fell out of the history: restate it, since servers want each result paired
                 count += 1
@@ -256,7 +257,7 @@ def openai_messages(messages: Sequence[Mapping[str, Any]], images: Sequence[byte
                 out.append(
                     {
                         "role": "assistant",
-                        "content": None,
+                        "content": "",
                         "tool_calls": [{"id": waiting[0], "type": "function", "function": restated}],
                     }
                 )
@@ -334,7 +335,10 @@ def _format_order(format: Format) -> list[str]:
 
 def _response_format(kind: str, format: Format) -> dict[str, Any]:
     if kind == "json_object":
-        return {"type": "json_object"}
+        # llama-cpp-python refuses json_schema but enforces a schema given here (as a grammar); others ignore it
+        return (
+            {"type": "json_object", "schema": dict(format)} if isinstance(format, Mapping) else {"type": "json_object"}
+        )
     schema = dict(format) if isinstance(format, Mapping) else {"type": "object"}
     return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
 

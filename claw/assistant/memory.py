@@ -166,7 +166,8 @@ class Memory:
 
     async def compact(self, conversation: str, *, keep_share: float | None = None) -> None:
         """Fold older turns into the summary after flushing durable facts; on failure archive raw."""
-        live = await self.store.run(log_db.live, conversation)
+        # -1 answers no message: every message still waiting for its turn stays out of the summary
+        live = await self.store.run(log_db.live, conversation, -1)
         all_groups = groups(live)
         share = self.config.keep_recent_share if keep_share is None else keep_share
         keep_budget = int(self.config.budget_tokens * share * 0.6)  # 0.6: the system prompt needs the rest

@@ -179,7 +179,8 @@ def live(db: sqlite_utils.Database, conversation: str, answering: int = 0) -> li
     """The current session's turns that are not yet compacted into the summary, oldest first.
 
     `answering`: the inbound message a turn answers now. Other inbound messages already taken but not yet
-    answered (queued behind it, or left by a restart) are not in its history: they get turns of their own.
+    answered (queued behind it, or left by a restart) are not in its history: they get turns of their own
+    (-1: no message, so none of those; 0: every row, as the dashboard shows them).
     """
     start = session_start(db, conversation)
     others = " AND NOT (role = 'user' AND answered IS NULL AND id != :m)" if answering else ""
@@ -191,8 +192,10 @@ def live(db: sqlite_utils.Database, conversation: str, answering: int = 0) -> li
 
 
 def mark_compacted(db: sqlite_utils.Database, conversation: str, upto_seq: int) -> None:
+    """Fold turns into the summary; a message still waiting for its answer stays out of it (its turn needs it)."""
     db.execute(
-        "UPDATE messages SET compacted = 1 WHERE conversation = ? AND seq <= ? AND compacted = 0",
+        "UPDATE messages SET compacted = 1 WHERE conversation = ? AND seq <= ? AND compacted = 0"
+        " AND NOT (role = 'user' AND answered IS NULL)",
         [conversation, upto_seq],
     )
 
