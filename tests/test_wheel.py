@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from claw.demo import busy_ports
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +141,7 @@ def test_the_wheel_holds_every_file_the_packages_read(tmp_path: Path) -> None:
 
 def check_the_demo_answers(venv: Path, work: Path, env: dict[str, str]) -> None:
     """`claw demo` from the wheel (the simulated home is in it too) comes up, answers, and stops on Ctrl-C."""
-    port, subnet = free_port(), random.randint(201, 250)  # test homes take 60-200; one demo per block
+    port, subnet = _two_free_ports(), random.randint(201, 250)  # test homes take 60-200; one demo per block
     command = [venv / "bin" / "claw", "demo", "--no-cameras", "--port", str(port), "--subnet", str(subnet)]
     demo = subprocess.Popen(
         [*map(str, command), "--state-dir", str(work / "demo")],
@@ -168,6 +169,15 @@ def check_the_demo_answers(venv: Path, work: Path, env: dict[str, str]) -> None:
         if demo.poll() is None:
             demo.kill()
             demo.wait()
+
+
+def _two_free_ports() -> int:
+    """A port P with P+1 free too, below the ephemeral range: an outgoing connection elsewhere cannot take it."""
+    for _ in range(200):
+        port = random.randrange(20000, 30000, 2)
+        if not busy_ports(port):
+            return port
+    return free_port()
 
 
 WHERE = """

@@ -137,7 +137,9 @@ def take(db: sqlite_utils.Database, message_id: int) -> int:
     with db.conn:
         db.conn.execute("BEGIN IMMEDIATE")
         db.execute(
-            "UPDATE messages SET seq = COALESCE(seq, ?), tries = tries + 1 WHERE id = ?", [_next_seq(db), message_id]
+            # always the newest place: a message a restart left behind must not sit before replies given since
+            "UPDATE messages SET seq = CASE WHEN answered IS NULL THEN ? ELSE seq END, tries = tries + 1 WHERE id = ?",
+            [_next_seq(db), message_id],
         )
         row = db.execute("SELECT tries FROM messages WHERE id = ?", [message_id]).fetchone()
     return int(row[0]) if row else 0
