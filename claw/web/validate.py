@@ -38,7 +38,7 @@ async def json_object(request: web.Request, *, required: bool = True) -> dict[st
         raise Invalid("", "body could not be read (is its Content-Encoding right?)") from None
     if len(raw) > MAX_BODY:
         raise Invalid("", f"body is over {MAX_BODY // 1024} kB")
-    if not raw.strip():
+    if not raw:  # whitespace alone is not an empty body: it is JSON that says nothing (400)
         if required:
             raise Invalid("", "body must be a JSON object")
         return {}
