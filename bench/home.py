@@ -1,4 +1,4 @@
-"""Home figures (issue 3): sleepy time over 50 slow lights, intent matching, discovery, overview size.
+"""Home figures (issue 3): sleepy time over 50 slow lights, discovery, overview size (matching: understanding_latency).
 
 .venv/bin/python bench/home.py
 """
@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -17,14 +16,12 @@ from _figures import figure, median, pct
 from zeroconf.asyncio import AsyncZeroconf
 
 from claw.assistant import tokens
-from claw.assistant.home_intents import Matcher
 from claw.assistant.overview import overview
 from claw.core.config import parse
 from claw.daemon import build
 from claw.home.capabilities import BRIGHTNESS, POWER
 from claw.home.device import Device
 from claw.home.house import Home
-from claw.home.routines import RoutineBook, parse_routine
 from claw_sim.devices import make_device
 from claw_sim.home import SimHome
 from tests.conftest import free_port
@@ -97,74 +94,6 @@ async def sleepy_time(tmp: Path) -> None:
     await zc.async_close()
 
 
-def intent_matching() -> None:
-    rooms = {
-        r.lower(): r for r in ("Kitchen", "Living Room", "Bedroom", "Study", "Hallway", "Garden", "Garage", "Outside")
-    }
-    rooms["lounge"] = "Living Room"
-    names = {
-        "kitchen ceiling",
-        "desk lamp",
-        "porch light",
-        "front door",
-        "garage door",
-        "thermostat",
-        "alarm panel",
-        "pool pump",
-        "spa heater",
-        "bedroom lamp",
-    }
-    book = RoutineBook()
-    book.add(
-        parse_routine(
-            {
-                "name": "sleepy time",
-                "triggers": ["good night", "bedtime"],
-                "actions": [{"kind": "light", "power": "off"}],
-            }
-        )
-    )
-    book.add(parse_routine({"name": "good morning", "actions": [{"kind": "light", "power": "on"}]}))
-    matcher = Matcher(book, rooms, names)
-    templates = [
-        "turn off the {room} lights",
-        "switch on the {name}",
-        "set the thermostat to {n}",
-        "dim the {name} to {n}%",
-        "play jazz in the {room}",
-        "is the garage open",
-        "sleepy time",
-        "good nigth",
-        "lock the front door",
-        "what's playing in the {room}",
-        "pause the music",
-        "open the {room} shades",
-        "{room} lights off",
-        "what's the weather like tomorrow",
-        "tell me a joke about cats",
-        "remind me to call mum",
-        "volume 30 in the {room}",
-        "arm the alarm for night",
-        "is the {name} on",
-        "next song",
-    ]
-    rng = random.Random(7)
-    phrases = [
-        rng.choice(templates).format(room=rng.choice(list(rooms)), name=rng.choice(sorted(names)), n=rng.randint(5, 95))
-        for _ in range(1000)
-    ]
-    for p in phrases[:50]:
-        matcher.match(p)
-    times = []
-    for p in phrases:
-        t = time.perf_counter_ns()
-        matcher.match(p)
-        times.append((time.perf_counter_ns() - t) / 1000)
-    understood = sum(matcher.match(p) is not None for p in phrases)
-    figure("intent_match_p50", median(times), "us", phrases=1000, understood=understood)
-    figure("intent_match_p99", pct(times, 99), "us")
-
-
 async def discovery(tmp: Path) -> None:
     sim = SimHome(tmp / "sim", cameras=False, port=0, subnet=252)
     await sim.start()
@@ -207,7 +136,6 @@ def overview_tokens() -> None:
 
 
 async def main() -> None:
-    intent_matching()
     overview_tokens()
     with tempfile.TemporaryDirectory() as tmp:
         await discovery(Path(tmp))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from claw.assistant.router import Answer
+from claw.assistant.answer import Answer
 from claw.core.bus import Inbound
 from claw.core.config import Config, parse
 from claw.core.request import Request
@@ -66,7 +66,7 @@ def config(state: Path) -> Config:
 
 
 class Ticks:
-    """A fast path that answers "tick N" at once, like a device command would."""
+    """An understanding path that answers "tick N" at once, like a device command would."""
 
     async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
         return Answer("ok") if inbound.text.startswith("tick ") else None
@@ -149,7 +149,7 @@ async def lateness(count: int, seconds: float, interval: int) -> None:
         await seed(state, records)
         cfg = config(state)
         app = build(cfg, parts=())
-        app.router.fast_paths.append(Ticks())
+        app.router.understanding = Ticks()
         jobs = Jobs(cfg)
         app.parts.append(jobs)
         await app.start()

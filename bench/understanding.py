@@ -13,22 +13,21 @@ or error. Prints one JSON object per figure; `--report PATH` writes every case.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import random
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _figures import ROOT, figure
+from _figures import ROOT
 from understanding.cases import Case, load, select
-from understanding.classify import CLASSES, Outcome, classify
+from understanding.classify import Outcome, classify
 from understanding.daemon import Daemon
+from understanding.figures import reply_flaws, report_figures
 from understanding.house import House, diff, raw_states, snapshot
 from understanding.model import FakeModel
 
@@ -44,6 +43,7 @@ def args_parser() -> argparse.ArgumentParser:
     p.add_argument("--deadline", type=float, default=1800.0, help="stop starting cases after this many seconds")
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds to wait for one reply")
     p.add_argument("--keep", action="store_true", help="keep the temporary state dir (daemon log, database)")
+    p.add_argument("--cameras", action="store_true", help="run the demo's driveway camera (cases that need it)")
     p.add_argument("--no-ground-truth", action="store_true", help="skip comparing the registry with the devices")
     return p
 
@@ -60,6 +60,7 @@ def run_case(case: Case, daemon: Daemon, house: House, model: FakeModel, timeout
         "text": case.text,
         "expect": case.expect,
         "grammar": case.grammar,
+        "file": case.file,
     }
     t0 = time.perf_counter()
     problems = house.reset(case.given)
@@ -95,8 +96,10 @@ def run_case(case: Case, daemon: Daemon, house: House, model: FakeModel, timeout
         changes=outcome.changes,
         effects=case.effects,
         new_jobs=[{"id": j["id"], "what": j.get("description") or j.get("what")} for j in outcome.new_jobs],
+        after_raw={n: outcome.after_raw.get(n, {}) for n in case.effects},  # for bench/understanding_rescore.py
         model_calls=outcome.model_calls,
     )
+    record["reply_flaws"] = reply_flaws(case.lang, outcome.reply, deferred=outcome.model_calls > 0)
     for job in outcome.new_jobs:  # a job left behind would fire during a later case
         daemon.chat(f"/jobs delete {job['id']}")
     if check:
@@ -107,66 +110,12 @@ def run_case(case: Case, daemon: Daemon, house: House, model: FakeModel, timeout
     return record
 
 
-def rate(counts: collections.Counter[str]) -> float:
-    total = sum(v for k, v in counts.items() if k in CLASSES)
-    return 100.0 * counts["correct"] / total if total else float("nan")
-
-
-def report_figures(records: list[dict[str, Any]], elapsed: float, skipped: int) -> None:
-    scored = [r for r in records if r["cls"] in CLASSES]
-    overall = collections.Counter(r["cls"] for r in scored)
-    classes = {c: overall[c] for c in CLASSES}
-    figure("understanding cases", len(scored), "cases", classes=classes, not_run=skipped, seconds=round(elapsed, 1))
-    figure("understanding correct", rate(overall), "%", classes=classes)
-    for c in CLASSES:
-        figure(f"understanding {c}", overall[c], "cases", share_pct=round(100 * overall[c] / max(1, len(scored)), 1))
-    grammar = collections.Counter(r["cls"] for r in scored if r["grammar"])
-    figure(
-        "understanding correct over grammar cases",
-        rate(grammar),
-        "%",
-        cases=sum(grammar.values()),
-        classes={c: grammar[c] for c in CLASSES},
-        target=90,
-    )
-    for key in ("lang", "theme", "expect"):
-        groups: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-        for r in scored:
-            groups[r[key]][r["cls"]] += 1
-        for name in sorted(groups):
-            counts = groups[name]
-            figure(
-                f"understanding correct [{key}={name}]",
-                rate(counts),
-                "%",
-                cases=sum(counts.values()),
-                classes={c: counts[c] for c in CLASSES if counts[c]},
-            )
-    times = [r["ms"] for r in scored if "ms" in r]
-    if times:
-        figure("understanding reply time median", statistics.median(times), "ms", max=max(times))
-    for cls in ("wrong", "dead_end", "error"):
-        bad = [r for r in scored if r["cls"] == cls]
-        figure(
-            f"understanding {cls} cases",
-            len(bad),
-            "cases",
-            cases=[{"id": r["id"], "text": r["text"], "reply": r.get("reply", ""), "why": r["why"]} for r in bad],
-        )
-    harness = [r for r in records if r["cls"] == "harness"]
-    drift = [r for r in records if r.get("drift")]
-    figure(
-        "understanding harness problems",
-        len(harness) + len(drift),
-        "cases",
-        reset_failed=[{"id": r["id"], "why": r["why"]} for r in harness],
-        registry_drift=[{"id": r["id"], "drift": r["drift"]} for r in drift],
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = args_parser().parse_args(argv)
     cases = select(load(), only=args.only, lang=args.lang, limit=args.limit)
+    # a case that needs the camera is not run without it (and said so), never scored as a failure
+    not_run = [c.id for c in cases if "cameras" in c.needs and not args.cameras]
+    cases = [c for c in cases if c.id not in set(not_run)]
     if not cases:
         print("no cases match", file=sys.stderr)
         return 2
@@ -189,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             subnet=subnet,
             claw_root=(args.claw_root or ROOT).resolve(),  # this checkout's code, even if the venv's install is stale
             log_path=tmp / "daemon.log",
+            cameras=args.cameras,
         )
         try:
             daemon.start()
@@ -198,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"claw demo did not come up:\n{tail}", file=sys.stderr)
             raise
         named = {n for c in load() for n in (*c.effects, *c.given)}
-        devices = daemon.wait_devices(len(named) + 1)
+        devices = daemon.wait_named(named)  # HTTP, Sonos, Home Assistant and MQTT devices come at their own pace
         house = House(daemon, devices)
         missing = named - set(house.ids)
         if missing:
@@ -235,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - started
-    report_figures(records, elapsed, len(cases) - len(records))
+    report_figures(records, elapsed, len(cases) - len(records) + len(not_run), not_run)
     if args.report is not None:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps({"cases": records}, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -56,6 +56,12 @@ SENTENCES = (
     "turn off everything",
     "is the window sensor 0 in the kitchen open",
     "at 11pm lock the front door",
+    # Claw's own intents (feature templates, with wildcards): cameras, reminders, schedules, modes
+    "what happened while I was out?",
+    "remind me in 10 minutes to check the oven",
+    "every day at sunset turn on the porch light",
+    "we're away",
+    "cancel the oven reminder",
 )
 OTHER_LANGUAGES = (
     "apaga las luces de la cocina",
@@ -98,6 +104,9 @@ def home(size: int) -> Vocabulary:
     return Vocabulary(entities=tuple(entities), areas=tuple(areas), floors=floors, routines=routines)
 
 
+TARGET_P99_MS = 10.0  # issue 20: matching p99 under 10 ms at 500 devices
+
+
 def timed(matcher: Understanding, texts: tuple[str, ...], rounds: int, context: LastTouched | None) -> list[float]:
     """Milliseconds per message, each text once per round."""
     samples: list[float] = []
@@ -120,7 +129,15 @@ def main() -> None:
         context = LastTouched((vocabulary.entities[2].id,))
         samples = timed(understanding, SENTENCES, 15, context)
         figure("understanding_latency_p50", pct(samples, 50), "ms", entities=size, samples=len(samples), cache="off")
-        figure("understanding_latency_p99", pct(samples, 99), "ms", entities=size, samples=len(samples), cache="off")
+        figure(
+            "understanding_latency_p99",
+            pct(samples, 99),
+            "ms",
+            entities=size,
+            samples=len(samples),
+            cache="off",
+            target=TARGET_P99_MS,
+        )
         first = timed(Understanding(vocabulary, cache_size=0), SENTENCES, 1, context)
         figure("understanding_latency_first_max", max(first), "ms", entities=size, samples=len(first), cache="off")
         cached = timed(Understanding(vocabulary), SENTENCES, 15, context)
@@ -132,7 +149,8 @@ def main() -> None:
     figure("understanding_build", (time.perf_counter() - start) * 1000, "ms", entities=500, languages=4)
     samples = timed(understanding, (*SENTENCES, *OTHER_LANGUAGES), 10, None)
     figure("understanding_latency_p50", pct(samples, 50), "ms", entities=500, languages=4, cache="off")
-    figure("understanding_latency_p99", pct(samples, 99), "ms", entities=500, languages=4, cache="off")
+    p99 = pct(samples, 99)
+    figure("understanding_latency_p99", p99, "ms", entities=500, languages=4, cache="off", target=TARGET_P99_MS)
 
 
 if __name__ == "__main__":

@@ -45,9 +45,10 @@ from claw.core.config import RoomConfig  # noqa: E402
 from claw.home import capabilities as caps  # noqa: E402
 from claw.home.capabilities import Capability  # noqa: E402
 from claw.home.device import Device  # noqa: E402
+from claw.home.hass import entities as hass_entities  # noqa: E402
 from claw.home.routines import Routine  # noqa: E402
 from claw_sim.devices import make_device  # noqa: E402
-from claw_sim.home import DEVICES, SPEAKERS  # noqa: E402
+from claw_sim.home import DEVICES, HASS_ENTITIES, HASS_FLOORS, SPEAKERS  # noqa: E402
 
 LANGUAGES = ("en", "es", "de", "fr")
 SENSITIVE_KINDS = {"garage_door", "lock", "alarm"}
@@ -88,7 +89,79 @@ def demo_devices() -> list[Device]:
                 state={"volume": 20, "playback": "stopped", "title": "", "artist": "", "uri": "", "group": room},
             )
         )
-    return devices
+    return devices + hass_devices() + mqtt_devices()
+
+
+def hass_devices() -> list[Device]:
+    """The demo's Home Assistant entities (exposed ones), as the link maps them."""
+    out: list[Device] = []
+    for spec in HASS_ENTITIES:
+        if not spec.exposed:
+            continue
+        name = spec.entity_id.split(".", 1)[1].replace("_", " ").title()
+        attributes = {"friendly_name": name, **spec.attributes}
+        info = hass_entities.facts(spec.entity_id, attributes)
+        if info is None:
+            continue
+        state = hass_entities.state_of(info, {"state": spec.state, "attributes": attributes})
+        room = spec.area or ""
+        out.append(
+            Device(
+                id=name,
+                name=name,
+                kind=hass_entities.kind_of(info),
+                driver="hass",
+                address="",
+                room=room,
+                floor=HASS_FLOORS.get(room, ""),
+                capabilities=hass_entities.capabilities(info),
+                state=state,
+                info=info,
+            )
+        )
+    return out
+
+
+_DIMMABLE = (caps.POWER, caps.BRIGHTNESS)
+# The demo's Zigbee2MQTT and Tasmota devices (claw_sim.mqtt_devices), as the MQTT discovery maps them.
+MQTT: tuple[tuple[str, str, str, tuple[Capability, ...], dict[str, Any]], ...] = (
+    ("Hallway Pendant", "light", "Hallway", _DIMMABLE, {"on": False, "brightness": 100}),
+    ("Dining Lamp", "light", "Dining Room", _DIMMABLE, {"on": True, "brightness": 71}),
+    ("Kettle Plug", "switch", "Kitchen", (caps.POWER,), {"on": False}),
+    ("Back Door Lock", "lock", "Kitchen", (caps.LOCK,), {"locked": True}),
+    (
+        "Patio Door",
+        "sensor",
+        "Dining Room",
+        (Capability("contact", "choice", "contact", options=("open", "closed"), writable=False),),
+        {"contact": "closed"},
+    ),
+    (
+        "Nursery Climate",
+        "sensor",
+        "Nursery",
+        (caps.TEMPERATURE, Capability("humidity", "sensor", "humidity", "%")),
+        {"current_temp": 21.5, "humidity": 48},
+    ),
+    ("Coffee Machine", "switch", "Kitchen", (caps.POWER,), {"on": False}),
+    ("Garden Lights", "light", "Garden", _DIMMABLE, {"on": False, "brightness": 100}),
+)
+
+
+def mqtt_devices() -> list[Device]:
+    return [
+        Device(
+            id=name,
+            name=name,
+            kind=kind,
+            driver="mqtt",
+            address="",
+            room=room,
+            capabilities=capabilities,
+            state=dict(state),
+        )
+        for name, kind, room, capabilities, state in MQTT
+    ]
 
 
 def shipped_routines() -> list[Routine]:
@@ -140,6 +213,22 @@ ALREADY: dict[str, Callable[[dict[str, Any]], bool]] = {  # an extra target alre
 }
 
 
+# Feature intents (pass-through, `claw_action`) whose handler answers or schedules: offline, claiming is the check.
+SCHEDULING = {"remind", "schedule", "schedule_command", "delay"}
+ANSWERING = {
+    "nevermind",
+    "list_jobs",
+    "cancel_job",
+    "alert_mode",
+    "camera_while_out",
+    "camera_show",
+    "camera_seen",
+    "camera_mute",
+    "camera_watch",
+    "camera_look",
+}
+
+
 def _never(_: dict[str, Any]) -> bool:
     return False
 
@@ -158,7 +247,7 @@ def verdict(case: Case, outcome: Outcome, kinds: dict[str, str], states: dict[st
         if all(p.values.get("target") == "playing" for p in parts):
             return "ok", "the speaker playing, else asks (not checked)"
         return "wrong", "acted where it should ask"
-    scheduled = all("delay_s" in p.values or "at" in p.values for p in parts)
+    scheduled = all("delay_s" in p.values or "at" in p.values or p.action in SCHEDULING for p in parts)
     if case.expect == "schedule":
         return ("ok", "") if scheduled else ("wrong", "not scheduled")
     if any("delay_s" in p.values or "at" in p.values for p in parts):
@@ -166,6 +255,10 @@ def verdict(case: Case, outcome: Outcome, kinds: dict[str, str], states: dict[st
     if case.expect == "answer":
         if all(p.action in {"get_state", "get_temperature", "help", "greet", "thanks"} for p in parts):
             return "ok", ""
+        if all(not p.targets and p.action in ANSWERING for p in parts):
+            return "ok", "claimed by a feature intent (its handler's answer not checked)"
+        if all(p.targets and all(ALREADY.get(p.action, _never)(state[t]) for t in p.targets) for p in parts):
+            return "ok", "already as asked: the reply says so"
         if all(p.action.startswith("set_") for p in parts):
             return "ok", "the device answers (out of range, not dimmable): check"
         return "wrong", "acted on a question"
@@ -234,8 +327,9 @@ def main() -> None:
         outcome = run(understanding, case)
         kind = type(outcome).__name__
         judged, why = verdict(case, outcome, kinds, states)
-        by_theme[case.theme][kind] += 1
-        verdicts[case.theme][judged] += 1
+        group = case.file.removesuffix(".yaml")  # one line per case file (its theme and language)
+        by_theme[group][kind] += 1
+        verdicts[group][judged] += 1
         rows.append(
             {
                 "id": case.id,
@@ -255,19 +349,19 @@ def main() -> None:
     kinds_order = ("Understood", "Compound", "Ambiguous", "NotUnderstood")
     judged_order = ("ok", "deferred", "asked", "claimed", "wrong")
     print(f"built in {built:.2f} s; {len(cases)} grammar cases\n")
-    print(f"{'theme':14}" + "".join(f"{k:>14}" for k in kinds_order) + "".join(f"{k:>10}" for k in judged_order))
+    print(f"{'file':16}" + "".join(f"{k:>14}" for k in kinds_order) + "".join(f"{k:>10}" for k in judged_order))
     totals: Counter[str] = Counter()
     judged_totals: Counter[str] = Counter()
     for theme in sorted(by_theme):
         totals.update(by_theme[theme])
         judged_totals.update(verdicts[theme])
         print(
-            f"{theme:14}"
+            f"{theme:16}"
             + "".join(f"{by_theme[theme][k]:>14}" for k in kinds_order)
             + "".join(f"{verdicts[theme][k]:>10}" for k in judged_order)
         )
     print(
-        f"{'total':14}"
+        f"{'total':16}"
         + "".join(f"{totals[k]:>14}" for k in kinds_order)
         + "".join(f"{judged_totals[k]:>10}" for k in judged_order)
     )

@@ -17,12 +17,11 @@ from aiohttp import web
 
 from claw.assistant import jobs_tools, skill_tools
 from claw.assistant.embedder import embedder_for
-from claw.assistant.eyes_chat import EyesFastPath
+from claw.assistant.eyes_chat import EyesChat
 from claw.assistant.eyes_tools import add_eyes_tools
 from claw.assistant.home_tools import add_home_tools
-from claw.assistant.home_understanding import HomeUnderstanding
-from claw.assistant.interpreter import Interpreter
-from claw.assistant.jobs_fastpath import Reminders
+from claw.assistant.home_understanding import HomeUnderstanding, IntentHandler
+from claw.assistant.jobs_chat import JobsChat
 from claw.assistant.llm import Model
 from claw.assistant.loop import Brain
 from claw.assistant.memory import Memory
@@ -30,9 +29,11 @@ from claw.assistant.memory_chat import MemoryChat
 from claw.assistant.memory_tools import add_memory_tools
 from claw.assistant.overview import overview as home_overview
 from claw.assistant.owner_tools import owner_tools
+from claw.assistant.plan_words import grammar_plans
 from claw.assistant.recollection import Recollection
 from claw.assistant.router import Router
 from claw.assistant.soul import Soul
+from claw.assistant.speech import say_no_jobs, say_outcome, say_scheduled, use_units
 from claw.assistant.toolbox import Tools
 from claw.assistant.vision import VisionDescriber
 from claw.assistant.why import ChangeRecorder, Timeline, TimelineAnswers
@@ -54,6 +55,7 @@ from claw.core.store import Store
 from claw.core.store.db import make_state_dir
 from claw.core.supervisor import Supervisor
 from claw.core.systemd import feed_watchdog, notify, watchdog_interval
+from claw.core.units import temperature_unit
 from claw.home.hass.link import HomeAssistantLink, link_for
 from claw.home.house import Home
 from claw.home.mqtt.driver import MqttDriver
@@ -106,19 +108,27 @@ def standard_parts(config: Config) -> set[Part]:
     return parts
 
 
+def _handlers_of(part: Any) -> dict[str, IntentHandler]:
+    """A part's intent handlers by action (a part without any yet answers nothing without the model)."""
+    handlers = getattr(part, "handlers", None)
+    return dict(handlers()) if callable(handlers) else {}
+
+
 class Daemon:
     """The house, wired: one store, one bus, one guard, the assistant, and the parts the config asks for."""
 
     def __init__(self, config: Config, *, parts: Collection[Part] | None = None, tuning: Tuning = Tuning()) -> None:
         chosen = standard_parts(config) if parts is None else set(parts)
         self.config = config
+        self.language = config.assistant.languages[0]  # what the house says unprompted (jobs, alerts) is in this
+        use_units(config.location.units)  # temperatures are said in the home's unit (°C or °F)
         self.started = time.time()
         self.ready = asyncio.Event()
         self.state = config.state_path
         self.store = Store(self.state / "claw.db")
         self.bus = Bus()
         self.supervisor = Supervisor()
-        self.guard = Guard(self.store, notify=lambda text: self.notify(text, kind="confirm"))
+        self.guard = Guard(self.store, notify=lambda text: self.notify(text, kind="confirm"), speak=say_outcome)
         self.killswitch = KillSwitch(self.store)
         self.media = MediaTokens(ttl=config.whatsapp.media_ttl)
         self.live = Live()  # the dashboard's live feed
@@ -161,7 +171,10 @@ class Daemon:
         for tool in owner_tools(changes.add, changes.remove):
             self.tools.add(tool)
         add_memory_tools(self.tools, self.store, self.recollection)
-        self.router.fast_paths.append(MemoryChat(self.store, self.recollection))
+        # the actions each part answers without the model, by name: the grammar claims, these handlers act
+        self.handlers: dict[str, IntentHandler] = dict(_handlers_of(MemoryChat(self.store, self.recollection)))
+        timeline = TimelineAnswers(self.timeline)
+        self.handlers.update(why=timeline.why, who=timeline.who, while_away=timeline.while_away)
         self.snapshots: dict[str, Any] = {}
         self.checks: list[Check] = []
         self.public_routes: list[Callable[[web.Application], None]] = []
@@ -177,6 +190,7 @@ class Daemon:
         self.whatsapp = self._whatsapp() if "whatsapp" in chosen else None
         self.telegram = self._telegram() if "telegram" in chosen else None
         self.jobs = self._jobs(tuning) if "jobs" in chosen else None
+        self.understanding = self._understanding()
 
     # --- wiring each part --------------------------------------------------------------------------
 
@@ -205,23 +219,6 @@ class Daemon:
             home.bridges["mqtt"] = mqtt.run
             self.mqtt = mqtt
         self.skills = Skills(home, self.config, notify=lambda text: self.notify(text))
-        self.understanding = HomeUnderstanding(
-            home.actions,
-            home.routines,
-            self.config.home.rooms,
-            lambda: home.version,
-            languages=self.config.assistant.languages,
-            model_online=lambda: self.model.online,
-            later=self._later,
-            later_routine=self._later_routine,
-            sentences=self.skills.sentences,
-        )
-        self.router.session_listeners.append(self.understanding.forget)
-        self.router.fast_paths.append(self.understanding)
-        answers = TimelineAnswers(self.timeline)
-        self.understanding.register("why", answers.why)
-        self.understanding.register("who", answers.who)
-        self.understanding.register("while_away", answers.while_away)
         home.registry.listeners.append(self.changes.on_device)
         add_home_tools(self.tools, home)
         # the brain grounds the model's proposals in the owner's words and builds its decision schema from these
@@ -263,7 +260,7 @@ class Daemon:
             backoff=tuning.camera_backoff,
             sweep_every=tuning.sweep_every,
         )
-        self.router.fast_paths.append(EyesFastPath(eyes))
+        self.handlers.update(_handlers_of(EyesChat(eyes)))
         add_eyes_tools(self.tools, eyes, self.bus)
         self.overview_parts.append(eyes.overview)
         self.checks.append(eyes.offline_findings)
@@ -301,7 +298,6 @@ class Daemon:
 
     def _jobs(self, tuning: Tuning) -> Jobs:
         home = self.home
-        interpreter = Interpreter(home) if home is not None else None
 
         async def think(instruction: str, system: str, format: Any, request: Request) -> str:
             use_tools = format is not None  # a check may look things up; phrasing findings needs no tools
@@ -313,12 +309,12 @@ class Daemon:
         async def run_routine(name: str, request: Request) -> str:
             if home is None:
                 raise ClawError(f"there is no routine called '{name}' (the home is not running here)")
-            return await home.actions.run_routine_named(name, request)
+            return say_outcome(await home.actions.run_routine_named(name, request), self.language)
 
         async def run_plan(plan: Any, request: Request) -> str:
             if home is None:
                 raise ClawError("the home is not running here")
-            return await home.actions.run_plan(plan, request)
+            return say_outcome(await home.actions.run_plan(plan, request), self.language)
 
         jobs = Jobs(
             self.config,
@@ -327,30 +323,67 @@ class Daemon:
             notify=lambda text, kind, title, key: self.notify(text, kind=kind, title=title, key=key),
             think=think,
             run_routine=run_routine,
-            interpret=interpreter.plan if interpreter is not None else lambda text: None,
+            interpret=grammar_plans(lambda: self.understanding.grammar()),
             run_plan=run_plan,
             checks=self.checks,
             clock=tuning.clock,
         )
         jobs_tools.add_job_tools(self.tools, jobs)
-        self.router.fast_paths.insert(0, Reminders(jobs))  # before device intents: "turn ... at sunset every day"
+        self.handlers.update(_handlers_of(JobsChat(jobs, grammar=lambda: self.understanding.grammar())))
         self.router.commands["/jobs"] = lambda inbound: jobs_tools.jobs_command(jobs, inbound.text)
         self.router.status_lines.append(jobs.status_line)
         self.snapshots["jobs"] = jobs.snapshot
         return jobs
 
+    def _understanding(self) -> HomeUnderstanding:
+        """The one understanding path: the grammar over the home's and the cameras' names, every part's handlers."""
+        home, eyes = self.home, self.eyes
+        understanding = HomeUnderstanding(
+            home.actions if home is not None else None,
+            home.routines if home is not None else None,
+            self.config.home.rooms,
+            (lambda: home.version) if home is not None else (lambda: 0),
+            languages=self.config.assistant.languages,
+            model_online=self._model_online,
+            later=self._later,
+            later_routine=self._later_routine,
+            sentences=self.skills.sentences if home is not None else dict,
+            cameras=(lambda: tuple(eyes.cameras)) if eyes is not None else tuple,
+            temperature_unit=temperature_unit(self.config.location.units),
+        )
+        for action, handler in self.handlers.items():
+            understanding.register(action, handler)
+        self.router.understanding = understanding
+        self.router.session_listeners.append(understanding.forget)
+        return understanding
+
+    def _model_online(self) -> bool | None:
+        """False only while a call has just found the model server down; then each message tries it again."""
+        if self.model.known_offline:
+            return False
+        return None if self.model.online is False else self.model.online
+
     async def _later(self, plan: Any, when: str, text: str, request: Request) -> str:
         """A command with a delay or a time ("in 10 minutes", "at 11pm") becomes a one-shot job, said back."""
         if self.jobs is None:
-            return "I can't schedule that here: the jobs are not running."
-        job = await self.jobs.create(when, f"device: {text}", owner=request.actor, plan=plan)
-        return f"I'll {text}. {self.jobs.confirm(job)}."
+            return say_no_jobs(request.receipt.language)
+        job = await self.jobs.create(self._sooner(when), f"device: {text}", owner=request.actor, plan=plan)
+        return say_scheduled(self.jobs.scheduled(job), request.receipt.language)
+
+    def _sooner(self, when: str) -> str:
+        """ "at: 07:00 or 19:00" (the owner said "at 7"): whichever comes next in the home's time zone."""
+        if self.jobs is None or " or " not in when:
+            return when
+        now = self.jobs.clock.now().astimezone(self.jobs.place.tz)
+        choices = [t.strip() for t in when.removeprefix("at:").split(" or ")]
+        later = [t for t in choices if t > now.strftime("%H:%M")]
+        return f"at: {(later or choices)[0]}"
 
     async def _later_routine(self, name: str, when: str, request: Request) -> str:
         if self.jobs is None:
-            return "I can't schedule that here: the jobs are not running."
-        job = await self.jobs.create(when, f"routine: {name}", owner=request.actor)
-        return f"I'll run {name}. {self.jobs.confirm(job)}."
+            return say_no_jobs(request.receipt.language)
+        job = await self.jobs.create(self._sooner(when), f"routine: {name}", owner=request.actor)
+        return say_scheduled(self.jobs.scheduled(job), request.receipt.language)
 
     # --- what every part may call ------------------------------------------------------------------
 

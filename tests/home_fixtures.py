@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest_asyncio
 
+from claw.assistant.speech import say_outcome
 from claw.core.config import Config
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
@@ -148,7 +149,7 @@ async def home_only(tmp_path: Path, make_config: Callable[..., Config]) -> Async
     home = Home(
         config,
         store=store,
-        guard=Guard(store, notify=notify),
+        guard=Guard(store, notify=notify, speak=say_outcome),
         killswitch=KillSwitch(store),
         supervisor=supervisor,
         notify=notify,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from claw.assistant.speech import say_outcome
 from claw.core.config import Config
 from claw.core.principals import owner
 from claw.core.request import Request
@@ -78,7 +79,7 @@ async def start_mqtt_home(tmp: Path, config: Config, broker: Mosquitto) -> MqttH
         told.append(text)
 
     supervisor = Supervisor()
-    guard = Guard(store, notify=notify)
+    guard = Guard(store, notify=notify, speak=say_outcome)
     home = Home(
         config,
         store=store,

@@ -91,7 +91,19 @@ def test_state_survives_a_restart_and_tells_when_i_was_out() -> None:
     broken = rules(mode="night")
     broken.restore({"eyes.mode": "party", "eyes.muted": "{not json"}, NOON)
     assert broken.mode == "night" and broken.muted == {}
-    assert rules().out_window(NOON) == (NOON - 12 * 3600, None)
+    assert rules().out_window(NOON) is None  # never away: the chat falls back to the last 12 hours and says so
+
+
+def test_a_mode_switched_back_within_minutes_is_no_time_away() -> None:
+    r = rules()
+    r.set_mode("away", NOON)
+    assert r.out_window(NOON + 10) == (NOON, None)  # still away: since we left, however recently
+    r.set_mode("home", NOON + 30)
+    assert r.out_window(NOON + 60) is None  # "we're away" then "we're back" at once: nothing to go by
+    r.set_mode("away", NOON + 100)
+    r.set_mode("home", NOON + 100 + 300)
+    assert r.out_window(NOON + 500) == (NOON + 100, NOON + 400)
+    assert r.out_window(NOON + 400 + 24 * 3600) is None  # an outing more than a day ago is not "while I was out"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from claw.assistant.speech import say_results
 from claw.core.config import Config
 from claw.core.principals import dashboard, owner, system
 from claw.core.request import Request, unattended
@@ -166,8 +167,8 @@ async def test_confirmation_on_schedule_and_dashboard_paths(house: House) -> Non
     await house.home.refresh(house.device("Alarm Panel"))
     for path in ("schedule", "dashboard"):
         turn = unattended(system("scheduler") if path == "schedule" else dashboard("owner"), path)
-        _, results = await house.home.actions.change(Target(kind="alarm"), Change(values={"mode": "disarmed"}), turn)
-        assert results[0].status == "held"
+        applied = await house.home.actions.change(Target(kind="alarm"), Change(values={"mode": "disarmed"}), turn)
+        assert applied.results[0].status == "held"
         assert house.sim.device("Alarm Panel").state["mode"] != "disarmed"
     assert sum("Reply OK" in s for s in seen) == 2  # the codes went to the owners
     answer = await house.app.router.act("disarm the alarm", unattended(system("scheduler"), "schedule"))
@@ -288,14 +289,16 @@ async def test_the_home_works_without_the_daemon(home_only: HomeOnly) -> None:
     lamp = next(d for d in home.registry.devices() if d.name == "Desk Lamp")
     await home.refresh(lamp)
     request = Request(principal=owner("Sam", "whatsapp"), conversation="owner:+15551230001", via="fast-path")
-    text, _ = await home.actions.change(Target(name="desk lamp"), Change(power=False), request)
+    applied = await home.actions.change(Target(name="desk lamp"), Change(power=False), request)
+    text = say_results(applied.results, applied.change, "en")
     assert "Desk Lamp" in text and home_only.sim.device("Desk Lamp").state["on"] is False
     lock = next(d for d in home.registry.devices() if d.kind == "lock")
     await home.registry.update(lock, controllable=True)
     await home.refresh(lock)
     held = await home.control.apply([lock], Change(values={"locked": False}), request)
     assert held[0].status == "held" and home_only.sim.device("Front Door").state["locked"] is True
-    assert request.receipt.prompts and "Reply OK" in request.receipt.prompts[0]
+    assert [p.code for p in request.receipt.held] == [held[0].pending.code if held[0].pending else ""]
+    assert "Reply OK" in request.receipt.held[0].prompt and request.receipt.held[0].ask.verb == "unlock"
 
 
 async def test_an_announced_name_cannot_carry_lines_into_prompts(home_only: HomeOnly) -> None:

@@ -39,7 +39,7 @@ class Household:
         jobs.actions.run_routine = self.run_routine
         jobs.actions.run_plan = self.run_plan
 
-    def interpret(self, text: str) -> dict[str, Any] | None:
+    async def interpret(self, text: str) -> dict[str, Any] | None:
         return {"said": text.lower()} if text.lower() in self.known else None
 
     async def run_routine(self, name: str, request: Request) -> str:

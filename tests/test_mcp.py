@@ -406,10 +406,15 @@ async def wait_until(check: Callable[[], Awaitable[bool]], what: str, timeout: f
 
 
 def test_a_code_in_any_wording_is_withheld() -> None:
+    from claw.core.safety import Ask, Pending
     from claw.web.mcp.intents import withhold_codes
 
-    prompt = 'Reply OK ACDE to unlock the "Back" Door (valid 2 minutes).'
+    async def run() -> str:
+        return ""
+
+    held_record = Pending("ACDE", Ask("unlock", ('"Back" Door',)), run, "Sam", "mcp", "mcp:x", 0.0, 2, with_code=True)
+    prompt = held_record.prompt  # 'Reply OK ACDE to unlock the "Back" Door (valid 2 minutes).'
     escaped = json.dumps({"tell_the_owner": prompt})  # the quotes escaped: the prompt no longer matches as is
-    text, held = withhold_codes(escaped + " and again: " + prompt, [prompt])
-    assert "ACDE" not in text and held == ('unlock the "Back" Door',)
+    text, held = withhold_codes(escaped + " and again: " + prompt, [held_record])
+    assert "ACDE" not in text and held == ('unlock the "Back" Door',)  # read from the typed record, not parsed
     assert text.count("Waiting for an owner") == 1 and "····" in text

@@ -11,13 +11,14 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from claw.assistant.speech import say_results
 from claw.core.config import Config
 from claw.core.errors import ConfigError
 from claw.core.safety import Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.store import devices as devices_db
 from claw.core.supervisor import Supervisor
-from claw.home.control import Change
+from claw.home.control import Applied, Change
 from claw.home.house import Home
 from claw.home.mqtt.driver import MqttDriver
 from claw.home.targeting import Target
@@ -35,6 +36,11 @@ from tests.mqtt_fixtures import (
     stop_mqtt_house,
 )
 from tests.test_mqtt_discovery import CONFIGS, PREFIX, one, publish
+
+
+def said(applied: Applied) -> str:
+    """A change's outcome as the owner reads it in English."""
+    return say_results(applied.results, applied.change, "en")
 
 
 async def test_text_turns_off_an_mqtt_light_through_the_fast_path(
@@ -230,24 +236,24 @@ async def test_cover_climate_fan_and_alarm_round_trip(mqtt_home: MqttHome) -> No
     assert blind and heater and fan and garage and alarm and strip
     actions = mqtt_home.home.actions
     async with echo(mqtt_home.broker, routes):
-        text, _ = await actions.change(Target(name=blind.name), Change(level=40, unit="%"), OWNER)
+        text = said(await actions.change(Target(name=blind.name), Change(level=40, unit="%"), OWNER))
         assert blind.state == {"position": 40}, text
-        text, _ = await actions.change(Target(name=heater.name), Change(values={"target_temp": 21.5}), OWNER)
+        text = said(await actions.change(Target(name=heater.name), Change(values={"target_temp": 21.5}), OWNER))
         assert heater.state["target_temp"] == 21.5, text
-        text, _ = await actions.change(Target(name=heater.name), Change(power=True), OWNER)
+        text = said(await actions.change(Target(name=heater.name), Change(power=True), OWNER))
         assert heater.state["mode"] == "heat", text
-        text, _ = await actions.change(Target(name=fan.name), Change(values={"on": True, "speed": 60}), OWNER)
+        text = said(await actions.change(Target(name=fan.name), Change(values={"on": True, "speed": 60}), OWNER))
         assert fan.state == {"on": True, "speed": 60}, text
-        text, _ = await actions.change(Target(name=strip.name), Change(values={"on": True, "brightness": 50}), OWNER)
+        text = said(await actions.change(Target(name=strip.name), Change(values={"on": True, "brightness": 50}), OWNER))
         assert strip.state == {"on": True, "brightness": 50}, text
-        held, _ = await actions.change(Target(name=garage.name), Change(power=True), OWNER)
+        held = said(await actions.change(Target(name=garage.name), Change(power=True), OWNER))
         assert "Reply OK" in held and garage.state == {"state": "closed"}  # opening the garage is held for a code
-        held, _ = await actions.change(Target(name=alarm.name), Change(values={"mode": "disarmed"}), OWNER)
+        held = said(await actions.change(Target(name=alarm.name), Change(values={"mode": "disarmed"}), OWNER))
         assert "Reply OK" in held and alarm.state == {"mode": "away"}
         code = held.split("Reply OK ")[1][:4]
         assert "Disarmed" in await mqtt_home.home.guard.confirm(code, OWNER)
         assert alarm.state == {"mode": "disarmed"}
-        text, _ = await actions.change(Target(name=garage.name), Change(power=False), OWNER)
+        text = said(await actions.change(Target(name=garage.name), Change(power=False), OWNER))
         assert "already closed" in text
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import aiohttp
 
+from claw.assistant.speech import say_results
 from claw.core.config import Config
 from claw.core.principals import agent, owner
 from claw.core.ratelimit import CommandLimits, RateLimit
@@ -40,12 +41,13 @@ async def test_commands_beyond_the_limit_are_refused_and_audited_per_person(home
         return Request(principal=agent("Sam"))
 
     for on in (True, False, True):
-        text, _ = await home.actions.change(Target(name="desk lamp"), Change(power=on), sam())
-        assert "Desk Lamp" in text
-    text, results = await home.actions.change(Target(name="desk lamp"), Change(power=False), sam())
-    assert [r.status for r in results] == ["limited"] and "try again in a minute" in text
+        applied = await home.actions.change(Target(name="desk lamp"), Change(power=on), sam())
+        assert "Desk Lamp" in say_results(applied.results, applied.change, "en")
+    applied = await home.actions.change(Target(name="desk lamp"), Change(power=False), sam())
+    text = say_results(applied.results, applied.change, "en")
+    assert [r.status for r in applied.results] == ["limited"] and "try again in a minute" in text
     alex = Request(principal=agent("Alex"))
-    assert (await home.actions.change(Target(name="desk lamp"), Change(power=False), alex))[1][0].status == "done"
+    assert (await home.actions.change(Target(name="desk lamp"), Change(power=False), alex)).results[0].status == "done"
     denied = [a for a in await home_only.store.run(recent) if a["outcome"] == "denied"]
     assert [a["actor"] for a in denied] == ["Sam (MCP)"]
 

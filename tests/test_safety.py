@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from claw.core.principals import owner, system
+from claw.core.principals import agent, owner, system
 from claw.core.request import Request, unattended
-from claw.core.safety import ALPHABET, Guard, KillSwitch
+from claw.core.safety import ALPHABET, Ask, Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.store.audit import recent
 from tests.home_fixtures import House
@@ -39,8 +39,9 @@ async def test_a_code_runs_exactly_the_held_closure_once(store: Store) -> None:
         ran.append("unlock")
         return "Unlocked the Front Door."
 
-    pending = await guard.hold("unlock the Front Door", unlock, SAM)
-    assert SAM.receipt.prompts == [pending.prompt]  # the reply will carry the code
+    pending = await guard.hold(Ask("unlock", ("Front Door",)), unlock, SAM)
+    assert SAM.receipt.held[-1] is pending  # the reply will carry the code, said in the message's language
+    assert pending.prompt == "Reply OK " + pending.code + " to unlock the Front Door (valid 2 minutes)."
     assert await guard.confirm(pending.code, SAM) == "Unlocked the Front Door."
     assert "doesn't match" in await guard.confirm(pending.code, SAM)  # once only
     assert ran == ["unlock"]
@@ -158,3 +159,29 @@ async def test_wrong_codes_lock_the_conversation_out_and_tell_the_owners(store: 
     assert await guard.confirm(pending.code, SAM) == "Unlocked."  # Sam's conversation is not locked out
     rows = await store.run(recent, 20)
     assert any(r["outcome"] == "locked out" for r in rows)
+
+
+async def test_a_held_action_is_a_typed_record_said_in_the_language_it_was_asked_in(store: Store) -> None:
+    """The receipt carries the Pending (code, verb, names, minutes), never prose; its outcome is rendered by `speak`."""
+    spoken: list[tuple[object, str]] = []
+
+    def speak(outcome: object, language: str) -> str:
+        spoken.append((outcome, language))
+        return f"{language}: {outcome}"
+
+    guard = Guard(store, speak=speak)
+    turn = Request(principal=SAM.principal, conversation=SAM.conversation, channel="whatsapp", sender=SAM.sender)
+    turn.receipt.language = "es"
+
+    async def unlock() -> object:
+        return ("unlocked", "Front Door")  # a typed outcome: the Guard never words it itself
+
+    pending = await guard.hold(Ask("unlock", ("Front Door",)), unlock, turn)
+    assert turn.receipt.held == [pending]
+    assert (pending.ask.verb, pending.ask.names, pending.minutes) == ("unlock", ("Front Door",), 2)
+    assert pending.with_code and pending.language == "es" and pending.requested_by == "Sam"
+    assert await guard.confirm(pending.code, turn) == "es: ('unlocked', 'Front Door')"
+    assert spoken == [(("unlocked", "Front Door"), "es")]
+    bot = Request(principal=agent("camera-bot", "MCP"), conversation="mcp:camera-bot", via="mcp")
+    withheld = await guard.hold(Ask("open", ("Garage Door",)), unlock, bot)
+    assert not withheld.with_code and withheld.code not in withheld.shown and "Waiting for an owner" in withheld.shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from claw.assistant.home_answers import answer_question
+from claw.assistant.speech import answer_question
 from claw.core.config import Config
 from claw.home.capabilities import Capability
 from claw.home.device import Device

@@ -67,9 +67,10 @@ async def test_a_device_job_keeps_its_command_as_data_and_runs_without_reading_w
         jobs = house.app.jobs
         assert jobs is not None
         job = await jobs.create("in: 1m", "device: turn on the porch light", source="dashboard")
-        assert job.plan == {"target": {"name": "porch light"}, "change": {"power": True}}
+        assert job.plan is not None and job.plan["names"] == ["Porch Light"] and len(job.plan["ids"]) == 1
+        assert job.plan["change"] == {"power": True}  # the grammar's reading, kept as data
         assert await _stored_plan(house, job.id) == job.plan
-        house.app.router.fast_paths.clear()  # nothing may read English when the job runs
+        house.app.router.understanding = None  # nothing may read English when the job runs
         clock.advance(60)
         await jobs.run_due()
         assert house.sim.device("Porch Light").state["on"] is True
@@ -103,7 +104,8 @@ async def test_a_device_job_stored_before_plans_is_read_once_then_kept(
         runs = await house.app.store.run(jobs_db.runs, job.id)
         assert [r.status for r in runs] == ["ran"], runs
         assert house.sim.device("Porch Light").state["on"] is True
-        assert jobs.jobs[job.id].plan == {"target": {"name": "porch light"}, "change": {"power": True}}
+        planned = jobs.jobs[job.id].plan
+        assert planned is not None and planned["names"] == ["Porch Light"] and planned["change"] == {"power": True}
         assert await _stored_plan(house, job.id) == jobs.jobs[job.id].plan
     finally:
         await house.app.stop()
@@ -117,7 +119,7 @@ async def test_a_routine_job_calls_the_home_directly(tmp_path: Path, make_config
         jobs = house.app.jobs
         assert jobs is not None
         await jobs.create("in: 1m", "routine: sleepy time", source="dashboard")
-        house.app.router.fast_paths.clear()
+        house.app.router.understanding = None
         clock.advance(60)
         await jobs.run_due()
         lights = [d for d in house.sim.devices.values() if d.kind == "light"]

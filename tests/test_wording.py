@@ -11,14 +11,17 @@ from pathlib import Path
 import pytest
 
 from claw.assistant.llm import Model
-from claw.assistant.phrasebook import in_language
 from claw.assistant.router import offline_reply
+from claw.assistant.speech import say_results, say_state
 from claw.assistant.understanding import Understanding
 from claw.assistant.vision import VisionDescriber
 from claw.cli import setup_logging
 from claw.core.config import LLMConfig
 from claw.core.store import facts as facts_db
 from claw.eyes.description import fallback
+from claw.home.capabilities import SETPOINT, TEMPERATURE
+from claw.home.control import Change, Result
+from claw.home.device import Device
 from claw.skills.parse import read_skill
 from claw.skills_cli import validate
 from tests.conftest import free_port
@@ -211,14 +214,35 @@ async def test_help_lists_every_command_and_status_shows_the_facts_new_promises(
     assert "I remember 1 fact: The bins go out on Tuesday" in await house.say("/status")
 
 
+def _thermostat() -> Device:
+    return Device(
+        "t", "Thermostat", "thermostat", "x", "a", capabilities=(SETPOINT, TEMPERATURE),
+        state={"current_temp": 20.5, "target_temp": 21, "mode": "heat"},
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("english", "spanish"),
+    ("language", "said"),
     [
-        ("The Thermostat was already set to 21°C.", "Thermostat: ya estaba a 21 °C."),
-        ("The Desk Lamp was already at 30%.", "Desk Lamp: ya estaba al 30 %."),
-        ("Armed the Alarm Panel (night mode).", "He armado Alarm Panel (modo noche)."),
-        ("The Thermostat reads 20.5°C and heats to 21°C.", "Thermostat: 20.5 °C, objetivo 21 °C."),
+        ("en", "The Thermostat was already set to 21°C."),
+        ("es", "Thermostat ya estaba a 21 °C."),
+        ("de", "Thermostat war schon auf 21 °C."),
+        ("fr", "Thermostat était déjà à 21 °C."),
     ],
 )
-def test_the_new_sentences_come_in_the_language_of_the_message(english: str, spanish: str) -> None:
-    assert in_language(english, "es") == spanish
+def test_the_new_sentences_come_in_the_language_of_the_message(language: str, said: str) -> None:
+    thermostat = _thermostat()
+    assert say_results([Result(thermostat, "already")], Change(values={"target_temp": 21}), language) == said
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "The Thermostat reads 20.5°C and heats to 21°C."),
+        ("es", "Thermostat marca 20,5 °C y calienta a 21 °C."),
+        ("de", "Thermostat zeigt 20,5 °C und heizt auf 21 °C."),
+        ("fr", "Thermostat indique 20,5 °C et chauffe à 21 °C."),
+    ],
+)
+def test_a_thermostat_is_read_in_the_language_of_the_message(language: str, said: str) -> None:
+    assert say_state(_thermostat(), language) == said

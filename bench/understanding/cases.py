@@ -11,7 +11,8 @@ import yaml
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 EXPECTS = ("act", "ask", "code", "defer", "answer", "schedule")
-KEYS = {"text", "expect", "effects", "contains", "before", "given", "grammar", "also", "note", "job_contains"}
+KEYS = {"text", "expect", "effects", "contains", "before", "given", "grammar", "also", "note", "job_contains", "needs"}
+NEEDS = ("cameras",)  # what the demo must run for the case to be scored (else it is not run, and said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Case:
     also: tuple[str, ...] = ()  # other outcomes that count as correct ("deferred", "asked")
     note: str = ""
     job_contains: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
 
 def _keys(values: Any) -> dict[str, Any]:
@@ -60,6 +62,9 @@ def load(directory: Path = CASES_DIR, device_names: set[str] | None = None) -> l
             expect = raw.get("expect")
             if expect not in EXPECTS:
                 raise ValueError(f"{where}: expect must be one of {EXPECTS}, not {expect!r}")
+            needs = _strings(raw.get("needs", doc.get("needs")))
+            if set(needs) - set(NEEDS):
+                raise ValueError(f"{where}: needs must be among {NEEDS}, not {needs}")
             effects = raw.get("effects") or {}
             if expect == "act" and not effects:
                 raise ValueError(f"{where}: expect act needs effects")
@@ -84,6 +89,7 @@ def load(directory: Path = CASES_DIR, device_names: set[str] | None = None) -> l
                     also=_strings(raw.get("also")),
                     note=str(raw.get("note", "")),
                     job_contains=_strings(raw.get("job_contains")),
+                    needs=needs,
                 )
             )
     return cases

@@ -53,8 +53,10 @@ class Daemon:
         port: int | None = None,
         claw_root: Path | None = None,
         log_path: Path | None = None,
+        cameras: bool = False,
     ) -> None:
         self.state_dir = state_dir
+        self.cameras = cameras  # the driveway camera: only for cases that need it (CPU)
         self.llm_host = llm_host
         self.llm_base_url = llm_base_url
         self.subnet = subnet
@@ -70,7 +72,7 @@ class Daemon:
         cmd = [*claw_command(self.claw_root), "demo", "--state-dir", str(self.state_dir), "--port", str(self.port)]
         cmd += ["--subnet", str(self.subnet)]
         cmd += ["--llm-base-url", self.llm_base_url] if self.llm_base_url else ["--llm-host", self.llm_host]
-        if self._supports("--no-cameras"):  # cameras would only add model calls and CPU; not in the contract
+        if not self.cameras and self._supports("--no-cameras"):  # cameras add model calls and CPU
             cmd.append("--no-cameras")
         env = dict(os.environ)
         env.pop("CLAW_TOKEN", None)
@@ -126,6 +128,18 @@ class Daemon:
         while time.monotonic() < deadline:
             last = self.get("/api/devices")
             if len(last) >= expected and all(d.get("available", True) and d.get("state") for d in last):
+                return last
+            time.sleep(0.5)
+        return last
+
+    def wait_named(self, names: set[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+        """The devices once every one of `names` is known, answering and has a state (bounded)."""
+        deadline = time.monotonic() + timeout
+        last: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            last = self.get("/api/devices")
+            ready = {d["name"] for d in last if d.get("available", True) and d.get("state")}
+            if names <= ready:
                 return last
             time.sleep(0.5)
         return last

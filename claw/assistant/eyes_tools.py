@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from claw.assistant.eyes_digest import bunches, dated
+from claw.assistant.speech.cameras import say_camera
 from claw.assistant.toolbox import CURRENT_REQUEST, Tool, Tools, current_request
 from claw.assistant.vision import KINDS
 from claw.core.bus import Bus, Outbound
@@ -74,14 +75,17 @@ def add_eyes_tools(tools: Tools, eyes: Eyes, bus: Bus) -> None:
         return {"event": row(record), "picture_sent": sent}
 
     async def mute_camera(camera: str, minutes: float = 60) -> dict[str, str]:
-        return {"status": "done", "tell_the_owner": await eyes.mute(camera, minutes, current_request())}
+        return {
+            "status": "done",
+            "tell_the_owner": say_camera(await eyes.mute(camera, minutes, current_request()), "en"),
+        }
 
     async def set_mode(mode: str) -> dict[str, str]:
-        return {"status": "done", "tell_the_owner": await eyes.set_mode(mode, current_request())}
+        return {"status": "done", "tell_the_owner": say_camera(await eyes.set_mode(mode, current_request()), "en")}
 
     async def watch(condition: str, camera: str = "", minutes: float = 60) -> dict[str, str]:
-        said = await eyes.watch(camera or None, condition, minutes, current_request().actor)
-        return {"status": "watching", "tell_the_owner": said}
+        watching = await eyes.watch(camera or None, condition, minutes, current_request().actor)
+        return {"status": "watching", "tell_the_owner": say_camera(watching, "en")}  # the model words it for the owner
 
     tools.add(
         Tool(

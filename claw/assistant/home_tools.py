@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from claw.assistant.speech import said_in, say_results, say_routine
 from claw.assistant.toolbox import Tool, Tools, current_request
+from claw.core.units import CELSIUS
 from claw.core.untrusted import clean_name
 from claw.home.capabilities import ALARM, BRIGHTNESS, LOCK, MEDIA, POSITION, SETPOINT, VOLUME, Capability
-from claw.home.control import Change
+from claw.home.control import Applied, Change
 from claw.home.device import KIND_WORDS
 from claw.home.house import Home
 from claw.home.targeting import Target, kind_of
@@ -34,6 +36,15 @@ TARGET_PROPS: dict[str, Any] = {
 
 def _target(name: str = "", room: str = "", kind: str = "") -> Target:
     return Target(name=name, room=room, kind=kind_of(kind) or kind if kind else "")
+
+
+# The model reads its tools' results in English, whatever language it answers in, and in °C, as its schema says.
+TOOL_LANGUAGE = "en"
+
+
+def _said(applied: Applied) -> str:
+    with said_in(CELSIUS):
+        return say_results(applied.results, applied.change, TOOL_LANGUAGE)
 
 
 # State fields a device fills with text from elsewhere (what a speaker plays): untrusted once read.
@@ -67,35 +78,33 @@ def add_home_tools(tools: Tools, home: Home) -> None:
         ]
 
     async def turn_on_off(on: bool, name: str = "", room: str = "", kind: str = "") -> str:
-        text, _ = await home.actions.change(_target(name, room, kind), Change(power=on), current_request())
-        return text
+        return _said(await home.actions.change(_target(name, room, kind), Change(power=on), current_request()))
 
     async def set_value(setting: str, value: Any, name: str = "", room: str = "", kind: str = "") -> str:
         change = Change(values={setting: value})
-        text, _ = await home.actions.change(_target(name, room, kind), change, current_request())
-        return text
+        return _said(await home.actions.change(_target(name, room, kind), change, current_request()))
 
     async def media(
         action: str, name: str = "", room: str = "", query: str = "", uri: str = "", group_with: str = ""
     ) -> str:
         params = {k: v for k, v in (("query", query), ("uri", uri), ("with", group_with)) if v}
         target = _target(name, room, "" if name else "speaker")
-        text, _ = await home.actions.change(target, Change(action=action, params=params), current_request())
-        return text
+        return _said(await home.actions.change(target, Change(action=action, params=params), current_request()))
 
     async def device_action(
         action: str, name: str = "", room: str = "", kind: str = "", params: dict[str, Any] | None = None
     ) -> str:
         change = Change(action=action, params=dict(params or {}))
-        text, _ = await home.actions.change(_target(name, room, kind), change, current_request())
-        return text
+        return _said(await home.actions.change(_target(name, room, kind), change, current_request()))
 
     async def run_routine(name: str) -> str:
         routine = home.routines.get(name)
         if routine is None:
             known = ", ".join(r.name for r in home.routines.all())
             return f"No routine called '{name}'. Routines: {known}."
-        return await home.actions.routine(routine, current_request())
+        outcome = await home.actions.routine(routine, current_request())
+        with said_in(CELSIUS):
+            return say_routine(outcome, TOOL_LANGUAGE)
 
     async def manage_device(
         name: str, new_name: str = "", new_room: str = "", add_alias: str = "", ignore: bool | None = None

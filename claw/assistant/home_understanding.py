@@ -1,19 +1,30 @@
-"""The home's fast path on the grammar: act on what is understood, ask what is not, leave the rest to the model."""
+"""The one way a message is understood without the model: the grammar claims it, a handler acts, or the model reads it.
+
+Every feature (the home, cameras, jobs, memory) speaks through the same grammar: its intents carry an action name,
+and the handler registered for that action carries it out. Nothing depends on the order parts were wired in.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from claw.assistant.home_answers import answer_question
-from claw.assistant.home_intents import Intent
+from claw.assistant.answer import Answer
 from claw.assistant.home_words import vocabulary
-from claw.assistant.phrasebook import in_language
-from claw.assistant.plain_commands import PlainCommands, run_intent
-from claw.assistant.router import Answer, offline_reply
+from claw.assistant.speech import (
+    answer_question,
+    say_cannot_step,
+    say_managed,
+    say_no_jobs,
+    say_nothing_playing,
+    say_pending,
+    say_results,
+    say_routine,
+)
+from claw.assistant.speech.small_talk import say_small_talk
 from claw.assistant.understanding import (
     Ambiguous,
     Compound,
@@ -24,30 +35,26 @@ from claw.assistant.understanding import (
     Understanding,
     Understood,
 )
-from claw.core.bus import Inbound
+from claw.assistant.understanding.outcome import frozen
+from claw.assistant.wildcards import own_words
+from claw.core.bus import Inbound, Media
 from claw.core.config import RoomConfig
-from claw.core.errors import ClawError, NeedsConfirmation, TargetNotFound
+from claw.core.errors import ClawError, NeedsConfirmation
 from claw.core.request import Request
 from claw.home.actions import Actions
-from claw.home.control import Change, Result, plan, say_results
+from claw.home.control import Change, Result
 from claw.home.device import Device
 from claw.home.plans import plan_for_devices
 from claw.home.routines import RoutineBook
+from claw.home.targeting import Target
 
 QUESTION_TTL = 300.0  # seconds a clarifying question waits for its one-word answer
 CONTEXT_TTL = 600.0  # seconds "it", "that" and "them" refer to what the conversation last touched
 # Later: (plan, when "in: 600s" or "at: 23:00", what was said, request) -> the reply; wired to the jobs.
 Later = Callable[[Mapping[str, Any], str, str, Request], Awaitable[str]]
-# A handler for a Claw question intent the home does not answer itself (the timeline's "why", "who", ...):
-# (what was understood, the devices it names, the request) -> the reply.
-IntentHandler = Callable[[Understood, Sequence[Device], Request], Awaitable[str]]
-HELP = (
-    'I run the house from plain words: "sleepy time", "turn off the kitchen lights", "dim the desk lamp to 30%", '
-    '"is the garage open?", "play jazz in the study", "turn off the porch light in 10 minutes", '
-    '"remind me at 6 to call mum". Locks, the alarm and the garage ask for a code first. /status tells how I am.'
-)
-GREETING = "Hi! What can I do for you?"
-THANKS = "You're welcome."
+# The handler of one action a feature's intents name (the timeline's "why", the cameras' "camera_look", ...):
+# (what was understood, the devices it names, the request) -> the reply; None: not its to answer after all.
+IntentHandler = Callable[[Understood, Sequence[Device], Request], Awaitable[str | Answer | None]]
 # Actions the grammar names that a plain Change carries out, per target device.
 SIMPLE: dict[str, Change] = {
     "turn_on": Change(power=True),
@@ -88,15 +95,17 @@ class Conversation:
 
 
 class HomeUnderstanding:
-    """Understands device commands, questions and routines with the grammar; claims only complete matches."""
+    """Understands every message the grammar can read completely; claims nothing else (the model reads it)."""
 
     def __init__(
         self,
-        actions: Actions,
-        routines: RoutineBook,
+        actions: Actions | None,
+        routines: RoutineBook | None,
         rooms: Sequence[RoomConfig],
         version: Callable[[], int],
         *,
+        cameras: Callable[[], Sequence[str]] = tuple,
+        temperature_unit: str = "°C",
         languages: Sequence[str] = ("en",),
         model_online: Callable[[], bool | None] = lambda: None,
         later: Later | None = None,
@@ -107,14 +116,17 @@ class HomeUnderstanding:
         self.languages = tuple(languages)
         self.model_online, self.later, self.later_routine = model_online, later, later_routine
         self.sentences = sentences  # skills' own ways to say things
-        self.handlers: dict[str, IntentHandler] = {}  # by action: questions answered elsewhere (register())
-        self.legacy = _Legacy(actions, routines, version)
+        self.cameras = cameras  # the cameras' names, for "show me the driveway camera"
+        self.temperature_unit = temperature_unit  # "set it to 70 degrees" in a Fahrenheit home
+        self.handlers: dict[str, IntentHandler] = {}  # by action: what other features answer (register())
         self._grammar: Understanding | None = None
         self._built = -1
         self._conversations: dict[str, Conversation] = {}
 
     def register(self, action: str, handler: IntentHandler) -> None:
-        """Answer an understood question with `handler` (e.g. "why" from the household's timeline)."""
+        """Carry out intents naming `action` with `handler` ("why" from the timeline, "camera_look", "remind")."""
+        if action in self.handlers:
+            raise ValueError(f"two handlers for the action {action!r}")  # wiring order must never pick a winner
         self.handlers[action] = handler
 
     def forget(self, conversation: str) -> None:
@@ -126,8 +138,16 @@ class HomeUnderstanding:
         with four languages), so the event loop keeps serving webhooks and devices meanwhile."""
         version = self.version()
         if self._grammar is None or self._built != version:
-            words = vocabulary(self.actions.registry.devices(), self.routines.all(), self.rooms)
-            self._grammar = await asyncio.to_thread(Understanding, words, self.languages, sentences=self.sentences())
+            devices = self.actions.registry.devices() if self.actions is not None else ()
+            routines = self.routines.all() if self.routines is not None else ()
+            words = vocabulary(devices, routines, self.rooms, self.cameras())
+            self._grammar = await asyncio.to_thread(
+                Understanding,
+                words,
+                self.languages,
+                sentences=self.sentences(),
+                temperature_unit=self.temperature_unit,
+            )
             self._built = version
         return self._grammar
 
@@ -155,66 +175,129 @@ class HomeUnderstanding:
             talk.question, talk.asked = outcome.partial, time.monotonic()
             return Answer(outcome.question)
         parts = outcome.parts if isinstance(outcome, Compound) else (outcome,)
+        request.receipt.language = parts[0].language  # replies, and any code held on the way, are said in it
         replies: list[str] = []
-        for part in parts:
+        media: list[Media] = []
+        if len(parts) == 1 and parts[0].values.get("target") == "playing":  # "pause", "louder": which player?
+            chosen = self._player(grammar, parts[0])
+            if chosen is None:
+                return Answer(say_small_talk("nothing_playing", parts[0].language))
+            if isinstance(chosen, Ambiguous):
+                talk.question, talk.asked = chosen.partial, time.monotonic()
+                return Answer(chosen.question)
+            parts = (chosen,)
+        for understood in parts:
+            part = replace(understood, said=said)
+            if part.free:  # a feature's free text ("remind me to call Mum") as the owner wrote it
+                written = {k: _as_written(v, said) if k in part.free else v for k, v in part.values.items()}
+                part = replace(part, values=frozen(written))
             try:
-                replies.append(await self._carry_out(part, talk, request))
+                reply = await self._carry_out(part, talk, request)
             except Unsupported as exc:  # understood words, but nothing there does that: let the model think
                 if len(parts) == 1 and self.model_online() is not False:
                     return None
-                replies.append(str(exc))
-        return Answer(in_language(" ".join(r for r in replies if r), parts[0].language))
+                reply = str(exc)
+            if reply is None:  # the handler found it is not its to answer: the model (or the offline reply)
+                if len(parts) == 1:
+                    return await self._not_understood(said, NotUnderstood(closest=grammar.closest(said)), request)
+                continue
+            if isinstance(reply, Answer):
+                media.extend(reply.media)
+                reply = reply.text
+            replies.append(reply)
+        return Answer(" ".join(r for r in replies if r), tuple(media))
+
+    def _player(self, grammar: Understanding, understood: Understood) -> Understood | Ambiguous | None:
+        """The player a media command with no room means: the one playing (paused, to resume), else ask."""
+        if self.actions is None:
+            return None
+        wanted = "paused" if understood.action == "resume" else "playing"
+        playing = [d.id for d in self.actions.registry.devices() if d.state.get("playback") == wanted]
+        return grammar.choose_player(understood, playing)
 
     async def _not_understood(self, said: str, outcome: NotUnderstood, request: Request) -> Answer | None:
-        """The old grammar for what the new one lacks (rename, allow, arm); else the model, or the closest names."""
-        intent = self.legacy.match(said)
-        if intent is not None:
-            try:
-                return Answer(await _run_legacy(self.actions, intent, request))
-            except TargetNotFound:
-                pass  # not a complete match after all: never a dead end while a model can read it
-        if self.model_online() is False:
-            return Answer(offline_reply(outcome.closest))
+        """Unclaimed: the model reads it — tried even when it was offline a moment ago, so a server that is back
+        answers at once; if it is still down the router says so in the message's language, with the closest names."""
+        grammar = self._grammar
+        request.receipt.language = request.receipt.language or (
+            grammar.likely_language(said) if grammar is not None else "en"
+        )
+        request.receipt.near = outcome.closest
         return None
 
-    async def _carry_out(self, understood: Understood, talk: Conversation, request: Request) -> str:
+    async def _carry_out(self, understood: Understood, talk: Conversation, request: Request) -> str | Answer | None:
         action, values = understood.action, understood.values
         try:
-            if action == "help":
-                return HELP
-            if action == "greet":
-                return GREETING
-            if action == "thanks":
-                return THANKS
+            if action in CHATTY and self.model_online() is not False:
+                return None  # "hi", "thanks": the model answers in the household's own voice (SOUL.md)
+            if action in SMALL_TALK:
+                return say_small_talk(action, understood.language)
             if action in self.handlers:
                 return await self.handlers[action](understood, self._devices(understood), request)
+            if self.actions is None or self.routines is None:
+                return None  # a home command in a daemon running without the home: the model explains
+            if action in MANAGING:
+                return await self._manage(understood, request)
             if action == "run_routine" and understood.routine:
                 routine = self.routines.get(understood.routine)
                 if routine is None:
                     return ""
                 if "delay_s" in values or "at" in values:  # "run sleepy time at 10:30pm": later, not now
                     return await self._later_routine(routine.name, understood, request)
-                return await self.actions.routine(routine, request)
+                return say_routine(await self.actions.routine(routine, request), understood.language)
             devices = self._devices(understood)
             if action == "get_state" and values.get("query") == "all" and _commanded(understood.text):
                 # "all lights off" has no question word: an order, not "are all the lights off?"
                 action = "turn_on" if values.get("state") == "on" else "turn_off"
                 understood = Understood(understood.intent, action, understood.language, understood.targets, {})
             if action in ("get_state", "get_temperature"):
-                return answer_question(devices, action, values)
+                return answer_question(devices, action, values, understood.language)
             if not devices:
-                speakers = ", ".join(d.name for d in self.actions.registry.devices() if d.kind == "speaker")
-                return f"Nothing is playing right now; which speaker do you mean ({speakers})?"
+                speakers = [d.name for d in self.actions.registry.devices() if d.kind == "speaker"]
+                return say_nothing_playing(speakers, understood.language)
             if "delay_s" in values or "at" in values:
                 return await self._later(understood, devices, request)
             talk.touched, talk.touched_at = tuple(d.id for d in devices), time.monotonic()
             return await self._change(understood, devices, request)
-        except NeedsConfirmation as exc:
-            return exc.prompt
+        except NeedsConfirmation:  # the code waits on the turn's receipt: said once, in the message's language
+            held = request.receipt.held[-1:]
+            return say_pending(held[0], understood.language) if held else ""
         except ClawError as exc:
             return str(exc)
 
+    async def _manage(self, understood: Understood, request: Request) -> str:
+        """ "Rename the desk lamp to reading lamp", "move the bedroom lamp to the kitchen", "allow the front door"."""
+        assert self.actions is not None
+        devices = self._devices(understood)
+        if not devices:
+            return ""
+        target = Target(name=devices[0].name) if len(devices) == 1 else Target(name=str(understood.values["name"]))
+        if understood.action == "allow":
+            return await self.actions.allow(target, request)
+        if understood.action == "rename":
+            managed = await self.actions.manage(target, "rename", _spoken(understood.values["new_name"]), request)
+        else:
+            managed = await self.actions.manage(target, "move", self._room(str(understood.values["new_room"])), request)
+        return say_managed(managed, understood.language)
+
+    def _home(self) -> Actions:
+        """The home's verbs; only reached for a home command, which needs a home to be understood at all."""
+        if self.actions is None:
+            raise ClawError("the home is not running here")
+        return self.actions
+
+    def _room(self, said: str) -> str:
+        """A room as the home names it ("la cocina" is the Kitchen), or the new room's name as said."""
+        grammar = self._grammar
+        wanted = said.strip().casefold()
+        for area in grammar.vocabulary.areas if grammar is not None else ():
+            if wanted in {p.casefold() for p in (area.name, *area.aliases)}:
+                return area.name
+        return _spoken(said)
+
     def _devices(self, understood: Understood) -> list[Device]:
+        if self.actions is None:
+            return []
         registry = self.actions.registry
         devices = [d for i in understood.targets if (d := registry.get(i)) is not None]
         if understood.values.get("target") == "playing":  # a media command with no room: the speaker playing
@@ -242,21 +325,20 @@ class HomeUnderstanding:
             if not query:
                 return await self._apply(devices, Change(action="play"), request)
             change = Change(action="play_favorite", params={"query": query})
-            results = await self.actions.control.apply(devices, change, request)
-            unknown = all(r.status == "failed" and "nothing saved like" in r.detail for r in results)
-            if unknown and self.model_online():  # "play taylor swift": the model may know what they meant
-                raise Unsupported(say_results(results, change))
-            return say_results([r for r in results if r.status != "unsupported"], change)
+            results = await self._home().control.apply(devices, change, request)
+            unknown = all(r.status == "failed" and r.reason == "nothing_saved" for r in results)
+            if unknown and self.model_online() is not False:  # "play taylor swift": the model may know what they meant
+                raise Unsupported(say_results(results, change, request.receipt.language))
+            return say_results(results, change, request.receipt.language)
         if action in STEPPED:
             return await self._step(devices, action, values, request)
         return "I can't do that to it yet."
 
     async def _apply(self, devices: list[Device], change: Change, request: Request) -> str:
-        results = await self.actions.control.apply(devices, change, request)
-        useful = [r for r in results if r.status != "unsupported"]
-        if not useful:
-            raise Unsupported(f"{', '.join(d.name for d in devices)} can't {change.describe()}.")
-        return say_results(useful, change)
+        results = await self._home().control.apply(devices, change, request)
+        if all(r.status == "unsupported" for r in results):
+            raise Unsupported(say_results(results, change, request.receipt.language))
+        return say_results(results, change, request.receipt.language)
 
     async def _step(self, devices: list[Device], action: str, values: Mapping[str, Any], request: Request) -> str:
         """ "Dim it a bit", "louder": each device from where it is now, by a sensible step, within its range."""
@@ -266,42 +348,60 @@ class HomeUnderstanding:
         for device in devices:
             now = device.state.get(key)
             if not isinstance(now, int | float) or device.capability(key) is None:
-                lines.append(f"The {device.name} can't change its {key.replace('_', ' ')}.")
+                lines.append(say_cannot_step(device, key, request.receipt.language))
                 continue
             if key == "brightness" and device.state.get("on") is False:
                 now = 0
             target = max(low, min(high, now + step))
             target = round(target, 1) if key == "target_temp" else int(target)
             change = Change(values={key: target})
-            results: list[Result] = await self.actions.control.apply([device], change, request)
-            lines.append(say_results(results, change))
+            if key == "brightness" and now == 0 and step < 0:  # dimming a light that is off leaves it off
+                change = Change(power=False)
+            results: list[Result] = await self._home().control.apply([device], change, request)
+            lines.append(say_results(results, change, request.receipt.language))
         return " ".join(lines)
 
     async def _later_routine(self, name: str, understood: Understood, request: Request) -> str:
         if self.later_routine is None:
-            return "I can't schedule things here (the jobs are not running)."
-        delay = understood.values.get("delay_s")
-        when = f"in: {int(delay)}s" if delay is not None else f"at: {understood.values['at']}"
-        return await self.later_routine(name, when, request)
+            return say_no_jobs(understood.language)
+        return await self.later_routine(name, _when(understood.values), request)
 
     async def _later(self, understood: Understood, devices: list[Device], request: Request) -> str:
         """ "… in 10 minutes", "at 11pm …": a one-shot job holding the command as a plan, said back."""
         if self.later is None:
-            return "I can't schedule things here (the jobs are not running)."
+            return say_no_jobs(understood.language)
         change = _plain_change(understood)
         if change is None:
             return ""
         plan = plan_for_devices([d.id for d in devices], [d.name for d in devices], change)
-        delay = understood.values.get("delay_s")
-        when = f"in: {int(delay)}s" if delay is not None else f"at: {understood.values['at']}"
-        return await self.later(plan, when, understood.text, request)
+        words = own_words(understood.text, understood.said) if understood.said else understood.text  # as typed
+        if words[:1].isupper() and not words[:2].isupper():  # "Turn off the Porch Light" -> "turn off the Porch Light"
+            words = words[0].lower() + words[1:]
+        return await self.later(plan, _when(understood.values), words, request)
 
 
-def _cannot(device: Device, change: Change) -> bool:
-    try:
-        return plan(device, change) is None
-    except ClawError:
-        return False  # it can, just not to that value: Control says why ("must be between 0 and 100%")
+def _as_written(value: Any, said: str) -> Any:
+    """A matched phrase as the message spelled it (the grammar reads it lower-cased and typo-corrected)."""
+    return own_words(value, said) if isinstance(value, str) and value else value
+
+
+def _when(values: Mapping[str, Any]) -> str:
+    """The schedule a delayed command runs on: "in: 600s", "at: 23:00", or "at: 07:00 or 19:00" (the sooner)."""
+    delay = values.get("delay_s")
+    if delay is not None:
+        return f"in: {int(delay)}s"
+    other = f" or {values['or_at']}" if "or_at" in values else ""
+    return f"at: {values['at']}{other}"
+
+
+# Managing the home's list of devices by chat: renames, moves and letting Claw control a guarding device.
+MANAGING = frozenset({"rename", "move", "allow"})
+
+
+def _spoken(said: object) -> str:
+    """A name the owner typed, tidied: "reading lamp" -> "Reading Lamp"; "TV" stays "TV"."""
+    words = str(said).strip().strip(".!\"'").split()
+    return " ".join(w if any(c.isupper() for c in w) else w.capitalize() for w in words)
 
 
 class Unsupported(ClawError):
@@ -312,7 +412,9 @@ QUESTION_WORDS = ("are ", "is ", "do ", "does ", "which ", "how ", "what ", "any
 
 
 # Actions that ask rather than order: a "?" never turns them away (nor a registered handler's question).
-QUESTIONS = frozenset({"get_state", "get_temperature", "help", "greet", "thanks"})
+QUESTIONS = frozenset({"get_state", "get_temperature", "help", "greet", "thanks", "nevermind"})
+SMALL_TALK = frozenset({"help", "greet", "thanks", "nevermind"})  # fixed lines: speech.small_talk
+CHATTY = frozenset({"greet", "thanks"})  # the model says these when it can; the fixed line is for when it cannot
 
 
 def _orders(outcome: Outcome, asking: Collection[str] = ()) -> bool:
@@ -333,33 +435,3 @@ def _plain_change(understood: Understood) -> Change | None:
         key, value_key = SETTINGS[understood.action]
         return Change(values={key: understood.values[value_key]})
     return None
-
-
-class _Legacy:
-    """The first release's regex matcher, kept for what the grammar does not cover yet (rename, move, allow, arm)."""
-
-    def __init__(self, actions: Actions, routines: RoutineBook, version: Callable[[], int]) -> None:
-        self.actions = actions
-        self.plain = PlainCommands(actions, routines, version)
-
-    def match(self, text: str) -> Intent | None:
-        intent = self.plain.matcher().match(text)
-        if intent is None or intent.kind == "routine" or intent.change.action in ("play_favorite", "play_uri"):
-            return None  # routines and "play …" belong to the grammar; what it could not read, the model reads
-        target = intent.target
-        if target.everything:  # "open everything": the grammar decides what "everything" may mean
-            return None
-        if not (target.name or target.room):  # a kind alone: only when there is one of it
-            try:
-                if len(self.actions.resolver().resolve(target)) != 1:
-                    return None
-            except TargetNotFound:
-                return None
-        return intent
-
-
-async def _run_legacy(actions: Actions, intent: Intent, request: Request) -> str:
-    devices = actions.resolver().resolve(intent.target)  # TargetNotFound: then the model reads it instead
-    if intent.kind == "change" and all(_cannot(d, intent.change) for d in devices):
-        raise TargetNotFound(f"anything there that can {intent.change.describe()}", [])
-    return await run_intent(actions, intent, request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from claw.assistant.understanding import Area, Entity, Floor, RoutineName, Vocabulary
+from claw.assistant.understanding import Area, CameraName, Entity, Floor, RoutineName, Vocabulary
 from claw.core.config import RoomConfig
 from claw.home.device import Device
 from claw.home.routines import Routine
@@ -29,8 +29,13 @@ def device_class(device: Device) -> str:
     return DEFAULT_CLASS.get(device.kind, "")
 
 
-def vocabulary(devices: Sequence[Device], routines: Sequence[Routine], rooms: Sequence[RoomConfig]) -> Vocabulary:
-    """Every name the owner may use, from the registry and the config's rooms (aliases and floors included)."""
+def vocabulary(
+    devices: Sequence[Device],
+    routines: Sequence[Routine],
+    rooms: Sequence[RoomConfig],
+    cameras: Sequence[str] = (),
+) -> Vocabulary:
+    """Every name the owner may use, from the registry, the config's rooms (aliases and floors) and the cameras."""
     entities = tuple(
         Entity(
             id=d.id,
@@ -47,13 +52,29 @@ def vocabulary(devices: Sequence[Device], routines: Sequence[Routine], rooms: Se
     configured = {r.name: r for r in rooms}
     names = sorted({d.room for d in devices if d.room} | set(configured))
     areas = tuple(
-        Area(name, _room_aliases(name, configured[name].aliases if name in configured else ()), _floor_of(name, rooms))
+        Area(
+            name,
+            _room_aliases(
+                name, (*(configured[name].aliases if name in configured else ()), *_hub_rooms(devices, name))
+            ),
+            _floor_of(name, rooms),
+        )
         for name in names
     )
     floor_names = sorted({a.floor for a in areas if a.floor} | {e.floor for e in entities if e.floor})
     floors = tuple(Floor(f, FLOOR_WORDS.get(f.lower().split()[0], ())) for f in floor_names)
     spoken = tuple(RoutineName(r.name, tuple(r.triggers)) for r in routines)
-    return Vocabulary(entities, areas, floors, spoken)
+    return Vocabulary(entities, areas, floors, spoken, tuple(_camera(c) for c in cameras))
+
+
+def _camera(name: str) -> CameraName:
+    """ "driveway" is also "driveway camera" and "driveway cam"; "Porch Cam" is also "porch"."""
+    bare = name.strip()
+    for tail in (" camera", " cam"):
+        if bare.lower().endswith(tail):
+            bare = bare[: -len(tail)].strip()
+    phrases = [bare, f"{bare} camera", f"{bare} cam", bare.replace("_", " ").replace("-", " ")]
+    return CameraName(name, tuple(p for p in dict.fromkeys(phrases) if p and p != name))
 
 
 def _floor_of(room: str, rooms: Sequence[RoomConfig]) -> str:
@@ -83,6 +104,12 @@ ROOM_WORDS: dict[str, tuple[str, ...]] = {
     "outside": ("fuera", "exterior", "draußen", "draussen", "außen", "dehors", "extérieur", "exterieur"),
     "dining room": ("comedor", "esszimmer", "salle à manger", "salle a manger"),
 }
+
+
+def _hub_rooms(devices: Sequence[Device], room: str) -> tuple[str, ...]:
+    """The other names a hub gave a room (Home Assistant's area aliases: "Sleeping Room" for the Bedroom)."""
+    said = [a for d in devices if d.room == room for a in d.info.get("area_aliases") or () if isinstance(a, str)]
+    return tuple(dict.fromkeys(said))
 
 
 def _room_aliases(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from claw.core.errors import ModelError, ModelMissing, ModelOffline
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+RETRY_AFTER = 15.0  # seconds an offline model server is taken at its word before the next message tries it again
 Format = str | Mapping[str, Any] | None  # "json", a JSON schema, or free text
 # What an answer is for: its output limit follows (LLMConfig.output_tokens)
 Purpose = Literal["reply", "decision", "summary", "describe"]
@@ -93,6 +94,7 @@ class Model:
         self._backend = _backend(config)
         self._slots = asyncio.Semaphore(config.max_concurrent)
         self.online: bool | None = None  # None until the first call tells us
+        self._offline_at = 0.0  # monotonic time a call last found the server offline
         self._fallen: Mode | None = None  # with decisions = "auto": the mode the server's refusals left us in
 
     @property
@@ -170,7 +172,15 @@ class Model:
         self._mark(online=True)
         return result
 
+    @property
+    def known_offline(self) -> bool:
+        """Offline, as a call found out within the last RETRY_AFTER seconds: answer without asking it again.
+        After that the next message tries the server again, so a server that comes back is used at once."""
+        return self.online is False and time.monotonic() - self._offline_at < RETRY_AFTER
+
     def _mark(self, *, online: bool) -> None:
+        if not online:
+            self._offline_at = time.monotonic()
         if self.online is not online:
             if online and self.online is False:
                 log.info("model server at %s is back", self.address)

@@ -1,47 +1,30 @@
 """Seeing and correcting memory in chat, without the model: "what do you know about me?", "forget that",
-"that's wrong, the code is 1234", "why do you think the kids sleep at 8?" (en/es/de/fr)."""
+"that's wrong, the code is 1234", "why do you think the kids sleep at 8?" (en/es/de/fr).
+
+The grammar (templates/memory/<lang>.yaml) understands the words; these handlers answer in the message's language.
+"""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from claw.assistant.recollection import Recollection
-from claw.assistant.router import Answer
-from claw.core.bus import Inbound
+from claw.assistant.understanding import Understood
+from claw.assistant.wildcards import own_words
 from claw.core.request import Request
 from claw.core.store import Store
 from claw.core.store import facts as facts_db
 from claw.core.store.facts import Fact
 from claw.core.store.facts import messages_by_ids as messages_db_by_ids
 from claw.core.untrusted import clean_untrusted
+from claw.home.device import Device
 
-_I = re.IGNORECASE
-KNOW = re.compile(
-    r"^(?:what do you (?:know|remember) about (?:me|us)|what have you remembered(?: about (?:me|us))?"
-    r"|(?:qu[eé]|que) (?:sabes|recuerdas) (?:de|sobre) (?:m[ií]|nosotros)"
-    r"|was wei(?:ß|ss)t du (?:über|ueber|von) (?:mich|uns)|was hast du dir (?:über|ueber) (?:mich|uns) gemerkt"
-    r"|(?:que|qu'est-ce que tu) sais(?:-tu)? (?:de|sur) (?:moi|nous))\s*[?!.]*$",
-    _I,
-)
-FORGET = re.compile(
-    r"^(?:please )?(?:forget (?:that|it|this)|olvida (?:eso|esto|lo)|olv[ií]dalo|vergiss (?:das|es)"
-    r"|oublie (?:ça|ca|cela))\s*[?!.]*$",
-    _I,
-)
-WRONG = re.compile(
-    r"^(?:that'?s|that is|this is|it'?s) (?:wrong|not right|incorrect|not true)|^no,? (?:actually|wait)"
-    r"|^(?:eso|esto) (?:est[aá] mal|no es (?:cierto|correcto|as[ií]))|^(?:das|es) (?:stimmt nicht|ist falsch)"
-    r"|^(?:c'est|ce n'est) (?:faux|pas (?:vrai|juste|correct))",
-    _I,
-)
-WHY = re.compile(
-    r"^(?:why do you think|how do you know|(?:por qu[eé]|porque) (?:crees|piensas) que|c[oó]mo sabes que"
-    r"|warum (?:glaubst|denkst|meinst) du,? (?:dass)?|woher wei(?:ß|ss)t du,? (?:dass)?"
-    r"|pourquoi (?:penses|crois)[- ]tu que|comment sais[- ]tu que)\s+(?P<what>.+?)\s*[?!.]*$",
-    _I,
-)
+MemoryHandler: TypeAlias = Callable[[Understood, Sequence[Device], Request], Awaitable[str | None]]
+
 _NUMBER = re.compile(r"\d[\d:.,]*")
 SAY = {
     "know": {
@@ -103,7 +86,7 @@ class _Last:
 
 
 class MemoryChat:
-    """Fast path: the owner sees, corrects and questions what Claw remembers; only an owner's own words."""
+    """The owner sees, corrects and questions what Claw remembers; only from an owner's own words."""
 
     TTL = 900.0  # "forget that" / "that's wrong" refer to the fact last shown or noted this long ago at most
 
@@ -111,20 +94,14 @@ class MemoryChat:
         self.store, self.memory = store, recollection
         self._last: dict[str, _Last] = {}
 
-    async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
-        text = " ".join(inbound.text.split()).lstrip("¿¡")
-        if not turn.owner or not text or len(text) > 400:
-            return None  # forwarded words, an agent or a schedule never read or change memory this way
-        scopes = [facts_db.HOUSEHOLD, turn.conversation]
-        if KNOW.match(text):
-            return Answer(await self._know(turn, scopes, _language(text)))
-        if FORGET.match(text):
-            return Answer(await self._forget(turn, _language(text)))
-        if (why := WHY.match(text)) is not None:
-            return Answer(await self._why(turn, scopes, why["what"], _language(text)))
-        if WRONG.match(text):
-            return await self._correct(turn, scopes, text)
-        return None
+    def handlers(self) -> dict[str, MemoryHandler]:
+        """Each claw_action of templates/memory with its handler, for `understanding.register`."""
+        return {
+            "memory_know": self.know,
+            "memory_forget": self.forget,
+            "memory_correct": self.correct,
+            "memory_why": self.why,
+        }
 
     def _touch(self, turn: Request, fact: Fact) -> None:
         self._last[turn.conversation] = _Last(fact.id, time.monotonic())
@@ -141,7 +118,16 @@ class MemoryChat:
             return newest[0]
         return None
 
-    async def _know(self, turn: Request, scopes: list[str], lang: str) -> str:
+    async def _said(self, understood: Understood, slot: str, turn: Request) -> str:
+        """A free-text slot (it ends every memory sentence) as the owner typed it, to the end of the message."""
+        value = str(understood.values.get(slot, ""))
+        return own_words(value, understood.said, to_end=True) if value else ""
+
+    async def know(self, understood: Understood, devices: Sequence[Device], turn: Request) -> str | None:
+        """ "What do you know about me?": this owner's facts, and the household's that name them."""
+        if not turn.owner:
+            return None  # forwarded words, an agent or a schedule never read memory this way
+        lang = _lang(understood)
         mine = await self.store.run(facts_db.facts, [turn.conversation], 12)
         shared = await self.store.run(facts_db.facts, [facts_db.HOUSEHOLD], 12)
         shown = [*mine, *[f for f in shared if turn.actor.casefold() in f.text.casefold()]][:12] or shared[:8]
@@ -152,7 +138,11 @@ class MemoryChat:
         lines = [f"{f.text} ({f.author}, {_day(f.valid_from)}, #{f.id})" for f in shown]
         return SAY["know"][lang].format(n=len(shown), l="; ".join(lines))
 
-    async def _forget(self, turn: Request, lang: str) -> str:
+    async def forget(self, understood: Understood, devices: Sequence[Device], turn: Request) -> str | None:
+        """ "Forget that": the fact last shown or noted here."""
+        if not turn.owner:
+            return None
+        lang = _lang(understood)
         fact = await self._last_fact(turn)
         if fact is None:
             return SAY["which"][lang]
@@ -160,8 +150,13 @@ class MemoryChat:
         self._last.pop(turn.conversation, None)
         return SAY["forgot"][lang].format(f=(gone or fact).text)
 
-    async def _why(self, turn: Request, scopes: list[str], what: str, lang: str) -> str:
-        found = await self.memory.search(what, scopes, limit=1)
+    async def why(self, understood: Understood, devices: Sequence[Device], turn: Request) -> str | None:
+        """ "Why do you think the kids sleep at 8?": the message the fact came from."""
+        if not turn.owner:
+            return None
+        lang = _lang(understood)
+        what = await self._said(understood, "what", turn)
+        found = await self.memory.search(what, [facts_db.HOUSEHOLD, turn.conversation], limit=1) if what else []
         if not found:
             return SAY["unknown"][lang]
         fact = found[0].fact
@@ -175,23 +170,26 @@ class MemoryChat:
             )
         return SAY["noted"][lang].format(f=fact.text, d=_day(fact.valid_from), a=fact.author, c=fact.source or "?")
 
-    async def _correct(self, turn: Request, scopes: list[str], text: str) -> Answer | None:
-        lang = _language(text)
-        new = WRONG.sub("", text, count=1).strip(" ,.;:!-—")
+    async def correct(self, understood: Understood, devices: Sequence[Device], turn: Request) -> str | None:
+        """ "That's wrong, the code is 1234": the fact last shown (or one sharing its words) superseded."""
+        if not turn.owner:
+            return None  # forwarded words never change memory
+        lang = _lang(understood)
+        new = (await self._said(understood, "correction", turn)).strip(" ,.;:!-—")
         if len(new) < 3:
-            return Answer(SAY["which"][lang])
+            return SAY["which"][lang]
         old = await self._last_fact(turn)
         if old is None:  # only a fact sharing words with the correction: "that's wrong" alone may mean anything
-            found = await self.memory.search(new, scopes, limit=1)
+            found = await self.memory.search(new, [facts_db.HOUSEHOLD, turn.conversation], limit=1)
             old = found[0].fact if found and found[0].keyword_rank else None
         if old is None:
             return None  # nothing to correct: the model may understand what was meant
         corrected = _patched(old.text, new)
         fact = await self.memory.correct(old.id, corrected, author=turn.actor, source=turn.channel)
         if fact is None:
-            return Answer(SAY["unknown"][lang])
+            return SAY["unknown"][lang]
         self._touch(turn, fact)
-        return Answer(SAY["fixed"][lang].format(o=old.text, f=fact.text))
+        return SAY["fixed"][lang].format(o=old.text, f=fact.text)
 
 
 def _patched(old: str, new: str) -> str:
@@ -203,19 +201,8 @@ def _patched(old: str, new: str) -> str:
     return clean_untrusted(new)[:300]
 
 
-_MARKERS = {
-    "es": r"qu[eé]|sabes|olvida\w*|eso|esto|crees|piensas|recuerdas|porque|mal|est[aá]|c[oó]mo|m[ií]|el|la|los|las|es",
-    "de": r"was|wei(?:ß|ss)t|vergiss|das|stimmt|glaubst|denkst|warum|woher|mich|uns|ist|falsch|der|die",
-    "fr": r"sais|oublie|c'est|pourquoi|penses|crois|moi|nous|faux|vrai|le|les|est|comment",
-}
-
-
-def _language(text: str) -> str:
-    """The language of a memory phrase: the one with the most of its marker words ("en" on a tie at 0)."""
-    said = text.casefold()
-    scores = {lang: len(re.findall(rf"(?<!\w)(?:{words})(?!\w)", said)) for lang, words in _MARKERS.items()}
-    best = max(scores, key=lambda lang: scores[lang])
-    return best if scores[best] > 0 and not re.match(r"^(what|forget|that|why|how)\b", said) else "en"
+def _lang(understood: Understood) -> str:
+    return understood.language if understood.language in SAY["know"] else "en"
 
 
 def _day(ts: float) -> str:

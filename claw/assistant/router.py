@@ -1,4 +1,4 @@
-"""Routes each inbound message: commands, then the fast path, then the brain; replies go out the bus."""
+"""Routes each inbound message: codes and commands, then the grammar's one understanding path, then the brain."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from claw.assistant.answer import Answer
 from claw.assistant.loop import Brain
+from claw.assistant.speech import say_pending
+from claw.assistant.speech.small_talk import say_offline, say_small_talk
 from claw.assistant.toolbox import CURRENT_REQUEST
 from claw.core.authority import may, refusal
-from claw.core.bus import Bus, Inbound, Media, Outbound
+from claw.core.bus import Bus, Inbound, Outbound
 from claw.core.errors import DiskFull, ModelMissing, ModelOffline, ModelUnavailable
 from claw.core.request import Request
 from claw.core.safety import Guard
@@ -27,34 +30,20 @@ from claw.core.untrusted import forwarded
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A fast-path answer: text, and maybe pictures."""
-
-    text: str
-    media: tuple[Media, ...] = ()
-    record: tuple[Message, ...] = ()  # what joins the history with it (stored by the channel, atomically)
-
-
-class FastPath(Protocol):
-    """Something that can answer without the model (routines, plain commands, confirmation codes)."""
+class Understands(Protocol):
+    """The one path that answers without the model: the grammar claims a message and its handler acts."""
 
     async def answer(self, inbound: Inbound, turn: Request) -> Answer | None:
-        """Return an answer, or None to let the next handler (and finally the model) try."""
+        """Return an answer, or None: the message is not understood completely, so the model reads it."""
 
 
 MAX_TRIES = 10  # turns started on one message before it is given up (a message that crashes us must not loop)
-OFFLINE_HINT = (
-    'Routines and plain commands still work without it: try "sleepy time", "turn off the kitchen lights" '
-    'or "is the garage open".'
-)
+OFFLINE_HINT = say_small_talk("offline_hint", "en")
 
 
-def offline_reply(near: Sequence[str] = ()) -> str:
+def offline_reply(near: Sequence[str] = (), language: str = "en") -> str:
     """The one reply while the model is offline, first time or tenth: what failed, close names if any, what works."""
-    names = f"{', '.join(near[:-1])} or {near[-1]}" if len(near) > 1 else "".join(near)
-    guess = f" Did you mean {names}?" if names else ""
-    return f"My model is offline, so I can't answer that just now.{guess} {OFFLINE_HINT}"
+    return say_offline(near, language)
 
 
 # What each chat command does, for /help (which lists every command registered, these or not).
@@ -98,7 +87,7 @@ class Router:
 
     def __init__(self, bus: Bus, brain: Brain, store: Store, guard: Guard, *, ack_after: float = 8.0) -> None:
         self.bus, self.brain, self.store, self.guard = bus, brain, store, guard
-        self.fast_paths: list[FastPath] = []
+        self.understanding: Understands | None = None  # set by the daemon: one path, so no order to get wrong
         self.ack_after = ack_after  # seconds before a slow turn gets "working on it"
         self.stale_after = ack_after  # seconds after which a newer message for the model supersedes a turn
         self._queues: dict[str, asyncio.Queue[Inbound]] = {}
@@ -284,18 +273,16 @@ class Router:
         return None
 
     async def _fast(self, inbound: Inbound, request: Request) -> Answer | None:
+        if self.understanding is None:
+            return None
         token = CURRENT_REQUEST.set(request)
         try:
-            for path in self.fast_paths:
-                answer = await path.answer(inbound, request)
-                if answer is not None:
-                    return answer
+            return await self.understanding.answer(inbound, request)
         finally:
             CURRENT_REQUEST.reset(token)
-        return None
 
     async def act(self, text: str, request: Request) -> Answer | None:
-        """Run text through the fast path only (dashboard buttons); None if not understood."""
+        """Run text through the understanding path only (dashboard buttons); None if not understood."""
         inbound = Inbound(
             channel=request.channel,
             sender=request.sender,
@@ -331,8 +318,8 @@ class Router:
             raise
         except ModelMissing as exc:
             return _said(inbound, Answer(f"I can't think right now: {exc}. {OFFLINE_HINT}"))
-        except ModelOffline:  # worded as the fast path words it once the model is known to be down
-            return _said(inbound, Answer(offline_reply()))
+        except ModelOffline:  # the names the grammar found close, in the language it read the message in
+            return _said(inbound, Answer(offline_reply(turn.receipt.near, turn.receipt.language or "en")))
         except ModelUnavailable as exc:
             return _said(inbound, Answer(f"Sorry — {exc}, so I can't answer that. {OFFLINE_HINT}"))
         return Answer(reply.text, record=reply.record)
@@ -377,13 +364,23 @@ class Router:
 
 
 def _receipted(answer: Answer, request: Request) -> Answer:
-    """The answer with what the turn's receipt adds: codes issued and pictures shown are always sent."""
+    """The answer with what the turn's receipt adds: codes issued and pictures shown are always sent.
+
+    A held action's prompt is added, in the message's language, only when the answer lacks its code (an owner's
+    chat), or lacks the note that the owners got the code (a requester who may not see codes).
+    """
     receipt = request.receipt
-    missing = [p for p in receipt.prompts if p not in answer.text]
+    language = receipt.language or "en"
+    missing = [
+        said
+        for p in receipt.held
+        if (said := say_pending(p, language))
+        and (p.code not in answer.text if p.with_code else said not in answer.text and p.shown not in answer.text)
+    ]
     media = answer.media + tuple(m for m in receipt.pictures if m not in answer.media)
     if not missing:
         return Answer(answer.text, media, answer.record)
-    text = " ".join([answer.text, *missing])
+    text = " ".join([t for t in (answer.text, *missing) if t])
     last = answer.record[-1] if answer.record else None
     if last is not None and last.role == "assistant":  # the history says what the owner was sent
         record = (*answer.record[:-1], _replaced(last, text))

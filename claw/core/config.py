@@ -409,8 +409,11 @@ class LocationConfig:
     timezone: str = "UTC"
     latitude: float = 51.48
     longitude: float = 0.0
+    units: str = "metric"  # "imperial": temperatures are said and heard in °F (devices still take °C)
 
     def __post_init__(self) -> None:
+        if self.units not in ("metric", "imperial"):
+            raise ValueError(f"units: must be 'metric' or 'imperial', not '{self.units}'")
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

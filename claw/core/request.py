@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from claw.core.authority import sees_codes
 from claw.core.bus import Media
 from claw.core.principals import NOBODY, Principal
 from claw.core.store.audit import AuditEntry
+
+if TYPE_CHECKING:  # the Guard builds on Request: only the type is needed here
+    from claw.core.ratelimit import Refusal
+    from claw.core.safety import Pending
 
 # How a request reached the domain: the audit log says it, and the safety rules depend on it.
 Via = Literal["fast-path", "llm", "routine", "schedule", "dashboard", "heartbeat", "system", "mcp"]
@@ -16,13 +20,15 @@ Via = Literal["fast-path", "llm", "routine", "schedule", "dashboard", "heartbeat
 
 @dataclass(slots=True)
 class Receipt:
-    """What one turn produced besides its text: confirmation prompts issued and pictures shown."""
+    """What one turn produced besides its text: actions held for a code (typed) and pictures shown."""
 
-    prompts: list[str] = field(default_factory=list)
+    held: list[Pending] = field(default_factory=list)  # said in the turn's language by the router, code once
     pictures: list[Media] = field(default_factory=list)
     tainted: bool = False  # the turn has read text the owner did not write: what it would change waits for a code
     tainted_by: str = ""  # which text, for the code's prompt ("the device name 'X'"); "" when not known
-    limited: str | None = None  # the command limit's verdict for this turn: None unasked, "" allowed, else why not
+    limited: Refusal | None = None  # the command limit's verdict for this turn: None unasked, falsy allowed
+    language: str = ""  # the language the message was understood in ("" unknown): replies and codes are said in it
+    near: tuple[str, ...] = ()  # known names close to words not understood: offered if the model cannot answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal, TypeVar
 
 from claw.core.authority import may, sees_codes
 from claw.core.errors import NeedsConfirmation
@@ -16,6 +17,8 @@ from claw.core.store import Store
 from claw.core.store.audit import get_setting, set_setting, write
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no 0/O, 1/I/L, 5/S, 8/B: easy to read back on a phone
 # "OK ABCD" (or okay/yes/confirm) is always a confirmation attempt; a bare "ABCD" only when it is pending here.
@@ -26,24 +29,65 @@ WRONG_LIMIT = 5  # wrong codes in a row in one conversation before it may not tr
 PENDING_PER_CONVERSATION = 5  # codes waiting at once in one conversation
 LOCKOUT = 600.0  # seconds
 
-Action = Callable[[], Awaitable[str]]
+# A held action: what it returns is said to whoever released it (a typed outcome is rendered by `speak`).
+Action = Callable[[], Awaitable[object]]
+# Renders a held action's typed outcome in a language ("en", "es", ...); wired by the daemon (assistant.speech).
+Speak = Callable[[object, str], str]
+# What a held action does, as a verb key the speech layer words per language; "" means `detail` says it in English.
+Verb = Literal["", "unlock", "disarm", "open", "set", "action", "allow", "mute", "mode"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What a held action would do, as data: a verb, the device names it acts on, and any extra words."""
+
+    verb: Verb = ""
+    names: tuple[str, ...] = ()
+    detail: str = ""  # English: what is set or run ("set position to 50"); the whole request for "", mute, mode
+    value: str = ""  # mute: for how many minutes; mode: which alert mode (home, away, night)
+
+    def english(self) -> str:
+        """ "unlock the Front Door": the owners' notices, the audit log and English replies."""
+        names = " and ".join(f"the {n}" if not n.lower().startswith("the ") else n for n in self.names)
+        if self.verb in ("unlock", "disarm", "open"):
+            return f"{self.verb} {names}"
+        if self.verb == "allow":
+            return f"let me control {' and '.join(self.names)}"
+        if self.verb in ("set", "action"):
+            return f"{self.detail} on {names}"
+        return self.detail  # the caller's own English (a camera's mute or mode change, an owner change)
+
+
+@dataclass(frozen=True, slots=True)
 class Pending:
-    """One held action: the closure that runs it, and who may release it."""
+    """One held action: what it does (typed), the closure that runs it, and who may release it."""
 
     code: str
-    description: str  # "unlock the Front Door"
+    ask: Ask
     run: Action
     requested_by: str
     via: str
     conversation: str
     expires: float
+    minutes: int  # how long the code lasts, as said to people
+    with_code: bool  # the requester may see the code (an owner's chat); else the code went to the owners only
     any_owner: bool = False  # issued to no conversation (schedule, dashboard): the owners got the code
-    prompt: str = ""  # with the code: only for an owner's channel
-    shown: str = ""  # what the requester is told: the prompt, or (an agent, a job) that the owners got the code
+    language: str = "en"  # the language of the turn that asked: its outcome is said in it
     created: float = field(default_factory=time.time)
+
+    @property
+    def description(self) -> str:
+        return self.ask.english()
+
+    @property
+    def prompt(self) -> str:
+        """The English prompt with the code: only for the owners."""
+        return f"Reply OK {self.code} to {self.description} (valid {self.minutes} minutes)."
+
+    @property
+    def shown(self) -> str:
+        """What the requester is told in English: the prompt, or (an agent, a job) that the owners got the code."""
+        return self.prompt if self.with_code else _withheld(self.description, self.minutes)
 
     def accepts_from(self, request: Request) -> bool:
         return self.any_owner or self.conversation == request.conversation
@@ -52,8 +96,16 @@ class Pending:
 class Guard:
     """Holds sensitive actions as closures; runs exactly that closure once, when an owner echoes its code."""
 
-    def __init__(self, store: Store, *, ttl: float = 120.0, notify: Callable[[str], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float = 120.0,
+        notify: Callable[[str], Awaitable[None]] | None = None,
+        speak: Speak | None = None,
+    ) -> None:
         self.store, self.ttl, self.notify = store, ttl, notify
+        self.speak = speak or _plain  # a held action's typed outcome, said in the language it was asked in
         self._pending: dict[str, Pending] = {}
         self._wrong: dict[str, int] = {}  # conversation -> wrong codes in a row
         self._locked: dict[str, float] = {}  # conversation -> until when it may not try codes
@@ -63,43 +115,52 @@ class Guard:
         now = time.time()
         return [p for p in self._pending.values() if p.expires > now and (request is None or p.accepts_from(request))]
 
-    async def hold(self, description: str, run: Action, request: Request) -> Pending:
-        """Park an action and tell the owner the code that releases it (on the reply, or by notice)."""
+    async def hold(self, asked: Ask | str, run: Action, request: Request) -> Pending:
+        """Park an action and put its typed record on the turn's receipt (the reply says it; or the owners hear)."""
         self._sweep()
+        ask = asked if isinstance(asked, Ask) else Ask(detail=asked)
+        description = ask.english()
         code = _new_code()
         while code in self._pending:
             code = _new_code()
-        minutes = max(1, round(self.ttl / 60))
         pending = Pending(
             code,
-            description,
+            ask,
             run,
             request.actor,
             request.via,
             request.conversation,
             time.time() + self.ttl,
+            minutes=max(1, round(self.ttl / 60)),
+            with_code=sees_codes(request.principal),
             any_owner=request.unattended,
+            language=request.receipt.language or "en",
         )
-        pending.prompt = f"Reply OK {code} to {description} (valid {minutes} minutes)."
-        pending.shown = pending.prompt if sees_codes(request.principal) else _withheld(description, minutes)
         mine = [c for c, p in self._pending.items() if p.conversation == request.conversation]
         for old in mine[: max(0, len(mine) - PENDING_PER_CONVERSATION + 1)]:
             del self._pending[old]  # each live code is one more a guess could hit: the oldest gives way
         self._pending[code] = pending
         await self._audit(request, description, "held", f"code issued, expires in {self.ttl:.0f} s")
-        request.receipt.prompts.append(pending.shown)
+        request.receipt.held.append(pending)
         if request.unattended and self.notify is not None:
             # no owner reads this conversation: the code goes to the owners, saying who asked
             await self.notify(f"{request.actor} asks to {description}. {pending.prompt}")
         log.info("held '%s' for %s via %s", description, request.actor, request.via)
         return pending
 
-    async def require(self, *, action: str, target: str, run: Action, request: Request) -> str:
+    async def require(
+        self, *, action: str = "", target: str = "", run: Action, request: Request, ask: Ask | None = None
+    ) -> str:
         """Hold `run` for the owner's code and tell the caller so (NeedsConfirmation); it runs only through
         `confirm` — or now, when the request is a model's call an owner already released with a code."""
+        outcome = await self.gate(run=run, request=request, ask=ask or f"{action} {target}".strip())
+        return self.speak(outcome, request.receipt.language or "en")
+
+    async def gate(self, *, run: Callable[[], Awaitable[T]], request: Request, ask: Ask | str) -> T:
+        """As `require`, for a caller that words the outcome itself: a released action's typed outcome comes back."""
         if request.released:
             return await run()
-        pending = await self.hold(f"{action} {target}".strip(), run, request)
+        pending = await self.hold(ask, run, request)
         raise NeedsConfirmation(pending.shown, pending.code if sees_codes(request.principal) else "")
 
     def code_in(self, text: str, request: Request) -> str | None:
@@ -130,7 +191,7 @@ class Guard:
         del self._pending[code]
         detail = f"requested by {pending.requested_by} via {pending.via}; confirmed by {request.actor}"
         await self._audit(request, pending.description, "confirmed", detail)
-        return await pending.run()
+        return self.speak(await pending.run(), pending.language)
 
     async def _wrong_code(self, request: Request) -> str:
         """Count a wrong code; after WRONG_LIMIT in a row, lock the conversation out and tell the owners once."""
@@ -163,6 +224,14 @@ def _withheld(description: str, minutes: int) -> str:
         f"Waiting for an owner: '{description}' needs an owner's confirmation. The one-time code went to the "
         f"owners, not to you; it runs only if an owner replies with it within {minutes} minutes."
     )
+
+
+def _plain(outcome: object, language: str) -> str:
+    """No renderer wired: a held action that says itself (a typed outcome needs `speak`, wired by the daemon)."""
+    if isinstance(outcome, str):
+        return outcome
+    log.warning("a held action returned %s, but no speech is wired to say it", type(outcome).__name__)
+    return ""
 
 
 def _new_code() -> str:

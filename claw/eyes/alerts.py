@@ -23,6 +23,7 @@ MUTED_KEY = "eyes.muted"
 AWAY_KEY = "eyes.away"
 URGENT_KINDS = ("person",)  # what still goes out in quiet hours: someone at the house at night
 OUT_DEFAULT = 12 * 3600.0  # "what happened while I was out" without an away period to go by
+AWAY_AT_LEAST = 300.0  # seconds away for an outing: "away" then "home" within minutes was no time out
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +112,15 @@ class Rules:
             self.away_until = now
         self.mode = mode
 
-    def out_window(self, now: float) -> tuple[float, float | None]:
-        """The time "while I was out" means: the current or last away period (within a day), else 12 hours."""
+    def out_window(self, now: float) -> tuple[float, float | None] | None:
+        """The time "while I was out" means: the current or last away period (within a day); None when there is
+        none to go by (never away, long ago, or a mode switched back within minutes: no outing)."""
         if self.mode == "away" and self.away_since is not None:
             return self.away_since, None
-        if self.away_since is not None and self.away_until is not None and now - self.away_until < 24 * 3600:
-            return self.away_since, self.away_until
-        return now - OUT_DEFAULT, None
+        since, until = self.away_since, self.away_until
+        if since is not None and until is not None and now - until < 24 * 3600 and until - since >= AWAY_AT_LEAST:
+            return since, until
+        return None
 
     # --- persistence in the settings table -------------------------------------------------------
 

@@ -21,7 +21,7 @@ from claw.core.errors import ClawError, TargetNotFound
 from claw.core.findings import Finding
 from claw.core.media import MediaTokens
 from claw.core.request import Request
-from claw.core.safety import Guard, KillSwitch
+from claw.core.safety import Ask, Guard, KillSwitch
 from claw.core.store import Store
 from claw.core.store import events as history
 from claw.core.store.audit import get_setting, set_setting, write
@@ -33,6 +33,7 @@ from claw.eyes.camera import Camera
 from claw.eyes.description import Describer, camera_phrase
 from claw.eyes.events import Change, Event
 from claw.eyes.frigate import FrigateEvents
+from claw.eyes.outcomes import ModeSet, Muted, Unmuted, Watching
 from claw.eyes.pictures import jpeg
 from claw.eyes.recorder import Alert, Recorder, slug
 from claw.eyes.watch import Watches
@@ -237,58 +238,58 @@ class Eyes:
     def media(self, record: EventRecord) -> Media:
         return Media(record.snapshot, "image/jpeg", caption=record.title)
 
-    async def mute(self, camera: str | None, minutes: float, request: Request) -> str:
+    async def mute(self, camera: str | None, minutes: float, request: Request) -> Muted | Unmuted:
         """Snooze a camera's alerts (a sensitive action: held for the owner's code); 0 minutes unmutes."""
         target = self.camera(camera)
         phrase = camera_phrase(target.name)
         if minutes <= 0:
             self.rules.mute(target.name, None)
             await self._save("unmute", phrase, request)
-            return f"Alerts from {phrase} are on again."
+            return Unmuted(target.name)
         until = time.time() + minutes * 60
 
-        async def apply() -> str:
+        async def apply() -> Muted:
             self.rules.mute(target.name, until)
             await self._save("mute", f"{phrase} until {clock(until, self.tz)}", request)
-            return f"Muted {phrase} until {clock(until, self.tz)}. Its events are still kept; say 'unmute' to undo."
+            return Muted(target.name, until, clock(until, self.tz))
 
-        return await self.guard.require(
-            action="mute", target=f"{phrase} for {_span(minutes)}", run=apply, request=request
-        )
+        # the owners' notice and the audit log keep the English; the asker hears it in the message's language
+        ask = Ask("mute", (target.name,), f"mute {phrase} for {_span(minutes)}", str(round(minutes)))
+        return await self.guard.gate(run=apply, request=request, ask=ask)
 
-    async def set_mode(self, mode: str, request: Request) -> str:
+    async def set_mode(self, mode: str, request: Request) -> ModeSet:
         """Change the alert mode; a change that disarms a camera counts as disabling alerts (needs the code)."""
         if mode not in MODES:
             raise ClawError(f"there is no '{mode}' mode; use home, away or night")
         new: Mode = mode
         if new == self.rules.mode:
-            return f"The cameras were already in {mode} mode."
+            return ModeSet(new, self._armed(), already=True)
         disarmed = [
             c.name for c in self.cameras.values() if self.rules.armed(c.config) and new not in c.config.armed_modes
         ]
 
-        async def apply() -> str:
+        async def apply() -> ModeSet:
             self.rules.set_mode(new, time.time())
             await self._save("set mode", mode, request)
-            armed = [c.name for c in self.cameras.values() if self.rules.armed(c.config)]
-            watching = f"watching {', '.join(armed)}" if armed else "no camera is armed in it"
-            return f"{mode.capitalize()} mode: {watching}."
+            return ModeSet(new, self._armed())
 
         if not disarmed:
             return await apply()
         names = ", ".join(camera_phrase(n) for n in disarmed)
-        return await self.guard.require(
-            action=f"switch to {mode} mode, which disarms", target=names, run=apply, request=request
-        )
+        ask = Ask("mode", tuple(disarmed), f"switch to {mode} mode, which disarms {names}", mode)
+        return await self.guard.gate(run=apply, request=request, ask=ask)
 
-    async def watch(self, camera: str | None, condition: str, minutes: float, asked_by: str) -> str:
+    def _armed(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cameras.values() if self.rules.armed(c.config))
+
+    async def watch(self, camera: str | None, condition: str, minutes: float, asked_by: str) -> Watching:
         target = self.camera(camera)
         minutes = max(1.0, min(minutes, 24 * 60))
         try:
             self.watches.start(target, condition, minutes, asked_by)
         except ValueError as exc:
             raise ClawError(str(exc)) from None
-        return f"I'll keep an eye on {camera_phrase(target.name)} and tell you when {condition} (for {_span(minutes)})."
+        return Watching(target.name, condition, minutes)
 
     async def _save(self, action: str, target: str, turn: Request) -> None:
         for key, value in self.rules.state().items():

@@ -1,26 +1,58 @@
-"""The verbs of the home: resolve targets, apply through Control, run routines, phrase the outcome."""
+"""The verbs of the home: resolve targets, apply through Control, run routines; outcomes typed, never worded."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from claw.core.errors import ClawError, NeedsConfirmation, TargetNotFound
+from claw.core.ratelimit import ALLOWED, Refusal
 from claw.core.request import Request
-from claw.core.safety import Guard, KillSwitch
+from claw.core.safety import Ask, Guard, KillSwitch, Pending
 from claw.core.store import Store
 from claw.core.store.audit import write
-from claw.home.control import Change, Control, Result, say_results
-from claw.home.device import Device
+from claw.home.control import Applied, Change, Control, Result
 from claw.home.plans import from_plan
 from claw.home.registry import Registry
 from claw.home.routines import Routine, RoutineBook
-from claw.home.states import already_words, thermostat_sentence
-from claw.home.targeting import Resolver, Target, names
+from claw.home.targeting import Resolver, Target
 
-# Sets the cameras' alert mode for a routine (wired to the eyes by the daemon); returns what to tell the owner.
-ModeSetter = Callable[[str, Request], Awaitable[str]]
+# Sets the cameras' alert mode for a routine (wired to the eyes by the daemon); returns the eyes' typed outcome.
+ModeSetter = Callable[[str, Request], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutineOutcome:
+    """What a routine did: each step's results, the named devices it could not find, the cameras' mode reply."""
+
+    name: str
+    steps: tuple[Applied, ...] = ()
+    missing: tuple[str, ...] = ()  # device names a step named that are gone
+    mode: object = None  # the cameras' alert mode outcome (the eyes' type; speech says it)
+    mode_held: Pending | None = None  # the mode change disarms a camera: it waits for this code
+    stopped: Literal["", "paused", "limited"] = ""  # not run: the kill switch, or the command limit (`why`)
+    why: Refusal = ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """Claw may control these devices now (the owner's code released it)."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Managed:
+    """A device renamed (the old name stays an alias) or moved, or why not: it matched `matched` devices."""
+
+    what: Literal["rename", "move"]
+    old: str  # its name before
+    name: str  # its name now
+    room: str  # its room now
+    old_room: str = ""
+    matched: tuple[str, ...] = ()  # more than one device matched: nothing changed
 
 
 class Actions:
@@ -35,24 +67,23 @@ class Actions:
         killswitch: KillSwitch,
         store: Store,
         room_aliases: Mapping[str, str],
+        room_floors: Mapping[str, str] | None = None,
     ) -> None:
         self.registry, self.control, self.routines = registry, control, routines
         self.guard, self.killswitch, self.store = guard, killswitch, store
         self.room_aliases = room_aliases
+        self.room_floors = room_floors or {}  # the floor the config declares per room: its devices are on it
         self.on_mode: ModeSetter | None = None
 
     def resolver(self) -> Resolver:
-        return Resolver(self.registry.devices(), self.room_aliases)
+        return Resolver(self.registry.devices(), self.room_aliases, self.room_floors)
 
-    async def change(self, target: Target, change: Change, turn: Request) -> tuple[str, list[Result]]:
-        devices = self.resolver().resolve(target)
-        results = await self.control.apply(devices, change, turn)
-        if all(r.status == "unsupported" for r in results):
-            kinds = sorted({d.kind.replace("_", " ") for d in devices})
-            return f"{target.describe().capitalize()} ({', '.join(kinds)}) can't {change.describe()}.", results
-        return say_results([r for r in results if r.status != "unsupported"], change), results
+    async def change(self, target: Target, change: Change, turn: Request) -> Applied:
+        """Apply `change` to what `target` names; every device's result, the unsupported ones included."""
+        devices = self.resolver().resolve(target, power=change.power is not None)
+        return Applied(tuple(await self.control.apply(devices, change, turn)), change)
 
-    async def run_routine_named(self, name: str, request: Request) -> str:
+    async def run_routine_named(self, name: str, request: Request) -> RoutineOutcome:
         """Run a routine by name (a schedule); ClawError when there is none by that name now."""
         routine = self.routines.get(name)
         if routine is None:
@@ -60,121 +91,79 @@ class Actions:
             raise ClawError(f"there is no routine called '{name}' now (routines: {known})")
         return await self.routine(routine, request)
 
-    async def run_plan(self, plan: Mapping[str, Any], request: Request) -> str:
+    async def run_plan(self, plan: Mapping[str, Any], request: Request) -> Applied:
         """Carry out a stored device command (claw.home.plans) as the owner asked it then."""
         target, change = from_plan(plan)
         if isinstance(target, tuple):  # exact devices, as they were when the owner asked
             devices = [d for i in target if (d := self.registry.get(i)) is not None]
             if not devices:
                 raise ClawError(f"the devices it was for are gone ({', '.join(plan.get('names', ()))})")
-            results = await self.control.apply(devices, change, request)
-            return say_results([r for r in results if r.status != "unsupported"], change)
+            return Applied(tuple(await self.control.apply(devices, change, request)), change)
         try:
-            text, _ = await self.change(target, change, request)
+            return await self.change(target, change, request)
         except TargetNotFound as exc:
             raise ClawError(str(exc)) from None
-        return text
 
-    async def routine(self, routine: Routine, turn: Request) -> str:
-        """Run every step at once (one device's latency, not the sum); report per step."""
+    async def routine(self, routine: Routine, turn: Request) -> RoutineOutcome:
+        """Run every step at once (one device's latency, not the sum); the outcome per step."""
         if await self.killswitch.refuse(turn, f"routine {routine.name}"):
-            return f"Automations are paused, so I did not run {routine.name}."
+            return RoutineOutcome(routine.name, stopped="paused")
         if why := await self.control.admit(turn):  # refused as a whole: no step runs, the camera mode stays
-            return why
+            return RoutineOutcome(routine.name, stopped="limited", why=why)
         resolver = self.resolver()
         changes: list[Change] = []
         jobs: list[Any] = []
         missing: list[str] = []
         for step in routine.steps:
             try:
-                devices = resolver.resolve(step.target)
+                devices = resolver.resolve(step.target, power=step.change.power is not None)
             except TargetNotFound:
                 if step.target.name:  # a named device that is gone is worth saying; a missing kind is not
-                    missing.append(f"I couldn't find {step.target.describe()}.")
+                    missing.append(step.target.name)
                 continue
             changes.append(step.change)
             jobs.append(self.control.apply(devices, step.change, turn))
         outcomes: list[list[Result]] = list(await asyncio.gather(*jobs))
-        mode_said = await self._camera_mode(routine, turn)
+        mode_said, mode_held = await self._camera_mode(routine, turn)
         await self.store.run(write, turn.audit(f"routine {routine.name}"))
-        parts = []
-        for change, step_results in zip(changes, outcomes, strict=True):
-            useful = [r for r in step_results if r.status != "unsupported"]
-            if useful:
-                parts.append(say_results(useful, change))
-        parts.extend(missing)
-        if mode_said:
-            parts.append(mode_said)
-        body = " ".join(parts) or "There was nothing to do."
-        return f"{routine.name.capitalize()}: {body}"
+        steps = tuple(Applied(tuple(r), c) for c, r in zip(changes, outcomes, strict=True))
+        return RoutineOutcome(routine.name, steps, tuple(missing), mode_said, mode_held)
 
-    async def _camera_mode(self, routine: Routine, request: Request) -> str:
+    async def _camera_mode(self, routine: Routine, request: Request) -> tuple[object, Pending | None]:
         """A routine may switch the cameras' alert mode (away, night); disarming still needs the code."""
         if not routine.mode or self.on_mode is None:
-            return ""
+            return None, None
         try:
-            return await self.on_mode(routine.mode, request)
+            return await self.on_mode(routine.mode, request), None
         except NeedsConfirmation as exc:
-            return exc.prompt
-
-    async def describe(self, target: Target, asked: str) -> str:
-        """A state question answered in sentences: "The Garage Door is closed."."""
-        devices = self.resolver().resolve(target)
-        lines = [_state_sentence(d, asked) for d in devices[:12]]
-        more = f" (and {len(devices) - 12} more)" if len(devices) > 12 else ""
-        return " ".join(lines) + more
+            held = [p for p in self.guard.pending() if p.code == exc.code] or request.receipt.held[-1:]
+            return None, held[0] if held else None
 
     async def allow(self, target: Target, request: Request) -> str:
         """Let Claw control devices that guard the house: needs the owner's code."""
         devices = self.resolver().resolve(target)
 
-        async def approve() -> str:
+        async def approve() -> Allowed:
             for d in devices:
                 await self.registry.update(d, controllable=True)
-            return f"I can control {names(devices)} now."
+            return Allowed(tuple(d.name for d in devices))
 
-        return await self.guard.require(action="let me control", target=names(devices), run=approve, request=request)
+        ask = Ask("allow", tuple(d.name for d in devices))
+        return await self.guard.require(run=approve, request=request, ask=ask)
 
-    async def manage(self, target: Target, what: Literal["rename", "move"], value: str, request: Request) -> str:
+    async def manage(self, target: Target, what: Literal["rename", "move"], value: str, request: Request) -> Managed:
         """Rename one device (the old name stays an alias) or move it to another room."""
         devices = self.resolver().resolve(target)
         if len(devices) != 1:
-            return f"That matches {len(devices)} devices ({names(devices)}); name just one."
+            return Managed(what, "", "", "", matched=tuple(d.name for d in devices))
         device = devices[0]
-        old = f"{device.name} in the {device.room}" if device.room else device.name
+        old, old_room = device.name, device.room
         if what == "rename":
             await self.registry.update(
                 device, name=value.title(), aliases=tuple(dict.fromkeys([*device.aliases, device.name]))
             )
-            result = f"Renamed {old} to {device.name}; the old name still works."
         else:
             await self.registry.update(device, room=value)
-            result = f"Moved {device.name} to the {device.room}."
-        await self.store.run(write, request.audit(what, old, "ok", result))
-        return result
-
-
-def _state_sentence(device: Device, asked: str) -> str:
-    s = device.state
-    if not device.available:
-        return f"I can't reach the {device.name} right now."
-    if asked == "playing" or device.kind == "speaker":
-        track = s.get("title") or s.get("uri") or "nothing"
-        playing = s.get("playback") == "playing"
-        doing = f"playing {track}" if playing else "not playing"
-        return f"The {device.name} is {doing} (volume {s.get('volume', '?')})."
-    if asked == "temperature" or device.kind == "thermostat":
-        return thermostat_sentence(device)
-    if "state" in s:
-        return f"The {device.name} is {s['state']}."
-    if "locked" in s:
-        return f"The {device.name} is {'locked' if s['locked'] else 'UNLOCKED'}."
-    if "mode" in s and device.kind == "alarm":
-        return f"The {device.name} is {already_words(device)}."  # "armed for the night", not "is night"
-    if "on" in s:
-        level = f" at {s['brightness']}%" if s.get("on") and "brightness" in s else ""
-        return f"The {device.name} is {'on' if s['on'] else 'off'}{level}."
-    if "position" in s:
-        opened = "closed" if s["position"] == 0 else f"{s['position']}% open"
-        return f"The {device.name} is {opened}."
-    return f"The {device.name}: {', '.join(f'{k} {v}' for k, v in s.items()) or 'no readings yet'}."
+        said = f"{old} in the {old_room}" if old_room else old
+        await self.store.run(write, request.audit(what, said, "ok", f"now {device.name} in the {device.room}"))
+        return Managed(what, old, device.name, device.room, old_room)

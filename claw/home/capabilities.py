@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from claw.core.errors import ToolError
+from claw.core.errors import InvalidValue
 
 CapabilityType = Literal["switch", "number", "choice", "sensor", "action"]
 
@@ -28,33 +28,32 @@ class Capability:
     params: Mapping[str, Any] = field(default_factory=dict)  # JSON schema properties, for actions
 
     def validate(self, value: Any) -> Any:
-        """Coerce and range-check a value before any I/O; raise ToolError saying what would fit."""
+        """Coerce and range-check a value before any I/O; raise InvalidValue (a ToolError) saying what would fit."""
         if not self.writable or self.type == "sensor":
-            raise ToolError(f"{self._name} can only be read, not set")
+            raise InvalidValue(self._name, self.key, "read_only", value)
         if self.type == "switch":
             if isinstance(value, str) and value.lower() in ("on", "true", "yes", "off", "false", "no"):
                 return value.lower() in ("on", "true", "yes")
             if not isinstance(value, bool):
-                raise ToolError(f"{self._name} must be on or off, not {value!r}")
+                raise InvalidValue(self._name, self.key, "on_off", value)
             return value
         if self.type == "number":
             if isinstance(value, str):
                 try:
                     value = float(value.rstrip("%°c ").strip())
                 except ValueError:
-                    raise ToolError(f"{self._name} must be a number, not {value!r}") from None
+                    raise InvalidValue(self._name, self.key, "number", value) from None
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ToolError(f"{self._name} must be a number, not {value!r}")
+                raise InvalidValue(self._name, self.key, "number", value)
             if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-                span = f"{_n(self.min)} and {_n(self.max)}{self.unit}"
-                raise ToolError(f"{self._name} must be between {span}, not {_n(value)}")
+                raise InvalidValue(self._name, self.key, "range", value, low=self.min, high=self.max, unit=self.unit)
             return int(value) if self.step in (None, 1) and float(value).is_integer() else float(value)
         if self.type == "choice":
             text = str(value).lower()
             for option in self.options:
                 if option.lower() == text:
                     return option
-            raise ToolError(f"{self._name} must be one of {', '.join(self.options)}, not {value!r}")
+            raise InvalidValue(self._name, self.key, "choice", value, options=self.options)
         return value
 
     @property
@@ -97,10 +96,6 @@ class Capability:
         return out
 
 
-def _n(value: float | None) -> str:
-    return "?" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
-
-
 # The common capabilities, shared by built-in drivers and skills.
 POWER = Capability("on", "switch", "power")
 BRIGHTNESS = Capability("brightness", "number", "brightness", "%", 0, 100, 1)
@@ -135,5 +130,6 @@ OPEN_CLOSE: Mapping[str, tuple[str, Any, Any]] = {
     "shade": ("position", 100, 0),
     "garage_door": ("state", "open", "closed"),
     "gate": ("state", "open", "closed"),
+    "valve": ("state", "open", "closed"),
     "lock": ("locked", False, True),
 }

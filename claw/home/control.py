@@ -8,20 +8,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from claw.core.errors import ClawError, DeviceError, ToolError
-from claw.core.ratelimit import CommandLimits
+from claw.core.errors import ClawError, DeviceError, InvalidValue, NothingSaved, ToolError
+from claw.core.ratelimit import CommandLimits, Refusal
 from claw.core.request import Request
-from claw.core.safety import Guard
+from claw.core.safety import Ask, Guard, Pending
 from claw.core.store import Store
 from claw.core.store.audit import AuditEntry, write_many
 from claw.home.capabilities import OPEN_CLOSE
 from claw.home.device import Device, Driver
 from claw.home.registry import Registry
-from claw.home.states import already_words
 
 log = logging.getLogger(__name__)
 
 Status = Literal["done", "already", "failed", "unsupported", "held", "needs_approval", "limited"]
+# Why a device failed, for the words: no answer in time (`waited`), reports another state than the one sent, a
+# value it cannot take (`invalid`), cannot be reached, no favourite by that name (`saved`), or another device error
+# (only `detail`, in English, says which).
+Reason = Literal["", "timeout", "reports", "invalid", "unreachable", "nothing_saved", "device"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +51,26 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """What one change did to one device (typed: the assistant's speech words it per language)."""
+
     device: Device
     status: Status
-    detail: str = ""
+    detail: str = ""  # English, from the device or the validation ("must be between 5 and 30°C, not 45")
     state: Mapping[str, Any] = field(default_factory=dict)
+    reason: Reason = ""
+    pending: Pending | None = None  # "held": the code waiting for an owner
+    invalid: InvalidValue | None = None  # "invalid": what the setting would take
+    saved: NothingSaved | None = None  # "nothing_saved": what was asked for, and what the speaker has
+    waited: float = 0.0  # "timeout": the seconds it had to answer
+    refusal: Refusal | None = None  # "limited": why this turn may send no commands
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What a change did to its devices: a held change's outcome, said when its code releases it."""
+
+    results: tuple[Result, ...]
+    change: Change
 
 
 def plan(device: Device, change: Change) -> dict[str, Any] | None:
@@ -107,14 +126,15 @@ def _sensitive(device: Device, changes: Mapping[str, Any]) -> bool:
     return any((cap := device.capability(k)) is not None and cap.is_sensitive(v) for k, v in changes.items())
 
 
-def _describe_sensitive(device: Device, changes: Mapping[str, Any]) -> str:
+def _ask(device: Device, changes: Mapping[str, Any]) -> Ask:
+    """What a sensitive change asks the owners, as data: "unlock" the Front Door, "disarm" the Alarm Panel."""
     if "locked" in changes:
-        return f"unlock the {device.name}"
+        return Ask("unlock", (device.name,))
     if device.kind == "alarm":
-        return f"disarm the {device.name}"
+        return Ask("disarm", (device.name,))
     if changes.get("state") == "open" or changes.get("position") == 100:
-        return f"open the {device.name}"
-    return f"{', '.join(f'set {k} to {v}' for k, v in changes.items())} on the {device.name}"
+        return Ask("open", (device.name,))
+    return Ask("set", (device.name,), ", ".join(f"set {k} to {v}" for k, v in changes.items()))
 
 
 class Control:
@@ -133,17 +153,17 @@ class Control:
         self.registry, self.drivers, self.guard, self.store, self.timeout = registry, drivers, guard, store, timeout
         self.limits = limits or CommandLimits()  # agents and the model tight, an owner's own commands far above
 
-    async def admit(self, turn: Request) -> str:
-        """Empty when `turn` may send device commands now; else the refusal, said and audited once per turn."""
+    async def admit(self, turn: Request) -> Refusal:
+        """Falsy when `turn` may send device commands now; else the refusal, audited once per turn."""
         first = turn.receipt.limited is None
         why = self.limits.admit(turn)
         if why and first:
-            await self.store.run(write_many, [turn.audit("device commands", "", "denied", why)])
+            await self.store.run(write_many, [turn.audit("device commands", "", "denied", str(why))])
         return why
 
     async def apply(self, devices: Sequence[Device], change: Change, turn: Request) -> list[Result]:
         if devices and (why := await self.admit(turn)):
-            return [Result(d, "limited", why) for d in devices]  # nothing is sent; the sentence is said once
+            return [Result(d, "limited", str(why), refusal=why) for d in devices]  # nothing sent; said once
         audit: list[AuditEntry] = []
         results = await asyncio.gather(*(self._one(d, change, turn, audit) for d in devices))
         if audit:  # one write for the whole fan-out, after it: the store never sits between devices
@@ -153,12 +173,14 @@ class Control:
     async def _one(self, device: Device, change: Change, turn: Request, audit: list[AuditEntry]) -> Result:
         try:
             changes = plan(device, change)
+        except InvalidValue as exc:
+            return Result(device, "failed", str(exc), reason="invalid", invalid=exc)
         except ToolError as exc:
-            return Result(device, "failed", str(exc))
+            return Result(device, "failed", str(exc), reason="invalid")
         if changes is None:
-            return Result(device, "unsupported", f"{device.name} can't {change.describe()}")
+            return Result(device, "unsupported")
         if not device.controllable:
-            return Result(device, "needs_approval", f"{device.name} waits for your yes before I control it")
+            return Result(device, "needs_approval")
         explicit = device.kind in ALWAYS_SENT and not change.action  # a reported state may be stale or spoofed
         # "already" only when the device itself says so: someone may have switched it by hand since the poll
         was = _already(device.state, change, changes) and _already(await self._fresh(device), change, changes)
@@ -171,21 +193,17 @@ class Control:
         if sensitive and turn.released:  # the owner's code released this very call already
             return await self._actuate(device, change, changes, turn, audit, cleared=True)
         if sensitive:
-            description = (
-                f"{change.describe()} on the {device.name}"
-                if sensitive_action
-                else _describe_sensitive(device, changes)
-            )
+            ask = Ask("action", (device.name,), change.describe()) if sensitive_action else _ask(device, changes)
 
-            async def run_later() -> str:
+            async def run_later() -> Applied:
                 done: list[AuditEntry] = []
                 result = await self._actuate(device, change, changes, turn, done, cleared=True)
                 await self.store.run(write_many, done)
                 checked = _confirmed(result, changes, was=False) if explicit else result
-                return say_results([checked], Change(values=changes))
+                return Applied((checked,), change if sensitive_action else Change(values=changes))
 
-            pending = await self.guard.hold(description, run_later, turn)
-            return Result(device, "held", pending.shown)
+            pending = await self.guard.hold(ask, run_later, turn)
+            return Result(device, "held", pending=pending)
         result = await self._actuate(device, change, changes, turn, audit)
         return _confirmed(result, changes, was=was) if explicit else result
 
@@ -218,16 +236,19 @@ class Control:
                     state = await driver.write(device, changes)
         except TimeoutError:
             self.registry.mark(device, available=False)
-            result = Result(device, "failed", f"the {device.name} didn't answer within {self.timeout:.0f} s")
+            said = f"the {device.name} didn't answer within {self.timeout:.0f} s"
+            result = Result(device, "failed", said, reason="timeout", waited=self.timeout)
+        except NothingSaved as exc:
+            result = Result(device, "failed", str(exc), reason="nothing_saved", saved=exc)
         except DeviceError as exc:
             if exc.unreachable:
                 self.registry.mark(device, available=False)
-            result = Result(device, "failed", str(exc))
+            result = Result(device, "failed", str(exc), reason="unreachable" if exc.unreachable else "device")
         except ClawError as exc:
-            result = Result(device, "failed", str(exc))
+            result = Result(device, "failed", str(exc), reason="device")
         except Exception as exc:  # a driver bug must cost one device, not the whole request
             log.exception("driver %s failed on %s", device.driver, device.name)
-            result = Result(device, "failed", f"{device.name} failed ({type(exc).__name__})")
+            result = Result(device, "failed", f"{device.name} failed ({type(exc).__name__})", reason="device")
         else:
             self.registry.mark(device, available=True, state=state)
             result = Result(device, "done", "", state)
@@ -257,10 +278,8 @@ def _confirmed(result: Result, changes: Mapping[str, Any], *, was: bool) -> Resu
         return result
     state, device = result.state, result.device
     against = [k for k, v in changes.items() if k in state and not _shows(state[k], v)]
-    if against:
-        now = already_words(device)
-        detail = f"I sent the command, but the {device.name} reports it is {now}" if now != "set that way" else ""
-        return Result(device, "failed", detail or f"I sent the command, but the {device.name} reports otherwise", state)
+    if against:  # the words name what it reports now (the speech layer reads the device's state)
+        return Result(device, "failed", "", state, reason="reports")
     if was and all(k in state for k in changes):
         return Result(device, "already", "", state)
     return result
@@ -283,141 +302,3 @@ def _already(state: Mapping[str, Any], change: Change, changes: Mapping[str, Any
 
 def _values(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items())
-
-
-def say_results(results: Sequence[Result], change: Change) -> str:
-    """One short paragraph for the owner: what was done, what already was, what failed and why."""
-    done = [r for r in results if r.status == "done"]
-    already = [r for r in results if r.status == "already"]
-    failed = [r for r in results if r.status == "failed"]
-    held = [r for r in results if r.status == "held"]
-    approval = [r for r in results if r.status == "needs_approval"]
-    lines: list[str] = []
-    if done:
-        title = done[0].state.get("title") if change.action in ("play_favorite", "play_uri") else ""
-        if title:
-            lines.append(f"Playing {title} on {_list(done)}.")
-        else:
-            groups: dict[tuple[str, str], list[Result]] = {}
-            for r in done:  # "Turned off the lamps. Closed the shades." — the verb each kind of device takes
-                groups.setdefault(_past(change, r.device, r.state), []).append(r)
-            lines += [f"{verb} {_list(rs)}{after}." for (verb, after), rs in groups.items()]
-    if already:
-        words: dict[str, list[Result]] = {}
-        for r in already:
-            words.setdefault(_already_said(r.device, change), []).append(r)
-        for state, rs in words.items():
-            who = _cap(_list(rs)) if len(rs) <= 2 or not done else f"{len(rs)} others"
-            lines.append(f"{who} {'was' if len(rs) == 1 else 'were'} already {state}.")
-    for detail in dict.fromkeys(r.detail for r in failed):  # one device's reason once, not once per device
-        lines.append(_cap(f"{detail}.".replace("..", ".")))
-    lines += list(dict.fromkeys(r.detail for r in results if r.status == "limited"))  # said once per reply
-    for r in held:
-        lines.append(r.detail)
-    if approval:
-        lines.append(
-            f'{_cap(_list(approval))} need{"s" if len(approval) == 1 else ""} your OK first (say "allow <name>").'
-        )
-    if not lines:
-        lines.append(f"Nothing here can {change.describe()}.")
-    return " ".join(lines)
-
-
-def _already_said(device: Device, change: Change) -> str:
-    """What the device already was, in the words of the change asked: "set to 21°C", "at 50%", "armed (away)"."""
-    if change.level is not None:
-        unit = _unit(device, change)
-        return f"set to {_n(change.level)}{unit}" if unit == "°C" else f"at {_n(change.level)}{unit}"
-    if len(change.values) == 1 and not change.action:
-        ((key, value),) = change.values.items()
-        if key == "target_temp":
-            return f"set to {_n(value)}°C"
-        if key in ("brightness", "volume") or (key == "position" and value not in (0, 100)):
-            return f"at {_n(value)}%"
-        if key == "color_temp" and isinstance(value, int | float) and value > 0:
-            return f"at {round(1_000_000 / value / 100) * 100} K"
-    return already_words(device)
-
-
-def _unit(device: Device, change: Change) -> str:
-    """The unit a bare "set X to 20" meant on this device: °C for a setpoint, % for the rest."""
-    order = LEVEL_TEMPERATURE if change.unit.startswith("°") else LEVEL_PERCENT
-    key = next((k for k in order if (c := device.capability(k)) is not None and c.writable), "")
-    return "°C" if key == "target_temp" else "%"
-
-
-def _past(change: Change, device: Device | None = None, state: Mapping[str, Any] | None = None) -> tuple[str, str]:
-    """The verb before and the words after the list of devices: ("Closed", ""), ("Set", " to 20°")."""
-    if change.action:
-        verb = {
-            "play": "Resumed",
-            "pause": "Paused",
-            "next": "Skipped to the next track on",
-            "previous": "Went back a track on",
-            "play_favorite": "Playing on",
-            "play_uri": "Playing on",
-            "join": "Grouped",
-            "unjoin": "Ungrouped",
-        }.get(change.action, "Done:")
-        return verb, ""
-    if change.power is not None:
-        if device is not None and device.kind in OPEN_CLOSE and device.capability("on") is None:
-            key = OPEN_CLOSE[device.kind][0]
-            if key == "locked":
-                return ("Unlocked", "") if change.power else ("Locked", "")
-            return ("Opened", "") if change.power else ("Closed", "")
-        if device is not None and device.kind == "alarm":  # an alarm is armed, in the mode it took, never "turned on"
-            mode = (state or {}).get("mode")
-            return ("Armed", f" ({mode} mode)" if isinstance(mode, str) else "") if change.power else ("Disarmed", "")
-        return ("Turned on", "") if change.power else ("Turned off", "")
-    if change.level is not None:
-        return "Set", f" to {_n(change.level)}{change.unit}"
-    values = dict(change.values)
-    if values in ({"position": 0}, {"state": "closed"}):
-        return "Closed", ""
-    if values in ({"position": 100}, {"state": "open"}):
-        return "Opened", ""
-    if values == {"locked": True}:
-        return "Locked", ""
-    if values == {"locked": False}:
-        return "Unlocked", ""
-    if set(values) == {"mode"}:
-        mode = values["mode"]
-        return ("Disarmed", "") if mode == "disarmed" else ("Armed", f" ({mode} mode)")
-    if len(values) == 1:
-        ((key, value),) = values.items()
-        if key in ("brightness", "position"):
-            return "Set", f" to {_n(value)}%"
-        if key == "volume":
-            return "Set the volume of", f" to {_n(value)}%"
-        if key == "target_temp":
-            return "Set", f" to {_n(value)}°C"
-    words = ", ".join(
-        f"{WORDS.get(k, k.replace('_', ' '))} to {_n(v) if isinstance(v, float) else v}" for k, v in values.items()
-    )
-    return "Set", f": {words}"
-
-
-# How people call the state keys a reply may have to name.
-WORDS = {"target_temp": "the target temperature", "color_temp": "the colour temperature", "on": "power"}
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def display_name(device: Device) -> str:
-    """'the Study speaker', 'the Kitchen Ceiling': what people call it in a sentence."""
-    name = device.name if device.name.lower().startswith("the ") else f"the {device.name}"
-    if device.kind == "speaker" and not any(w in device.name.lower() for w in ("speaker", "sonos", "one", "play")):
-        name += " speaker"
-    return name
-
-
-def _list(results: Sequence[Result]) -> str:
-    names = [display_name(r.device) for r in results]
-    if len(names) > 6:
-        return f"{len(names)} devices ({', '.join(n.removeprefix('the ') for n in names[:4])}, …)"
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]

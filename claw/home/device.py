@@ -20,6 +20,7 @@ KIND_WORDS: Mapping[str, tuple[str, ...]] = {
     "heater": ("heater", "spa", "hot tub", "spa heater"),
     "garage_door": ("garage", "garage door"),
     "gate": ("gate",),
+    "valve": ("valve", "valves", "water valve"),
     "lock": ("lock", "locks", "door lock"),
     "alarm": ("alarm", "alarm panel", "security"),
     "camera": ("camera", "cameras"),

@@ -51,6 +51,7 @@ class Home:
         self.store, self.supervisor, self.notify = store, supervisor, notify
         self.version = 0  # bumps when names, rooms or routines change (the fast path rebuilds its vocabulary)
         self.room_aliases = {alias: room.name for room in config.home.rooms for alias in room.aliases}
+        self.room_floors = {room.name: room.floor for room in config.home.rooms if room.floor}
         self.routines = RoutineBook()
         self.matchers: list[Matcher] = list(BUILTIN_MATCHERS)
         self.drivers: dict[str, Driver] = {}  # by name: the built-in ones and one per skill that drives devices
@@ -59,7 +60,9 @@ class Home:
         self.registry = Registry(store, config.home, self.drivers)
         limits = CommandLimits(config.limits.agent_commands_per_minute, config.limits.owner_commands_per_minute)
         self.control = Control(self.registry, self.drivers, guard, store, timeout=timeout, limits=limits)
-        self.actions = Actions(self.registry, self.control, self.routines, guard, killswitch, store, self.room_aliases)
+        self.actions = Actions(
+            self.registry, self.control, self.routines, guard, killswitch, store, self.room_aliases, self.room_floors
+        )
         self.discovery = Discovery(
             lambda: self.matchers,
             self.on_found,

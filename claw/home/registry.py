@@ -16,6 +16,15 @@ from claw.home.device import Device, Driver, Found
 
 log = logging.getLogger(__name__)
 
+
+def hub_aliases(found: Found) -> tuple[str, ...]:
+    """The other names a hub gave the device (Home Assistant's entity aliases), cleaned like any announced name."""
+    raw = found.info.get("aliases")
+    if not isinstance(raw, list | tuple):
+        return ()
+    return tuple(dict.fromkeys(a for a in (clean_name(str(x)) for x in raw) if a))
+
+
 # ("new" | "moved" | "unavailable" | "back" | "changed" (names, room) | "state" (a new reading)
 #  | "removed" (its hub or bridge no longer has it), device)
 Listener = Callable[[str, Device], None]
@@ -77,6 +86,7 @@ class Registry:
                 address=found.address,
                 room=clean_name(found.room),
                 floor=clean_name(found.floor),
+                aliases=hub_aliases(found),
                 capabilities=driver.capabilities(found),
                 info=dict(found.info),
                 controllable=self._policy_allows(found.kind),
@@ -100,6 +110,12 @@ class Registry:
         if not device.owner_named and (name, room) != (device.name, device.room) and room:
             device.name, device.room = name, room
             await self._save(device)
+        if added := tuple(a for a in hub_aliases(found) if a not in device.aliases):
+            device.aliases = (*device.aliases, *added)  # a hub's aliases join the owner's; none is taken away
+            await self._save(device)
+        # the room's other names, as the hub has them now
+        if found.info.get("area_aliases") != device.info.get("area_aliases"):
+            device.info = {**device.info, "area_aliases": found.info.get("area_aliases") or []}
         if not device.owner_named and found.floor and clean_name(found.floor) != device.floor:
             device.floor = clean_name(found.floor)
             await self._save(device)
@@ -144,6 +160,8 @@ class Registry:
             elif key == "aliases":
                 cleaned = tuple(a for a in (clean_name(str(x)) for x in value) if a)
             setattr(device, key, cleaned)
+        if "room" in changes and "floor" not in changes:
+            device.floor = ""  # a moved device is on its new room's floor, not the one its hub gave the old room
         if changes.keys() & {"name", "room", "aliases", "floor"}:
             device.owner_named = True
         await self._save(device)

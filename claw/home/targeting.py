@@ -9,8 +9,12 @@ from dataclasses import dataclass
 
 from claw.core.errors import TargetNotFound
 from claw.home.device import KIND_WORDS, Device
+from claw.home.places import Places
 
 _ARTICLES = re.compile(r"\b(the|my|our|a|an|all|every|of)\b")
+# Kinds that guard the house: a room's or the house's power command ("turn off the kitchen", "everything on")
+# never reaches them; they are locked, armed or opened only when named or asked for by kind.
+GUARDING_KINDS = frozenset({"lock", "alarm", "garage_door", "gate"})
 
 
 def norm(text: str) -> str:
@@ -48,15 +52,31 @@ class Target:
 class Resolver:
     """Matches targets against the registry's names, aliases and rooms (room aliases included)."""
 
-    def __init__(self, devices: Sequence[Device], room_aliases: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        devices: Sequence[Device],
+        room_aliases: Mapping[str, str] | None = None,
+        floors: Mapping[str, str] | None = None,
+    ) -> None:
         self.devices = [d for d in devices if not d.ignored]
-        self.room_aliases = {norm(k): v for k, v in (room_aliases or {}).items()}
+        rooms: dict[str, list[str]] = {}
+        for alias, room in (room_aliases or {}).items():
+            rooms.setdefault(room, []).append(alias)
+        for device in self.devices:  # the names a hub gave the room (Home Assistant's area aliases)
+            for alias in device.info.get("area_aliases") or ():
+                if isinstance(alias, str) and device.room:
+                    rooms.setdefault(device.room, []).append(alias)
+        self.places = Places(self.devices, rooms, floors)  # the same index the grammar matches against
+
+    def floor_of(self, device: Device) -> str:
+        """The device's floor: its room's, else the one it carries."""
+        return self.places.floor_of(device)
 
     def rooms(self) -> dict[str, str]:
         """Normalised room name or alias -> the room's display name."""
-        out = {norm(d.room): d.room for d in self.devices if d.room}
-        for alias, room in self.room_aliases.items():
-            out.setdefault(alias, room)
+        out: dict[str, str] = {}
+        for phrase, room in self.places.room_phrases.items():
+            out.setdefault(norm(phrase), room)
         return out
 
     def room(self, text: str) -> str:
@@ -71,14 +91,20 @@ class Resolver:
         suggestions = difflib.get_close_matches(key, list(rooms), n=3, cutoff=0.5) or sorted(set(rooms.values()))[:5]
         raise TargetNotFound(f"a room called '{text}'", [rooms.get(s, s) for s in suggestions])
 
-    def resolve(self, target: Target) -> list[Device]:
-        """The devices the target names; an unknown name or room raises with close matches."""
+    def resolve(self, target: Target, *, power: bool = False) -> list[Device]:
+        """The devices the target names; an unknown name or room raises with close matches.
+
+        power: the change switches things on or off, so a whole room or house leaves locks, alarms and
+        garage doors alone (they are named, or asked for by kind, to be touched).
+        """
         pool = self.devices
         if target.room:
             room = self.room(target.room)
-            pool = [d for d in pool if d.room == room]
+            pool = [d for d in pool if self.places.room_of(d) == room]
         if target.floor:
-            pool = [d for d in pool if norm(d.floor) == norm(target.floor)]
+            pool = [d for d in pool if norm(self.floor_of(d)) == norm(target.floor)]
+        if power and not target.name and not target.kind:
+            pool = [d for d in pool if d.kind not in GUARDING_KINDS]
         if target.name:
             return self._by_name(target, pool)
         if target.kind:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,24 @@ HEARTBEAT_MEMORY = "heartbeat.findings"
 MIN_CHAT_INTERVAL = timedelta(minutes=1)  # a confused model must not set up a message every second
 
 
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """A job as it is told back when made: what it does, how often, when it runs next (replies word it per language)."""
+
+    job: Job
+    upcoming: datetime | None  # its next run (None: it has none)
+    now: datetime
+    place: Place
+
+    @property
+    def english(self) -> str:
+        """ "Every weekday at 06:30 — next: Mon 23 Nov 06:30", "Once, Sat 21 Nov 07:47 (in 2 minutes)"."""
+        when, upcoming = self.job.when(self.place), self.upcoming
+        if self.job.schedule.once and upcoming is not None:
+            return f"{when} ({words.until(upcoming, self.now)})"
+        return f"{when} — next: {words.moment(upcoming, self.place.tz)}" if upcoming else f"{when} — no next run"
+
+
 class Jobs:
     """Scheduled jobs from config and chat, and the heartbeat; `snapshot()` feeds GET /api/jobs."""
 
@@ -47,7 +65,7 @@ class Jobs:
         notify: Notify,
         think: Think,
         run_routine: Callable[[str, Request], Awaitable[str]],
-        interpret: Callable[[str], Plan | None],
+        interpret: Callable[[str], Awaitable[Plan | None]],
         run_plan: Callable[[Plan, Request], Awaitable[str]],
         checks: Sequence[Check],
         clock: Clock | None = None,
@@ -170,7 +188,7 @@ class Jobs:
         if first is None or (parsed.once and first <= now):
             raise ClawError(f"{words.moment(first or now, self.place.tz)} has already passed; pick a later time")
         if act.kind == "device" and plan is None:
-            plan = self.interpret(act.text)
+            plan = await self.interpret(act.text)
         if act.kind == "device" and plan is None:
             raise ClawError(f"I don't understand the command '{act.text}'; try 'turn off the porch light'")
         name = " ".join(clean_untrusted(description).split())[:80] or default_description(act)
@@ -225,11 +243,11 @@ class Jobs:
 
     def confirm(self, job: Job) -> str:
         """The schedule in plain words with the next run: "Every weekday at 06:30 — next: Mon 23 Nov 06:30"."""
-        when = job.when(self.place)
-        upcoming = self.next_run(job.id)
-        if job.schedule.once and upcoming is not None:
-            return f"{when} ({words.until(upcoming, self.clock.now())})"
-        return f"{when} — next: {words.moment(upcoming, self.place.tz)}" if upcoming else f"{when} — no next run"
+        return self.scheduled(job).english
+
+    def scheduled(self, job: Job) -> Scheduled:
+        """The job as it is told back, typed: chat replies say it in the message's language."""
+        return Scheduled(job, self.next_run(job.id), self.clock.now(), self.place)
 
     def next_run(self, job_id: str) -> datetime | None:
         return self._runner.next_run(job_id) if self._runner else None

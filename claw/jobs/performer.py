@@ -71,7 +71,7 @@ class Actions:
         notify: Notify,
         think: Think,
         run_routine: Callable[[str, Request], Awaitable[str]],
-        interpret: Callable[[str], Plan | None],
+        interpret: Callable[[str], Awaitable[Plan | None]],
         run_plan: Callable[[Plan, Request], Awaitable[str]],
         heartbeat: Callable[[], Awaitable[str]],
         on_plan: Callable[[Job, Plan], None] = lambda job, plan: None,
@@ -103,7 +103,7 @@ class Actions:
 
     async def plan(self, job: Job) -> Plan:
         """Read a device job's words once into a plan and keep it (rows from before plans existed)."""
-        plan = self.interpret(job.action.text)
+        plan = await self.interpret(job.action.text)
         if plan is None:
             raise JobFailed(f"nothing understood the command '{job.action.text}' (is the device still there?)")
         await self.store.run(jobs_db.set_plan, job.id, json.dumps(plan, sort_keys=True))

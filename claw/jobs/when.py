@@ -141,17 +141,58 @@ def moment(text: str, now: datetime, tz: tzinfo) -> datetime:
         raise WhenError(f"'{text}' is not a time (try 'at 19:00', 'tomorrow at 9am' or 2026-12-24 18:00)")
     day_word = match["day"] or match["day2"] or ""
     clock, ambiguous = clock_time(match["clock"])
-    local_now = now.astimezone(tz)
-    if day_word == "tonight" and ambiguous and clock.hour < 12:
+    found = next_time(clock, ambiguous, day_word, now, tz)
+    if found is None:
+        raise WhenError(f"'{text}' is already past; say a later time")
+    return found
+
+
+def next_time(clock: time, ambiguous: bool, day: str, now: datetime, tz: tzinfo) -> datetime | None:
+    """The first future moment at clock on day ("", "today", "tonight", "tomorrow", "mon".."sun", "next fri");
+    an ambiguous clock ("at 7") is whichever of 07:00 and 19:00 comes first. None when it is already past."""
+    if (
+        day not in ("", "today", "tonight", "tomorrow")
+        and day.removeprefix("on ").removeprefix("next ")[:3] not in DAYS
+    ):
+        return None
+    if day == "tonight" and ambiguous and clock.hour < 12:
         clock, ambiguous = time(clock.hour + 12, clock.minute), False
     candidates = [clock] + ([time(clock.hour + 12, clock.minute)] if ambiguous and clock.hour < 12 else [])
     if ambiguous and clock.hour == 12:
         candidates.append(time(0, clock.minute))
-    for day in _days(day_word, local_now.date()):
-        future = sorted(o for o in (_local(day, c, tz) for c in candidates) if o > now)
+    for date_ in _days(day, now.astimezone(tz).date()):
+        future = sorted(o for o in (_local(date_, c, tz) for c in candidates) if o > now)
         if future:
             return future[0]
-    raise WhenError(f"'{text}' is already past; say a later time")
+    return None
+
+
+def said_clock(hour: int, minute: int, half: str | None) -> tuple[time, bool] | None:
+    """A clock said in parts (7, 30, "pm"; half is am, pm, night or None) -> (time, ambiguous), or None.
+
+    "night" is the evening for 5-11 ("11 at night" is 23:00) and the small hours otherwise ("2 at night")."""
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    if half is None:
+        return time(hour, minute), 1 <= hour <= 12
+    if not 1 <= hour <= 12:
+        return (time(hour, minute), False) if half == "pm" and hour > 12 else None  # "19 Uhr abends"
+    if half == "night":
+        return time(hour + 12 if 5 <= hour <= 11 else hour % 12, minute), False
+    return time(hour % 12 + (12 if half == "pm" else 0), minute), False
+
+
+def weekly(days: str, clock: time) -> str:
+    """ "cron: 30 6 * * mon-fri" for days ("*", "mon-fri", "sat,sun", "mon") at clock."""
+    return f"cron: {clock.minute} {clock.hour} * * {days}"
+
+
+def sun_schedule(event: str, offset_seconds: float = 0.0) -> str:
+    """ "sunset", "sunset: -30m" (offset_seconds < 0: before the event)."""
+    if not offset_seconds:
+        return event
+    sign = "-" if offset_seconds < 0 else "+"
+    return f"{event}: {sign}{compact(timedelta(seconds=abs(offset_seconds)))}"
 
 
 def natural_schedule(text: str, now: datetime, tz: tzinfo) -> str | None:

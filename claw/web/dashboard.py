@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from claw import __version__
+from claw.assistant.speech import say_results, say_routine
 from claw.core.authority import Power, decide, refusal, sees_codes
 from claw.core.principals import Principal, agent_conversation
 from claw.core.request import Request, unattended
 from claw.core.store import messages as log_db
 from claw.core.store.audit import recent, write
-from claw.home.control import say_results
 from claw.home.device import Device
 from claw.home.house import Home
 from claw.web.auth import PRINCIPAL
@@ -27,7 +26,6 @@ from claw.web.validate import Invalid, boolean, int_query, json_object, not_foun
 
 STATIC = Path(__file__).resolve().parent / "static"
 FEED: web.AppKey[Feed] = web.AppKey("dashboard feed", Feed)
-CODE = re.compile(r"\bOK ([A-Z0-9]{4})\b")
 # The page loads nothing from elsewhere; this keeps it so even if a device name carries markup.
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -177,12 +175,12 @@ async def control(request: web.Request) -> web.Response:
         raise Invalid(field, f"{target.name} can't {change.describe()}")
     body: dict[str, Any] = {
         "status": result.status,
-        "message": say_results([result], change),
+        "message": say_results([result], change, "en"),
         "device": target.describe(),
     }
     if result.status == "held":
-        match = CODE.search(result.detail) if sees_codes(request[PRINCIPAL]) else None
-        body["code"] = match.group(1) if match else ""
+        shown = result.pending is not None and sees_codes(request[PRINCIPAL])
+        body["code"] = result.pending.code if shown and result.pending is not None else ""
     return _json(body, STATUS_HTTP.get(result.status, 200))
 
 
@@ -228,7 +226,7 @@ async def run_routine(request: web.Request) -> web.Response:
     if routine is None:
         raise not_found(f"routine called {name!r}")
     paused = await _paused(claw)
-    message = await home.actions.routine(routine, _turn(request))
+    message = say_routine(await home.actions.routine(routine, _turn(request)), "en")
     return _json({"status": "paused" if paused else "done", "message": message}, 409 if paused else 200)
 
 

@@ -26,6 +26,7 @@ from aiohttp import web
 from zeroconf import ServiceInfo
 
 from claw_sim.devices.base import SimDevice, service_info
+from claw_sim.devices.homeassistant_services import GENERIC, ServiceError, ServiceHandler, table
 from claw_sim.devices.homeassistant_ws import WebSocketApi
 
 VERSION = "2024.6.4"
@@ -88,10 +89,6 @@ DEFAULT_FLOORS: Mapping[str, str] = {
 }
 
 
-class ServiceError(Exception):
-    """Invalid service data; answered as 400 with the message."""
-
-
 @dataclass(slots=True)
 class _Entity:
     entity_id: str
@@ -115,89 +112,6 @@ class _Entity:
         }
 
 
-ServiceHandler = Callable[[_Entity, Mapping[str, Any]], None]
-
-
-def _number(data: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
-    if key not in data:
-        return None
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ServiceError(f"value must be a number between {low} and {high} for dictionary value @ data['{key}']")
-    return float(value)
-
-
-def _light_on(entity: _Entity, data: Mapping[str, Any]) -> None:
-    pct = _number(data, "brightness_pct", 0, 100)
-    raw = _number(data, "brightness", 0, 255)
-    brightness: int | None = None
-    if pct is not None:
-        brightness = round(pct * 255 / 100)
-    elif raw is not None:
-        brightness = round(raw)
-    if brightness == 0:
-        _light_off(entity, data)
-        return
-    entity.state = "on"
-    entity.attributes["color_mode"] = "brightness"
-    entity.attributes["brightness"] = brightness or entity.attributes.get("_last_brightness") or 255
-
-
-def _light_off(entity: _Entity, _data: Mapping[str, Any]) -> None:
-    if entity.attributes.get("brightness"):
-        entity.attributes["_last_brightness"] = entity.attributes["brightness"]
-    entity.state = "off"
-    entity.attributes["color_mode"] = None
-    entity.attributes["brightness"] = None
-
-
-def _toggle(on: ServiceHandler, off: ServiceHandler) -> ServiceHandler:
-    return lambda entity, data: (off if entity.state == "on" else on)(entity, data)
-
-
-def _set_state(state: str, **attributes: Any) -> ServiceHandler:
-    def handler(entity: _Entity, _data: Mapping[str, Any]) -> None:
-        entity.state = state
-        entity.attributes.update(attributes)
-
-    return handler
-
-
-def _climate_mode(entity: _Entity, data: Mapping[str, Any]) -> None:
-    mode = data.get("hvac_mode")
-    if mode not in entity.attributes.get("hvac_modes", []):
-        raise ServiceError(f"hvac_mode must be one of {entity.attributes.get('hvac_modes')}, got {mode!r}")
-    entity.state = str(mode)
-
-
-def _climate_temperature(entity: _Entity, data: Mapping[str, Any]) -> None:
-    low, high = entity.attributes.get("min_temp", 7.0), entity.attributes.get("max_temp", 35.0)
-    temperature = _number(data, "temperature", low, high)
-    if temperature is None:
-        raise ServiceError("required key not provided @ data['temperature']")
-    if "hvac_mode" in data:
-        _climate_mode(entity, data)
-    entity.attributes["temperature"] = temperature
-
-
-SERVICES: dict[tuple[str, str], ServiceHandler] = {
-    ("light", "turn_on"): _light_on,
-    ("light", "turn_off"): _light_off,
-    ("light", "toggle"): _toggle(_light_on, _light_off),
-    ("switch", "turn_on"): _set_state("on"),
-    ("switch", "turn_off"): _set_state("off"),
-    ("switch", "toggle"): _toggle(_set_state("on"), _set_state("off")),
-    ("cover", "open_cover"): _set_state("open", current_position=100),
-    ("cover", "close_cover"): _set_state("closed", current_position=0),
-    ("climate", "set_temperature"): _climate_temperature,
-    ("climate", "set_hvac_mode"): _climate_mode,
-    ("climate", "turn_on"): _set_state("heat"),
-    ("climate", "turn_off"): _set_state("off"),
-    ("lock", "lock"): _set_state("locked"),
-    ("lock", "unlock"): _set_state("unlocked"),
-}
-
-
 class HomeAssistant(SimDevice):
     """Home Assistant's REST API: every /api call needs `Authorization: Bearer <token>`."""
 
@@ -214,15 +128,19 @@ class HomeAssistant(SimDevice):
         entities: Sequence[HAEntitySpec] = DEFAULT_ENTITIES,
         floors: Mapping[str, str] = DEFAULT_FLOORS,
         admin: bool = True,
+        imperial: bool = False,
     ) -> None:
         self.uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"home-assistant://{name}").hex
         super().__init__(ip=ip, name=name, room=room, device_id=self.uuid, port=port)
         self.token = token or secrets.token_hex(32)
         self.version = VERSION
         self.floors = dict(floors)  # area name -> floor name
+        self.imperial = imperial  # HA's US customary unit system: temperatures in °F
         self.admin = admin  # a non-admin token may not read the expose list (HA answers "unauthorized")
         self.websocket = WebSocketApi(self)
         self.entities: dict[str, _Entity] = {}
+        self.services: dict[tuple[str, str], ServiceHandler] = table(self._apply_scene)
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []  # every service call, as received (for tests)
         for spec in entities:
             self.entities[spec.entity_id] = _entity(spec)
 
@@ -282,11 +200,16 @@ class HomeAssistant(SimDevice):
             "version": self.version,
             "state": "RUNNING",
             "time_zone": "Europe/Amsterdam",
-            "unit_system": {"temperature": "°C", "length": "km", "mass": "g", "volume": "L"},
+            "unit_system": self.unit_system(),
             "components": sorted({entity_id.split(".")[0] for entity_id in self.entities} | {"api", "websocket_api"}),
             "internal_url": self.base_url,
             "external_url": None,
         }
+
+    def unit_system(self) -> dict[str, str]:
+        if self.imperial:
+            return {"temperature": "°F", "length": "mi", "mass": "lb", "volume": "gal"}
+        return {"temperature": "°C", "length": "km", "mass": "g", "volume": "L"}
 
     def states_answer(self) -> list[dict[str, Any]]:
         return [_public(entity.as_dict()) for entity in self.entities.values()]
@@ -358,19 +281,17 @@ class HomeAssistant(SimDevice):
 
     def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run a service on the targeted entities of `domain`; returns the states that changed."""
-        handler = SERVICES.get((domain, service))
-        if handler is None:
+        generic = domain == "homeassistant" and service in GENERIC
+        if not generic and (domain, service) not in self.services:
             raise ServiceError(f"Service {domain}.{service} not found.")
-        targets = data.get("entity_id", [])
-        if isinstance(targets, str):
-            targets = [part.strip() for part in targets.split(",")]
-        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-            raise ServiceError("entity_id must be an entity id or a list of them")
+        self.calls.append((domain, service, dict(data)))
         changed: list[dict[str, Any]] = []
-        for entity_id in targets:
+        for entity_id in self._targets(data):
             entity = self.entities.get(entity_id)
+            own = entity_id.split(".", 1)[0]
+            handler = self.services.get((own if generic else domain, service))
             # HA skips (and only logs) targets that are missing or belong to another domain.
-            if entity is None or not entity_id.startswith(f"{domain}."):
+            if entity is None or handler is None or (not generic and own != domain):
                 continue
             old = _public(entity.as_dict())
             before = (entity.state, dict(entity.attributes))
@@ -384,6 +305,33 @@ class HomeAssistant(SimDevice):
                 changed.append(_public(entity.as_dict()))
                 self._changed(entity_id, old, changed[-1])
         return changed
+
+    def services_answer(self) -> dict[str, dict[str, Any]]:
+        """`get_services`: domain -> service -> description, as HA lists them (fields left out)."""
+        out: dict[str, dict[str, Any]] = {"homeassistant": {s: {"name": s, "fields": {}} for s in GENERIC}}
+        for domain, service in self.services:
+            out.setdefault(domain, {})[service] = {"name": service, "fields": {}}
+        return out
+
+    def _targets(self, data: Mapping[str, Any]) -> list[str]:
+        """The entity ids a call names: `entity_id` (one, a list or comma-separated) and `area_id` (their entities)."""
+        targets: list[str] = []
+        for key in ("entity_id", "area_id"):
+            value = data.get(key, [])
+            if isinstance(value, str):
+                value = [part.strip() for part in value.split(",")]
+            if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                raise ServiceError(f"{key} must be an id or a list of them")
+            if key == "entity_id":
+                targets += value
+            else:
+                targets += [e.entity_id for e in self.entities.values() if e.area and _slug(e.area) in value]
+        return list(dict.fromkeys(targets))
+
+    def _apply_scene(self, entity_id: str, state: str) -> None:
+        """A scene's stored state for one entity: set and pushed, as the entity's integration would."""
+        if entity_id in self.entities:
+            self.set_state(entity_id, state)
 
     def render_template(self, template: str) -> str:
         """Render one of the two supported templates (see the module docstring); ValueError otherwise."""
@@ -423,7 +371,7 @@ class HomeAssistant(SimDevice):
                 "version": VERSION,
                 "state": "RUNNING",
                 "time_zone": "Europe/Amsterdam",
-                "unit_system": {"temperature": "°C", "length": "km", "mass": "g", "volume": "L"},
+                "unit_system": self.unit_system(),
                 "components": sorted({entity_id.split(".")[0] for entity_id in self.entities} | {"api"}),
                 "internal_url": self.base_url,
                 "external_url": None,

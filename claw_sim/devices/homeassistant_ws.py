@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from claw_sim.devices.homeassistant_services import ServiceError
+
 if TYPE_CHECKING:
     from claw_sim.devices.homeassistant import HomeAssistant
 
@@ -47,6 +49,7 @@ class WebSocketApi:
         self.handlers: dict[str, Callable[[_Client, dict[str, Any]], Any]] = {
             "get_config": lambda c, m: self.home.config_answer(),
             "get_states": lambda c, m: self.home.states_answer(),
+            "get_services": lambda c, m: self.home.services_answer(),
             "config/area_registry/list": lambda c, m: self.home.areas_answer(),
             "config/floor_registry/list": lambda c, m: self.home.floors_answer(),
             "config/device_registry/list": lambda c, m: self.home.devices_answer(),
@@ -124,8 +127,6 @@ class WebSocketApi:
             client.send(_failed(ident, "unknown_command", "Unknown command."))
 
     def _call_service(self, client: _Client, ident: int, message: dict[str, Any]) -> None:
-        from claw_sim.devices.homeassistant import ServiceError  # noqa: PLC0415 (the module imports this one)
-
         data = dict(message.get("service_data") or {})
         target = message.get("target")
         if isinstance(target, dict) and "entity_id" in target:

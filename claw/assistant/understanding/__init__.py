@@ -2,11 +2,12 @@
 
 from .matcher import Understanding
 from .outcome import Ambiguous, Compound, NotUnderstood, Outcome, Pending, Understood
-from .vocabulary import Area, Entity, Floor, LastTouched, RoutineName, Vocabulary
+from .vocabulary import Area, CameraName, Entity, Floor, LastTouched, RoutineName, Vocabulary
 
 __all__ = [
     "Ambiguous",
     "Area",
+    "CameraName",
     "Compound",
     "Entity",
     "Floor",

@@ -26,7 +26,7 @@ from .vocabulary import Vocabulary
 
 TEMPLATES = Path(__file__).with_name("templates")
 # The slot lists filled from the home (slot_lists below), beside the templates' own.
-HOME_LISTS = frozenset({"name", "area", "floor", "routine"})
+HOME_LISTS = frozenset({"name", "area", "floor", "routine", "camera"})
 log = logging.getLogger(__name__)
 
 # Intents Claw acts on; timers, shopping lists, vacuums and the like go to the LLM instead.
@@ -51,7 +51,9 @@ HA_INTENTS = frozenset(
         "HassNevermind",
     }
 )
-CLAW_DOMAINS = frozenset({"light", "switch", "media_player", "climate", "cover", "lock", "binary_sensor", "sensor"})
+CLAW_DOMAINS = frozenset(
+    {"light", "switch", "fan", "media_player", "climate", "cover", "valve", "lock", "binary_sensor", "sensor"}
+)
 
 # The area the matcher pretends to be in, so "turn on the lights" (which Home Assistant only matches
 # with a satellite's area) is recognised; resolve turns it into a question, never into a room.
@@ -106,9 +108,10 @@ def load_grammar(language: str, extra: str = "") -> Grammar:
         for block in spec["data"]:
             block["sentences"] = [s for s in block["sentences"] if not _is_bare_name(s)]
         spec["data"] = [block for block in spec["data"] if block["sentences"]]
-    own = TEMPLATES / f"{language}.yaml"
-    if own.exists():
-        merge_dict(data, yaml.safe_load(own.read_text(encoding="utf-8")))
+    # Claw's own sentences: the home's (templates/<lang>.yaml), then each feature's (templates/<feature>/<lang>.yaml)
+    for own in (TEMPLATES / f"{language}.yaml", *sorted(TEMPLATES.glob(f"*/{language}.yaml"))):
+        if own.exists():
+            merge_dict(data, yaml.safe_load(own.read_text(encoding="utf-8")))
     for intent, sentences in (json.loads(extra) if extra else {}).items():  # an owner's skill: more ways to say it
         usable = [s for s in sentences if _usable(intent, s, data)]
         if usable:
@@ -180,13 +183,17 @@ def slot_lists(vocabulary: Vocabulary) -> dict[str, SlotList]:
         (phrase, floor.name, None) for floor in vocabulary.floors for phrase in (floor.name, *floor.aliases)
     ]
     routines: list[tuple[str, Any, dict[str, Any] | None]] = [
-        (phrase, routine.name, None) for routine in vocabulary.routines for phrase in (routine.name, *routine.triggers)
+        (phrase, routine.name, None) for routine in vocabulary.routines for phrase in routine.phrases
+    ]
+    cameras: list[tuple[str, Any, dict[str, Any] | None]] = [
+        (phrase, camera.name, None) for camera in vocabulary.cameras for phrase in camera.phrases
     ]
     lists: dict[str, SlotList] = {
         "name": _values(names),
         "area": _values(areas),
         "floor": _values(floors),
         "routine": _values(routines),
+        "camera": _values(cameras),
     }
     assert lists.keys() == HOME_LISTS
     return lists
@@ -202,7 +209,9 @@ def vocabulary_words(vocabulary: Vocabulary) -> frozenset[str]:
     for floor in vocabulary.floors:
         phrases.extend((floor.name, *floor.aliases))
     for routine in vocabulary.routines:
-        phrases.extend((routine.name, *routine.triggers))
+        phrases.extend(routine.phrases)
+    for camera in vocabulary.cameras:
+        phrases.extend(camera.phrases)
     return frozenset(word.lower() for phrase in phrases for word in _WORD.findall(phrase))
 
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from hassil import RecognizeResult, recognize_all
 
+from claw.home.places import key
+
 from .grammar import NO_AREA, Grammar, load_grammar, slot_lists, vocabulary_words, warm
 from .normalise import Normaliser, strip_symbols
 from .outcome import Ambiguous, Compound, NotUnderstood, Outcome, Pending, Understood, frozen
 from .resolve import Resolver
-from .scope import ALL_WORDS, Choices, Home, key
+from .scope import ALL_WORDS, Choices, Home
 from .sieve import TemplateSieve
 from .vocabulary import LastTouched, Vocabulary
 
@@ -62,7 +64,14 @@ SHORTEST_FUZZY = 4  # below this, one letter off is another word altogether ("tv
 _CONTEXT = {"area": {"value": NO_AREA, "text": ""}}
 # Messages matched once at build time so that hassil's lazily compiled patterns exist before the first owner's.
 WARM_UP = ("turn on the lights", "set the lights to 50%", "lights off in 10 minutes", "x and y")
+# Media commands that mean nothing when nothing plays ("skip" with silence): no question, nothing to do.
+NOTHING_TO_DO = frozenset({"next", "previous", "pause", "mute", "unmute"})
 _SECONDS = {"delay_seconds": 1, "delay_minutes": 60, "delay_hours": 3600}
+# What "… in 10 minutes" / "at 11pm …" may put off: device commands and routines, never a question or a reminder.
+DELAYABLE = frozenset(
+    {"turn_on", "turn_off", "open", "close", "lock", "unlock", "pause", "resume", "next", "previous", "run_routine"}
+    | {"set_brightness", "set_position", "set_temperature", "set_volume", "set_color", "set_color_temp", "set_mode"}
+)
 _FILLER_REPLY = re.compile(r"^(?:(?:the|in|on|at|el|la|los|las|en|der|die|das|im|le|les|dans)\s+)+")
 
 
@@ -75,6 +84,7 @@ class Understanding:
         languages: Sequence[str] = ("en",),
         cache_size: int = 512,
         sentences: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        temperature_unit: str = "°C",
     ) -> None:
         self.vocabulary = vocabulary
         # Outcomes are immutable and depend only on (text, context, language) for this home: people repeat
@@ -82,7 +92,7 @@ class Understanding:
         self.cache_size = cache_size
         self._outcomes: OrderedDict[tuple[str, tuple[str, ...] | None, str | None], Outcome] = OrderedDict()
         self.home = Home(vocabulary)
-        self.resolver = Resolver(self.home)
+        self.resolver = Resolver(self.home, temperature_unit)
         self.slot_lists = slot_lists(vocabulary)
         home_words = vocabulary_words(vocabulary)
         extra = sentences or {}  # skills' own templates, per language and intent (JSON keeps the cache key hashable)
@@ -98,7 +108,7 @@ class Understanding:
         self.joined = {lang: _joined(vocabulary, self.split[lang]) for lang in languages}
         self.phrases = [(key(p), e.name, e.domain) for e in vocabulary.entities for p in e.phrases]
         self.phrases += [(key(p), a.name, "") for a in vocabulary.areas for p in (a.name, *a.aliases)]
-        self.phrases += [(key(p), r.name, "") for r in vocabulary.routines for p in (r.name, *r.triggers)]
+        self.phrases += [(key(p), r.name, "") for r in vocabulary.routines for p in r.phrases]
         self.phrase_words: dict[str, list[int]] = {}
         for index, (phrase, _, _) in enumerate(self.phrases):
             for word in phrase.split():
@@ -142,6 +152,29 @@ class Understanding:
         if choice is not None:
             return choice
         return self.understand(text, context=context, language=partial.language)
+
+    def choose_player(self, understood: Understood, playing: Sequence[str]) -> Understood | Ambiguous | None:
+        """A media command for "the one playing" (values target="playing"), given the ids of the players playing
+        now (paused ones for "resume"): that one; with several, a question naming them; with none, a question naming
+        every player that can do it ("turn up the volume", "resume"), or None where nothing playing means nothing
+        to do ("skip", "pause"). Every question's replies (a name, a room with one player) finish the command."""
+        values = frozen({k: v for k, v in understood.values.items() if k != "target"})
+
+        def build(ids: tuple[str, ...]) -> Understood:
+            return replace(understood, targets=ids, values=values)
+
+        known = [self.home.entities[i] for i in playing if i in self.home.entities]
+        if len(known) == 1:
+            return build((known[0].id,))
+        if not known and understood.action in NOTHING_TO_DO:
+            return None
+        feature = "volume" if understood.action in {"set_volume", "adjust_volume"} else None
+        pool = known or [
+            e
+            for e in self.home.entities.values()
+            if e.domain == "media_player" and (feature is None or feature in e.features or not e.features)
+        ]
+        return self.home.ask_which(pool, build) if pool else None
 
     def closest(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """Known names genuinely near the words of text, best first, as hints for the model or the owner.
@@ -189,6 +222,10 @@ class Understanding:
                 return outcome
         return NotUnderstood(closest=self.closest(text), reason="no complete match")
 
+    def likely_language(self, text: str) -> str:
+        """The language a message is most likely in, of those configured (for a reply to words not understood)."""
+        return self._languages_for(text)[0]
+
     def _languages_for(self, text: str) -> list[str]:
         """Languages to try, most likely first; ones sharing few template words with the text are skipped."""
         words = set(re.findall(r"[^\W\d_]+", text.lower()))
@@ -228,7 +265,7 @@ class Understanding:
                 outcome = self.resolver.resolve(result, lang, clean, context)
             if outcome is None or isinstance(outcome, NotUnderstood):
                 continue
-            rank = _rank(result, outcome)
+            rank = _rank(result, outcome, clean.endswith("?"), clean)
             if best is None or rank > best[0]:
                 best = (rank, outcome)
         return best[1] if best else NotUnderstood(reason="no complete match")
@@ -243,6 +280,9 @@ class Understanding:
         if "particle" in slots:  # German: "schalte das Licht | um 23 Uhr | aus"
             command = f"{command} {slots['particle']}"
         inner = self._match(lang, command, context, depth + 1)
+        parts = inner.parts if isinstance(inner, Compound) else (inner,) if isinstance(inner, Understood) else ()
+        if any(p.action not in DELAYABLE for p in parts):  # "why do you think the kids sleep at 8?" asks, now
+            return None
         return _with_values(inner, when)
 
     def _compound(self, lang: str, clean: str, context: LastTouched | None) -> Outcome | None:
@@ -256,7 +296,8 @@ class Understanding:
             if isinstance(outcome, Compound):
                 understood.extend(outcome.parts)
             elif isinstance(outcome, Understood):
-                understood.append(outcome)
+                if not (understood and _same(understood[-1], outcome)):  # "shut the front door and lock it": once
+                    understood.append(outcome)
             else:
                 return None
             if outcome_targets := getattr(outcome, "targets", ()):
@@ -269,18 +310,40 @@ def _joined(vocabulary: Vocabulary, split: re.Pattern[str]) -> bool:
     phrases = [p for e in vocabulary.entities for p in e.phrases]
     phrases += [p for a in vocabulary.areas for p in (a.name, *a.aliases)]
     phrases += [p for f in vocabulary.floors for p in (f.name, *f.aliases)]
-    phrases += [p for r in vocabulary.routines for p in (r.name, *r.triggers)]
+    phrases += [p for r in vocabulary.routines for p in r.phrases]
     return any(len(split.split(key(strip_symbols(p)))) > 1 for p in phrases)
 
 
-def _rank(result: RecognizeResult, outcome: Outcome) -> tuple[int, ...]:
-    """Understood beats a question; a named device beats a room; then more literal words matched."""
+def _same(first: Understood, second: Understood) -> bool:
+    """Two parts that would do the very same thing."""
+    return (first.action, first.targets, dict(first.values)) == (second.action, second.targets, dict(second.values))
+
+
+# Actions that read rather than change: "garage closed?" asks, "garage closed" orders.
+ASKING = frozenset({"get_state", "get_temperature"})
+
+
+def _rank(result: RecognizeResult, outcome: Outcome, question: bool = False, text: str = "") -> tuple[int, ...]:
+    """Understood beats a question; a reading that asks when the message asks ("?"); a named device beats a room;
+    then more literal words matched; then wildcards that hold whole words, and as few of them as the templates
+    leave ("minutos revisar" is "minuto|s revisar" too; "every sunday at 10" a day in a wildcard too)."""
     kind = {Understood: 3, Compound: 3, Ambiguous: 1}.get(type(outcome), 0)
+    if isinstance(outcome, Understood) and (outcome.action in ASKING) == question:
+        kind += 1
     names = result.entities
     specific = 2 if "name" in names or "routine" in names else 0
     specific += 1 if result.intent.name == "ClawLater" else 0
-    wildcards = sum(1 for e in result.entities_list if e.is_wildcard)
-    return (kind, specific, -wildcards, result.text_chunks_matched)
+    wildcards = [e for e in result.entities_list if e.is_wildcard]
+    split = sum(1 for e in wildcards if _splits_a_word(e.text_span, text))
+    wild_text = sum(len(e.text.strip()) for e in wildcards)
+    return (kind, specific, -len(wildcards), result.text_chunks_matched, -split, -wild_text)
+
+
+def _splits_a_word(span: tuple[int, int] | None, text: str) -> bool:
+    """A wildcard that starts or ends inside a word: hassil let a list value end mid-word ("minuto|s")."""
+    if span is None or not text:
+        return False
+    return any(0 < i < len(text) and text[i - 1].isalnum() and text[i].isalnum() for i in span)
 
 
 def _when(slots: dict[str, Any]) -> dict[str, Any] | None:
@@ -291,6 +354,8 @@ def _when(slots: dict[str, Any]) -> dict[str, Any] | None:
     if "at_hour" not in slots:
         return None
     hour, minute, half = int(slots["at_hour"]), int(slots.get("at_minute", 0)), slots.get("ampm")
+    if half is None and 1 <= hour <= 11 and 0 <= minute <= 59:  # "at 7": whichever 7 o'clock comes next
+        return {"at": f"{hour:02d}:{minute:02d}", "or_at": f"{hour + 12:02d}:{minute:02d}"}
     if half is not None:
         if not 1 <= hour <= 12:
             return None

@@ -38,8 +38,10 @@ FILLER: dict[str, tuple[str, ...]] = {
         "okay",
         "actually",
         "still",
+        "currently",
+        "at the moment",
     ),
-    "es": ("por favor", "porfa", "porfavor", "gracias", "ahora"),
+    "es": ("por favor", "porfa", "porfavor", "gracias", "ahora mismo", "ahora"),
     "de": ("bitte", "danke", "jetzt", "mal", "doch"),
     "fr": ("s'il te plaît", "s'il vous plaît", "s'il te plait", "s'il vous plait", "stp", "svp", "merci"),
 }
@@ -59,6 +61,12 @@ REPLACE: dict[str, dict[str, str]] = {
         "frontdoor": "front door",
         "livingroom": "living room",
         "sleepytime": "sleepy time",
+        # "of" for "off" after a power verb, and texting's "da" for "the"
+        "turn of": "turn off",
+        "switch of": "switch off",
+        "lights of": "lights off",
+        "light of": "light off",
+        "da": "the",
     },
 }
 # Joiners that open a follow-up message ("and lock the door") say nothing about the command itself.

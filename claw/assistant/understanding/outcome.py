@@ -37,6 +37,8 @@ class Understood:
     values: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     routine: str | None = None
     text: str = ""
+    said: str = ""  # the message as the owner typed it (text is the grammar's lower-cased, corrected reading)
+    free: tuple[str, ...] = ()  # the values that are free text (wildcards), to be given back as typed
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from hassil import RecognizeResult
+
+from claw.core.units import CELSIUS, step_to_celsius, to_celsius
 
 from .grammar import NO_AREA
 from .outcome import Outcome, Understood, frozen
@@ -23,7 +27,10 @@ MEDIA = {
     "HassSetVolume": "set_volume",
     "HassSetVolumeRelative": "adjust_volume",
 }
-SIMPLE = {"ClawHelp": "help", "ClawGreeting": "greet", "ClawThanks": "thanks", "HassNevermind": "cancel"}
+# Template metadata naming the handler of a feature's intent ("camera_look", "remind"): no Python here per intent.
+PASS_THROUGH = "claw_action"
+# "Never mind" is a polite end to the conversation ("OK"), never a media cancel.
+SIMPLE = {"ClawHelp": "help", "ClawGreeting": "greet", "ClawThanks": "thanks", "HassNevermind": "nevermind"}
 # Questions to the household's timeline ("why did the porch light turn on?"): the devices named, for a handler.
 TIMELINE = {"ClawWhy": "why", "ClawWhoDid": "who", "ClawWhileAway": "while_away"}
 LIGHT_SET = {
@@ -42,6 +49,26 @@ PERCENT_KINDS = {
     "position": ("shades", (*_SHADE_WORDS.split(), "rideaux")),
     "volume": ("speakers", tuple(_SPEAKER_WORDS.split())),
 }
+# "Play X on the TV": a player named at the end of what to play, by name or by these words for its kind.
+_ON_PLAYER = re.compile(r"^(.+?)\s+(?:on|in)\s+(?:the\s+|my\s+)?(.+)$")
+PLAYER_WORDS = {"tv": {"tv"}, "television": {"tv"}, "telly": {"tv"}, "speaker": {"speaker"}}
+# "What's the <aspect> of the desk lamp": the feature that answers it.
+DESCRIBED = {
+    "brightness": "brightness",
+    "volume": "volume",
+    "battery": "battery",
+    "position": "position",
+    "temperature": "target_temp",
+}
+# Readings a room is asked about ("what's the humidity in the cellar?"): the features or classes that hold them.
+READINGS: dict[str, frozenset[str]] = {
+    "temperature": frozenset({"temperature", "current_temp"}),
+    "humidity": frozenset({"humidity"}),
+    "power": frozenset({"power"}),
+    "energy": frozenset({"energy"}),
+    "illuminance": frozenset({"illuminance"}),
+    "battery": frozenset({"battery"}),
+}
 STEP_INTENTS = {
     "brightness": "HassLightSet",
     "color_temp": "HassLightSet",
@@ -57,7 +84,7 @@ ACTIONS = {
     "HassTurnOn": "turn_on",
     "HassTurnOff": "turn_off",
 }
-POWER_DOMAINS = frozenset({"light", "switch", "media_player", "climate"})
+POWER_DOMAINS = frozenset({"light", "switch", "fan", "media_player", "climate"})
 # A cover whose class was never declared is a "shade": blinds, curtains, shades and shutters are the words
 # people use for it; never window, door, garage or gate, which name things that let people in.
 SOFT_COVERS = frozenset({"blind", "curtain", "shade", "shutter"})
@@ -65,9 +92,11 @@ ALARM_DOMAIN = "alarm_control_panel"
 # Alarm modes Claw's templates name; "armed" is arming with the panel's own default (Control: power on),
 # "disarmed" is power off (Control asks for the code), any other is a set_mode.
 ALARM_POWER = {"armed": "turn_on", "disarmed": "turn_off"}
-VERB_DOMAINS = {"power": POWER_DOMAINS, "open": frozenset({"cover"}), "lock": frozenset({"lock"})}
+VERB_DOMAINS = {"power": POWER_DOMAINS, "open": frozenset({"cover", "valve"}), "lock": frozenset({"lock"})}
 # "Everything off" means what is safe to switch off unasked: never locks, alarms, covers or cameras.
 EVERYTHING_DOMAINS = frozenset({"light", "switch", "fan", "media_player"})
+# Heaters are appliances, switched off with everything else; a thermostat (the house's heating) is not.
+EVERYTHING_KINDS = frozenset({"heater"})
 # Home Assistant answers binary sensors with on/off; a person asks "is the back door open?".
 BINARY_STATE_WORDS = {
     "contact": ("open", "closed"),
@@ -98,14 +127,18 @@ def _allowed_domains(result: RecognizeResult) -> set[str] | None:
 class Resolver:
     """Maps hassil results to outcomes against one home; never widens what the words named."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, temperature_unit: str = CELSIUS) -> None:
         self.home = home
+        self.unit = temperature_unit  # what the owner's numbers mean; values go out in °C, as devices take them
 
     def resolve(self, result: RecognizeResult, language: str, text: str, context: LastTouched | None) -> Outcome | None:
         """The outcome this reading leads to, or None when the reading names nothing real."""
         name = result.intent.name
         slots = _slots(result)
         make = _Maker(name, language, text)
+        action = (result.intent_metadata or {}).get(PASS_THROUGH)
+        if action:  # a feature's own intent (cameras, jobs, memory): its slots are the handler's values
+            return self._passed(str(action), slots, result, make)
         if name in SIMPLE:
             return make(SIMPLE[name])
         if name in TIMELINE:
@@ -129,7 +162,11 @@ class Resolver:
             return self._climate_mode(slots, make)
         if name == "ClawEverythingOff":
             area = slots.get("area")
-            found = self.home.select(lambda e: e.domain in EVERYTHING_DOMAINS, area=area, floor=slots.get("floor"))
+            found = self.home.select(
+                lambda e: e.domain in EVERYTHING_DOMAINS or e.kind in EVERYTHING_KINDS,
+                area=area,
+                floor=slots.get("floor"),
+            )
             return make("turn_off", found, scope="everything") if found else None
         fits = self._fits(name, slots, result)
         if fits is None:
@@ -142,7 +179,20 @@ class Resolver:
         values = self._values(name, slots)
         if values is None:
             return None
+        if name == "HassMediaSearchAndPlay" and (placed := self._play_on(slots, fits, make, values)) is not None:
+            return placed
         return self._target(result, slots, fits, make, action, values, context)
+
+    def _passed(self, action: str, slots: Mapping[str, Any], result: RecognizeResult, make: _Maker) -> Outcome | None:
+        """A feature intent: every slot as a value (a wildcard as the words said); {name} also names devices."""
+        values = {k: v for k, v in slots.items() if isinstance(v, str | int | float | bool)}
+        found: list[Entity] = []
+        if "name" in slots:
+            found = self.home.named(str(slots["name"]), result.context.get("domain"))
+            if not found:
+                return None
+        free = tuple(name for name, entity in result.entities.items() if entity.is_wildcard)
+        return replace(make.build(action, found, values), free=free)
 
     # -- which entities a reading may touch -------------------------------------------------------
 
@@ -152,8 +202,13 @@ class Resolver:
             domains = {str(slots["domain"])}
         device_class = slots.get("device_class")
         # a template word may stand for several classes (French "stores": blind or shade)
+        # a template word may stand for several classes (French "stores": blind or shade; "doors": door|opening)
         classes = (
-            None if device_class is None else set(device_class) if isinstance(device_class, list) else {device_class}
+            None
+            if device_class is None
+            else set(device_class)
+            if isinstance(device_class, list)
+            else set(str(device_class).split("|"))
         )
         feature = {"HassSetPosition": "position", "HassSetVolume": "volume"}.get(intent)
         if intent == "HassLightSet":
@@ -176,7 +231,9 @@ class Resolver:
             if kinds is not None and entity.kind not in kinds:
                 return False
             soft = entity.cover_class == "shade" and classes is not None and bool(classes & SOFT_COVERS)
-            if classes is not None and entity.cover_class not in classes and not soft:
+            # a sensor's class is its device class ("motion", "window"); a cover's defaults by kind
+            cls = entity.cover_class or entity.device_class
+            if classes is not None and cls not in classes and not soft:
                 return False
             return feature is None or feature in entity.features or not entity.features
 
@@ -199,7 +256,7 @@ class Resolver:
         if intent == "HassSetPosition":
             return {"position": int(slots["position"])}
         if intent == "HassClimateSetTemperature":
-            return {"temperature": float(slots["temperature"])}
+            return {"temperature": to_celsius(float(slots["temperature"]), self.unit)}
         if intent == "HassSetVolume":
             return {"volume": int(slots["volume_level"])}
         if intent == "HassSetVolumeRelative":
@@ -224,6 +281,8 @@ class Resolver:
         context: LastTouched | None,
     ) -> Outcome | None:
         area = slots.get("area")
+        # "the fans in here": Claw is in no room, so where "here" is must be asked, even with one fan
+        here = area == NO_AREA and not HERE.isdisjoint(make.text.split())
         area = None if area == NO_AREA else area
         floor = slots.get("floor")
         if "ref" in slots:
@@ -249,18 +308,51 @@ class Resolver:
                 return self.home.ask(found, "one", lambda ids: make(_domain_action(action, found), ids, **values))
             return make(_domain_action(action, found), found, **values)
         if action in MEDIA.values() and area is None and floor is None and slots.get("scope") != "all":
+            # the one playing; Understanding.choose_player asks which when none or several are (a handler's call)
             return make(action, [], target="playing", **values) if self.home.select(fits) else None
         found = self.home.select(fits, area=area, floor=floor)
+        if not found and action == "set_temperature" and area is not None:  # the bedroom on central heating
+            found = _the_heating(self.home.select(fits), None, None)
+            found = found if len(found) == 1 else []
         if not found:
             return None
-        found = _the_heating(_the_lamp(found, make.text), area, floor)
+        found, unsure = _the_lamp(found, make.text)
+        if unsure:  # "hallway lamp off" where no hallway light is called a lamp: ask, never all of them
+            return self.home.ask(
+                found, "lights", lambda ids: make(_domain_action(action, _of(self.home, ids)), ids, **values)
+            )
+        found = _the_heating(found, area, floor)
         final = _domain_action(action, found)
         scoped = area is not None or floor is not None or slots.get("scope") == "all"
         scoped = scoped or str((result.intent_metadata or {}).get("slot_combination", "")).endswith("_all")
-        if scoped or len({self.home.room_of(e) for e in found}) == 1:
+        if not here and (scoped or len({self.home.room_of(e) for e in found}) == 1):
             return make(final, found, **values)
         noun = _noun(found)
         return self.home.ask(found, noun, lambda ids: make(final, ids, **values))
+
+    def _play_on(
+        self, slots: Mapping[str, Any], fits: Callable[[Entity], bool], make: _Maker, values: dict[str, Any]
+    ) -> Outcome | None:
+        """ "Play The Office on the TV in the Kitchen": a player named inside the query plays it, where it is.
+
+        Where the player named is not in the room named, ask which (never play "…on the tv" on the room's speaker).
+        None when the query names no player, so the room's player plays all of it.
+        """
+        said = _ON_PLAYER.match(str(values.get("search") or ""))
+        if said is None:
+            return None
+        what, player = said.group(1), said.group(2)
+        named = [e for e in self.home.named(player, "media_player") if fits(e)]
+        named = named or [e for e in self.home.select(fits) if e.kind in PLAYER_WORDS.get(player, ())]
+        if not named:
+            return None
+        area = None if slots.get("area") == NO_AREA else slots.get("area")
+        wanted = {**values, "search": what}
+        here = [e for e in named if area is None or self.home.room_of(e) == area]
+        if len(here) == 1:
+            return make("play", here, **wanted)
+        choices = here or named + [e for e in self.home.select(fits, area=area) if e not in named]
+        return self.home.ask_which(choices, lambda ids: make("play", ids, **wanted))
 
     def _referred(self, context: LastTouched | None, fits: Callable[[Entity], bool] | None = None) -> list[Entity]:
         if context is None:
@@ -285,6 +377,8 @@ class Resolver:
             found = [e for e in self.home.named(str(slots["name"]), result.context.get("domain")) if fits(e)]
         else:
             found = self.home.select(fits, area=area, floor=slots.get("floor"))
+            if action == "get_temperature" and not found:  # the nursery has no thermostat but a thermometer
+                found = self.home.select(_reads("temperature"), area=area, floor=slots.get("floor"))
             if action == "get_temperature":
                 found = _the_heating(found, area, slots.get("floor"))
         values = {k: v for k, v in values.items() if v is not None}
@@ -309,10 +403,13 @@ class Resolver:
     def _describe(self, slots: Mapping[str, Any], make: _Maker) -> Outcome | None:
         """ "How bright is the desk lamp", "what's playing in the kitchen": read the state of what was named."""
         aspect = str(slots.get("aspect", "playing" if "name" not in slots and "kind" not in slots else "state"))
-        feature = {"brightness": "brightness", "volume": "volume", "battery": "battery", "position": "position"}
-        wanted = feature.get(aspect)
-        if aspect == "temperature":
-            wanted = "target_temp"
+        wanted = DESCRIBED.get(aspect)
+        if aspect in READINGS and "name" not in slots and "kind" not in slots:  # "the humidity in the cellar"
+            found = self.home.select(_reads(aspect), area=slots.get("area"))
+            if aspect == "temperature" and any(e.domain == "climate" for e in found):
+                found = [e for e in found if e.domain == "climate"]
+            found = _the_heating(found, slots.get("area"), None)
+            return make("get_state", found) if found else None
         if "name" in slots:
             found = self.home.named(str(slots["name"]), None)
         else:
@@ -329,7 +426,10 @@ class Resolver:
                 ]
             if aspect == "temperature":
                 found = _the_heating(found, area, None)
-        if not found or (wanted is not None and not all(wanted in e.features or e.domain == "climate" for e in found)):
+        reads = _reads(aspect) if aspect in READINGS else (lambda e: False)  # "the Nursery Climate temperature"
+        if not found or (
+            wanted is not None and not all(wanted in e.features or e.domain == "climate" or reads(e) for e in found)
+        ):
             return None
         return make("get_state", found)
 
@@ -405,12 +505,14 @@ class Resolver:
                 found = [e for e in found if e.domain == "climate"]
         else:
             found = self._referred(context)
-            if not found and "ref" in slots:  # "dim it" out of the blue: ask which, never guess
+            if not found and "ref" in slots and aspect != "warmth":  # "dim it" out of the blue: ask, never guess
                 return self._ask_adjust(domains, aspect, sign, slots, make)
-            if not found and "ref" not in slots and aspect == "warmth":
+            if not found and aspect == "warmth":  # "make it warmer" out of the blue: "it" is the house
                 found = _the_heating(self.home.select(lambda e: e.domain == "climate"), None, None)
                 if len(found) > 1:
-                    return self.home.ask(found, "thermostats", lambda ids: _step(make, ids, "temperature", sign, slots))
+                    return self.home.ask(
+                        found, "thermostats", lambda ids: _step(make, ids, "temperature", sign, slots, self.unit)
+                    )
         kinds = {e.domain for e in found}
         if not found or not kinds <= domains or len(kinds) != 1:
             return None
@@ -425,7 +527,7 @@ class Resolver:
             return None
         if measure == "color_temp":
             sign = -sign  # warmer light means a lower colour temperature
-        return _step(make, tuple(e.id for e in found), measure, sign, slots)
+        return _step(make, tuple(e.id for e in found), measure, sign, slots, self.unit)
 
     def _ask_adjust(
         self, domains: set[str], aspect: str, sign: int, slots: Mapping[str, Any], make: _Maker
@@ -449,16 +551,18 @@ class Resolver:
 
         def build(ids: tuple[str, ...]) -> Understood:
             measure = measures[self.home.entities[ids[0]].domain]
-            return _step(make, ids, measure, -sign if measure == "color_temp" else sign, slots)
+            return _step(make, ids, measure, -sign if measure == "color_temp" else sign, slots, self.unit)
 
         return self.home.ask_which(some, build)
 
 
-def _step(make: _Maker, ids: tuple[str, ...], measure: str, sign: int, slots: Mapping[str, Any]) -> Understood:
-    """A relative change of one measure, sized by "a bit" / "a lot", or by the amount said ("by 20%")."""
+def _step(
+    make: _Maker, ids: tuple[str, ...], measure: str, sign: int, slots: Mapping[str, Any], unit: str = CELSIUS
+) -> Understood:
+    """A relative change of one measure, sized by "a bit" / "a lot", or by the amount said ("by 20%", "by 2°")."""
     size = STEPS[measure] * SCALE.get(str(slots.get("amount")), 1.0)
     if "by" in slots and measure != "color_temp":
-        size = float(slots["by"])
+        size = float(slots["by"]) if measure != "temperature" else step_to_celsius(float(slots["by"]), unit)
     step: float | int = round(size, 1) if measure == "temperature" else int(size)
     intent = STEP_INTENTS[measure]
     return _Maker(intent, make.language, make.text).build(f"adjust_{measure}", ids, {f"{measure}_step": sign * step})
@@ -497,20 +601,34 @@ class _Maker:
 def _domain_action(action: str, found: list[Entity]) -> str:
     """Home Assistant turns covers and locks on and off; Claw says open/close and lock/unlock."""
     domains = {e.domain for e in found}
-    if action in {"turn_on", "turn_off"} and domains == {"cover"}:
+    if action in {"turn_on", "turn_off"} and domains <= {"cover", "valve"}:
         return "open" if action == "turn_on" else "close"
     if action in {"turn_on", "turn_off"} and domains == {"lock"}:
         return "lock" if action == "turn_on" else "unlock"
     return action
 
 
-def _the_lamp(found: list[Entity], text: str) -> list[Entity]:
-    """ "The lounge lamp": a room's lamp, not its ceiling light too, where the room has lights called lamps."""
-    words = text.split()
-    if "lamp" not in words or "lamps" in words or any(e.domain != "light" for e in found):
-        return found
-    lamps = [e for e in found if any("lamp" in phrase.lower().split() for phrase in e.phrases)]
-    return lamps or found
+# "Here" in the languages Claw understands: a message sent from no room names none.
+HERE = frozenset({"here", "aquí", "aqui", "acá", "aca", "hier", "ici"})
+# "Lamp" and "lamps" in the languages Claw understands: a lamp is not a ceiling light.
+LAMP = frozenset({"lamp", "lámpara", "lampara", "lampe"})
+LAMPS = frozenset({"lamps", "lámparas", "lamparas", "lampen", "lampes"})
+
+
+def _the_lamp(found: list[Entity], text: str) -> tuple[list[Entity], bool]:
+    """ "The lounge lamp", "all the lamps": the lights called lamps, not the ceiling lights too.
+
+    Where none is called a lamp, "the lamp" over several lights is unsure (True: ask which); "the lamps" is them all.
+    """
+    words = set(text.split())
+    words |= {tail for w in words for tail in ("lampen", "lampe") if w.endswith(tail)}  # "Flurlampe", "Stehlampen"
+    said = "lamps" if words & LAMPS else "lamp" if words & LAMP else ""
+    if not said or any(e.domain != "light" for e in found):
+        return found, False
+    lamps = [e for e in found if any((LAMP | LAMPS) & set(phrase.lower().split()) for phrase in e.phrases)]
+    if lamps:
+        return lamps, False
+    return found, said == "lamp" and len(found) > 1
 
 
 def _of(home: Home, ids: tuple[str, ...]) -> list[Entity]:
@@ -525,6 +643,15 @@ def _the_heating(found: list[Entity], area: str | None, floor: str | None) -> li
     return thermostats if len(thermostats) == 1 else found
 
 
+def _reads(aspect: str) -> Callable[[Entity], bool]:
+    """Entities that read aspect: a thermostat or a thermometer for temperature, a sensor's reading otherwise."""
+    keys = READINGS[aspect]
+    return lambda e: (
+        (aspect == "temperature" and e.domain == "climate")
+        or (e.domain in {"sensor", "binary_sensor"} and (bool(keys & e.features) or e.device_class in keys))
+    )
+
+
 def _has(feature: str) -> Callable[[Entity], bool]:
     return lambda entity: feature in entity.features
 
@@ -533,7 +660,7 @@ def _verb_fits(verb: str, entity: Entity) -> bool:
     """ "Turn it on" suits a lamp, not a lock; "open it" suits a cover; "lock it" suits a lock."""
     return {
         "power": entity.domain in POWER_DOMAINS,
-        "open": entity.domain == "cover",
+        "open": entity.domain in {"cover", "valve"},
         "lock": entity.domain == "lock",
     }.get(verb, False)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 
+from claw.home.places import Places, key
+
 from .outcome import Ambiguous, Pending, Understood, frozen
 from .vocabulary import Entity, Vocabulary
 from .wording import ALL, all_or_room, which_device, which_one
@@ -37,55 +39,18 @@ ALL_WORDS = (
 MAX_NAMED = 4
 
 
-def key(text: str) -> str:
-    """The comparison form of a phrase: case-folded, single-spaced."""
-    return " ".join(text.casefold().split())
-
-
-class Home:
-    """Read-only indexes over a Vocabulary, built once per Understanding."""
+class Home(Places[Entity]):
+    """The home's one index (claw.home.places) over the vocabulary, plus the questions that narrow a group."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
-        self.entities: dict[str, Entity] = {e.id: e for e in vocabulary.entities}
-        self.by_phrase: dict[str, list[Entity]] = defaultdict(list)
-        self.keys: dict[str, tuple[str, ...]] = {}  # entity id -> its phrases in comparison form
-        for entity in vocabulary.entities:
-            self.keys[entity.id] = tuple(dict.fromkeys(key(phrase) for phrase in entity.phrases))
-            for phrase in self.keys[entity.id]:
-                if entity not in self.by_phrase[phrase]:
-                    self.by_phrase[phrase].append(entity)
-        self.area_names: dict[str, str] = {key(a.name): a.name for a in vocabulary.areas}
-        self.area_aliases: dict[str, tuple[str, ...]] = {a.name: a.aliases for a in vocabulary.areas}
-        self.area_floor: dict[str, str] = {a.name: a.floor for a in vocabulary.areas}
+        rooms = {a.name: a.aliases for a in vocabulary.areas}
+        floors = {a.name: a.floor for a in vocabulary.areas}
+        super().__init__(vocabulary.entities, rooms, floors, phrases=lambda e: e.phrases)
         self.floor_aliases: dict[str, tuple[str, ...]] = {f.name: f.aliases for f in vocabulary.floors}
-        # Rooms and floors per entity, worked out once: select() runs on every message.
-        self.room: dict[str, str] = {e.id: self.area_names.get(key(e.room), e.room) for e in vocabulary.entities}
-        self.floor: dict[str, str] = {
-            e.id: e.floor or self.area_floor.get(self.room[e.id], "") for e in vocabulary.entities
-        }
-        self.in_room: dict[str, list[Entity]] = defaultdict(list)
-        for entity in vocabulary.entities:
-            self.in_room[self.room[entity.id]].append(entity)
-
-    def room_of(self, entity: Entity) -> str:
-        """The entity's area by its canonical name (rooms are matched case-insensitively)."""
-        room = self.room.get(entity.id)
-        return room if room is not None else self.area_names.get(key(entity.room), entity.room)
-
-    def floor_of(self, entity: Entity) -> str:
-        """The entity's floor, from the entity or else from its area."""
-        floor = self.floor.get(entity.id)
-        return floor if floor is not None else entity.floor or self.area_floor.get(self.room_of(entity), "")
 
     def named(self, phrase: str, domain: str | None) -> list[Entity]:
         """Entities called phrase (name or alias), limited to a domain when one is given."""
-        found = self.by_phrase.get(key(phrase), [])
-        return [e for e in found if domain is None or e.domain == domain]
-
-    def select(self, fits: Callable[[Entity], bool], area: str | None = None, floor: str | None = None) -> list[Entity]:
-        """Entities that fit, inside an area or floor when given, in vocabulary order."""
-        pool = self.in_room.get(area, []) if area is not None else self.entities.values()
-        return [e for e in pool if (floor is None or self.floor[e.id] == floor) and fits(e)]
+        return self.called(phrase, None if domain is None else lambda e: e.domain == domain)
 
     def ask(self, found: list[Entity], noun: str, build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
         """A question that narrows a group to a room (or to one device); every reply maps to an Understood."""
@@ -114,22 +79,6 @@ class Home:
         choices = Choices(replies, build)
         pending = Pending(language=language, text=example.text, choices=choices)
         return Ambiguous(question=question, options=(ALL.get(language, "all"), *options), partial=pending)
-
-    def labels(self, found: list[Entity]) -> tuple[str, ...]:
-        """Each entity's name; same-named ones with what tells them apart: the room, else the source, else the id."""
-        out: list[str] = []
-        for entity in found:
-            twins = [e for e in found if key(e.name) == key(entity.name)]
-            room, source = self.room_of(entity), _source(entity)
-            if len(twins) == 1:
-                out.append(entity.name)
-            elif room and sum(1 for t in twins if key(self.room_of(t)) == key(room)) == 1:
-                out.append(f"{entity.name} ({room})")
-            elif source and sum(1 for t in twins if _source(t) == source) == 1:
-                out.append(f"{entity.name} ({source})")
-            else:
-                out.append(f"{entity.name} ({entity.id})")
-        return tuple(out)
 
     def ask_which(self, found: list[Entity], build: Callable[[tuple[str, ...]], Understood]) -> Ambiguous:
         """ "Turn it off" with nothing to refer to: ask which device; every device name is a reply, "all" is not."""
@@ -182,12 +131,6 @@ class Choices(Mapping[str, Understood]):
         """The same replies, each command passed through change (for example, given a delay)."""
         build = self._build
         return Choices(self._replies, lambda ids: change(build(ids)))
-
-
-def _source(entity: Entity) -> str:
-    """Where an entity comes from, as its id says ("mqtt:...", "hass:..."); "" when the id does not say."""
-    head, sep, _ = entity.id.partition(":")
-    return head if sep else ""
 
 
 def _pending(example: Understood, choices: Mapping[str, Understood]) -> Pending:

@@ -17,6 +17,7 @@ KIND_DOMAIN: dict[str, str] = {
     "shade": "cover",
     "garage_door": "cover",
     "gate": "cover",
+    "valve": "valve",
     "lock": "lock",
     "alarm": "alarm_control_panel",
     "camera": "camera",
@@ -30,6 +31,48 @@ BINARY_SENSOR_CLASSES = frozenset(
 
 # Feature keys that take a 0-100 percentage: "set the bedroom to 50%" must know which ones exist there.
 PERCENT_FEATURES = ("brightness", "position", "volume")
+
+# A name's last word that says what it is, not which one: "the kettle" is the Kettle Plug, "the back door" the
+# Back Door Lock. Only dropped where what is left is not the device's own room ("Kitchen Plug" stays whole).
+GENERIC_SUFFIXES = ("lock", "plug", "socket", "outlet", "sensor")
+# Names of things every house has, in the other languages Claw understands: "abre la puerta principal",
+# "öffne die Haustür" mean the Front Door, whatever language the owner named it in.
+NAME_WORDS: dict[str, tuple[str, ...]] = {
+    "front door": (
+        "puerta principal",
+        "puerta de entrada",
+        "haustür",
+        "haustuer",
+        "eingangstür",
+        "vordertür",
+        "porte d'entrée",
+        "porte d'entree",
+        "porte principale",
+    ),
+    "back door": ("puerta trasera", "puerta de atrás", "hintertür", "hintertuer", "porte arrière", "porte de derrière"),
+    "side door": ("puerta lateral", "seitentür", "seitentuer", "porte latérale", "porte de côté"),
+    "garage door": ("puerta del garaje", "garagentor", "porte du garage", "porte de garage"),
+}
+# Routine triggers in the other languages: "buenas noches" runs the routine that "good night" runs.
+TRIGGER_WORDS: dict[str, tuple[str, ...]] = {
+    "good night": ("buenas noches", "gute nacht", "bonne nuit"),
+    "goodnight": ("buenas noches", "gute nacht", "bonne nuit"),
+    "bedtime": ("hora de dormir", "schlafenszeit", "l'heure de dormir"),
+    "good morning": ("buenos días", "buenos dias", "guten morgen"),
+}
+
+
+def derived_names(name: str, room: str = "") -> tuple[str, ...]:
+    """Other ways to say a device's name: without a generic last word, and the name in other languages."""
+    folded = " ".join(name.casefold().split())
+    short = [folded]
+    head, _, last = folded.rpartition(" ")
+    if last in GENERIC_SUFFIXES and len(head) >= 3 and head != " ".join(room.casefold().split()):
+        short.append(head)
+    out = list(short[1:])
+    for stem in short:
+        out.extend(NAME_WORDS.get(stem, ()))
+    return tuple(dict.fromkeys(p for p in out if p != folded))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +110,11 @@ class Entity:
 
     @property
     def phrases(self) -> tuple[str, ...]:
-        """Every name the owner may use for this entity."""
-        return (self.name, *self.aliases)
+        """Every name the owner may use for this entity: name, aliases, then the shorter and translated forms."""
+        own = (self.name, *self.aliases)
+        derived = [d for phrase in own for d in derived_names(phrase, self.room)]
+        known = {p.casefold() for p in own}
+        return own + tuple(dict.fromkeys(d for d in derived if d not in known))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +141,26 @@ class RoutineName:
     name: str
     triggers: tuple[str, ...] = ()
 
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """The name, its trigger phrases, and those triggers in the other languages Claw understands."""
+        own = (self.name, *self.triggers)
+        known = {p.casefold() for p in own}
+        spoken = [t for p in own for t in TRIGGER_WORDS.get(" ".join(p.casefold().split()), ())]
+        return own + tuple(dict.fromkeys(t for t in spoken if t not in known))
+
+
+@dataclass(frozen=True, slots=True)
+class CameraName:
+    """A camera the owner may ask about: "the driveway camera", "driveway", "the driveway cam"."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
@@ -104,6 +170,7 @@ class Vocabulary:
     areas: tuple[Area, ...] = ()
     floors: tuple[Floor, ...] = ()
     routines: tuple[RoutineName, ...] = ()
+    cameras: tuple[CameraName, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

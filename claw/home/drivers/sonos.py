@@ -13,7 +13,7 @@ import soco
 import soco.config
 from soco.exceptions import SoCoException, SoCoUPnPException
 
-from claw.core.errors import DeviceError
+from claw.core.errors import DeviceError, NothingSaved
 from claw.home import capabilities as caps
 from claw.home.capabilities import Capability
 from claw.home.device import Device, Found
@@ -156,8 +156,7 @@ class SonosDriver:
                 coordinator.play_uri(match.reference.get_uri(), match.resource_meta_data, title=match.title)
             return
         speaker = name if "speaker" in name.lower() else f"{name} speaker"
-        choices = ", ".join(seen[:6]) if seen else "nothing saved yet"
-        raise DeviceError(speaker, f"has nothing saved like '{query}' (it has: {choices})")
+        raise NothingSaved(speaker, query, seen)
 
     def _peer(self, name: str, own: str) -> soco.SoCo:
         key = name.lower().strip()

@@ -86,6 +86,11 @@ def offers(snapshot: Snapshot, address: str) -> list[Offer]:
             info["unique_id"] = str(entry["unique_id"])
         if entry.get("id"):  # the registry entry's own id: the entity_id can be given to another entity
             info["registry_id"] = str(entry["id"])
+        # the names the owner gave it and its area for Assist ("Reading Light", "Sleeping Room"): Claw's too
+        if aliases := _names(entry.get("aliases")):
+            info["aliases"] = aliases
+        if area_aliases := _names(area.get("aliases")):
+            info["area_aliases"] = area_aliases
         model = " ".join(str(device.get(k) or "") for k in ("manufacturer", "model")).strip()
         info["model"] = model or "Home Assistant"
         found = Found(
@@ -101,6 +106,13 @@ def offers(snapshot: Snapshot, address: str) -> list[Offer]:
         )
         out.append(Offer(entity_id, name, found))
     return out
+
+
+def _names(items: Any) -> list[str]:
+    """The non-empty strings of a list HA sent (aliases), in order, each once."""
+    if not isinstance(items, list | tuple | set):
+        return []
+    return list(dict.fromkeys(str(i).strip() for i in items if isinstance(i, str) and i.strip()))
 
 
 def _dicts(items: Any) -> list[Mapping[str, Any]]:

@@ -17,6 +17,7 @@ DOMAINS = (
     "input_boolean",
     "fan",
     "cover",
+    "valve",
     "lock",
     "climate",
     "media_player",
@@ -25,7 +26,13 @@ DOMAINS = (
     "binary_sensor",
 )
 OPENINGS = ("door", "window", "garage_door", "opening")  # binary sensors that say open/closed
-PRESENCE = {"motion": "motion", "occupancy": "occupancy", "presence": "presence", "moving": "motion"}
+PRESENCE = {
+    "motion": "motion",
+    "occupancy": "occupancy",
+    "presence": "presence",
+    "moving": "motion",
+    "moisture": "moisture",
+}
 SENSOR_CAPS = {
     "temperature": caps.TEMPERATURE,
     "humidity": Capability("humidity", "sensor", "humidity", "%"),
@@ -48,6 +55,7 @@ MEDIA_SERVICES = {
     "previous": "media_previous_track",
 }
 PLAYBACK = {"playing": "playing", "paused": "paused", "idle": "stopped", "off": "stopped", "on": "stopped"}
+VALVE = Capability("state", "choice", "valve", options=("open", "closed"))
 COVER_SET_POSITION = 4  # CoverEntityFeature.SET_POSITION
 DIMMABLE_MODES = frozenset({"brightness", "color_temp", "hs", "xy", "rgb", "rgbw", "rgbww", "white"})
 
@@ -89,6 +97,7 @@ def kind_of(info: Mapping[str, Any]) -> str:
         "switch": "switch",
         "input_boolean": "switch",
         "fan": "fan",
+        "valve": "valve",
         "lock": "lock",
         "climate": "thermostat",
         "media_player": "speaker",
@@ -116,6 +125,8 @@ def capabilities(info: Mapping[str, Any]) -> tuple[Capability, ...]:
         return (caps.POSITION,)
     if domain == "lock":
         return (caps.LOCK,)
+    if domain == "valve":  # open or closed, as HA's HassTurnOn/Off say for valves
+        return (VALVE,)
     if domain == "climate":
         setpoint = replace(
             caps.SETPOINT,
@@ -168,6 +179,8 @@ def state_of(info: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any
         return {"position": round(position) if position is not None else (0 if value == "closed" else 100)}
     if domain == "lock":
         return {"locked": value == "locked"} if value in ("locked", "unlocked") else {"state": str(value)}
+    if domain == "valve":
+        return {"state": "open" if value in ("open", "opening") else "closed"}
     if domain == "climate":
         out = {"mode": str(value)}
         if (target := _number(attributes.get("temperature"))) is not None:
@@ -222,6 +235,8 @@ def service_calls(info: Mapping[str, Any], name: str, changes: Mapping[str, Any]
             calls.append(("cover", "open_cover" if position == 100 else "close_cover", {}))
         else:
             raise DeviceError(name, "can only open or close fully")
+    elif domain == "valve" and "state" in changes:
+        calls.append(("valve", "open_valve" if changes["state"] == "open" else "close_valve", {}))
     elif domain == "lock" and "locked" in changes:
         calls.append(("lock", "lock" if changes["locked"] else "unlock", {}))
     elif domain == "climate":

@@ -12,8 +12,8 @@ import asyncio
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from claw.assistant.toolbox import Tool
 from claw.core.media import MAX_BYTES
 from claw.core.principals import agent
 from claw.core.request import Request
+from claw.core.safety import Pending
 from claw.core.store.audit import write
 from claw.web.site import Site
 
@@ -53,9 +54,6 @@ PICTURE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _PICTURE_CHECK = jsonschema.Draft202012Validator(PICTURE_SCHEMA)
-_HELD = re.compile(r"Reply OK ([A-Z0-9]{4}) to (.+?) \(valid (\d+) minutes?\)\.")
-_CODE = re.compile(r"\bOK ([A-Z0-9]{4})\b")
-_WAITING = re.compile(r"Waiting for an owner: '(.+?)' needs an owner's confirmation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +123,7 @@ class Intents:
             answer = _error(f"there is no tool '{name}'", f"use one of: {names}")
         else:
             text = await self.site.tools.call(name, dict(arguments), request=request)
-            text, held = withhold_codes(text, request.receipt.prompts)
+            text, held = withhold_codes(text, request.receipt.held)
             for code in {p.code for p in self.site.guard.pending()}:  # no live code leaves, even one echoed back
                 text = re.sub(rf"\b{code}\b", "····", text)
             answer = Answer(text, None, _is_error(text), held)
@@ -161,26 +159,13 @@ class Intents:
         return Answer(title, (data, grant.content_type))
 
 
-def withhold_codes(text: str, prompts: list[str]) -> tuple[str, tuple[str, ...]]:
-    """Replace each confirmation prompt issued during the call (and any code in it) with a note for the agent."""
-    held: list[str] = []
-    codes: set[str] = set()
-    for prompt in prompts:
-        if waiting := _WAITING.search(prompt):  # the Guard already told an agent without the code
-            held.append(waiting.group(1))
-            continue
-        match = _HELD.search(prompt)
-        what, minutes = (match.group(2), match.group(3)) if match else ("that", "2")
-        held.append(what)
-        codes.update(_CODE.findall(prompt))
-        note = (
-            f"Waiting for an owner: '{what}' needs an owner's confirmation. The one-time code went to the "
-            f"owners, not to you; it runs only if an owner replies with it within {minutes} minutes."
-        )
-        text = text.replace(prompt, note)
-    for code in codes:  # belt and braces: the code in any other wording (a JSON-escaped prompt)
-        text = re.sub(rf"\b{code}\b", "····", text)
-    return text, tuple(held)
+def withhold_codes(text: str, held: Sequence[Pending]) -> tuple[str, tuple[str, ...]]:
+    """Replace each prompt held during the call with a note for the agent; no code issued in it leaves."""
+    for pending in held:
+        if pending.with_code:  # the Guard tells an agent without the code; a prompt with one becomes the note
+            text = text.replace(pending.prompt, replace(pending, with_code=False).shown)
+        text = re.sub(rf"\b{pending.code}\b", "····", text)  # the code in any other wording (JSON-escaped)
+    return text, tuple(p.description for p in held)
 
 
 def _read(path: Path) -> bytes | None:
