@@ -31,6 +31,9 @@ from understanding.figures import reply_flaws, report_figures
 from understanding.house import House, diff, raw_states, snapshot
 from understanding.model import FakeModel
 
+from claw.assistant.speech import say_refusal
+from claw.core.ratelimit import Refusal
+
 
 def args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -50,6 +53,14 @@ def args_parser() -> argparse.ArgumentParser:
 
 def norm(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+def _limited(reply: str) -> bool:
+    """The reply is the owner's command limit (3,000 a minute): the resets between cases can reach it on their own."""
+    english = "That is over 3000 commands in a minute, so I paused: nothing changed; try again in a moment."
+    per_minute = Refusal(reason="limit", who="owner", ceiling=3000, own=True, english=english)
+    said = [say_refusal(per_minute, lang).split(":")[0] for lang in ("en", "es", "de", "fr")]
+    return any(s and s in reply for s in said)
 
 
 def run_case(case: Case, daemon: Daemon, house: House, model: FakeModel, timeout: float, check: bool) -> dict[str, Any]:
@@ -160,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
                 break
             try:
                 record = run_case(case, daemon, house, model, args.case_timeout, not args.no_ground_truth)
+                if _limited(str(record.get("reply", ""))):  # the harness's own resets filled the owner's minute
+                    print("(the owner's command limit: waiting a minute, then the case again)", file=sys.stderr)
+                    time.sleep(61)
+                    record = run_case(case, daemon, house, model, args.case_timeout, not args.no_ground_truth)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # the harness itself failed on this case: said, not counted

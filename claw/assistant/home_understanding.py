@@ -262,6 +262,8 @@ class HomeUnderstanding:
         except NeedsConfirmation:  # the code waits on the turn's receipt: said once, in the message's language
             held = request.receipt.held[-1:]
             return say_pending(held[0], understood.language) if held else ""
+        except Unsupported:
+            raise  # nothing here can do it: answer() lets the model think rather than say so
         except ClawError as exc:
             return str(exc)
 
