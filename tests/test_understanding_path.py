@@ -212,3 +212,25 @@ def test_a_german_compound_lamp_that_is_no_lamp_asks_which_light() -> None:
     assert isinstance(grammar.understand("Flurlampe aus"), Ambiguous)
     lights = grammar.understand("Flurlicht aus")  # the hallway's lights: both, as said
     assert isinstance(lights, Understood) and set(lights.targets) == {"h1", "h2"}
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("¿cuántas luces están encendidas?", "on"),  # "cuántas" was "corrected" to "cuánta": a word built in a template
+        ("¿está encendida la Kettle Plug?", "on"),  # the state before the name, as people ask it
+        ("¿sigue encendida la Kettle Plug?", "on"),
+        ("¿está cerrada con llave la Front Door?", "locked"),
+    ],
+)
+def test_spanish_state_questions_are_read_as_written(text: str, state: str) -> None:
+    vocabulary = Vocabulary(
+        entities=(
+            Entity("k", "Kettle Plug", room="Kitchen", kind="switch", features=frozenset({"on"})),
+            Entity("l", "Desk Lamp", room="Study", kind="light", features=frozenset({"on"})),
+            Entity("f", "Front Door", room="Hallway", kind="lock", features=frozenset({"locked"})),
+        )
+    )
+    outcome = _grammar(vocabulary).understand(text)
+    assert isinstance(outcome, Understood) and outcome.action == "get_state", outcome
+    assert outcome.values["state"] == state and outcome.language == "es"

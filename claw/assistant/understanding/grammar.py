@@ -93,7 +93,37 @@ def _template_words(data: dict[str, Any]) -> frozenset[str]:
     words = {word.lower() for text in texts for word in _WORD.findall(text)}
     # "degree[s]", "light[s]": the optional ending makes a word of its own
     words.update(f"{stem}{ending}".lower() for text in texts for stem, ending in _SUFFIXED.findall(text))
+    # "cuánt(o|a)s", "(encendid|apagad)(o|a)[s]": words built inside one token, which the typo corrector must know
+    words.update(w.lower() for text in texts for token in _IN_WORD.findall(text) for w in _spelled(token))
     return frozenset(words)
+
+
+_IN_WORD = re.compile(  # letters with (alternatives) or [optional] endings inside one word
+    r"(?<![\w)\]])(?=[^\s<>{}]*[(\[])[^\W\d_(\[]*"
+    r"(?:(?:\([^()<>{}]+\)|\[[^\s()\[\]<>{}]+\])[^\W\d_(\[]*)+"
+)
+_PART = re.compile(r"\(([^()]+)\)|\[([^\[\]]+)\]|([^()\[\]]+)")
+MAX_SPELLINGS = 64  # a token with more ways to be written is not a word the corrector needs
+
+
+def _spelled(token: str) -> list[str]:
+    """Every way one template token can be written: "cuánt(o|a)s" -> cuántos, cuántas; "da(lo| igual)" -> dalo, da."""
+    out = [("", False)]  # (the word so far, whether a space ended it)
+    for group, optional, literal in _PART.findall(token):
+        choices = group.split("|") if group else [optional, ""] if optional else [literal]
+        grown: list[tuple[str, bool]] = []
+        for head, ended in out:
+            for choice in choices if not ended else [""]:
+                if choice[:1].isspace():
+                    grown.append((head, True))
+                elif any(c.isspace() for c in choice):
+                    grown.append((head + choice.split()[0], True))
+                else:
+                    grown.append((head + choice, ended))
+        out = list(dict.fromkeys(grown))
+        if len(out) > MAX_SPELLINGS:
+            return []
+    return [w for w, _ in out if w and _WORD.fullmatch(w)]
 
 
 @lru_cache(maxsize=16)
