@@ -108,12 +108,6 @@ def standard_parts(config: Config) -> set[Part]:
     return parts
 
 
-def _handlers_of(part: Any) -> dict[str, IntentHandler]:
-    """A part's intent handlers by action (a part without any yet answers nothing without the model)."""
-    handlers = getattr(part, "handlers", None)
-    return dict(handlers()) if callable(handlers) else {}
-
-
 class Daemon:
     """The house, wired: one store, one bus, one guard, the assistant, and the parts the config asks for."""
 
@@ -172,7 +166,7 @@ class Daemon:
             self.tools.add(tool)
         add_memory_tools(self.tools, self.store, self.recollection)
         # the actions each part answers without the model, by name: the grammar claims, these handlers act
-        self.handlers: dict[str, IntentHandler] = dict(_handlers_of(MemoryChat(self.store, self.recollection)))
+        self.handlers: dict[str, IntentHandler] = dict(MemoryChat(self.store, self.recollection).handlers())
         timeline = TimelineAnswers(self.timeline)
         self.handlers.update(why=timeline.why, who=timeline.who, while_away=timeline.while_away)
         self.snapshots: dict[str, Any] = {}
@@ -260,7 +254,7 @@ class Daemon:
             backoff=tuning.camera_backoff,
             sweep_every=tuning.sweep_every,
         )
-        self.handlers.update(_handlers_of(EyesChat(eyes)))
+        self.handlers.update(EyesChat(eyes).handlers())
         add_eyes_tools(self.tools, eyes, self.bus)
         self.overview_parts.append(eyes.overview)
         self.checks.append(eyes.offline_findings)
@@ -329,7 +323,7 @@ class Daemon:
             clock=tuning.clock,
         )
         jobs_tools.add_job_tools(self.tools, jobs)
-        self.handlers.update(_handlers_of(JobsChat(jobs, grammar=lambda: self.understanding.grammar())))
+        self.handlers.update(JobsChat(jobs, grammar=lambda: self.understanding.grammar()).handlers())
         self.router.commands["/jobs"] = lambda inbound: jobs_tools.jobs_command(jobs, inbound.text)
         self.router.status_lines.append(jobs.status_line)
         self.snapshots["jobs"] = jobs.snapshot

@@ -234,3 +234,19 @@ def test_spanish_state_questions_are_read_as_written(text: str, state: str) -> N
     outcome = _grammar(vocabulary).understand(text)
     assert isinstance(outcome, Understood) and outcome.action == "get_state", outcome
     assert outcome.values["state"] == state and outcome.language == "es"
+
+
+@pytest.mark.parametrize("text", ["rename the front door to porch light", "move the front door to the garden"])
+async def test_an_agent_cannot_rename_or_move_a_device_by_chat_without_the_owners_code(house: House, text: str) -> None:
+    """The grammar's rename and move go by the authority table as the tools do: an agent's change waits for a code."""
+    agent = principals.agent("Claude Desktop")
+    conversation = principals.agent_conversation(agent)
+    inbound = Inbound(
+        channel="mcp", sender="agent", actor=agent.name, conversation=conversation, text=text, principal=agent
+    )
+    before = len(house.app.guard.pending())
+    answer = await house.app.router.handle(inbound)
+    door = house.device("Front Door")
+    assert (door.name, door.room) == ("Front Door", "Hallway"), answer.text  # nothing renamed or moved
+    assert len(house.app.guard.pending()) == before + 1  # held for the owners' code
+    assert not any(p.code in answer.text for p in house.app.guard.pending())  # which the agent never sees

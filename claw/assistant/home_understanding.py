@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from claw.assistant.answer import Answer
 from claw.assistant.home_words import vocabulary
@@ -37,11 +37,12 @@ from claw.assistant.understanding import (
 )
 from claw.assistant.understanding.outcome import frozen
 from claw.assistant.wildcards import own_words
+from claw.core.authority import decide, refusal
 from claw.core.bus import Inbound, Media
 from claw.core.config import RoomConfig
 from claw.core.errors import ClawError, NeedsConfirmation
 from claw.core.request import Request
-from claw.home.actions import Actions
+from claw.home.actions import Actions, Managed
 from claw.home.control import Change, Result
 from claw.home.device import Device
 from claw.home.plans import plan_for_devices
@@ -276,11 +277,26 @@ class HomeUnderstanding:
         target = Target(name=devices[0].name) if len(devices) == 1 else Target(name=str(understood.values["name"]))
         if understood.action == "allow":
             return await self.actions.allow(target, request)
-        if understood.action == "rename":
-            managed = await self.actions.manage(target, "rename", _spoken(understood.values["new_name"]), request)
-        else:
-            managed = await self.actions.manage(target, "move", self._room(str(understood.values["new_room"])), request)
-        return say_managed(managed, understood.language)
+        what: Literal["rename", "move"] = "rename" if understood.action == "rename" else "move"
+        value = (
+            _spoken(understood.values["new_name"])
+            if what == "rename"
+            else self._room(str(understood.values["new_room"]))
+        )
+        actions = self.actions
+
+        async def change() -> Managed:
+            return await actions.manage(target, what, value, request)
+
+        # the authority table, as for the tools: an agent's or the model's rename waits for an owner's code
+        verdict = "yes" if request.released else decide(request.principal, "manage")
+        if verdict == "no":
+            return refusal(request.principal, "manage")
+        if verdict == "code":
+            return await actions.guard.require(
+                action=what, target=f"the {target.name} to {value}", run=change, request=request
+            )
+        return say_managed(await change(), understood.language)
 
     def _home(self) -> Actions:
         """The home's verbs; only reached for a home command, which needs a home to be understood at all."""
