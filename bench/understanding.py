@@ -68,6 +68,7 @@ def run_case(case: Case, daemon: Daemon, house: House, model: FakeModel, timeout
         "id": case.id,
         "lang": case.lang,
         "theme": case.theme,
+        "small_talk": case.small_talk,
         "text": case.text,
         "expect": case.expect,
         "grammar": case.grammar,

@@ -260,8 +260,9 @@ def test_turn_on_the_lights_asks_all_or_which_room(demo: Understanding) -> None:
     assert lounge.targets == ("light.living_lamp", "light.living_ceiling")
 
 
-def test_lock_up_is_not_a_dead_end(demo: Understanding) -> None:
-    assert isinstance(demo.understand("lock up"), NotUnderstood)
+def test_lock_up_locks_every_lock_unless_a_routine_is_called_so(demo: Understanding) -> None:
+    locks = understood(demo.understand("lock up"))
+    assert locks.action == "lock" and locks.targets and all(t.startswith("lock.") for t in locks.targets)
     with_routine = Understanding(demo_vocabulary((RoutineName("Lock Up"),)))
     done = understood(with_routine.understand("lock up"))
     assert (done.action, done.routine) == ("run_routine", "Lock Up")

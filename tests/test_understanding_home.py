@@ -132,7 +132,7 @@ description: How this household talks.
 claw:
   sentences:
     en:
-      HassTurnOff: ["kill [the] {name}", "lights out in [the] {area}"]
+      HassTurnOff: ["nix [the] {name}", "lights out in [the] {area}"]
       ClawRunRoutine: ["night night house"]
 ---
 # House slang
@@ -140,14 +140,14 @@ claw:
 
 
 async def test_a_skill_file_adds_phrasings_to_the_same_grammar(house: House) -> None:
-    assert "Did you mean" in await house.say("kill the desk lamp") or on(house, "Desk Lamp")  # not known yet
+    assert "Did you mean" in await house.say("nix the desk lamp") or on(house, "Desk Lamp")  # not known yet
     skill = house.app.config.state_path / "skills" / "house-slang" / "SKILL.md"
     skill.parent.mkdir(parents=True, exist_ok=True)
     skill.write_text(SLANG, encoding="utf-8")
     assert "house-slang" in await house.app.skills.reload_if_changed()
     house.sim.device("Desk Lamp").set_state(on=True)
     await house.home.refresh(house.device("Desk Lamp"))
-    assert "Turned off the Desk Lamp" in await house.say("kill the desk lamp")
+    assert "Turned off the Desk Lamp" in await house.say("nix the desk lamp")
     house.sim.device("Kitchen Ceiling").set_state(on=True)
     await house.home.refresh(house.device("Kitchen Ceiling"))
     await house.say("lights out in the kitchen")
@@ -157,7 +157,7 @@ async def test_a_skill_file_adds_phrasings_to_the_same_grammar(house: House) -> 
 async def test_a_broken_sentence_in_a_skill_is_reported_by_line_not_loaded(house: House) -> None:
     skill = house.app.config.state_path / "skills" / "house-slang" / "SKILL.md"
     skill.parent.mkdir(parents=True, exist_ok=True)
-    skill.write_text(SLANG.replace("kill [the] {name}", "kill [the {name}"), encoding="utf-8")
+    skill.write_text(SLANG.replace("nix [the] {name}", "nix [the {name}"), encoding="utf-8")
     await house.app.skills.reload_if_changed()
     listing = {s["name"]: s for s in await house.app.snapshot("skills")}
     problems = " ".join(str(p) for p in listing["house-slang"]["errors"])

@@ -12,6 +12,7 @@ import yaml
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 EXPECTS = ("act", "ask", "code", "defer", "answer", "schedule")
 KEYS = {"text", "expect", "effects", "contains", "before", "given", "grammar", "also", "note", "job_contains", "needs"}
+KEYS |= {"small_talk"}  # a greeting or thanks: answered, but no question about the house
 NEEDS = ("cameras",)  # what the demo must run for the case to be scored (else it is not run, and said)
 
 
@@ -32,6 +33,7 @@ class Case:
     note: str = ""
     job_contains: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    small_talk: bool = False  # counted apart from the state questions (issue 20's "answered without the model")
 
 
 def _keys(values: Any) -> dict[str, Any]:
@@ -90,6 +92,7 @@ def load(directory: Path = CASES_DIR, device_names: set[str] | None = None) -> l
                     note=str(raw.get("note", "")),
                     job_contains=_strings(raw.get("job_contains")),
                     needs=needs,
+                    small_talk=bool(raw.get("small_talk", doc.get("small_talk", False))),
                 )
             )
     return cases

@@ -44,7 +44,8 @@ def outcomes(records: list[dict[str, Any]]) -> dict[str, Any]:
     """correct / to the model / asked / wrong / dead end (and errors), commands and state questions, for a group."""
     counts = collections.Counter(r["cls"] for r in records)
     commands = [r for r in records if r["expect"] in COMMANDS]
-    questions = [r for r in records if r["expect"] == "answer"]
+    # a state question asks about the house: greetings, thanks and chatter are the model's to answer
+    questions = [r for r in records if r["expect"] == "answer" and not r.get("small_talk")]
     # answered without the model: correct, and the model was not asked (an accepted deferral does not count)
     answered = [r for r in questions if r["cls"] == "correct" and not r.get("model_calls")]
     out: dict[str, Any] = {

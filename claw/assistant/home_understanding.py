@@ -35,6 +35,7 @@ from claw.assistant.understanding import (
     Understanding,
     Understood,
 )
+from claw.assistant.understanding.normalise import polite_request
 from claw.assistant.understanding.outcome import frozen
 from claw.assistant.wildcards import own_words
 from claw.core.authority import decide, refusal
@@ -82,6 +83,7 @@ STEPPED = {
     "adjust_volume": ("volume", "volume_step", 0, 100),
     "adjust_temperature": ("target_temp", "temperature_step", 5, 30),
     "adjust_color_temp": ("color_temp", "color_temp_step", 153, 500),
+    "adjust_position": ("position", "position_step", 0, 100),
 }
 
 
@@ -168,13 +170,17 @@ class HomeUnderstanding:
         talk.question = None
         if outcome is None:
             outcome = grammar.understand(said, context)
-        if said.endswith("?") and _orders(outcome, self.handlers):  # "garage open?" asks; it never opens the garage
+        # "garage open?" asks, it never opens the garage; "can you open the garage?" is a request all the same
+        if said.endswith("?") and _orders(outcome, self.handlers) and not _asked_politely(said, outcome):
             outcome = NotUnderstood(reason="a question the grammar read as an order")
         if isinstance(outcome, NotUnderstood):
             return await self._not_understood(said, outcome, request)
         if isinstance(outcome, Ambiguous):
-            talk.question, talk.asked = outcome.partial, time.monotonic()
-            return Answer(outcome.question)
+            only = self._the_one_to_change(outcome)
+            if only is None:
+                talk.question, talk.asked = outcome.partial, time.monotonic()
+                return Answer(outcome.question)
+            outcome = only
         parts = outcome.parts if isinstance(outcome, Compound) else (outcome,)
         request.receipt.language = parts[0].language  # replies, and any code held on the way, are said in it
         replies: list[str] = []
@@ -207,6 +213,18 @@ class HomeUnderstanding:
                 reply = reply.text
             replies.append(reply)
         return Answer(" ".join(r for r in replies if r), tuple(media))
+
+    def _the_one_to_change(self, question: Ambiguous) -> Understood | None:
+        """ "Lock the door" with three locks of which one is open: that one. Only for the safe way (lock, close,
+        off), where the others are already so; "unlock the door" always asks."""
+        if self.actions is None:
+            return None
+        choices = {c.targets: c for c in question.partial.choices.values() if len(c.targets) == 1}
+        if len(choices) < 2 or any(c.action not in SAFE_WAY for c in choices.values()):
+            return None
+        registry = self.actions.registry
+        left = [c for c in choices.values() if (d := registry.get(c.targets[0])) is not None and not _already(d, c)]
+        return left[0] if len(left) == 1 else None
 
     def _player(self, grammar: Understanding, understood: Understood) -> Understood | Ambiguous | None:
         """The player a media command with no room means: the one playing (paused, to resume), else ask."""
@@ -430,6 +448,19 @@ QUESTION_WORDS = ("are ", "is ", "do ", "does ", "which ", "how ", "what ", "any
 
 
 # Actions that ask rather than order: a "?" never turns them away (nor a registered handler's question).
+# The way a command may be narrowed to the one device not already so: it makes the house safer, never less safe.
+SAFE_WAY = {"lock": ("locked", True), "close": ("position", 0), "turn_off": ("on", False)}
+
+
+def _already(device: Device, command: Understood) -> bool:
+    """The device is already as the command would leave it (locked, closed, off)."""
+    key, value = SAFE_WAY[command.action]
+    now = device.state.get(key)
+    if key == "position" and device.state.get("state") in ("closed", "open"):
+        return device.state.get("state") == "closed"
+    return now == value
+
+
 QUESTIONS = frozenset({"get_state", "get_temperature", "help", "greet", "thanks", "nevermind"})
 SMALL_TALK = frozenset({"help", "greet", "thanks", "nevermind"})  # fixed lines: speech.small_talk
 CHATTY = frozenset({"greet", "thanks"})  # the model says these when it can; the fixed line is for when it cannot
@@ -438,6 +469,11 @@ CHATTY = frozenset({"greet", "thanks"})  # the model says these when it can; the
 def _orders(outcome: Outcome, asking: Collection[str] = ()) -> bool:
     parts = outcome.parts if isinstance(outcome, Compound) else (outcome,) if isinstance(outcome, Understood) else ()
     return any(p.action not in QUESTIONS and p.action not in asking for p in parts)
+
+
+def _asked_politely(said: str, outcome: Outcome) -> bool:
+    parts = outcome.parts if isinstance(outcome, Compound) else (outcome,) if isinstance(outcome, Understood) else ()
+    return bool(parts) and polite_request(said, parts[0].language)
 
 
 def _commanded(text: str) -> bool:

@@ -13,9 +13,18 @@ from claw.home.routines import Routine
 DEFAULT_CLASS = {"garage_door": "garage", "gate": "gate", "shade": "shade", "speaker": "speaker", "tv": "tv"}
 # Floor aliases people text without thinking.
 FLOOR_WORDS = {
-    "ground": ("downstairs", "ground floor"),
-    "first": ("upstairs", "first floor"),
-    "upstairs": ("upstairs",),
+    "ground": (
+        "downstairs",
+        "ground floor",
+        *("abajo", "planta baja", "unten", "erdgeschoss", "en bas", "rez-de-chaussée", "rez-de-chaussee"),
+    ),
+    "first": (
+        "upstairs",
+        "first floor",
+        *("arriba", "primer piso", "primera planta", "planta de arriba", "oben", "obergeschoss"),
+        *("erster stock", "ersten stock", "erste stock", "en haut", "premier étage", "premier etage", "étage"),
+    ),
+    "upstairs": ("upstairs", "arriba", "oben", "en haut"),
 }
 
 

@@ -20,7 +20,7 @@ from .outcome import Ambiguous, Compound, NotUnderstood, Outcome, Pending, Under
 from .resolve import Resolver
 from .scope import ALL_WORDS, Choices, Home
 from .sieve import TemplateSieve
-from .vocabulary import LastTouched, Vocabulary
+from .vocabulary import LastTouched, Vocabulary, trigger_language
 
 # Joiners between two commands; a comma needs a following space so "20,5" stays a number.
 SPLIT: dict[str, str] = {
@@ -30,6 +30,51 @@ SPLIT: dict[str, str] = {
     "fr": r",\s+(?:et\s+|puis\s+)?|\s+et\s+puis\s+|\s+et\s+|\s+puis\s+|;\s*",
 }
 MAX_PARTS = 4
+# How many words a borrowed verb ("switch off all the") or a shared tail ("ceiling lights") may be: each is a match.
+LEAD_WORDS, TAIL_WORDS = 5, 2
+# Words at a part's edge that only join ("… and also the desk lamp", "the hallway too").
+_EDGE_FILLER: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"^(?:(?:also|too|plus)\s+)+|\s+(?:too|as well|also)$"),
+    "es": re.compile(r"^(?:también\s+)+|\s+también$"),
+    "de": re.compile(r"^(?:auch\s+)+|\s+auch$"),
+    "fr": re.compile(r"^(?:aussi\s+)+|\s+aussi$"),
+}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# How a clause that explains rather than orders opens: a subject, a "because", a goodbye, a participle.
+_REASON_OPENERS: dict[str, frozenset[str]] = {
+    "en": _words(
+        "i i'm im i've we we're we've it it's its they they're the because cause cos since as so expecting "
+        "having getting bye goodbye cheers thanks guests kids"
+    ),
+    "es": _words("estoy estamos es hace porque que ya adiós chao gracias vienen llegan tengo tenemos"),
+    "de": _words("ich wir es weil denn da tschüss danke gleich besuch"),
+    "fr": _words("je j'ai on nous il c'est parce car merci salut des"),
+}
+# Words that make a clause more than a reason: when, whether, which mode ("…, we're off to bed" means night).
+_NOT_EXPLAINING: dict[str, frozenset[str]] = {
+    "en": _words(
+        "not no dont don't never except but wait instead cancel undo stop later tomorrow tonight until minutes "
+        "minute hour hours am pm morning evening night bed sleep sleeping away leaving home holiday vacation "
+        "on off up down open close lock unlock dim louder quieter every then"
+    ),
+    "es": _words(
+        "no nunca excepto pero espera mejor cancela luego mañana noche hasta minutos hora horas dormir cama "
+        "casa fuera vacaciones enciende apaga abre cierra sube baja cada"
+    ),
+    "de": _words(
+        "nicht kein keine nie außer aber warte lieber abbrechen später morgen abend nacht bis minuten stunde "
+        "stunden schlafen bett hause weg urlaub an aus auf zu hoch runter jeden"
+    ),
+    "fr": _words(
+        "ne pas non jamais sauf mais attends plutôt annule plus tard demain soir nuit jusqu minutes heure heures "
+        "dormir lit maison absent vacances allume éteins ouvre ferme monte baisse chaque"
+    ),
+}
 CLOSE = 0.85  # how alike an unknown word and a known name's word must be to hint at that name
 # Verbs that hint at the kind of device a failed command meant, for NotUnderstood.closest.
 HINTS = {
@@ -72,6 +117,8 @@ DELAYABLE = frozenset(
     {"turn_on", "turn_off", "open", "close", "lock", "unlock", "pause", "resume", "next", "previous", "run_routine"}
     | {"set_brightness", "set_position", "set_temperature", "set_volume", "set_color", "set_color_temp", "set_mode"}
 )
+# Commands a verb may be borrowed for and a reason let go beside: device changes and routines, not words kept.
+COMMANDS = DELAYABLE | {f"adjust_{m}" for m in ("brightness", "volume", "temperature", "color_temp", "position")}
 _FILLER_REPLY = re.compile(r"^(?:(?:the|in|on|at|el|la|los|las|en|der|die|das|im|le|les|dans)\s+)+")
 
 
@@ -234,6 +281,9 @@ class Understanding:
         )
         top = scored[0][0]
         ordered = [lang for score, lang in scored if score > 0 and score * 2 >= top]
+        trigger = trigger_language(text)  # "on part" is French, though every grammar knows both words
+        if trigger in self.grammars:
+            ordered = [trigger, *(lang for lang in ordered if lang != trigger)]
         return ordered or [scored[0][1]]
 
     def _understand(self, lang: str, text: str, context: LastTouched | None, depth: int) -> Outcome:
@@ -286,23 +336,75 @@ class Understanding:
         return _with_values(inner, when)
 
     def _compound(self, lang: str, clean: str, context: LastTouched | None) -> Outcome | None:
-        """Two or more commands joined by and/then/commas: a Compound only if every part is Understood."""
-        parts = [p for p in self.split[lang].split(clean) if p.strip()]
+        """Two or more commands joined by and/then/commas: a Compound only if every part is Understood.
+
+        A part without its own verb borrows the one before it ("turn off the pool pump and the spa heater",
+        "lights off in the kitchen and living room"), and a shared last word reaches back ("the kitchen and
+        bedroom lights"). A clause that only explains ("…, expecting a delivery") is let go when it names
+        nothing in the home and says nothing about when or whether.
+        """
+        parts = [_EDGE_FILLER[lang].sub("", p).strip() for p in self.split[lang].split(clean) if p.strip()]
+        parts = [p for p in parts if p]
         if not 1 < len(parts) <= MAX_PARTS:
             return None
         understood: list[Understood] = []
-        for part in parts:
-            outcome = self._match(lang, part, context, depth=1)
+        said: list[str] = []  # each understood part's words, as matched (a borrowed verb included)
+        let_go = 0
+        for written in parts:
+            outcome, part = self._match(lang, written, context, depth=1), written
+            if not isinstance(outcome, Understood | Compound) and said:
+                outcome, part = self._borrowed(lang, said, understood, written, context)
             if isinstance(outcome, Compound):
                 understood.extend(outcome.parts)
             elif isinstance(outcome, Understood):
                 if not (understood and _same(understood[-1], outcome)):  # "shut the front door and lock it": once
                     understood.append(outcome)
+            elif self._only_explains(lang, part):
+                let_go += 1
+                continue
             else:
                 return None
+            said.append(part)
             if outcome_targets := getattr(outcome, "targets", ()):
                 context = LastTouched(outcome_targets)  # "turn on the lamp and dim it"
-        return Compound(parts=tuple(understood))
+        if not understood or (let_go and not all(p.action in COMMANDS for p in understood)):
+            return None  # an explained question ("is it on, I forgot") is the model's
+        return understood[0] if len(understood) == 1 else Compound(parts=tuple(understood))
+
+    def _borrowed(
+        self, lang: str, said: list[str], understood: list[Understood], part: str, context: LastTouched | None
+    ) -> tuple[Outcome, str]:
+        """The part read with the verb of the part before it, and that part re-read with this one's last words
+        when they complete it ("turn off the kitchen | and bedroom lights"); NotUnderstood when neither works."""
+        if understood[-1].action not in COMMANDS or understood[-1].free:  # "remind me at 6, to call Gran": one
+            return NotUnderstood(reason="no verb to borrow"), part
+        before = said[-1].split()
+        words = part.split()
+        for cut in range(min(len(before) - 1, LEAD_WORDS), 0, -1):  # longest lead first: "lights off in the" + …
+            text = " ".join(before[:cut] + words)
+            outcome = self._match(lang, text, context, depth=1)
+            if not isinstance(outcome, Understood) or outcome.action != understood[-1].action:
+                continue
+            for start in range(max(1, len(words) - TAIL_WORDS), len(words)):  # "turn off the kitchen" + "lights"
+                whole = self._match(lang, " ".join(before + words[start:]), context, depth=1)
+                if isinstance(whole, Understood) and whole.action == outcome.action:
+                    understood[-1] = whole
+                    said[-1] = " ".join(before + words[start:])
+                    break
+            return outcome, text
+        return NotUnderstood(reason="no complete match"), part
+
+    def _only_explains(self, lang: str, part: str) -> bool:
+        """A clause that gives a reason and no instruction: it opens as a reason does ("we're", "expecting"), not
+        with a verb ("order a pizza"), and says no name, room or number, no when, no negation."""
+        tokens = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", part)
+        if not tokens or tokens[0] not in _REASON_OPENERS.get(lang, frozenset()):
+            return False
+        words = set(re.findall(r"[^\W\d_]+", part)) - FUNCTION_WORDS
+        if re.search(r"\d", part) or not words:
+            return False
+        telling = words & _NOT_EXPLAINING.get(lang, _NOT_EXPLAINING["en"])
+        return not (telling or any(w in self.phrase_words for w in words))
 
 
 def _joined(vocabulary: Vocabulary, split: re.Pattern[str]) -> bool:

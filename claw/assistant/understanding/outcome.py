@@ -22,7 +22,7 @@ class Understood:
     intent: the Home Assistant intent name (HassTurnOn, ...) or a Claw one (ClawRunRoutine, ...).
     action: what to do, in Claw's words: turn_on, turn_off, open, close, lock, unlock, set_brightness,
     set_color, set_color_temp, set_position, set_temperature, set_volume, adjust_brightness,
-    adjust_volume, adjust_temperature, adjust_color_temp, pause, resume, next, previous, mute, unmute,
+    adjust_volume, adjust_temperature, adjust_color_temp, adjust_position, pause, resume, next, previous, mute, unmute,
     play, get_state, get_temperature, run_routine, help, greet, thanks, cancel.
     targets: entity ids, never broader than what was said; () means "no device" (routine, help) or,
     with values["target"] == "playing", "the speaker that is playing".

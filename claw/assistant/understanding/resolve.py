@@ -74,8 +74,9 @@ STEP_INTENTS = {
     "color_temp": "HassLightSet",
     "volume": "HassSetVolumeRelative",
     "temperature": "HassClimateSetTemperature",
+    "position": "HassSetPosition",
 }
-STEPS = {"brightness": 20, "volume": 10, "temperature": 1.0, "color_temp": 500}
+STEPS = {"brightness": 20, "volume": 10, "temperature": 1.0, "color_temp": 500, "position": 25}
 SCALE = {"small": 0.5, "large": 2.0}
 ACTIONS = {
     "HassSetPosition": "set_position",
@@ -495,6 +496,7 @@ class Resolver:
         """Relative changes: brighter, quieter, warmer, turn it up; targets come from the words or context."""
         aspect, sign = str(slots["aspect"]), (1 if slots["direction"] == "up" else -1)
         wants = {"brightness": {"light"}, "volume": {"media_player"}, "warmth": {"climate", "light"}}
+        wants["position"] = {"cover"}
         domains = wants.get(aspect, {"light", "media_player", "climate"})
         area = slots.get("area")
         if "name" in slots:
@@ -521,8 +523,9 @@ class Resolver:
             "light": "color_temp" if aspect == "warmth" else "brightness",
             "media_player": "volume",
             "climate": "temperature",
+            "cover": "position",
         }.get(kind)
-        needs = {"brightness": "brightness", "color_temp": "color_temp", "volume": "volume"}
+        needs = {"brightness": "brightness", "color_temp": "color_temp", "volume": "volume", "position": "position"}
         if measure is None or any(needs.get(measure, "target_temp") not in e.features for e in found if e.features):
             return None
         if measure == "color_temp":

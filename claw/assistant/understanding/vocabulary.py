@@ -52,14 +52,42 @@ NAME_WORDS: dict[str, tuple[str, ...]] = {
     "back door": ("puerta trasera", "puerta de atrás", "hintertür", "hintertuer", "porte arrière", "porte de derrière"),
     "side door": ("puerta lateral", "seitentür", "seitentuer", "porte latérale", "porte de côté"),
     "garage door": ("puerta del garaje", "garagentor", "porte du garage", "porte de garage"),
+    "kettle": ("hervidor", "hervidor de agua", "tetera", "wasserkocher", "bouilloire"),
+    "pool pump": ("bomba de la piscina", "depuradora", "poolpumpe", "pumpe", "pompe de la piscine", "pompe de piscine"),
+    "porch light": ("luz del porche", "verandalicht", "lumière du porche", "lumiere du porche"),
+    "coffee machine": ("cafetera", "kaffeemaschine", "machine à café", "machine a cafe", "cafetière"),
+    "dehumidifier": ("deshumidificador", "luftentfeuchter", "entfeuchter", "déshumidificateur"),
 }
-# Routine triggers in the other languages: "buenas noches" runs the routine that "good night" runs.
-TRIGGER_WORDS: dict[str, tuple[str, ...]] = {
-    "good night": ("buenas noches", "gute nacht", "bonne nuit"),
-    "goodnight": ("buenas noches", "gute nacht", "bonne nuit"),
-    "bedtime": ("hora de dormir", "schlafenszeit", "l'heure de dormir"),
-    "good morning": ("buenos días", "buenos dias", "guten morgen"),
+# Routine triggers in the other languages, by language: "buenas noches" runs the routine that "good night" runs,
+# and the reply comes in Spanish even where the words also parse as English ("on part", "me voy").
+TRIGGER_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "good night": {"es": ("buenas noches",), "de": ("gute nacht",), "fr": ("bonne nuit",)},
+    "goodnight": {"es": ("buenas noches",), "de": ("gute nacht",), "fr": ("bonne nuit",)},
+    "bedtime": {"es": ("hora de dormir",), "de": ("schlafenszeit",), "fr": ("l'heure de dormir",)},
+    "time for bed": {
+        "es": ("a la cama", "me voy a dormir", "nos vamos a dormir"),
+        "de": ("ich gehe schlafen", "ich geh schlafen", "wir gehen schlafen", "ab ins bett"),
+        "fr": ("je vais me coucher", "je vais dormir", "on va se coucher", "au lit"),
+    },
+    "good morning": {"es": ("buenos días", "buenos dias"), "de": ("guten morgen",)},
+    "we're leaving": {
+        "es": ("nos vamos", "me voy", "salimos"),
+        "de": ("ich gehe", "ich geh", "ich gehe jetzt", "ich geh jetzt", "wir gehen", "wir gehen jetzt"),
+        "fr": ("on part", "on s'en va", "je pars", "je sors"),
+    },
+    "nobody home": {
+        "es": ("no hay nadie en casa", "nadie en casa"),
+        "de": ("niemand zu hause", "niemand zuhause", "niemand ist zu hause"),
+        "fr": ("il n'y a personne à la maison", "personne à la maison"),
+    },
 }
+_TRIGGER_LANGUAGE = {t: lang for by_lang in TRIGGER_WORDS.values() for lang, ts in by_lang.items() for t in ts}
+
+
+def trigger_language(text: str) -> str | None:
+    """The language of a routine trigger said alone ("on part" is French), or None."""
+    said = " ".join(text.casefold().replace("¿", " ").replace("¡", " ").split()).strip(" .!?,")
+    return _TRIGGER_LANGUAGE.get(said)
 
 
 def derived_names(name: str, room: str = "") -> tuple[str, ...]:
@@ -146,7 +174,9 @@ class RoutineName:
         """The name, its trigger phrases, and those triggers in the other languages Claw understands."""
         own = (self.name, *self.triggers)
         known = {p.casefold() for p in own}
-        spoken = [t for p in own for t in TRIGGER_WORDS.get(" ".join(p.casefold().split()), ())]
+        spoken = [
+            t for p in own for said in TRIGGER_WORDS.get(" ".join(p.casefold().split()), {}).values() for t in said
+        ]
         return own + tuple(dict.fromkeys(t for t in spoken if t not in known))
 
 
