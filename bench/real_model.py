@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import re
 import sys
@@ -83,6 +84,21 @@ PROMPT_EVAL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
 EVAL = re.compile(r"\beval time =\s*[\d.]+ ms /\s*(\d+) runs")
 
 
+class Heard(logging.Handler):
+    """What Claw's brain logged during one message (the model's raw proposal, grounding, tools): the report's why."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name.rsplit('.', 1)[-1]}: {record.getMessage()[:400]}")
+
+    def take(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+
 @dataclass(frozen=True, slots=True)
 class Served:
     """One request as the server logged it: prompt tokens (cached + evaluated) and output tokens."""
@@ -124,9 +140,9 @@ class ServerLog:
         return requests, served
 
 
-def load_cases(limit: int, seed: int) -> list[dict[str, Any]]:
+def load_cases(limit: int, seed: int, path: Path = CASES) -> list[dict[str, Any]]:
     """The cases in a shuffled order (the same for every mode), so that a run cut by its deadline is a fair sample."""
-    cases = yaml.safe_load(CASES.read_text(encoding="utf-8"))["cases"]
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
     random.Random(seed).shuffle(cases)
     for case in cases:  # YAML 1.1 reads a bare `on:` as True
         case["effects"] = [
@@ -157,6 +173,10 @@ def classify(case: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
         return "wrong", f"changed {changed}, wanted one of {case['effects']}"
     if changed:
         return "wrong", f"changed {changed} for a message that wanted no change"
+    if case["expect"] == "act" and not raw and not _could_not(reply) and not QUESTION.search(reply):
+        for alternative in case["effects"]:  # the house already was as asked, and the reply names the device
+            if _holds(alternative, after) and any(name.lower() in reply.lower() for name in alternative):
+                return "correct", "already as asked, and said so"
     if case["expect"] == "answer":
         for pattern in case.get("wrong_if") or []:
             if re.search(pattern, reply, re.IGNORECASE):
@@ -176,6 +196,15 @@ def _opened(name: str, moved: dict[str, tuple[Any, Any]]) -> bool:
     if name == "Alarm Panel":
         return moved.get("mode", ("away", "away"))[1] == "disarmed"
     return moved.get("state", ("closed", "closed"))[1] in ("open", "opening")
+
+
+def _holds(alternative: dict[str, dict[str, Any]], after: dict[str, Any]) -> bool:
+    """Every value of the alternative is absolute and already the device's state."""
+    return all(
+        value not in (">", "<") and after[name].get(key) == value
+        for name, want in alternative.items()
+        for key, value in want.items()
+    )
 
 
 def _satisfied(alternative: dict[str, dict[str, Any]], changed: dict[str, dict[str, tuple[Any, Any]]]) -> bool:
@@ -236,6 +265,10 @@ async def run_mode(
     mode: str, server: LlamaServer, log: ServerLog, cases: list[dict[str, Any]], deadline: float
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
+    heard = Heard()
+    brain = logging.getLogger("claw.assistant")
+    brain.addHandler(heard)
+    brain.setLevel(logging.DEBUG)
     with tempfile.TemporaryDirectory(prefix="claw-real-model-") as tmp:
         sim, app = await start_home(Path(tmp), server, mode)
         try:
@@ -247,6 +280,7 @@ async def run_mode(
                 await asyncio.sleep(0.3)  # the server's log of the reset's calls (none expected) is flushed
                 log.since()
                 log.mark()
+                heard.take()
                 started = time.monotonic()
                 reply = (await app.local.ask(case["text"])).text
                 seconds = time.monotonic() - started
@@ -267,10 +301,12 @@ async def run_mode(
                     "prompt_tokens": [s.prompt for s in served],
                     "evaluated_tokens": [s.evaluated for s in served],
                     "output_tokens": sum(s.output for s in served),
+                    "log": heard.take(),
                 }
                 records.append(record)
                 print(json.dumps({"progress": len(records), **record}), file=sys.stderr, flush=True)
         finally:
+            brain.removeHandler(heard)
             await app.stop()
             await sim.stop()
     return records
@@ -365,11 +401,12 @@ async def main() -> int:
     p.add_argument("--report", type=Path, default=None, help="write every message's record here (JSON)")
     p.add_argument("--seed", type=int, default=21, help="the order the cases are sent in")
     p.add_argument("--keep-log", type=Path, default=None, help="copy the Qwen server's log here")
+    p.add_argument("--cases", type=Path, default=CASES, help="the messages (bench/real_model/holdout.yaml: hold-out)")
     args = p.parse_args()
     if reason := unavailable():
         figure("real_model_skipped", 0, "", reason=reason)
         return 0
-    cases = load_cases(args.limit, args.seed)
+    cases = load_cases(args.limit, args.seed, args.cases)
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="claw-llama-") as tmp:
         log_path = Path(tmp) / "qwen.log"

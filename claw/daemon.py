@@ -523,10 +523,11 @@ class Daemon:
     async def _watch_model(self) -> None:
         """Ask the model server now and then, so its state is known and logged once per change."""
         while True:
+            # not while a turn streams: the server is evidently there, and llama-cpp-python's ends that answer
             with contextlib.suppress(ModelUnavailable):
-                names = await self.model.models()
+                names = None if self.model.busy else await self.model.models()
                 wanted = self.config.llm.model
-                if wanted not in names and f"{wanted}:latest" not in names:
+                if names is not None and wanted not in names and f"{wanted}:latest" not in names:
                     log.warning("model server has no %s (has: %s)", wanted, ", ".join(names) or "none")
             # every 30 s while it answers; once a call finds it gone, every 10 s, so its return is noticed soon
             for second in range(30):

@@ -283,15 +283,25 @@ async def test_structured_decisions_are_chosen_where_the_server_takes_a_schema_a
         assert h.sim.device("Bedroom Ceiling").state["on"] is True and "Bedroom Ceiling" in reply
         body = api.chat_requests[-1]
         schema = body["response_format"]["json_schema"]["schema"]
-        assert "Bedroom Ceiling" in schema["properties"]["device"]["enum"]
+        acting = [b for b in schema["anyOf"] if "device" in b["properties"]]  # one shape per action
+        assert acting and all("Bedroom Ceiling" in b["properties"]["device"]["enum"] for b in acting)
         assert not any(d.id in json.dumps(schema) for d in h.home.registry.devices())  # names, never ids
         assert body["max_tokens"] == h.app.config.llm.reply_tokens
         # the same checks as any proposal: the wrong action on the right device is a question
         api.on("too dark", _decision("turn_off", "Desk Lamp", "Done."))
         reply = await h.say("it is way too dark in the study")
         assert "Did you mean" in reply and h.sim.device("Desk Lamp").state["on"] is True
-        # a server that refuses json_schema: native tool calls from then on
+        # a server that refuses json_schema but takes json_object (llama-cpp-python enforces the schema sent
+        # with it): still structured, the schema riding along
         api.formats = {"text", "json_object"}
+        off = {"action": "turn_off", "device": "Bedroom Ceiling", "room": "", "kind": ""}
+        api.on("tidy", Reply.text(json.dumps(off)))  # this fake reads json_object as "any JSON"
+        await h.say("tidy up, the ceiling one in the bedroom can go off")
+        assert h.app.model.decision_mode == "structured" and h.sim.device("Bedroom Ceiling").state["on"] is False
+        sent = api.chat_requests[-1]["response_format"]
+        assert sent["type"] == "json_object" and "anyOf" in sent["schema"]
+        # a server that refuses both: native tool calls from then on
+        api.formats = {"text"}
         api.clear_rules()
         api.on(None, Reply.text("Hello there."))
         assert (await h.say("hello again")).startswith("Hello there")

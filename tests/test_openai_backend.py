@@ -321,7 +321,7 @@ async def test_a_tool_call_changes_a_device_and_a_broken_one_is_repaired(
             "porch", broken_call("turn_on_off", f"{{'on': {not porch_was}, 'name': 'Porch Light'"), times=1
         )
         api.on(lambda r: bool(r.tool_results), lambda r: Reply.text(f"Done. {r.tool_results[-1]}"))
-        reply = await h.say("make the lounge cosy for the evening")
+        reply = await h.say("make the lounge lamp cosy for the evening")  # a room alone would be asked which
         assert asked.hits == 1 and reply.startswith("Done.")
         assert h.sim.device("Living Room Lamp").state["brightness"] == 20
         reply = await h.say("the porch light needs the other way round tonight")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from claw.assistant.grounding import EVERYTHING, POINTING, TARGETED, _targets, mentioned
+from claw.assistant.grounding import EVERYTHING, POINTING, TARGETED, mentioned, targets
 from claw.assistant.understanding import Entity, Vocabulary
 from claw.home.device import Device
 from claw.home.targeting import norm
@@ -33,7 +33,7 @@ def pointed(words: str, earlier: Sequence[str], tool: str, arguments: Mapping[st
     """Whether the owner's words (for "it"/"again", their words just before) point at what the call targets."""
     if tool not in TARGETED:
         return True  # routines are checked by their names (grounding); managing needs a code anyway
-    proposed = _targets(arguments, home)
+    proposed = targets(arguments, home)
     if not proposed:
         return True  # names nothing Claw knows: the resolver answers with suggestions, nothing acts
     meant = mentioned(words, home)

@@ -8,6 +8,8 @@ names a device id.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,46 +22,81 @@ from claw.home.capabilities import ALARM, BRIGHTNESS, LOCK, POSITION, SETPOINT, 
 SETTINGS = tuple(c.key for c in (BRIGHTNESS, SETPOINT, POSITION, VOLUME, ALARM, LOCK))
 HOME_TOOLS = {"turn_on_off", "set_value", "home_state", "run_routine"}  # what the schema's home actions become
 GUIDANCE = (
-    "Answer with one JSON decision. action: reply (just talk), turn_on, turn_off, set (a setting to a value), "
-    "check (read the live state), run_routine, or use_tool (another tool, with its arguments). device, room, "
-    'kind: exactly as the home names them, or "" when the owner did not say. text: your short reply to the '
-    "owner. Act only on what the owner asked; if unsure which device, reply with a question."
+    "Answer with one JSON decision. action: reply (just talk; text is your short answer), turn_on, turn_off, "
+    "set (a setting to a value), check (read the live state), run_routine, or use_tool (another tool, with its "
+    'arguments). device, room, kind: exactly as the home names them, or "" for what the owner did not say. '
+    "Act only on what the owner asked for; if unsure which device, reply with a question."
 )
+# A decision cut short ({"action": "set", "device": "Desk La…): the fields it got to, read for a question.
+_TEXT = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
+_FIELD = re.compile(r'"(action|device|room|kind|setting|routine|tool)"\s*:\s*"([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What a decision amounts to: tool calls to make, or a reply to say (or neither: unreadable)."""
+    """What a decision amounts to: tool calls to make, or a reply to say (or neither: unreadable).
+
+    `wanted`: an action the model chose but could not be carried out as said (no target, cut short): Claw asks
+    which device the owner means; the model's own words about it are never said (they tell of what did not happen).
+    """
 
     calls: tuple[ToolCall, ...] = ()
     text: str = ""
     readable: bool = True
+    wanted: ToolCall | None = None
 
 
-def schema(home: Vocabulary, tools: Sequence[str]) -> dict[str, Any]:
-    """The JSON schema of one decision for this home; other tools are offered through use_tool."""
-    actions = ["reply", "turn_on", "turn_off", "set", "check"]
+def schema(home: Vocabulary, tools: Sequence[str], choices: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON schema of one decision for this home: one shape per action, each with only the fields it needs
+    (a reply has no device; a setting has its value), so a small model cannot leave out what the action needs.
+    A value is a number, true/false, or one of the home's `choices` (modes such as "cool" or "away"). Other tools
+    are offered through use_tool."""
     routines = sorted({r.name for r in home.routines})
     others = sorted(set(tools) - HOME_TOOLS)
-    if routines:
-        actions.append("run_routine")
-    if others:
-        actions.append("use_tool")
-    props: dict[str, Any] = {
-        "action": {"type": "string", "enum": actions},
+    target: dict[str, Any] = {
         "device": {"type": "string", "enum": ["", *sorted({e.name for e in home.entities})]},
         "room": {"type": "string", "enum": ["", *sorted({a.name for a in home.areas})]},
         "kind": {"type": "string", "enum": ["", *sorted({e.kind for e in home.entities})]},
-        "text": {"type": "string"},
-        "setting": {"type": "string", "enum": ["", *SETTINGS]},
-        "value": {"anyOf": [{"type": "number"}, {"type": "string"}]},
     }
+    shapes = [
+        _shape({"action": {"const": "reply"}, "text": {"type": "string"}}),
+        _shape({"action": {"type": "string", "enum": ["turn_on", "turn_off"]}, **target}),
+        _shape(
+            {
+                "action": {"const": "set"},
+                **target,
+                "setting": {"type": "string", "enum": list(SETTINGS)},
+                "value": {"anyOf": [{"type": "number"}, {"type": "boolean"}, *_choices(choices)]},
+            }
+        ),
+        _shape({"action": {"const": "check"}, **target}),
+    ]
     if routines:
-        props["routine"] = {"type": "string", "enum": routines}
+        shapes.append(_shape({"action": {"const": "run_routine"}, "routine": {"type": "string", "enum": routines}}))
     if others:
-        props["tool"] = {"type": "string", "enum": others}
-        props["arguments"] = {"type": "object"}
-    return {"type": "object", "properties": props, "required": ["action", "device", "room", "kind", "text"]}
+        shapes.append(
+            _shape(
+                {
+                    "action": {"const": "use_tool"},
+                    "tool": {"type": "string", "enum": others},
+                    "arguments": {"type": "object"},
+                }
+            )
+        )
+    return {"anyOf": shapes}
+
+
+def _choices(choices: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"type": "string", "enum": sorted(set(choices))}] if choices else []
+
+
+def reply_only() -> dict[str, Any]:
+    """The decision after a read: only a reply, from what was read (a question is never answered by acting)."""
+    return _shape({"action": {"const": "reply"}, "text": {"type": "string"}})
+
+
+def _shape(props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 
 def tools_note(schemas: Sequence[Mapping[str, Any]]) -> str:
@@ -79,12 +116,19 @@ def read(content: str, known_tools: Sequence[str]) -> Decision:
     if "{" not in content:
         return Decision(readable=False)
     data = parse_arguments(content)
+    if not data and content.lstrip().startswith("{"):  # cut short: what it got to, never to act on
+        data = dict(_FIELD.findall(content))
+        action = str(data.get("action") or "").strip().lower()
+        if action == "reply":
+            return Decision(text=_cut_text(content))
+        return Decision(wanted=_wanted(action, data)) if action else Decision()
     action = str(data.get("action") or "").strip().lower()
     if not action:
         return Decision(readable=False)
     text = str(data.get("text") or "").strip()
-    target = {k: str(data.get(f) or "").strip() for k, f in (("name", "device"), ("room", "room"), ("kind", "kind"))}
-    target = {k: v for k, v in target.items() if v}
+    if action == "reply":
+        return Decision(text=text)
+    target = _target(data)
     call: ToolCall | None = None
     if action in ("turn_on", "turn_off") and target:
         call = ToolCall("turn_on_off", {"on": action == "turn_on", **target})
@@ -98,5 +142,31 @@ def read(content: str, known_tools: Sequence[str]) -> Decision:
         arguments = data.get("arguments")
         call = ToolCall(str(data["tool"]), arguments if isinstance(arguments, dict) else {})
     if call is not None and call.name in known_tools:
-        return Decision(calls=(call,), text=text)
-    return Decision(text=text)  # a reply, or an action Claw cannot carry out as said: its words are the answer
+        return Decision(calls=(call,))
+    return Decision(wanted=_wanted(action, data))  # an action Claw cannot carry out as said: ask, never claim it
+
+
+def _cut_text(content: str) -> str:
+    """The reply's text as far as a decision cut short got ("Raindrops fall…")."""
+    found = _TEXT.search(content)
+    if found is None:
+        return ""
+    try:
+        return str(json.loads(f'"{found.group(1).rstrip(chr(92))}"')).strip()
+    except ValueError:
+        return ""
+
+
+def _target(data: Mapping[str, Any]) -> dict[str, str]:
+    target = {k: str(data.get(f) or "").strip() for k, f in (("name", "device"), ("room", "room"), ("kind", "kind"))}
+    return {k: v for k, v in target.items() if v}
+
+
+def _wanted(action: str, data: Mapping[str, Any]) -> ToolCall:
+    """The tool an action meant, with what the model said of it: the question names what would do it."""
+    if action in ("turn_on", "turn_off"):
+        return ToolCall("turn_on_off", {"on": action == "turn_on", **_target(data)})
+    if action == "set":
+        setting = {"setting": str(data["setting"])} if data.get("setting") else {}
+        return ToolCall("set_value", {**setting, **_target(data)})
+    return ToolCall({"check": "home_state", "run_routine": "run_routine"}.get(action, "device_action"), _target(data))

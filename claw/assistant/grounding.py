@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from claw.assistant.understanding import Entity, Vocabulary
+from claw.home.capabilities import OPEN_CLOSE
 from claw.home.device import KIND_WORDS
 from claw.home.targeting import kind_of, norm
 
+MAX_NAMED = 4  # devices a question names; more are counted
 # Tools whose arguments name a device target (name / room / kind) and what "on" means for each.
 TARGETED = ("turn_on_off", "set_value", "media", "device_action")
 EVERYTHING = re.compile(r"\b(all|every|everything|everywhere|whole (house|home|place))\b", re.IGNORECASE)
@@ -79,7 +81,7 @@ def check(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary)
         return _routine(words, str(arguments.get("name") or ""), home)
     if tool not in TARGETED:
         return OK
-    proposed = _targets(arguments, home)
+    proposed = targets(arguments, home)
     if not proposed:
         return OK  # names nothing Claw knows: the resolver answers with suggestions, nothing acts
     meant = mentioned(words, home)
@@ -96,10 +98,80 @@ def check(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary)
     return OK
 
 
+def settle(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary) -> tuple[dict[str, Any], Verdict]:
+    """The proposal with the target the owner's words support, or the question to ask instead.
+
+    A small model fills every target field it is offered (the Desk Lamp, room "Living Room", kind "speaker"):
+    fields that contradict each other are dropped, the most specific kept. A target the words do not support is
+    replaced by the one device the words name that can do it; with several, which one is asked, by name. A pick
+    among devices in several rooms that the words name only by kind ("switch off the lamp") is asked, too.
+    """
+    args = dict(arguments)
+    if tool not in TARGETED:
+        return args, check(words, tool, args, home)
+    rest = {k: v for k, v in args.items() if k not in ("name", "room", "kind")}
+    alternatives = _alternatives(args, home)
+    said = _said(words, home)
+    if said is None:  # "it", "all": the model's target stands, made consistent
+        if alternatives:
+            args = {**rest, **alternatives[0][0]}
+        return args, check(words, tool, args, home)
+    meant = {e.id for e in said.found}
+    for fields, entities in alternatives:
+        if {e.id for e in entities} <= meant:
+            if len(_able(entities, tool, args)) < len(entities):
+                break  # the speaker called "Living Room" for the room's lights: which device is asked
+            one = entities[0] if len(entities) == 1 else None
+            placed = said.narrowed or len({e.room for e in said.found}) <= 1
+            if (one and _singled(one, words, said)) or (placed and said.specific):
+                args = {**rest, **fields}
+                return args, check(words, tool, args, home)
+            break  # a pick among like devices in several rooms, by words that name only their kind
+    candidates = _able(said.named, tool, args) or _closest(_able(said.found, tool, args), words, said.places)
+    candidates = candidates or ([] if said.found else _able(_needed(words, home), tool, args))
+    if len(candidates) == 1:
+        args = {**rest, "name": candidates[0].name}
+        return args, check(words, tool, args, home)
+    if candidates:
+        return args, Verdict(_which(tool, args, candidates), "ungrounded")
+    if alternatives:  # the words support nothing that can do it: the model's target, made consistent, is asked
+        args = {**rest, **alternatives[0][0]}
+    return args, check(words, tool, args, home)
+
+
+def ask(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary) -> Verdict:
+    """The question for a proposal Claw cannot carry out as said (no target, no value): the devices the words
+    support, by name; a plain request for the name when they support none."""
+    said = _said(words, home)
+    named, found = (said.named, said.found) if said is not None else ([], [])
+    places = said.places if said is not None else frozenset()
+    candidates = _able(named, tool, arguments) or _closest(_able(found, tool, arguments), words, places)
+    candidates = candidates or _able(_needed(words, home), tool, arguments)
+    if candidates:
+        return Verdict(_which(tool, arguments, candidates), "unusable")
+    return Verdict("I'm not sure which device you mean: could you say it with its name?", "unnamed")
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What the owner's words name: devices by name, and every device they could mean."""
+
+    found: list[Entity]
+    named: list[Entity]
+    narrowed: bool  # a room or floor was named
+    specific: bool = False  # a kind of device was named, or a need stated: with a place, the model may pick
+    places: frozenset[str] = frozenset()  # the words of every room and floor name in the home
+
+
 def mentioned(words: str, home: Vocabulary) -> list[Entity] | None:
     """The devices the words could mean; None when they point without naming ("it", "all"): anything goes."""
+    said = _said(words, home)
+    return None if said is None else said.found
+
+
+def _said(words: str, home: Vocabulary) -> _Said | None:
     said = f" {norm(words)} "
-    if EVERYTHING.search(words) or POINTING.search(words):
+    if EVERYTHING.search(words):
         return None
     named = [e for e in home.entities if any(_in(n, said) for n in (e.name, *e.aliases))]
     rooms = {a.name for a in home.areas if any(_in(n, said) for n in (a.name, *a.aliases))}
@@ -112,17 +184,110 @@ def mentioned(words: str, home: Vocabulary) -> list[Entity] | None:
     rooms = {a.name for a in home.areas if a.name in rooms and any(_in(n, said) for n in (a.name, *a.aliases))}
     kinds = {kind for kind, spoken in KIND_WORDS.items() if any(_in(w, said) for w in (kind, *spoken))}
     kinds |= {e.kind for e in home.entities if e.device_class and _in(e.device_class, said)}
+    if POINTING.search(words) and not (named or rooms or floors or kinds):
+        return None  # "turn it off": what "it" is was said before
     found = list(named)
     if rooms or floors or kinds:
         found += [
             e
             for e in home.entities
-            if (not rooms or e.room in rooms) and (not floors or e.floor in floors) and (not kinds or e.kind in kinds)
+            if e not in named
+            and (not rooms or e.room in rooms)
+            and (not floors or e.floor in floors)
+            and (not kinds or e.kind in kinds)
         ]
-    return found
+    need = any(pattern.search(words) for pattern, _, _ in NEEDS)
+    names = [n for a in home.areas for n in (a.name, *a.aliases)] + [
+        n for f in home.floors for n in (f.name, *f.aliases)
+    ]
+    places = frozenset(w for n in names for w in norm(n).split())
+    return _Said(found, named, bool(rooms or floors), bool(kinds) or need, places)
 
 
-def _targets(arguments: Mapping[str, Any], home: Vocabulary) -> list[Entity]:
+def _closest(candidates: list[Entity], words: str, places: frozenset[str] = frozenset()) -> list[Entity]:
+    """Those whose names share the owner's own words ("the ceiling light": the ceilings; "the lamp": the lamps),
+    or all of them when none does."""
+    spoken = set(norm(words).split())
+    generic = {w for spoken_words in KIND_WORDS.values() for w in spoken_words}
+    for ignore in (generic | places, set(places)):  # a room's name singles no device out
+        near = [e for e in candidates if (_words(e) - ignore) & spoken]
+        if near:
+            return near
+    return candidates
+
+
+def _words(entity: Entity) -> set[str]:
+    return {w for n in (entity.name, *entity.aliases) for w in norm(n).split()}
+
+
+def _singled(entity: Entity, words: str, said: _Said) -> bool:
+    """The words name this one: by name, or by a word of its name no other device they could mean has
+    ("the desk light" for the Desk Lamp among the lights; not "the ceiling light" among three ceilings)."""
+    if entity in said.named:
+        return True
+    spoken = set(norm(words).split())
+    others = {w for e in said.found if e.id != entity.id for n in (e.name, *e.aliases) for w in norm(n).split()}
+    own = _words(entity) - said.places  # "the Hallway Light" is not singled out by "in the hallway"
+    return bool((own - others) & spoken)
+
+
+def _alternatives(arguments: Mapping[str, Any], home: Vocabulary) -> list[tuple[dict[str, str], list[Entity]]]:
+    """The proposal's target fields, then fewer of them (the name first), each with the devices it points at;
+    a name that is a room's name is tried as the room. Only those that point at something."""
+    name, room, kind = (str(arguments.get(k) or "") for k in ("name", "room", "kind"))
+    tries: list[dict[str, str]] = [{"name": name, "room": room, "kind": kind}]
+    tries += [{"name": name, "room": room}, {"name": name, "kind": kind}, {"name": name}]
+    tries += [{"room": room, "kind": kind}, {"room": room}, {"kind": kind}]
+    if name and any(norm(name) in {norm(n) for n in (a.name, *a.aliases)} for a in home.areas):
+        tries += [{"room": name, "kind": kind}, {"room": name}]
+    out: list[tuple[dict[str, str], list[Entity]]] = []
+    for given in tries:
+        fields = {k: v for k, v in given.items() if v}
+        if fields and fields not in [f for f, _ in out] and (entities := targets(fields, home)):
+            out.append((fields, entities))
+    return out
+
+
+def _able(entities: Sequence[Entity], tool: str, arguments: Mapping[str, Any]) -> list[Entity]:
+    """Those of `entities` the tool can act on (a power switch, the setting asked for, a speaker)."""
+    if tool == "turn_on_off":
+        return [e for e in entities if "on" in e.features or e.kind in OPEN_CLOSE]
+    if tool == "set_value":
+        setting = str(arguments.get("setting") or "")
+        return [e for e in entities if (setting in e.features if setting else e.kind not in ("sensor", "camera"))]
+    if tool == "media":
+        return [e for e in entities if e.kind == "speaker"]
+    return [e for e in entities if e.kind not in ("sensor", "camera")]
+
+
+def _needed(words: str, home: Vocabulary) -> list[Entity]:
+    """The devices that serve a need the words state ("too dark": lights and shades), where no device is named."""
+    kinds = {kind for pattern, wants, _ in NEEDS if pattern.search(words) for kind in wants}
+    return [e for e in home.entities if e.kind in kinds]
+
+
+def _which(tool: str, arguments: Mapping[str, Any], candidates: Sequence[Entity]) -> str:
+    """ "Which one should I turn off: the Bedroom Lamp or the Desk Lamp?" (a few names at most)."""
+    names = sorted({e.name for e in candidates})
+    shown = [f"the {n}" for n in names[:MAX_NAMED]]
+    listed = ", ".join(shown[:-1]) + f" or {shown[-1]}" if len(shown) > 1 else shown[0]
+    more = f" (or another of {len(names)})" if len(names) > MAX_NAMED else ""
+    if len(names) == 1:
+        if _verb(tool, arguments) == "change":
+            return f"I'd rather ask than guess: what should I do with the {names[0]}?"
+        return f'I\'d rather ask than guess: did you mean "{_command(tool, arguments, candidates)}"?'
+    return f"I'd rather ask than guess: which one should I {_verb(tool, arguments)}: {listed}{more}?"
+
+
+def _verb(tool: str, arguments: Mapping[str, Any]) -> str:
+    if tool == "turn_on_off" and isinstance(arguments.get("on"), bool):
+        return "turn on" if arguments["on"] else "turn off"
+    if tool == "set_value" and arguments.get("setting") and arguments.get("value") not in (None, ""):
+        return f"set ({str(arguments['setting']).replace('_', ' ')} {arguments['value']})"
+    return "change"
+
+
+def targets(arguments: Mapping[str, Any], home: Vocabulary) -> list[Entity]:
     """The entities a proposal points at, by the same name / room / kind fields the tools take."""
     name, room, kind = (str(arguments.get(k) or "") for k in ("name", "room", "kind"))
     if not (name or room or kind):
@@ -168,11 +333,11 @@ def _contradiction(
 
 def _routine(words: str, name: str, home: Vocabulary) -> Verdict:
     said = f" {norm(words)} "
-    for routine in home.routines:
-        if norm(routine.name) == norm(name):
-            if any(_in(n, said) for n in (routine.name, *routine.triggers)) or "routine" in said or "scene" in said:
+    for routine in home.routines:  # by its name or a trigger phrase: the tool runs it by either
+        if norm(name) in {norm(n) for n in routine.phrases}:
+            if any(_in(n, said) for n in routine.phrases) or "routine" in said or "scene" in said:
                 return OK
-            return Verdict(f'Shall I run the {routine.name} routine? Say "{routine.name}" and I will.', "ungrounded")
+            return ask(words, "device_action", {}, home)  # the words name no routine: what do they name?
     return OK  # an unknown routine: the tool says so and lists them
 
 
@@ -198,6 +363,15 @@ def _command(tool: str, arguments: Mapping[str, Any], entities: Sequence[Entity]
     return f"{str(arguments.get('action') or tool).replace('_', ' ')} the {target}".strip()
 
 
+def command(tool: str, arguments: Mapping[str, Any], target: str) -> str:
+    """The plain command for a proposal on one device, as a person says it ("set the Thermostat to 18 degrees")."""
+    value = arguments.get("value")
+    shown = {**arguments, "value": int(value) if isinstance(value, float) and value.is_integer() else value}
+    if tool == "set_value":
+        return _setting(target, str(shown.get("setting") or ""), shown.get("value"))
+    return _command(tool, shown, [])
+
+
 def _setting(target: str, setting: str, value: Any) -> str:
     """A setting as a person says it: "unlock the Front Door", "set the Desk Lamp to 40%"."""
     if setting == "locked" and isinstance(value, bool):
@@ -206,6 +380,6 @@ def _setting(target: str, setting: str, value: Any) -> str:
         return f"{'open' if value else 'close'} the {target}"
     if setting == "brightness":
         return f"set the {target} to {value}%"
-    if setting in ("temperature", "target_temperature", "setpoint"):
+    if setting in ("temperature", "target_temperature", "target_temp", "setpoint"):
         return f"set the {target} to {value} degrees"
     return f"set the {target} {setting.replace('_', ' ')} to {value}".strip()

@@ -96,6 +96,7 @@ class Model:
         self.online: bool | None = None  # None until the first call tells us
         self._offline_at = 0.0  # monotonic time a call last found the server offline
         self._fallen: Mode | None = None  # with decisions = "auto": the mode the server's refusals left us in
+        self._streaming = 0  # chat calls in flight
 
     @property
     def decision_mode(self) -> Mode:
@@ -105,7 +106,8 @@ class Model:
             return self.config.decisions
         if self._fallen is not None:
             return self._fallen
-        if self._backend.takes("json_schema") is False:
+        # llama-cpp-python refuses json_schema but enforces a schema sent with json_object: still structured
+        if self._backend.takes("json_schema") is False and self._backend.takes("json_object") is False:
             return "tools"
         return "structured"
 
@@ -144,7 +146,17 @@ class Model:
             left = max(budget - (time.monotonic() - started), 0.5)
             bounds = Bounds(self.config.output_tokens(purpose), left)
             call = self._backend.chat(name, messages, tools=tools, format=format, images=images, bounds=bounds)
-            return await self._watched(call)
+            self._streaming += 1
+            try:
+                return await self._watched(call)
+            finally:
+                self._streaming -= 1
+
+    @property
+    def busy(self) -> bool:
+        """A chat call is streaming: the server is answering. A health probe now would compete with it (on
+        llama-cpp-python's server any other request, /v1/models too, ends the running answer at once)."""
+        return self._streaming > 0
 
     async def models(self) -> list[str]:
         """Names of the models the server has; raises ModelOffline when it does not answer."""

@@ -111,6 +111,7 @@ class OpenAIBackend:
         watch = Watch(bounds.tokens)
         calls: dict[int, dict[str, str]] = {}
         finish: Finish = "stop"
+        ended = False  # the server said why the answer ended (finish_reason)
         prompt = output = 0
         stream: openai.AsyncStream[ChatCompletionChunk] | None = None
         try:
@@ -137,6 +138,7 @@ class OpenAIBackend:
                             held["arguments"] += call.function.arguments or ""
                     if choice.finish_reason == "length":
                         finish = "length"
+                    ended = ended or choice.finish_reason is not None
                     stop = watch.add(choice.delta.content or "")
                     if stop:
                         finish = "length" if stop == "length" else "repetition"
@@ -149,6 +151,8 @@ class OpenAIBackend:
             if stream is not None:  # closing the stream ends the generation on the server, too
                 with contextlib.suppress(Exception):
                     await stream.close()
+        if finish == "stop" and not ended and (watch.size or calls):
+            finish = "length"  # the server ended it unfinished (llama-cpp-python does when another request comes)
         if finish != "stop":
             log.info("answer of %s cut (%s) after %d characters", name, finish, watch.size)
         found = [ToolCall(c["name"], parse_arguments(c["arguments"])) for _, c in sorted(calls.items()) if c["name"]]

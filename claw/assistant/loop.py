@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ from claw.assistant.honesty import Reading, honest, results_of
 from claw.assistant.llm import Answer, Mode, Model, ToolCall
 from claw.assistant.memory import Memory
 from claw.assistant.repair import tool_calls_in_text
+from claw.assistant.speech.states import say_states
 from claw.assistant.toolbox import CURRENT_REQUEST, UNTRUSTED_NOTE, Tools
 from claw.assistant.understanding import Vocabulary
 from claw.core.config import LLMConfig, RoomConfig
@@ -38,6 +40,7 @@ LIVE_STATES = 8  # devices whose live state rides along with the owner's words (
 _SAFE_VALUE = re.compile(r"^[a-z_]{1,20}$")  # state strings shown to the model: modes, not titles or labels
 _FORMAT_REFUSED = re.compile(r"format|schema|grammar|response_format", re.IGNORECASE)
 _TOOLS_REFUSED = re.compile(r"tool", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class _Run:
     prompt_tokens: list[int] = field(default_factory=list)
     output_tokens: int = 0
     read_live: bool = False
+    answering: bool = False  # structured: the house was read, so the next decision may only reply
     named_by_hub: bool = False  # the receipt's `tainted_by` is an announced name (each held proposal names its own)
 
     def left(self) -> float:
@@ -223,12 +227,20 @@ class Brain:
                 if not calls or not schemas:
                     return answer, called
                 if run.words is not None and run.home is not None:
-                    for call in calls:
-                        verdict = self._grounded(call, run)
+                    settled = []
+                    for proposed in calls:
+                        call, verdict = self._grounded(proposed, run)
+                        verdict = verdict if not verdict.ok else self._copied(call, run)
+                        if not verdict.ok and verdict.why == "unnamed" and mode == "structured" and run.left() > 0:
+                            run.answering = True  # the words name nothing to act on: one more call, a reply only
+                            answer, _, mode = await self._decide(messages, schemas, names, run, mode, ())
+                            return answer, called
                         if not verdict.ok:
                             log.info("model proposal %s held as a question (%s)", call.name, verdict.why)
                             run.question = verdict.question
                             return answer, called
+                        settled.append(call)
+                    calls = tuple(settled)
                 raw = [{"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in calls]
                 assistant = Message("assistant", "" if not answer.tool_calls else answer.content, tool_calls=tuple(raw))
                 messages.append(assistant.as_chat())
@@ -249,7 +261,13 @@ class Brain:
                         record.append(tool_msg)
                 if mode == "structured" and all(e != "reads" for _, e, _ in run.called[-len(calls) :]):
                     # the domain already said what happened: the reply is its words, not another model call
-                    return Answer("", prompt_tokens=0), called
+                    return Answer(_refusals(run.called[-len(calls) :]), prompt_tokens=0), called
+                if mode == "structured" and all(name == "home_state" for name, _, _ in run.called[-len(calls) :]):
+                    # the house was read: its state in the domain's words answers (a small model copies JSON)
+                    spoken = self._states(run, [r for _, _, r in run.called[-len(calls) :]], request)
+                    if spoken:
+                        return Answer(spoken, prompt_tokens=0), called
+                run.answering = mode == "structured"  # what was read is answered, never acted on in this turn
             # Out of rounds: one last call without tools so the owner hears where things stand.
             messages.append({"role": "system", "content": "Stop calling tools now and tell the owner the outcome."})
             if run.left() <= 0:
@@ -271,14 +289,26 @@ class Brain:
         while True:
             try:
                 if mode == "structured" and run.home is not None and schemas:
-                    shape = decisions.schema(run.home, names)
+                    shape = (
+                        decisions.reply_only() if run.answering else decisions.schema(run.home, names, self._choices())
+                    )
                     answer = await self._chat(messages, run, format=shape, images=images, purpose="decision")
+                    log.debug("structured decision: %s", answer.content[:400])  # what the model proposed, raw
                     if answer.tool_calls:  # a server that answers with native calls anyway: take them, as such
-                        return answer, answer.tool_calls, "tools"
+                        return answer, () if run.answering else answer.tool_calls, "tools"
                     decision = decisions.read(answer.content, names)
                     if not decision.readable:
                         return answer, tuple(tool_calls_in_text(answer.content, names)), mode
-                    return replace(answer, content=decision.text), decision.calls, mode
+                    if decision.wanted is not None and run.words is not None and not run.answering:
+                        wanted = decision.wanted  # an action it could not say fully: ask which device, never claim it
+                        verdict = grounding.ask(run.words, wanted.name, wanted.arguments, run.home)
+                        log.info("model proposal %s unusable %s: %s", wanted.name, dict(wanted.arguments), verdict.why)
+                        if verdict.why == "unnamed" and run.left() > 0:
+                            run.answering = True  # the words name nothing to act on: one more call, a reply only
+                            continue
+                        run.question = verdict.question
+                        return replace(answer, content=""), (), mode
+                    return replace(answer, content=decision.text), () if run.answering else decision.calls, mode
                 offered = schemas if mode == "tools" else []
                 answer = await self._chat(messages, run, tools=offered, images=images)
                 calls = answer.tool_calls or tuple(tool_calls_in_text(answer.content, names))
@@ -322,6 +352,55 @@ class Brain:
             return f"{GUIDANCE}\n\n{_text_tools(schemas)}"
         return GUIDANCE
 
+    def _copied(self, call: ToolCall, run: _Run) -> grounding.Verdict:
+        """A setting proposed at the value the device already has, a number the owner did not say: the model
+        copied it from the live states; what value is meant is asked, rather than answered "already"."""
+        value, setting = call.arguments.get("value"), str(call.arguments.get("setting") or "")
+        if call.name != "set_value" or not isinstance(value, int | float) or isinstance(value, bool):
+            return grounding.OK
+        said = {float(n) for n in _NUMBER.findall(run.words or "")}
+        if run.home is None or float(value) in said:
+            return grounding.OK  # the owner's own number
+        ids = {e.id for e in grounding.targets(call.arguments, run.home)}
+        devices = [d for d in self.devices() if d.id in ids]
+        if len(devices) != 1 or devices[0].state.get(setting) != value:
+            return grounding.OK
+        device = devices[0]
+        label = next((c.label or c.key for c in device.capabilities if c.key == setting), setting.replace("_", " "))
+        unit = next((c.unit for c in device.capabilities if c.key == setting), "")
+        if len(said) == 1:  # the owner said one number: the question offers it, as a command to say
+            offered = grounding.command(call.name, {**call.arguments, "value": next(iter(said))}, device.name)
+            return grounding.Verdict(f'I\'d rather ask than guess: did you mean "{offered}"?', "unchanged")
+        now = f"The {device.name}'s {label} is at {value:g}{unit} now."
+        return grounding.Verdict(f"{now} I'd rather ask than guess: what should I set it to?", "unchanged")
+
+    def _choices(self) -> list[str]:
+        """The modes the home's settable choices take ("cool", "away"): the only words a setting's value may be."""
+        return sorted(
+            {
+                o
+                for d in self.devices()
+                for c in d.capabilities
+                if c.type == "choice" and c.key in decisions.SETTINGS
+                for o in c.options
+            }
+        )
+
+    def _states(self, run: _Run, results: Sequence[str], request: Request) -> str:
+        """What was read, said: the devices the owner's words name (a few), else those the model read."""
+        meant = grounding.mentioned(run.words, run.home) if run.words and run.home else None
+        ids = {e.id for e in meant} if meant and len(meant) <= LIVE_STATES else set()
+        if not ids:
+            for result in results:
+                with contextlib.suppress(ValueError):
+                    read = json.loads(result)
+                    names = (
+                        {str(d.get("name")) for d in read if isinstance(d, dict)} if isinstance(read, list) else set()
+                    )
+                    ids |= {d.id for d in self.devices() if d.name in names}
+        devices = [d for d in self.devices() if d.id in ids]
+        return say_states(devices, request.receipt.language or "en") if devices else ""
+
     def _unpointed(self, call: ToolCall, run: _Run, messages: Sequence[Mapping[str, Any]], request: Request) -> None:
         """A change the owner's words do not point to, in a prompt carrying names the devices and hubs
         announced, waits for the owner's code; the code's prompt says which announced text it arose from."""
@@ -340,11 +419,15 @@ class Brain:
                 receipt.tainted_by, run.named_by_hub = announced.source(call.name, call.arguments, devices), True
             receipt.tainted = True
 
-    def _grounded(self, call: ToolCall, run: _Run) -> grounding.Verdict:
+    def _grounded(self, call: ToolCall, run: _Run) -> tuple[ToolCall, grounding.Verdict]:
+        """The call with the target the owner's words support, and whether it may go on or becomes a question."""
         tool = self.tools.get(call.name)
         if tool is None or tool.effect == "reads" or run.home is None or run.words is None:
-            return grounding.OK
-        return grounding.check(run.words, call.name, call.arguments, run.home)
+            return call, grounding.OK
+        arguments, verdict = grounding.settle(run.words, call.name, call.arguments, run.home)
+        if arguments != dict(call.arguments):
+            log.info("model proposal %s %s settled to %s", call.name, dict(call.arguments), arguments)
+        return ToolCall(call.name, arguments), verdict
 
     def _live_states(self, words: str, home: Vocabulary) -> str:
         """The live state of the devices the owner's words name (a few at most), as one short block."""
@@ -380,6 +463,23 @@ def _plain(value: Any) -> bool:
     if isinstance(value, bool | int | float):
         return True
     return isinstance(value, str) and bool(_SAFE_VALUE.match(value))
+
+
+def _refusals(called: Sequence[tuple[str, str, str]]) -> str:
+    """What the acting tools refused, in their words ("no device called …"), when none of them acted: the
+    owner hears why nothing changed, not that the model said nothing."""
+    said = [results_of([c]).results for c in called]
+    if any(said):
+        return ""  # some acted or hold a code: the domain's words are the reply
+    errors = []
+    for _, _, result in called:
+        try:
+            data = json.loads(result)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            errors.append(str(data["error"]))
+    return " ".join(f"I couldn't do that: {e.rstrip('.')}." for e in errors[:2])
 
 
 def _text_tools(schemas: Sequence[Mapping[str, Any]]) -> str:
