@@ -5,16 +5,21 @@ corrected later in two homes: the old fact is superseded, never current), then 3
 in en/es/de/fr in turn, 93 % of them sharing no word with the fact (tests/memory_cases.py). Figures:
 
 - recall@5, FTS5 alone and hybrid (reciprocal-rank fusion, tuned on homes 0-1 and reported on homes 2-3
-  and on all), for each embedder: the real small model when it is set up (Qwen2.5-Coder 0.5B GGUF served
-  by llama.cpp with --embedding: a chat model, not an embedding model) and the scripted stand-in
-  (tests/fakes/meaning.py: a small synonym lexicon, not a model) — each figure names which gave it;
+  and on all), overall and per language, for each embedder — each figure names which gave it: the real
+  embedding models where tests/real_llm_setup.py set them up, through the OpenAI /v1/embeddings API as Claw
+  calls any server (all-MiniLM-L6-v2, English-only, an F16 GGUF on llama.cpp's server with --embedding;
+  Universal Sentence Encoder Multilingual v3, a numpy port, on tests/use_server.py), the scripted stand-in
+  (tests/fakes/meaning.py: a small synonym lexicon, not a model), and with --qwen-embeddings the chat
+  model's mean-pooled vectors (Qwen2.5-Coder 0.5B: not an embedding model);
 - superseded facts returned among the top 5 (must be 0);
 - retrieval latency with 10,000 facts (FTS5 + sqlite-vec scan + fusion; the query's vector made beforehand,
   its cost reported apart);
 - prompt tokens for remembered facts per turn: all facts (before) vs retrieved ones (after);
-- "why" questions answered from the timeline without a model, in four languages.
+- "why" questions answered from the timeline without a model, in four languages;
+- with the real small chat model (Qwen2.5-Coder 0.5B), answer accuracy on 50 questions from the facts the
+  multilingual encoder's hybrid recall put in the prompt, and from the right fact alone.
 
-.venv/bin/python bench/memory_recall.py [--no-real] [--real-only]
+.venv/bin/python bench/memory_recall.py [--no-real] [--real-only] [--qwen-embeddings]
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from claw.home.device import Device
 from tests.fakes.meaning import HOUSEHOLD_CONCEPTS, Meaning
 from tests.memory_cases import CORRECTED, HOMES, LANGS, SUBJECTS
 
+MINILM_LABEL = "all-MiniLM-L6-v2 (English), F16 GGUF on llama.cpp's server --embedding"
+USE_LABEL = "Universal Sentence Encoder Multilingual v3 (numpy port), OpenAI /v1/embeddings"
 MONTH = 30 * 86400.0
 START = time.time() - 7 * MONTH
 TOP = 5
@@ -148,7 +155,8 @@ def recall(questions: Sequence[Question], found: Sequence[Legs], fusion: Fusion 
 def tune(questions: Sequence[Question], found: Sequence[Legs]) -> Fusion:
     """The fusion settings with the best recall@5 on these questions (ties: the simplest, k largest)."""
     best: tuple[float, Fusion] | None = None
-    for k, kw, distance in itertools.product((5.0, 10.0, 20.0, 60.0), (0.5, 1.0, 2.0), (0.5, 0.65, 0.75, 0.9, 1.0)):
+    grid = ((5.0, 10.0, 20.0, 60.0), (0.25, 0.5, 1.0, 2.0), (0.5, 0.65, 0.75, 0.9, 1.0))
+    for k, kw, distance in itertools.product(*grid):
         fusion = Fusion(k=k, keyword_weight=kw, vector_weight=1.0, max_distance=distance)
         score, _ = recall(questions, found, fusion)
         if best is None or score > best[0]:
@@ -213,16 +221,19 @@ async def recall_figures(embedder: Embedder | None, label: str, keep: list[Asked
                     },
                     embedder=label,
                 )
-            per_language = {}
+            per_language: dict[str, dict[str, float]] = {}
             for lang in LANGS:
                 chosen = [i for i, q in enumerate(questions) if q.language == lang]
-                per_language[lang] = round(
-                    100 * recall([questions[i] for i in chosen], [found[i] for i in chosen], Fusion())[0], 1
-                )
+                asked_here, found_here = [questions[i] for i in chosen], [found[i] for i in chosen]
+                per_language[lang] = {
+                    "fts5": round(100 * recall(asked_here, found_here, None)[0], 1),
+                    "hybrid": round(100 * recall(asked_here, found_here, Fusion())[0], 1),
+                }
             figure(
                 f"memory recall@5 hybrid by language ({label})",
                 100 * recall(questions, found, Fusion())[0],
                 "%",
+                fusion="shipped",
                 **per_language,
             )
             await prompt_figures(store, memory)
@@ -507,7 +518,10 @@ async def _ask(
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-real", action="store_true", help="skip the real small model even where it is set up")
-    parser.add_argument("--real-only", action="store_true", help="only the real model's recall figures")
+    parser.add_argument("--real-only", action="store_true", help="only the real models' figures")
+    parser.add_argument(
+        "--qwen-embeddings", action="store_true", help="also the chat model's mean-pooled vectors (a weak baseline)"
+    )
     args = parser.parse_args()
     if not args.real_only:
         await recall_figures(None, "none")
@@ -517,27 +531,47 @@ async def main() -> None:
     if args.no_real:
         return
     from tests.real_llm import start_server, stop_server
-    from tests.real_llm_setup import QWEN, unavailable
+    from tests.real_llm_setup import MINILM, QWEN, USE_DIR, embedding_unavailable, unavailable, use_unavailable
 
-    reason = unavailable()
-    if reason:
-        figure("memory recall with the real small model", float("nan"), "%", skipped=reason)
-        return
     asked: list[Asked] = []
-    with tempfile.TemporaryDirectory(prefix="claw-embed-") as folder:
-        server, process = start_server(QWEN, "qwen-embed", Path(folder) / "server.log", n_ctx=512, embedding=True)
-        embedder = OpenAIEmbedder(LLMConfig(api="openai", base_url=server.base_url, model="qwen-embed"), "qwen-embed")
-        try:
-            await recall_figures(
-                embedder, "Qwen2.5-Coder 0.5B GGUF, llama.cpp --embedding, mean of token vectors", asked
-            )
-        finally:
-            await embedder.close()
-            stop_server(process)
+    retriever = ""
+    real = (  # (model, alias, how the server is started, label, its dimension, why it cannot run here)
+        (MINILM, "all-minilm-l6-v2", {"pooled_embedding": True}, MINILM_LABEL, 384, embedding_unavailable()),
+        (USE_DIR, "use-multilingual-v3", {"use": True}, USE_LABEL, 512, use_unavailable()),
+    )
+    for model, alias, how, label, dim, reason in real:
+        if reason:
+            figure(f"memory recall with a real embedding model ({label})", float("nan"), "%", skipped=reason)
+            continue
+        with tempfile.TemporaryDirectory(prefix="claw-embed-") as folder:
+            server, process = start_server(model, alias, Path(folder) / "server.log", n_ctx=512, **how)
+            embedder = OpenAIEmbedder(LLMConfig(api="openai", base_url=server.base_url), server.model)
+            try:
+                await latency_figures(embedder, label, dim)
+                keep: list[Asked] = []
+                await recall_figures(embedder, label, keep)  # closes the embedder
+                if alias == "use-multilingual-v3" or not asked:  # the chat model reads the best retriever's facts
+                    asked, retriever = keep, label
+            finally:
+                await embedder.close()
+                stop_server(process)
+    if args.qwen_embeddings and unavailable() is None:  # the chat model's mean-pooled vectors, for comparison
+        with tempfile.TemporaryDirectory(prefix="claw-embed-") as folder:
+            server, process = start_server(QWEN, "qwen-embed", Path(folder) / "server.log", n_ctx=512, embedding=True)
+            embedder = OpenAIEmbedder(LLMConfig(api="openai", base_url=server.base_url), server.model)
+            try:
+                await recall_figures(embedder, "Qwen2.5-Coder 0.5B GGUF (a chat model), mean of token vectors")
+            finally:
+                await embedder.close()
+                stop_server(process)
+    reason = unavailable()
+    if reason or not asked:
+        figure("answer accuracy, real small model", float("nan"), "%", skipped=reason or "no real embedding model")
+        return
     with tempfile.TemporaryDirectory(prefix="claw-answer-") as folder:
         server, process = start_server(QWEN, "qwen-chat", Path(folder) / "server.log", n_ctx=2048)
         try:
-            await answer_figures(server.base_url, "qwen-chat", asked)
+            await answer_figures(server.base_url, "qwen-chat", asked, retriever)
         finally:
             stop_server(process)
 
@@ -548,7 +582,7 @@ ANSWER = (
 )
 
 
-async def answer_figures(base_url: str, model: str, asked: Sequence[Asked]) -> None:
+async def answer_figures(base_url: str, model: str, asked: Sequence[Asked], retriever: str) -> None:
     """The real small chat model answers 50 questions from what memory put in its prompt, then from the right
     fact alone (what the model can read when retrieval is perfect): correct = the answer holds the fact's value."""
     import openai
@@ -581,6 +615,7 @@ async def answer_figures(base_url: str, model: str, asked: Sequence[Asked]) -> N
                 "%",
                 questions=len(asked),
                 model="Qwen2.5-Coder 0.5B Instruct GGUF (llama.cpp)",
+                retrieved_by=retriever,
                 seconds_p50=round(pct(spent, 50), 2),
             )
     finally:

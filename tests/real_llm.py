@@ -21,6 +21,11 @@ into a test module (pytest would then start a second server of the same model fo
   base_url=server.base_url).embeddings.create(...)` works). It is tests/embedding_server.py, not llama-cpp-python's
   server, whose `--embedding true` answers one vector per *token* for this GGUF (it names no pooling and the
   server cannot set one). It does not chat.
+- `minilm_server`: a real sentence-embedding model, all-MiniLM-L6-v2 (English; tests/bert_gguf.py converts it
+  from PyPI), on llama-cpp-python's own server with `--embedding true`: its GGUF names mean pooling, so the
+  same `/embeddings` call answers one vector of 384 floats per input. It does not chat.
+- `use_server`: a real *multilingual* sentence encoder, Universal Sentence Encoder Multilingual v3 (512 floats,
+  16 languages), behind the same OpenAI `/embeddings` API (tests/use_server.py: llama.cpp cannot serve it).
 
 `server.base_url` is the OpenAI API root (ends in /v1); `server.model` is the name it answers to;
 `server.n_ctx` its context size; `server.llm_config()` is an `[llm]` table for `make_config(llm=...)`.
@@ -42,7 +47,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port
-from tests.real_llm_setup import GEMMA, QWEN, unavailable
+from tests.real_llm_setup import GEMMA, MINILM, QWEN, USE_DIR, unavailable, use_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # the machine's two cores; the suite's other tests are idle while a model answers
@@ -79,6 +84,8 @@ def start_server(
     n_ctx: int,
     chat_format: str = "",
     embedding: bool = False,
+    pooled_embedding: bool = False,
+    use: bool = False,
     verbose: bool = False,
     cache: bool = False,
 ) -> tuple[LlamaServer, subprocess.Popen[bytes]]:
@@ -96,6 +103,11 @@ def start_server(
     ]  # fmt: skip
     if chat_format:
         args += ["--chat_format", chat_format]
+    if pooled_embedding:  # the GGUF names its pooling: llama.cpp's own server answers one vector per input
+        args += ["--embedding", "true"]
+    if use:  # model is the folder the encoder is installed in (see tests/use_server.py)
+        args = [sys.executable, "-m", "tests.use_server", "--packages", str(model), "--alias", alias]
+        args += ["--port", str(port), "--threads", str(THREADS)]
     if embedding:  # mean-pooled vectors, one per input (see tests/embedding_server.py)
         args = [sys.executable, "-m", "tests.embedding_server", "--model", str(model), "--alias", alias]
         args += ["--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(THREADS)]
@@ -145,14 +157,22 @@ def _serve(
     n_ctx: int,
     chat_format: str = "",
     embedding: bool = False,
+    pooled_embedding: bool = False,
     cache: bool = False,
 ) -> Iterator[LlamaServer]:
-    reason = unavailable()
+    reason = unavailable() or (None if model.is_file() else f"{model} is missing: `./dev test` sets it up")
     if reason:
         pytest.skip(f"no real model: {reason}")
     log = factory.mktemp("llama") / f"{alias}.log"
     server, process = start_server(
-        model, alias, log, n_ctx=n_ctx, chat_format=chat_format, embedding=embedding, cache=cache
+        model,
+        alias,
+        log,
+        n_ctx=n_ctx,
+        chat_format=chat_format,
+        embedding=embedding,
+        pooled_embedding=pooled_embedding,
+        cache=cache,
     )
     try:
         yield server
@@ -184,3 +204,23 @@ def gemma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
 def embedding_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     """Qwen2.5-Coder 0.5B serving /v1/embeddings (896 floats per input); it does not chat."""
     yield from _serve(tmp_path_factory, QWEN, "qwen2.5-coder-0.5b-embed", n_ctx=512, embedding=True)
+
+
+@pytest.fixture(scope="session")
+def minilm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """all-MiniLM-L6-v2 on llama.cpp's server with --embedding: 384 floats per input; it does not chat."""
+    yield from _serve(tmp_path_factory, MINILM, "all-minilm-l6-v2", n_ctx=512, pooled_embedding=True)
+
+
+@pytest.fixture(scope="session")
+def use_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """Universal Sentence Encoder Multilingual v3 on /v1/embeddings: 512 floats per input, 16 languages."""
+    reason = use_unavailable()
+    if reason:
+        pytest.skip(f"no multilingual embedding model: {reason}")
+    log = tmp_path_factory.mktemp("use") / "use.log"
+    server, process = start_server(USE_DIR, "use-multilingual-v3", log, n_ctx=512, use=True)
+    try:
+        yield server
+    finally:
+        stop_server(process)

