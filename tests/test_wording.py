@@ -38,7 +38,7 @@ description: How this household talks.
 claw:
   sentences:
     en:
-      HassTurnOff: ["kill [the] {name}", "lights out in [the] {area}"]
+      HassTurnOff: ["nix [the] {name}", "lights out in [the] {area}"]
       ClawRunRoutine: ["night night house"]   # {routine} names come from the routine skills
 ---
 """
@@ -109,7 +109,7 @@ async def test_the_offline_reply_is_worded_the_same_every_time(house: House) -> 
     second = await house.say("tell me a joke")
     assert first == second == offline_reply()
     assert "Did you mean" not in await house.say("turn off the tv")
-    assert (await house.say("kill the desk lamp")).startswith(offline_reply(["Desk Lamp"]).split(" Routines")[0])
+    assert (await house.say("nix the desk lamp")).startswith(offline_reply(["Desk Lamp"]).split(" Routines")[0])
 
 
 async def test_the_readme_skill_example_validates_and_every_sentence_works(house: House) -> None:
@@ -121,7 +121,7 @@ async def test_the_readme_skill_example_validates_and_every_sentence_works(house
     assert "house-slang" in await house.app.skills.reload_if_changed()
     house.sim.device("Desk Lamp").set_state(on=True)
     await house.home.refresh(house.device("Desk Lamp"))
-    assert "Turned off the Desk Lamp" in await house.say("kill the desk lamp")
+    assert "Turned off the Desk Lamp" in await house.say("nix the desk lamp")
     assert (await house.say("start the sleepy time routine")).startswith("Sleepy time:")
 
 
@@ -144,7 +144,7 @@ async def test_a_routine_template_without_a_routine_is_reported_and_the_rest_wor
     assert "went wrong" not in reply
     house.sim.device("Desk Lamp").set_state(on=True)
     await house.home.refresh(house.device("Desk Lamp"))
-    assert "Turned off the Desk Lamp" in await house.say("kill the desk lamp")
+    assert "Turned off the Desk Lamp" in await house.say("nix the desk lamp")
     assert "went wrong" not in await house.say("zap kitchen")  # an unknown {list} would fail every message
 
 

@@ -182,6 +182,8 @@ class Normaliser:
         """A known word close to word (high cutoff), or word itself; only unknown words are touched."""
         if word in self.known or len(word) < MIN_TYPO_LENGTH:
             return word
+        if word.endswith("s") and word[:-1] in self.known:  # "leaves" is a known word's inflection, not a slip
+            return word
         cached = self._typos.get(word)
         if cached is None and self._rooms:
             cached = self._split_compound(word)
