@@ -439,6 +439,7 @@ class Daemon:
         if self.home is not None:
             await asyncio.to_thread(self.skills.loader.load)  # parse off the loop; apply below reuses the cache
             self.skills.load()
+        self.understanding.warm()  # the grammar builds while the rest starts, not when the first message waits
         for part in self._parts():
             await part.start()
         if self.recollection.embedder is not None:
@@ -543,6 +544,7 @@ class Daemon:
             await runner.cleanup()
         self._runners.clear()
         await self.supervisor.stop(timeout=2.0)
+        await self.understanding.settle()  # a grammar still building at start-up: finished, not left pending
         if self.home is not None:
             await self.skills.stop()
         for part in reversed(self._parts()):

@@ -7,6 +7,7 @@ and the handler registered for that action carries it out. Nothing depends on th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -124,6 +125,7 @@ class HomeUnderstanding:
         self.handlers: dict[str, IntentHandler] = {}  # by action: what other features answer (register())
         self._grammar: Understanding | None = None
         self._built = -1
+        self._building: tuple[int, asyncio.Task[None]] | None = None  # the build under way, for its version
         self._conversations: dict[str, Conversation] = {}
 
     def register(self, action: str, handler: IntentHandler) -> None:
@@ -138,21 +140,35 @@ class HomeUnderstanding:
 
     async def grammar(self) -> Understanding:
         """Rebuilt only when names, rooms or routines change, never per message; built in a thread (up to ~1.5 s
-        with four languages), so the event loop keeps serving webhooks and devices meanwhile."""
+        with four languages), so the event loop keeps serving webhooks and devices meanwhile. One build at a
+        time: the first message, a job's plan and the start-up warm-up wait for the same one."""
         version = self.version()
-        if self._grammar is None or self._built != version:
-            devices = self.actions.registry.devices() if self.actions is not None else ()
-            routines = self.routines.all() if self.routines is not None else ()
-            words = vocabulary(devices, routines, self.rooms, self.cameras())
-            self._grammar = await asyncio.to_thread(
-                Understanding,
-                words,
-                self.languages,
-                sentences=self.sentences(),
-                temperature_unit=self.temperature_unit,
-            )
-            self._built = version
+        while self._grammar is None or self._built != version:
+            if self._building is None or self._building[0] != version or _failed(self._building[1]):
+                self._building = (version, asyncio.create_task(self._build(version)))
+            await asyncio.shield(self._building[1])
+            version = self.version()
         return self._grammar
+
+    def warm(self) -> None:
+        """Start building the grammar now, at start-up, so the first message does not wait for all of it."""
+        if self._building is None:
+            self._building = (self.version(), asyncio.create_task(self._build(self.version())))
+
+    async def settle(self) -> None:
+        """Wait for a build under way (its thread cannot be stopped), so stopping leaves no task pending."""
+        if self._building is not None and not self._building[1].done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._building[1]), timeout=5.0)
+
+    async def _build(self, version: int) -> None:
+        devices = self.actions.registry.devices() if self.actions is not None else ()
+        routines = self.routines.all() if self.routines is not None else ()
+        words = vocabulary(devices, routines, self.rooms, self.cameras())
+        built = await asyncio.to_thread(
+            Understanding, words, self.languages, sentences=self.sentences(), temperature_unit=self.temperature_unit
+        )
+        self._grammar, self._built = built, version
 
     async def answer(self, inbound: Inbound, request: Request) -> Answer | None:
         said = inbound.text.strip()
@@ -414,6 +430,11 @@ class HomeUnderstanding:
         if words[:1].isupper() and not words[:2].isupper():  # "Turn off the Porch Light" -> "turn off the Porch Light"
             words = words[0].lower() + words[1:]
         return await self.later(plan, _when(understood.values), words, request)
+
+
+def _failed(task: asyncio.Task[None]) -> bool:
+    """A build that ended without a grammar (it raised, or was cancelled): the next message tries again."""
+    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 def _as_written(value: Any, said: str) -> Any:
