@@ -124,8 +124,9 @@ class HomeUnderstanding:
         self.temperature_unit = temperature_unit  # "set it to 70 degrees" in a Fahrenheit home
         self.handlers: dict[str, IntentHandler] = {}  # by action: what other features answer (register())
         self._grammar: Understanding | None = None
-        self._built = -1
-        self._building: tuple[int, asyncio.Task[None]] | None = None  # the build under way, for its version
+        self._built: tuple[int, tuple[str, ...]] = (-1, ())
+        # the build under way, for what it is built from
+        self._building: tuple[tuple[int, tuple[str, ...]], asyncio.Task[None]] | None = None
         self._conversations: dict[str, Conversation] = {}
 
     def register(self, action: str, handler: IntentHandler) -> None:
@@ -142,18 +143,22 @@ class HomeUnderstanding:
         """Rebuilt only when names, rooms or routines change, never per message; built in a thread (up to ~1.5 s
         with four languages), so the event loop keeps serving webhooks and devices meanwhile. One build at a
         time: the first message, a job's plan and the start-up warm-up wait for the same one."""
-        version = self.version()
+        version = self._version()
         while self._grammar is None or self._built != version:
             if self._building is None or self._building[0] != version or _failed(self._building[1]):
                 self._building = (version, asyncio.create_task(self._build(version)))
             await asyncio.shield(self._building[1])
-            version = self.version()
+            version = self._version()
         return self._grammar
 
     def warm(self) -> None:
         """Start building the grammar now, at start-up, so the first message does not wait for all of it."""
         if self._building is None:
-            self._building = (self.version(), asyncio.create_task(self._build(self.version())))
+            self._building = (self._version(), asyncio.create_task(self._build(self._version())))
+
+    def _version(self) -> tuple[int, tuple[str, ...]]:
+        """What the grammar is built from: the home's names, rooms and routines, and the cameras' names."""
+        return self.version(), tuple(self.cameras())
 
     async def settle(self) -> None:
         """Wait for a build under way (its thread cannot be stopped), so stopping leaves no task pending."""
@@ -161,7 +166,7 @@ class HomeUnderstanding:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._building[1]), timeout=5.0)
 
-    async def _build(self, version: int) -> None:
+    async def _build(self, version: tuple[int, tuple[str, ...]]) -> None:
         devices = self.actions.registry.devices() if self.actions is not None else ()
         routines = self.routines.all() if self.routines is not None else ()
         words = vocabulary(devices, routines, self.rooms, self.cameras())
