@@ -147,6 +147,35 @@ async def test_an_update_delivered_again_after_a_restart_is_not_answered_twice(
         await app.stop()
 
 
+async def test_a_stop_during_a_send_waits_for_its_answer_so_it_is_not_sent_again(
+    tg_config: Callable[..., Config], bot_api: FakeTelegram, ollama: ScriptedOllama
+) -> None:
+    config = tg_config()
+    app = build(config, parts={"telegram"})
+    await app.start()
+    try:
+        bot_api.answer_delay = 1.0  # Telegram has the message; its answer is on the way when the stop comes
+        bot_api.message(SAM, "remember the milk")
+        await eventually(lambda: bot_api.texts(SAM) == ["ok: remember the milk"], what="the reply to reach Telegram")
+    finally:
+        await app.stop()
+    bot_api.answer_delay = 0.0
+    store = Store(config.state_path / "claw.db")
+    await store.open()
+    try:
+        rows = await store.run(rows_db.recent)
+    finally:
+        await store.close()
+    assert [row.status for row in rows] == ["sent"]  # recorded, not left 'sending' for a blind resend
+    app = build(config, parts={"telegram"})
+    await app.start()
+    try:
+        bot_api.message(SAM, "and the eggs")
+        assert await replies(bot_api, SAM, 2) == ["ok: remember the milk", "ok: and the eggs"]
+    finally:
+        await app.stop()
+
+
 async def test_a_voice_note_gets_a_plain_answer_and_no_turn(
     claw: Daemon, bot_api: FakeTelegram, ollama: ScriptedOllama
 ) -> None:

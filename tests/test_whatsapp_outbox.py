@@ -173,7 +173,8 @@ async def test_crash_between_persisting_and_sending(wa_config: Callable[..., Con
     await tell(d, "two")
     await tell(d, "three")
     await d.app.stop()
-    assert await statuses(d) == ["sending", "queued", "queued"]
+    first, *rest = await statuses(d)
+    assert first in ("sending", "unknown") and rest == ["queued", "queued"]  # either way: look before resending
     d = await start_daemon(config, fake)
     try:
         await eventually(lambda: d.bodies(SAM) == ["one", "two", "three"], timeout=8, what="all three once")
@@ -196,7 +197,7 @@ async def test_crash_while_the_request_hangs_unanswered(wa_config: Callable[...,
     await tell(d, "only once")
     await eventually(lambda: "POST" in [m for m, _ in fake.requests], what="the hanging request")
     await d.app.stop()
-    assert await statuses(d) == ["sending"]
+    assert await statuses(d) in (["sending"], ["unknown"])  # the stop's grace ran out: look before resending
     assert fake.messages == []
     d = await start_daemon(config, fake)
     try:

@@ -49,6 +49,8 @@ class Transport(Protocol):
         """What a failure means, and a short description with the provider's error code."""
 
 
+SEND_GRACE = 3.0  # seconds a stop waits for sends already under way (inside the supervisor's 4 s)
+
 DeadLetter = Callable[[OutboxRow, str], Awaitable[None]]
 
 
@@ -73,6 +75,8 @@ class Outbox:
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._kicked: dict[str, bool] = {}
         self._wake = asyncio.Event()
+        self._in_flight: set[str] = set()  # recipients whose lane is between send and its record
+        self._stopping = False
 
     def kick(self, recipient: str | None = None) -> None:
         """New or released rows: make sure a lane runs for `recipient` (None: look at every recipient)."""
@@ -100,7 +104,12 @@ class Outbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=5.0)
         finally:
-            lanes = list(self._lanes.values())
+            # A graceful stop lets a send already on the wire be recorded (Telegram cannot be asked later).
+            self._stopping = True
+            busy = [task for recipient, task in self._lanes.items() if recipient in self._in_flight]
+            if busy:
+                await asyncio.wait(busy, timeout=SEND_GRACE)
+            lanes = [task for task in self._lanes.values() if not task.done()]
             for task in lanes:
                 task.cancel()
             for task in lanes:
@@ -110,7 +119,7 @@ class Outbox:
 
     async def _lane(self, recipient: str) -> None:
         try:
-            while True:
+            while not self._stopping:
                 self._kicked.pop(recipient, None)
                 row = await self.store.run(rows_db.head, self.channel, recipient)
                 if row is None:
@@ -122,7 +131,11 @@ class Outbox:
                 if wait > 0:
                     await asyncio.sleep(min(wait, 2.0))  # re-read: a release or a callback may change the head
                     continue
-                await self._attempt(row)
+                self._in_flight.add(recipient)
+                try:
+                    await self._attempt(row)
+                finally:
+                    self._in_flight.discard(recipient)
         except asyncio.CancelledError:
             raise
         except Exception:

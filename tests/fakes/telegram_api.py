@@ -81,6 +81,7 @@ class FakeTelegram:
         self.file_gate = asyncio.Event()  # cleared: file downloads wait (a slow download, held by a test)
         self.file_gate.set()
         self.files_served = 0
+        self.answer_delay = 0.0  # seconds a sent message waits before its answer (taken, not yet confirmed)
 
     # --- lifetime --------------------------------------------------------------------------------
 
@@ -284,6 +285,7 @@ class FakeTelegram:
             return _error(400, "Bad Request: message is too long")
         sent = SentMessage("sendmessage", chat_id, next(self._message_ids), text=text, params=params)
         self.sent.append(sent)
+        await asyncio.sleep(self.answer_delay)
         return _ok(self._message(sent, {"text": text}))
 
     async def _send_photo(self, params: JSON) -> web.Response:
