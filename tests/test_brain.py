@@ -95,10 +95,10 @@ async def test_invalid_and_stringified_arguments_are_repaired_or_reported(claw: 
     # what small models emit: stringified list, number as a string, empty optional value, invented key
     ollama.on("dim", Reply.call("dim", rooms='["kitchen"]', level="40", note="", colour="red"), times=1)
     ollama.on("dim", Reply.call("dim", rooms="kitchen", level=400), times=1)
-    ollama.on(lambda r: len(r.tool_results) == 2, lambda r: Reply.text(r.tool_results[-1]))
+    ollama.on(lambda r: len(r.tool_results) == 2, lambda r: Reply.text(f"Told: {json.loads(r.tool_results[-1])}"))
     reply = await claw.local.ask("dim the kitchen")
     assert got == [(["kitchen"], 40)]
-    assert "invalid level" in json.loads(reply.text)["error"]
+    assert "invalid level" in reply.text  # the model was told what was wrong with its second call
 
 
 async def test_tool_call_written_as_text_is_run(claw: Daemon, ollama: ScriptedOllama) -> None:
@@ -118,13 +118,14 @@ async def test_tool_call_written_as_text_is_run(claw: Daemon, ollama: ScriptedOl
 async def test_round_limit_stops_the_loop(claw: Daemon, ollama: ScriptedOllama) -> None:
     count = 0
 
-    async def again() -> str:
+    async def again(n: int = 0) -> str:
         nonlocal count
         count += 1
         return "more"
 
-    claw.tools.add(Tool("again", "Loop.", {"type": "object", "properties": {}}, again))
-    ollama.on(lambda r: bool(r.tools), Reply.call("again"))  # calls forever while tools are offered
+    claw.tools.add(Tool("again", "Loop.", {"type": "object", "properties": {"n": {"type": "integer"}}}, again))
+    # calls forever while tools are offered, each call a new one (the same call again ends the turn sooner)
+    ollama.on(lambda r: bool(r.tools), lambda r: Reply.call("again", n=len(r.tool_results)))
     ollama.on(lambda r: not r.tools, Reply.text("I stopped."))
     reply = await claw.local.ask("loop forever")
     assert count == claw.config.llm.max_rounds

@@ -38,7 +38,7 @@ async def test_the_models_recent_events_are_dated_and_digested(
     app, _ = claw
     for _ in range(5):
         await stored(app, "Something moved at the driveway camera", "unknown", at=time.time() - 60)
-    ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(r.tool_results[0]))
+    ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(f"Read: {r.tool_results[0]}"))
     ollama.on("anything outside", Reply.call("recent_events", since_minutes=120))
     seen = (await app.local.ask("anything outside lately?")).text  # the tool's answer as the model read it
     assert re.search(r'"since": "\d{4}-\d\d-\d\d \d\d:\d\d"', seen), seen  # a bare "20:46" could be any day

@@ -92,7 +92,7 @@ async def test_memory_tools_and_commands_survive_a_restart(
     await app.start()
     try:
         ollama.on("remember", Reply.call("remember", fact="The bins go out on Tuesday", about_household=True), times=1)
-        ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(r.tool_results[-1]))
+        ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(f"Read: {r.tool_results[-1]}"))
         held = (await app.local.ask("remember that the bins go out on tuesday")).text
         code = re.search(r"OK ([A-Z0-9]{4})", held)  # a household fact from the model waits for the owner's code
         assert code is not None and await app.store.run(facts_db.facts, [facts_db.HOUSEHOLD]) == []
@@ -107,13 +107,13 @@ async def test_memory_tools_and_commands_survive_a_restart(
     try:
         ollama.clear_rules()
         ollama.on("bins", Reply.call("recall", query="bins"), times=1)
-        ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(r.tool_results[-1]))
+        ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(f"Read: {r.tool_results[-1]}"))
         reply = (await again.local.ask("when do the bins go out?")).text
         assert "Tuesday" in reply
         assert "The bins go out on Tuesday" in ollama.chat_requests[-1]["messages"][0]["content"]  # in the prompt
         ollama.clear_rules()
         ollama.on("forget", Reply.call("forget", what="bins"), times=1)
-        ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(r.tool_results[-1]))
+        ollama.on(lambda r: bool(r.tool_results), lambda r: Reply.text(f"Read: {r.tool_results[-1]}"))
         held = (await again.local.ask("forget about the bins")).text
         code = re.search(r"OK ([A-Z0-9]{4})", held)  # forgetting a household fact waits for the code too
         assert code is not None and await again.store.run(facts_db.facts, ["household"])

@@ -5,11 +5,12 @@ llama.cpp's own server with `--embedding`, and a multilingual encoder behind the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from claw.assistant.embedder import embedder_for
-from claw.assistant.recollection import Recollection
+from claw.assistant.recollection import QUERY_SECONDS, Recollection
 from claw.core.config import Config, LLMConfig
 from claw.core.store import Store
 from claw.core.store import facts as facts_db
@@ -22,12 +23,25 @@ from tests.real_llm import LlamaServer  # the fixtures come from the tests.real_
 H = facts_db.HOUSEHOLD
 
 
-async def test_real_vectors_are_stored_and_searched(tmp_path: Path, embedding_server: LlamaServer) -> None:
-    config = LLMConfig(api="openai", base_url=embedding_server.base_url, model=embedding_server.model)
+@contextlib.asynccontextmanager
+async def recollection(
+    tmp_path: Path, server: LlamaServer, query_seconds: float = QUERY_SECONDS
+) -> AsyncIterator[Recollection]:
+    """Memory in a fresh store under tmp_path, its vectors from `server`'s model; closed when the block ends."""
+    config = LLMConfig(api="openai", base_url=server.base_url, model=server.model)
     store = Store(tmp_path / "claw.db")
     await store.open()
-    memory = Recollection(store, embedder_for(config, embedding_server.model))
+    memory = Recollection(store, embedder_for(config, server.model), query_seconds=query_seconds)
     try:
+        yield memory
+    finally:
+        await memory.close()
+        await store.close()
+
+
+async def test_real_vectors_are_stored_and_searched(tmp_path: Path, embedding_server: LlamaServer) -> None:
+    async with recollection(tmp_path, embedding_server) as memory:
+        store = memory.store
         assert "hybrid" in memory.mode()
         wifi = await memory.remember("The guest wifi is called Lemonade", scope=H, author="Sam", source="chat")
         await memory.remember("The bins go out on Tuesday", scope=H, author="Sam", source="chat")
@@ -36,9 +50,6 @@ async def test_real_vectors_are_stored_and_searched(tmp_path: Path, embedding_se
         assert {d[0] for d in dims} == {896}  # Qwen2.5 0.5B's hidden size, pooled from its token vectors
         found = await memory.search("Lemonade", [H])
         assert found[0].fact.id == wifi.id and found[0].keyword_rank == 1 and found[0].vector_rank > 0
-    finally:
-        await memory.close()
-        await store.close()
 
 
 async def test_nothing_is_lost_when_the_real_model_flushes_memory(
@@ -80,25 +91,18 @@ SAID = SUBJECTS[:10]
 async def _recall_by_meaning(tmp_path: Path, server: LlamaServer, language: str) -> tuple[int, int, int]:
     """Remember SAID's facts (English, home 0's values), ask each question in `language`: (found in the top 3
     by hybrid recall, found in the top 3 by words alone, how many asked)."""
-    config = LLMConfig(api="openai", base_url=server.base_url, model=server.model)
-    store = Store(tmp_path / "claw.db")
-    await store.open()
-    memory = Recollection(store, embedder_for(config, server.model), query_seconds=60.0)
-    try:
+    async with recollection(tmp_path, server, query_seconds=60.0) as memory:
         ids = []
         for subject in SAID:
             fact = subject.fact.format(x=subject.values[0])
             ids.append((await memory.remember(fact, scope=H, author="Sam", source="chat")).id)
-        assert await store.run(facts_db.without_vectors, server.model) == []
+        assert await memory.store.run(facts_db.without_vectors, server.model) == []
         by_meaning = by_words = 0
         for subject, fact_id in zip(SAID, ids, strict=True):
             question = subject.questions[LANGS.index(language)]
             by_meaning += fact_id in [f.fact.id for f in await memory.search(question, [H], 3)]
             by_words += fact_id in [f.fact.id for f in await memory.search(question, [H], 3, by_meaning=False)]
         return by_meaning, by_words, len(SAID)
-    finally:
-        await memory.close()
-        await store.close()
 
 
 async def test_a_paraphrased_question_finds_its_fact_through_llama_cpps_embedding_server(
@@ -123,17 +127,10 @@ async def test_a_question_in_another_language_finds_a_fact_stated_in_english(
 
 async def test_a_superseded_fact_is_never_recalled_by_meaning(tmp_path: Path, minilm_server: LlamaServer) -> None:
     """ "We moved the spare key": the old place stays as history, and meaning alone never brings it back."""
-    config = LLMConfig(api="openai", base_url=minilm_server.base_url, model=minilm_server.model)
-    store = Store(tmp_path / "claw.db")
-    await store.open()
-    memory = Recollection(store, embedder_for(config, minilm_server.model))
-    try:
+    async with recollection(tmp_path, minilm_server) as memory:
         old = await memory.remember("The spare key is under the blue pot", scope=H, author="Sam", source="chat")
         new = await memory.remember(
             "The spare key is in the shed", scope=H, author="Sam", source="chat", replaces=old.id
         )
         found = [f.fact.id for f in await memory.search("where can I find the extra key?", [H])]
         assert found and found[0] == new.id and old.id not in found
-    finally:
-        await memory.close()
-        await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -73,14 +74,32 @@ def tg_config(
     return make
 
 
-@pytest_asyncio.fixture
-async def claw(tg_config: Callable[..., Config]) -> AsyncIterator[Daemon]:
-    app = build(tg_config(), parts={"telegram"})
+@contextlib.asynccontextmanager
+async def running(config: Config) -> AsyncIterator[Daemon]:
+    """A Telegram daemon, started, and stopped when the block ends (raised or not)."""
+    app = build(config, parts={"telegram"})
     await app.start()
     try:
         yield app
     finally:
         await app.stop()
+
+
+@contextlib.asynccontextmanager
+async def stopped_store(config: Config) -> AsyncIterator[Store]:
+    """The daemon's database, opened while the daemon is stopped, and closed when the block ends."""
+    store = Store(config.state_path / "claw.db")
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest_asyncio.fixture
+async def claw(tg_config: Callable[..., Config]) -> AsyncIterator[Daemon]:
+    async with running(tg_config()) as app:
+        yield app
 
 
 async def replies(bot_api: FakeTelegram, chat: int, count: int = 1, timeout: float = 10.0) -> list[str]:
@@ -123,57 +142,35 @@ async def test_an_update_delivered_again_after_a_restart_is_not_answered_twice(
     tg_config: Callable[..., Config], bot_api: FakeTelegram, ollama: ScriptedOllama
 ) -> None:
     config = tg_config()
-    app = build(config, parts={"telegram"})
-    await app.start()
-    try:
+    async with running(config):
         first = bot_api.message(SAM, "remember the milk")
         assert await replies(bot_api, SAM) == ["ok: remember the milk"]
-    finally:
-        await app.stop()
     # As if the daemon had died before it stored its offset: Telegram delivers the update again.
-    store = Store(config.state_path / "claw.db")
-    await store.open()
-    await store.run(audit_db.set_setting, f"telegram.offset.{TOKEN.split(':')[0]}", "")
-    await store.close()
+    async with stopped_store(config) as store:
+        await store.run(audit_db.set_setting, f"telegram.offset.{TOKEN.split(':')[0]}", "")
     bot_api.redeliver(first)
     bot_api.message(SAM, "and the eggs")  # written while Claw was stopped: answered when it starts
-    app = build(config, parts={"telegram"})
-    await app.start()
-    try:
+    async with running(config):
         assert await replies(bot_api, SAM, 2) == ["ok: remember the milk", "ok: and the eggs"]
         asked = [r for r in ollama.chat_requests if r["messages"][-1].get("content") == "remember the milk"]
         assert len(asked) == 1
-    finally:
-        await app.stop()
 
 
 async def test_a_stop_during_a_send_waits_for_its_answer_so_it_is_not_sent_again(
     tg_config: Callable[..., Config], bot_api: FakeTelegram, ollama: ScriptedOllama
 ) -> None:
     config = tg_config()
-    app = build(config, parts={"telegram"})
-    await app.start()
-    try:
+    async with running(config):
         bot_api.answer_delay = 1.0  # Telegram has the message; its answer is on the way when the stop comes
         bot_api.message(SAM, "remember the milk")
         await eventually(lambda: bot_api.texts(SAM) == ["ok: remember the milk"], what="the reply to reach Telegram")
-    finally:
-        await app.stop()
     bot_api.answer_delay = 0.0
-    store = Store(config.state_path / "claw.db")
-    await store.open()
-    try:
+    async with stopped_store(config) as store:
         rows = await store.run(rows_db.recent)
-    finally:
-        await store.close()
     assert [row.status for row in rows] == ["sent"]  # recorded, not left 'sending' for a blind resend
-    app = build(config, parts={"telegram"})
-    await app.start()
-    try:
+    async with running(config):
         bot_api.message(SAM, "and the eggs")
         assert await replies(bot_api, SAM, 2) == ["ok: remember the milk", "ok: and the eggs"]
-    finally:
-        await app.stop()
 
 
 async def test_a_voice_note_gets_a_plain_answer_and_no_turn(
@@ -199,13 +196,9 @@ async def test_a_long_reply_is_split_at_telegrams_limit(
 ) -> None:
     story = " ".join(f"Sentence {i} of a long answer about the house." for i in range(400))  # ~19 000 characters
     ollama.on(r"tell me everything", Reply.text(story))
-    app = build(tg_config(llm={"reply_tokens": 8000}), parts={"telegram"})  # an answer this long is allowed here
-    await app.start()
-    try:
+    async with running(tg_config(llm={"reply_tokens": 8000})):  # an answer this long is allowed here
         bot_api.message(SAM, "tell me everything")
         parts = await replies(bot_api, SAM, 5)
-    finally:
-        await app.stop()
     assert all(len(p) <= 4096 for p in parts) and len(parts) == 5
     assert [re.search(r"\((\d)/5\)$", p).group(1) for p in parts] == ["1", "2", "3", "4", "5"]  # type: ignore[union-attr]
     assert " ".join(re.sub(r" \(\d/5\)$", "", p) for p in parts) == story

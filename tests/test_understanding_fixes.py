@@ -29,7 +29,8 @@ from claw.home.hass.catalogue import Snapshot, offers
 from claw.home.places import room_floors
 from claw.home.targeting import Resolver, Target
 from tests.home_fixtures import HomeOnly
-from tests.test_understanding import DIMMABLE, MEDIA, entity
+from tests.test_understanding import DIMMABLE, MEDIA, entity, understood
+from tests.test_understanding import ambiguous as asked  # `asked` here and in test_understanding_household
 
 LANGUAGES = ("en", "es", "de", "fr")
 
@@ -92,16 +93,6 @@ def house() -> Vocabulary:
 @pytest.fixture(scope="module")
 def home() -> Understanding:
     return Understanding(house(), languages=LANGUAGES)
-
-
-def understood(outcome: Outcome) -> Understood:
-    assert isinstance(outcome, Understood), outcome
-    return outcome
-
-
-def asked(outcome: Outcome) -> Ambiguous:
-    assert isinstance(outcome, Ambiguous), outcome
-    return outcome
 
 
 def said(home: Understanding, text: str, language: str = "en", **kw: Any) -> Outcome:

@@ -9,19 +9,10 @@ import pytest
 import pytest_asyncio
 
 from claw.assistant.home_words import FLOOR_WORDS
-from claw.assistant.understanding import (
-    Area,
-    Floor,
-    NotUnderstood,
-    Outcome,
-    RoutineName,
-    Understanding,
-    Understood,
-    Vocabulary,
-)
+from claw.assistant.understanding import Area, Floor, NotUnderstood, RoutineName, Understanding, Vocabulary
 from claw.core.config import Config
 from tests.home_fixtures import House, _approved_house
-from tests.test_understanding import DIMMABLE, MEDIA, entity
+from tests.test_understanding import DIMMABLE, MEDIA, entity, understood
 
 
 def house() -> Vocabulary:
@@ -62,11 +53,6 @@ def house() -> Vocabulary:
 @pytest.fixture(scope="module")
 def home() -> Understanding:
     return Understanding(house(), languages=("en", "es", "de", "fr"))
-
-
-def understood(outcome: Outcome) -> Understood:
-    assert isinstance(outcome, Understood), outcome
-    return outcome
 
 
 @pytest.mark.parametrize(

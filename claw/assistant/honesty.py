@@ -88,18 +88,20 @@ def honest(
     earlier: Iterable[str] = (),
     names: Iterable[str] = (),
     known: Sequence[Reading] = (),
+    asked: str = "",
 ) -> tuple[str, str]:
     """The reply to send and how it came about: "answered", "rewritten", "empty", "stuck" or "slow".
 
     `earlier`: Claw's earlier replies in the prompt (not to be recycled); `names`: the home's device and room
     names, which make a sentence a claim about the house; `known`: the devices' states now, against which a
-    claim naming one is checked (a wrong one is replaced by the fact).
+    claim naming one is checked (a wrong one is replaced by the fact); `asked`: the owner's message as the
+    model read it (with the live states Claw added), whose sentences echoed back are no answer.
     """
     house = HOUSE_WORDS | {_norm(n) for n in names if n}
     text = clean_untrusted(answer.content)
     text = _TAGGED.sub(" ", text).strip()
-    if looks_like_call(text):
-        text = ""  # a tool call written as text that could not be run: never the owner's reply
+    if looks_like_call(text) or _data(text):
+        text = ""  # a tool call written as text that could not be run, or a tool's JSON copied: never a reply
     if answer.finish in ("repetition", "time"):
         said = STUCK if answer.finish == "repetition" else SLOW
         return " ".join([said, *facts.results[:3]] if facts.results else [said, NOTHING_DONE]), (
@@ -111,8 +113,11 @@ def honest(
     seen = {_norm(s) for e in earlier for s in _sentences(e) if len(_norm(s)) >= 24}
     kept: list[str] = []
     dropped = text != original
+    heard = f" {_norm(asked)} "
     for sentence in _sentences(text):
         key = _norm(sentence)
+        if len(key) >= 8 and f" {key} " in heard:
+            continue  # the owner's own words (or Claw's live states) said back: a small model's non-answer
         if key in seen or looks_like_call(sentence):  # Claw's own earlier words (its greeting), or a raw call
             dropped = True
             continue
@@ -142,11 +147,26 @@ def honest(
     return EMPTY, "empty"
 
 
+def _unfenced(text: str) -> str:
+    """The text without a code fence around it (```json … ```)."""
+    stripped = text.strip().strip("`").strip()
+    return stripped[4:].strip() if stripped[:4].lower() == "json" else stripped
+
+
+def _data(text: str) -> bool:
+    """True for a whole answer that is a JSON object or list (a small model copies a tool's result as its reply)."""
+    stripped = _unfenced(text)
+    if stripped[:1] not in ("{", "["):
+        return False
+    try:
+        return isinstance(json.loads(stripped), dict | list)
+    except ValueError:
+        return False
+
+
 def looks_like_call(text: str) -> bool:
     """True for text that is a tool call spelt out as JSON (`{"name": ..., "arguments": ...}` and kin)."""
-    stripped = text.strip().strip("`").strip()
-    if stripped[:4].lower() == "json":
-        stripped = stripped[4:].strip()
+    stripped = _unfenced(text)
     if not stripped or stripped[0] not in "[{":
         return False
     try:

@@ -70,6 +70,7 @@ class _Run:
     read_live: bool = False
     answering: bool = False  # structured: the house was read, so the next decision may only reply
     named_by_hub: bool = False  # the receipt's `tainted_by` is an announced name (each held proposal names its own)
+    proposed: set[str] = field(default_factory=set)  # the calls already run, as name + arguments
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -152,7 +153,8 @@ class Brain:
         else:
             known = [Reading(d.name, d.kind, d.state) for d in self.devices() if d.available]
             facts = results_of(run.called, read=run.read_live)
-            text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known)
+            asked = str(messages[at].get("content") or "") if at is not None else ""
+            text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known, asked=asked)
             if verdict == "answered" and any(effect != "reads" for _, effect, _ in run.called):
                 verdict = "acted"
         new.append(Message("assistant", text))
@@ -224,8 +226,18 @@ class Brain:
                     return Answer("", finish="time"), called
                 pictures = images if round_no == 1 else ()
                 answer, calls, mode = await self._decide(messages, schemas, names, run, mode, pictures)
+                if mode == "tools" and schemas and not calls and _silent(answer) and run.left() > 1.0:
+                    # No call and no words (llama-cpp-python's function-calling format leaves a chosen
+                    # message empty): ask once more for words alone, rather than answer nothing.
+                    log.info("model chose neither a tool nor words; asking once more without tools")
+                    return await self._chat(messages, run, images=pictures), called
                 if not calls or not schemas:
                     return answer, called
+                again = {_said(c) for c in calls} <= run.proposed
+                run.proposed |= {_said(c) for c in calls}
+                if again:  # the same calls once more: a small model going round; what they did is the answer
+                    log.info("model repeated %s; answering from what it did", ", ".join(c.name for c in calls))
+                    return Answer("", prompt_tokens=0), called
                 if run.words is not None and run.home is not None:
                     settled = []
                     for proposed in calls:
@@ -480,6 +492,15 @@ def _refusals(called: Sequence[tuple[str, str, str]]) -> str:
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             errors.append(str(data["error"]))
     return " ".join(f"I couldn't do that: {e.rstrip('.')}." for e in errors[:2])
+
+
+def _said(call: ToolCall) -> str:
+    return f"{call.name} {json.dumps(dict(call.arguments), sort_keys=True, default=str)}"
+
+
+def _silent(answer: Answer) -> bool:
+    """An answer that ended by itself with nothing in it: no words, no call (not one cut short or out of time)."""
+    return not answer.cut and not answer.content.strip() and not answer.tool_calls
 
 
 def _text_tools(schemas: Sequence[Mapping[str, Any]]) -> str:

@@ -44,7 +44,7 @@ class LLMConfig:
     turn_seconds: Duration = 60.0  # one model turn, all rounds: past it the answer is cut and the owner told
     # How the model proposes actions: "structured" (a JSON schema of the live home's actions and names),
     # "tools" (native tool calls), "text" (tool calls read from text); "auto": the best the server takes
-    decisions: Literal["auto", "structured", "tools", "text"] = "tools"
+    decisions: Literal["auto", "structured", "tools", "text"] = "auto"
 
     def __post_init__(self) -> None:
         if not self.host.startswith(("http://", "https://")):
