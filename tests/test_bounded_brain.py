@@ -206,6 +206,19 @@ def test_a_tools_json_copied_as_the_reply_never_reaches_the_owner() -> None:
     assert honesty.honest(Answer("[1, 2]"), honesty.Facts()) == (honesty.EMPTY, "empty")
 
 
+async def test_an_answer_whose_stream_ends_unfinished_is_said_to_be_cut_short(
+    api: ScriptedOpenAI, make_config: Callable[..., Config]
+) -> None:
+    # llama-cpp-python ends a streaming answer, with no finish_reason, when another request arrives
+    api.on("tell me about the garden", Reply.text("The garden has a pool pump and a spa", done_reason=""))
+    app = await _daemon(make_config, api)
+    try:
+        reply = await app.local.ask("tell me about the garden")
+        assert reply.text == "The garden has a pool pump and a spa (my answer was cut short)"
+    finally:
+        await app.stop()
+
+
 def test_a_repeating_tail_is_spotted_and_ordinary_text_is_not() -> None:
     assert repeating_tail("Sure. " + "la " * 30)
     assert repeating_tail("x" + "I can see the door open. " * 4)

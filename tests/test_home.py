@@ -283,6 +283,18 @@ async def test_a_known_device_that_announces_itself_is_read_at_once(house: House
     assert house.device("Desk Lamp").available is True
 
 
+async def test_a_light_that_is_off_comes_on_when_its_brightness_is_set(home_only: HomeOnly) -> None:
+    home, sim = home_only.home, home_only.sim
+    lamp = next(d for d in home.registry.devices() if d.name == "Desk Lamp")
+    sim.device("Desk Lamp").set_state(on=False, brightness=100)
+    await home.refresh(lamp)
+    request = Request(principal=owner("Sam", "whatsapp"), conversation="owner:+15551230001", via="fast-path")
+    await home.actions.change(Target(name="desk lamp"), Change(values={"brightness": 40}), request)
+    assert sim.device("Desk Lamp").state["on"] is True and sim.device("Desk Lamp").state["brightness"] == 40
+    await home.actions.change(Target(name="desk lamp"), Change(level=0), request)
+    assert sim.device("Desk Lamp").state["on"] is False
+
+
 async def test_the_home_works_without_the_daemon(home_only: HomeOnly) -> None:
     """The domain layer on its own: discovery, a change through Control, the Guard holding the lock."""
     home = home_only.home

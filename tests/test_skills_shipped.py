@@ -224,7 +224,7 @@ async def test_hue_bridge_link_button_pairing_then_every_light(
     assert bridge.light_named(f"Sofa {t}")["on"]["on"] is False
     await d.say(f"dim the bedside {t} to 30%")
     assert bridge.light_named(f"Bedside {t}")["dimming"]["brightness"] == 30.0
-    assert bridge.light_named(f"Bedside {t}")["on"]["on"] is False  # dimming alone does not switch on
+    assert bridge.light_named(f"Bedside {t}")["on"]["on"] is True  # off before: it comes on at 30 %, as in HA
 
 
 # Home Assistant is no longer a polling skill: the WebSocket link and its tests are in tests/test_hass.py.

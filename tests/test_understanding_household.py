@@ -178,11 +178,30 @@ def test_battery_questions_are_answered_from_the_readings(home: Understanding, t
         ("did i leave the garage open", ("cover.garage",)),
         ("did I leave anything on in the garden?", ("switch.pool_pump", "heater.spa")),
         ("is anything playing", ("media.study", "media.kitchen", "media.tv")),
+        ("what's the pool pump doing", ("switch.pool_pump",)),
+        ("what's going on with the garage door", ("cover.garage",)),
+        ("how's the spa heater doing right now", SPA),
     ],
 )
 def test_household_state_questions(home: Understanding, text: str, targets: tuple[str, ...]) -> None:
     done = understood(said(home, text))
     assert done.action == "get_state" and set(done.targets) == set(targets)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("es", "¿qué hace la Pool Pump ahora?"),
+        ("es", "qué pasa con la pool pump"),
+        ("de", "was macht die Pool Pump gerade?"),
+        ("de", "was ist mit der Pool Pump los"),
+        ("fr", "que fait la Pool Pump en ce moment ?"),
+        ("fr", "qu'est-ce qui se passe avec la pool pump"),
+    ],
+)
+def test_what_a_device_is_doing_is_its_state_in_every_language(home: Understanding, language: str, text: str) -> None:
+    done = understood(said(home, text, language))
+    assert done.action == "get_state" and done.targets == ("switch.pool_pump",)
 
 
 # -- end to end: narrowing to the one device not already so -------------------------------------------

@@ -6,6 +6,7 @@ harness can tell whether a message went to the model ("deferred").
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -29,6 +30,12 @@ def _scripted_ollama() -> Any:
         except ImportError as exc:
             errors.append(f"{module}: {exc}")
     raise ImportError("no scripted Ollama stand-in found (" + "; ".join(errors) + ")")
+
+
+def _decision(schema: Any) -> bool:
+    """Whether a response format is Claw's decision schema (one shape per action, a reply among them)."""
+    shapes = schema.get("anyOf") or [schema] if isinstance(schema, dict) else []
+    return any(isinstance(s, dict) and "action" in (s.get("properties") or {}) for s in shapes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,8 @@ class FakeModel:
             formatted = bool(req.format)
             with self._lock:
                 self.calls.append(Call(time.monotonic(), req.last_user_text, len(req.tools), formatted))
+            if formatted and _decision(req.format):  # [llm] decisions = structured/auto: a reply, never an action
+                return reply_cls.text(json.dumps({"action": "reply", "text": f"{MARK} I'd work that out."}))
             if formatted or req.images:  # memory flush, summaries, camera descriptions: a schema-shaped answer
                 return default_reply(req)
             return reply_cls.text(f"{MARK} I'd work that out with my tools.")

@@ -105,6 +105,8 @@ def plan(device: Device, change: Change) -> dict[str, Any] | None:
             values["mode"] = pick
         else:
             return None
+    if "brightness" in values and "on" not in values and (c := device.capability("on")) is not None and c.writable:
+        values["on"] = bool(values["brightness"])  # a light set to 40 % comes on, as Home Assistant's do
     out: dict[str, Any] = {}
     for key, value in values.items():
         cap = device.capability(key)

@@ -24,7 +24,7 @@ class Reply:
     error: str | None = None
     delay: float = 0.0  # seconds before the first byte
     disconnect: bool = False  # close the connection; when streaming, after the content chunks
-    done_reason: str = "stop"
+    done_reason: str = "stop"  # OpenAI fake: "" ends the stream with no finish_reason at all
     chunk_delay: float = 0.0  # seconds between streamed chunks
 
     @classmethod

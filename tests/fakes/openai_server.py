@@ -189,7 +189,7 @@ class ScriptedOpenAI(ScriptedOllama):
             return _drop(request)
         if reply.error is not None:  # a failure mid-stream: the API sends an error event
             await response.write(_event({"error": {"message": reply.error, "type": "server_error", "code": 500}}))
-        else:
+        elif reply.done_reason:  # "": the stream ends with no finish_reason (llama-cpp-python, interrupted)
             await response.write(_event(chunk({}, _finish(reply))))
             if usage is not None:
                 await response.write(_event({**chunk({}), "choices": [], "usage": usage}))
