@@ -3,6 +3,8 @@ to the model. No ordered list of fast paths; renames, moves and "allow" are gram
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -250,3 +252,22 @@ async def test_an_agent_cannot_rename_or_move_a_device_by_chat_without_the_owner
     assert (door.name, door.room) == ("Front Door", "Hallway"), answer.text  # nothing renamed or moved
     assert len(house.app.guard.pending()) == before + 1  # held for the owners' code
     assert not any(p.code in answer.text for p in house.app.guard.pending())  # which the agent never sees
+
+
+async def test_an_older_build_ending_last_never_replaces_the_newer_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a busy machine the start-up build can end after the one begun for newer names: the newer one stays,
+    and a message is answered at once instead of waiting on a grammar that never matches (a busy loop)."""
+    version = [0]
+    pauses = iter([0.4, 0.05])  # the first build (old names) is the slow one
+
+    def build(words: Vocabulary, languages: Sequence[str], **_: object) -> object:
+        time.sleep(next(pauses))
+        return ("grammar", len(words.entities), version[0])
+
+    monkeypatch.setattr("claw.assistant.home_understanding.Understanding", build)
+    home = HomeUnderstanding(None, None, (), lambda: version[0])  # type: ignore[arg-type]
+    home.warm()  # the start-up build, for version 0
+    version[0] = 1  # names changed meanwhile
+    newer = await asyncio.wait_for(home.grammar(), 2)
+    await asyncio.sleep(0.6)  # the old build ends now, after the newer one
+    assert await asyncio.wait_for(home.grammar(), 1) is newer  # (before: a loop that never yielded)

@@ -45,13 +45,14 @@ def test_home_tool_schemas_come_from_the_capability_descriptors(make_config: Cal
 async def test_a_fresh_run_out_of_rounds_still_says_where_things_stand(claw: Daemon, ollama: ScriptedOllama) -> None:
     calls = 0
 
-    async def again() -> str:
+    async def again(n: int = 0) -> str:
         nonlocal calls
         calls += 1
         return "more"
 
-    claw.tools.add(Tool("again", "Loop.", {"type": "object", "properties": {}}, again))
-    ollama.on(lambda r: bool(r.tools), Reply.call("again"))  # calls forever while tools are offered
+    claw.tools.add(Tool("again", "Loop.", {"type": "object", "properties": {"n": {"type": "integer"}}}, again))
+    # calls forever while tools are offered, each call a new one (the same call again would end the run)
+    ollama.on(lambda r: bool(r.tools), lambda r: Reply.call("again", n=len(r.tool_results)))
     ollama.on(lambda r: not r.tools, Reply.text("Stopped after looking twice."))
     answer = await claw.brain.fresh("check everything", request=unattended(system("scheduler"), "schedule"))
     assert calls == claw.config.llm.max_rounds

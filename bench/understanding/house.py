@@ -153,6 +153,9 @@ class House:
             have = snapshot(self.devices())
             todo = {n: {k: v for k, v in w.items() if have.get(n, {}).get(k) != v} for n, w in want.items()}
             todo = {n: t for n, t in todo.items() if t}
+            for n, t in todo.items():  # a brightness alone would switch an off light on (as in Home Assistant)
+                if "brightness" in t and "on" in want[n]:
+                    t["on"] = want[n]["on"]
             if not todo:
                 break
             if attempt == 1:

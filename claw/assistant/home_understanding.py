@@ -127,6 +127,7 @@ class HomeUnderstanding:
         self._built: tuple[int, tuple[str, ...]] = (-1, ())
         # the build under way, for what it is built from
         self._building: tuple[tuple[int, tuple[str, ...]], asyncio.Task[None]] | None = None
+        self._started = self._kept = 0  # builds begun; the one whose grammar is in use (newest wins)
         self._conversations: dict[str, Conversation] = {}
 
     def register(self, action: str, handler: IntentHandler) -> None:
@@ -144,11 +145,16 @@ class HomeUnderstanding:
         with four languages), so the event loop keeps serving webhooks and devices meanwhile. One build at a
         time: the first message, a job's plan and the start-up warm-up wait for the same one."""
         version = self._version()
-        while self._grammar is None or self._built != version:
-            if self._building is None or self._building[0] != version or _failed(self._building[1]):
-                self._building = (version, asyncio.create_task(self._build(version)))
-            await asyncio.shield(self._building[1])
+        for _ in range(3):  # names that keep changing meanwhile: answer with the newest grammar there is
+            if self._grammar is not None and self._built == version:
+                break
+            building = self._building
+            if building is None or building[0] != version or building[1].done():
+                building = self._building = (version, asyncio.create_task(self._build(version)))
+            await asyncio.shield(building[1])
             version = self._version()
+        while self._grammar is None:  # the very first build: nothing to answer with until it is done
+            await self.grammar()
         return self._grammar
 
     def warm(self) -> None:
@@ -167,13 +173,16 @@ class HomeUnderstanding:
                 await asyncio.wait_for(asyncio.shield(self._building[1]), timeout=5.0)
 
     async def _build(self, version: tuple[int, tuple[str, ...]]) -> None:
+        self._started += 1
+        started = self._started
         devices = self.actions.registry.devices() if self.actions is not None else ()
         routines = self.routines.all() if self.routines is not None else ()
         words = vocabulary(devices, routines, self.rooms, self.cameras())
         built = await asyncio.to_thread(
             Understanding, words, self.languages, sentences=self.sentences(), temperature_unit=self.temperature_unit
         )
-        self._grammar, self._built = built, version
+        if started > self._kept:  # an older build that ends after a newer one must not replace it
+            self._grammar, self._built, self._kept = built, version, started
 
     async def answer(self, inbound: Inbound, request: Request) -> Answer | None:
         said = inbound.text.strip()
@@ -435,11 +444,6 @@ class HomeUnderstanding:
         if words[:1].isupper() and not words[:2].isupper():  # "Turn off the Porch Light" -> "turn off the Porch Light"
             words = words[0].lower() + words[1:]
         return await self.later(plan, _when(understood.values), words, request)
-
-
-def _failed(task: asyncio.Task[None]) -> bool:
-    """A build that ended without a grammar (it raised, or was cancelled): the next message tries again."""
-    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 def _as_written(value: Any, said: str) -> Any:
