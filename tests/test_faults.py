@@ -75,7 +75,8 @@ async def test_model_hangs_then_fails_then_comes_back(
     tmp_path: Path, make_config: Callable[..., Config], ollama: ScriptedOllama, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="claw.assistant.llm")
-    config = house_config(make_config, llm_host=ollama.url, llm={"timeout": 1.0})
+    # a model call gives up after 4 s: long enough for the plain command below on a busy machine
+    config = house_config(make_config, llm_host=ollama.url, llm={"timeout": 4.0})
     async with running(await start_house(tmp_path, config, speakers=False)) as h:
         heard = listen(h)
         ceiling = h.sim.device("Kitchen Ceiling")
