@@ -153,8 +153,7 @@ class HomeUnderstanding:
                 building = self._building = (version, asyncio.create_task(self._build(version)))
             await asyncio.shield(building[1])
             version = self._version()
-        while self._grammar is None:  # the very first build: nothing to answer with until it is done
-            await self.grammar()
+        assert self._grammar is not None  # every build that ends without raising leaves one
         return self._grammar
 
     def warm(self) -> None:

@@ -233,8 +233,8 @@ class Brain:
                     return await self._chat(messages, run, images=pictures), called
                 if not calls or not schemas:
                     return answer, called
-                again = {_said(c) for c in calls} <= run.proposed
-                run.proposed |= {_said(c) for c in calls}
+                said = {_said(c) for c in calls}
+                again, run.proposed = said <= run.proposed, run.proposed | said
                 if again:  # the same calls once more: a small model going round; what they did is the answer
                     log.info("model repeated %s; answering from what it did", ", ".join(c.name for c in calls))
                     return Answer("", prompt_tokens=0), called
