@@ -17,6 +17,7 @@ while it rambles answered before the ramble ends (nothing queued behind it).
 Prints one JSON object per figure; `--report PATH` writes every message's record.
 
 .venv/bin/python bench/real_model.py [--modes structured,tools] [--limit N] [--deadline 900] [--report out.json]
+    [--llama-server PATH]   (Qwen on llama.cpp's C++ server with --jinja instead of llama-cpp-python's)
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ import yaml
 from _figures import ROOT, figure, median, pct
 
 from bench.understanding.daemon import free_port
+from claw.assistant import honesty
 from claw.daemon import Daemon, build
 from claw.demo import demo_config
 from claw_sim.home import SimHome
-from tests.real_llm import LlamaServer, start_server, stop_server
+from tests.real_llm import LlamaServer, start_cpp_server, start_server, stop_server
 from tests.real_llm_setup import GEMMA, QWEN, unavailable
 
 CASES = ROOT / "bench" / "real_model" / "cases.yaml"
+PY_SERVER = "llama-cpp-python 0.3.36"
+CPP_SERVER = "llama.cpp's llama-server --jinja (the llama.cpp in llama-cpp-python 0.3.36)"
 CLASSES = ("correct", "asked", "could_not", "wrong", "sensitive")
 # The house each message starts from (the simulated devices' own state).
 BASELINE: dict[str, dict[str, Any]] = {
@@ -81,7 +85,8 @@ RAW = re.compile(r'^\s*[{\[]|"(name|arguments|action)"\s*:|<tool_call>|functions
 # llama.cpp's own log of each request it served
 HIT = re.compile(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens")
 PROMPT_EVAL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
-EVAL = re.compile(r"\beval time =\s*[\d.]+ ms /\s*(\d+) runs")
+EVAL = re.compile(r"\beval time =\s*[\d.]+ ms /\s*(\d+) (runs|tokens)")  # llama-cpp-python: runs; llama-server: tokens
+CPP_DONE = re.compile(r"stop processing: n_tokens = (\d+)")  # llama-server: the whole context once it answered
 
 
 class Heard(logging.Handler):
@@ -125,16 +130,21 @@ class ServerLog:
             f.seek(self.offset)
             text = f.read().decode(errors="replace")
         served: list[Served] = []
-        requests = text.count("POST /v1/chat/completions")  # also those cut before llama.cpp logged its counts
-        hit = 0
-        evaluated = 0
+        # also those cut before llama.cpp logged its counts (llama-server logs each request's slot instead)
+        requests = text.count("POST /v1/chat/completions") + text.count("launch_slot_")
+        hit = evaluated = output = 0
         for line in text.splitlines():
             if m := HIT.search(line):
                 hit = int(m.group(1))
             elif m := PROMPT_EVAL.search(line):
                 evaluated = int(m.group(1))
             elif m := EVAL.search(line):
-                served.append(Served(hit + evaluated, evaluated, int(m.group(1)) + 1))  # +1: the token the prompt gave
+                output = int(m.group(1))
+                if m.group(2) == "runs":  # +1: the token the prompt gave
+                    served.append(Served(hit + evaluated, evaluated, output + 1))
+                    hit = evaluated = 0
+            elif m := CPP_DONE.search(line):  # the context holds the prompt and all but the last token made
+                served.append(Served(int(m.group(1)) - output + 1, evaluated, output))
                 hit = evaluated = 0
         self.seen += served
         return requests, served
@@ -224,7 +234,7 @@ def _satisfied(alternative: dict[str, dict[str, Any]], changed: dict[str, dict[s
 
 def _could_not(reply: str) -> bool:
     words = ("could not", "couldn't", "can't", "cannot", "did not answer", "ran out of time", "not sure", "unable")
-    return any(w in reply.lower() for w in words)
+    return any(w in reply.lower() for w in words) or honesty.STUCK in reply  # a cut-off ramble answered nothing
 
 
 async def start_home(folder: Path, server: LlamaServer, mode: str) -> tuple[SimHome, Daemon]:
@@ -312,11 +322,11 @@ async def run_mode(
     return records
 
 
-def report_mode(mode: str, records: list[dict[str, Any]], total: int) -> None:
+def report_mode(mode: str, records: list[dict[str, Any]], total: int, server: str = PY_SERVER) -> None:
     model_bound = [r for r in records if r["class"] != "fast_path"]
     counts = Counter(r["class"] for r in model_bound)
     n = len(model_bound) or 1
-    tag = {"model": "qwen2.5-coder-0.5b-instruct-q4_k_m", "server": "llama-cpp-python 0.3.36", "decisions": mode}
+    tag = {"model": "qwen2.5-coder-0.5b-instruct-q4_k_m", "server": server, "decisions": mode}
     figure(f"real_model_{mode}_messages", len(model_bound), "messages", sent=len(records), cases=total,
            fast_path=len(records) - len(model_bound), **tag)  # fmt: skip
     for cls in CLASSES:
@@ -383,7 +393,7 @@ async def gemma(server: LlamaServer, messages: int) -> None:
         finally:
             await app.stop()
             await sim.stop()
-    tag = {"model": "gemma-3-270m (base) q4_k_m", "server": "llama-cpp-python 0.3.36"}
+    tag = {"model": "gemma-3-270m (base) q4_k_m", "server": PY_SERVER}
     figure("real_model_gemma_replies_within_budget", within, "replies", of=len(texts), budget_s=budget, **tag)
     figure(
         "real_model_gemma_reply_max", max(reply_seconds), "s", p50=pct(reply_seconds, 50), max_chars=max(chars), **tag
@@ -402,6 +412,9 @@ async def main() -> int:
     p.add_argument("--seed", type=int, default=21, help="the order the cases are sent in")
     p.add_argument("--keep-log", type=Path, default=None, help="copy the Qwen server's log here")
     p.add_argument("--cases", type=Path, default=CASES, help="the messages (bench/real_model/holdout.yaml: hold-out)")
+    p.add_argument(
+        "--llama-server", type=Path, default=None, help="serve Qwen with this C++ llama-server binary (--jinja)"
+    )
     args = p.parse_args()
     if reason := unavailable():
         figure("real_model_skipped", 0, "", reason=reason)
@@ -410,11 +423,14 @@ async def main() -> int:
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="claw-llama-") as tmp:
         log_path = Path(tmp) / "qwen.log"
-        server, process = start_server(QWEN, "qwen2.5-coder-0.5b", log_path, n_ctx=8192, verbose=True)
+        if args.llama_server:
+            server, process = start_cpp_server(args.llama_server, QWEN, "qwen2.5-coder-0.5b", log_path, n_ctx=8192)
+        else:
+            server, process = start_server(QWEN, "qwen2.5-coder-0.5b", log_path, n_ctx=8192, verbose=True)
         try:
             for mode in [m for m in args.modes.split(",") if m]:
                 done = await run_mode(mode, server, ServerLog(log_path), cases, time.monotonic() + args.deadline)
-                report_mode(mode, done, len(cases))
+                report_mode(mode, done, len(cases), CPP_SERVER if args.llama_server else PY_SERVER)
                 records += done
         finally:
             stop_server(process)

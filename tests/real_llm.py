@@ -118,10 +118,34 @@ def start_server(
             args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "NO_PROXY": "*"}
         )
     server = LlamaServer(f"http://127.0.0.1:{port}/v1", alias, n_ctx, chat_format or "(the GGUF's template)", log)
+    return _wait_until_up(server, process, alias)
+
+
+def start_cpp_server(
+    binary: Path, model: Path, alias: str, log: Path, *, n_ctx: int
+) -> tuple[LlamaServer, subprocess.Popen[bytes]]:
+    """llama.cpp's own C++ `llama-server --jinja` (what most people run): the GGUF's chat template rendered with
+    the request's tools, and the model's calls parsed into `tool_calls` by the server. Built from the same sdist
+    as the Python server (README: "Real models"); the benchmarks only, never the suite."""
+    port = free_port()
+    args = [
+        str(binary), "--model", str(model), "--alias", alias, "--jinja", "--host", "127.0.0.1", "--port", str(port),
+        "--ctx-size", str(n_ctx), "--threads", str(THREADS), "--threads-batch", str(THREADS),
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_PROXY": "*"})
+    server = LlamaServer(f"http://127.0.0.1:{port}/v1", alias, n_ctx, "--jinja (the GGUF's template)", log)
+    return _wait_until_up(server, process, alias)
+
+
+def _wait_until_up(
+    server: LlamaServer, process: subprocess.Popen[bytes], alias: str
+) -> tuple[LlamaServer, subprocess.Popen[bytes]]:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the llama.cpp server for {alias} exited with {process.returncode}: {_tail(log)}")
+            code = process.returncode
+            raise RuntimeError(f"the llama.cpp server for {alias} exited with {code}: {_tail(server.log)}")
         try:
             with urllib.request.urlopen(f"{server.base_url}/models", timeout=2) as response:
                 if response.status == 200:
@@ -130,7 +154,9 @@ def start_server(
             pass
         time.sleep(0.2)
     stop_server(process)
-    raise RuntimeError(f"the llama.cpp server for {alias} did not come up within {START_SECONDS:.0f} s: {_tail(log)}")
+    raise RuntimeError(
+        f"the llama.cpp server for {alias} did not come up within {START_SECONDS:.0f} s: {_tail(server.log)}"
+    )
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:

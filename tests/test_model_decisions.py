@@ -155,6 +155,45 @@ def test_a_pick_among_like_devices_in_several_rooms_is_asked_by_name() -> None:
     assert verdict.why == "contradicts"
 
 
+def test_a_level_asked_for_is_never_a_light_turned_off() -> None:
+    # the 0.5B model's habit: "down to twenty percent" or "tone it down a bit" proposed as off
+    for words in (
+        "bring the living room lamp down to about twenty percent",
+        "the living room lamp is too bright, tone it down a bit",
+        "make the living room lamp a little dimmer",
+    ):
+        _, verdict = grounding.settle(words, "turn_on_off", {"on": False, "name": "Living Room Lamp"}, HOME)
+        assert verdict.why == "level" and verdict.question.endswith("?") and "Living Room Lamp" in verdict.question
+    _, said = grounding.settle("desk lamp to 20%", "turn_on_off", {"on": False, "name": "Desk Lamp"}, HOME)
+    assert said.why == "level" and '"set the Desk Lamp to 20%"' in said.question  # the owner's own number
+    for words in (
+        "turn the desk lamp down to 0%",
+        "too bright in the study",
+        "dim the desk lamp, no, just turn it off",
+    ):
+        _, verdict = grounding.settle(words, "turn_on_off", {"on": False, "name": "Desk Lamp"}, HOME)
+        assert verdict.ok, words  # 0 % is off; "too bright" alone may be off; "off" said is off
+    _, up = grounding.settle(
+        "bring the desk lamp up to 80 percent", "turn_on_off", {"on": True, "name": "Desk Lamp"}, HOME
+    )
+    assert up.ok  # turning a light on on the way to a level is no contradiction
+
+
+def test_a_question_about_the_house_changes_nothing() -> None:
+    for words in ("is the desk lamp wasting power", "what's the desk lamp doing", "did I leave the desk lamp on?"):
+        _, verdict = grounding.settle(words, "turn_on_off", {"on": False, "name": "Desk Lamp"}, HOME)
+        assert verdict.why == "question" and '"turn off the Desk Lamp"' in verdict.question, words
+    # requests phrased as questions, and a question followed by a command, still act
+    for words in (
+        "can you turn off the desk lamp",
+        "do you mind switching the desk lamp off",
+        "is it too dark in here? turn on the desk lamp",
+        "when you get a sec, the desk lamp",
+    ):
+        _, verdict = grounding.settle(words, "turn_on_off", {"on": True, "name": "Desk Lamp"}, HOME)
+        assert verdict.why != "question", words
+
+
 def test_an_unusable_proposal_asks_for_the_devices_the_words_support() -> None:
     verdict = grounding.ask("it's freezing in here", "set_value", {}, HOME)
     assert verdict.question.endswith("?") and "Thermostat" in verdict.question and "Spa Heater" in verdict.question

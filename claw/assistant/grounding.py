@@ -56,6 +56,20 @@ NEEDS: tuple[tuple[re.Pattern[str], Mapping[str, bool], str], ...] = (
         "quiet",
     ),
 )
+# A level asked for ("down to twenty percent", "tone it down a bit", "dimmer"): a light's "off" is not what was meant.
+_LEVEL = re.compile(
+    r"\d\s*(%|percent)|\b(percent|dim|dimmer|darker|halfway|half way|a (little |tiny )?bit|slightly|tone (it )?down"
+    r"|(down|up) to)\b",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"(\d{1,3})\s*(%|percent)", re.IGNORECASE)
+# Words that ask about the house rather than tell it ("is the desk lamp wasting power"): they change nothing.
+# Requests phrased as questions ("can you …", "could you …", "do you mind …", "why don't you …") still act.
+_ASKING = re.compile(
+    r"^\s*(¿\s*)?(is|are|was|were|does|did|has|have|isn'?t|aren'?t|doesn'?t|didn'?t|hasn'?t|what|which|who|when|where"
+    r"|está|están|hay|ist|sind|läuft|gibt es|est-ce qu|y a-t-il)\b(?!\s+(you|u)\b)",
+    re.IGNORECASE,
+)
 _SAID_OFF = re.compile(r"\b(turn|switch|shut|power)(\s+\w+){0,4}\s+off\b|\boff\b|\bclose\b|\bshut\b", re.I)
 _SAID_ON = re.compile(r"\b(turn|switch|power)(\s+\w+){0,4}\s+on\b|\bopen\b", re.I)
 
@@ -65,7 +79,7 @@ class Verdict:
     """`question` empty: the proposal may go on (to the resolver, Guard and authority checks); else ask this."""
 
     question: str = ""
-    why: str = ""  # "ungrounded" or "contradicts": for the logs and the figures
+    why: str = ""  # "ungrounded", "contradicts", "level" or "question": for the logs and the figures
 
     @property
     def ok(self) -> bool:
@@ -91,6 +105,11 @@ def check(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary)
             f"I'd rather ask than guess: did you mean {shown}? Say it with the name (for example "
             f'"{_command(tool, arguments, proposed)}") and I will.',
             "ungrounded",
+        )
+    if _ASKING.search(words) and not _SAID_OFF.search(words) and not _SAID_ON.search(words):
+        return Verdict(  # a question answered with an action is the worst kind of guess
+            f'You asked a question, so I changed nothing. Did you mean "{_command(tool, arguments, proposed)}"?',
+            "question",
         )
     power = arguments.get("on") if tool == "turn_on_off" else None
     if isinstance(power, bool):
@@ -309,6 +328,19 @@ def targets(arguments: Mapping[str, Any], home: Vocabulary) -> list[Entity]:
 def _contradiction(
     words: str, power: bool, proposed: Sequence[Entity], tool: str, arguments: Mapping[str, Any]
 ) -> Verdict:
+    lights = [e for e in proposed if e.kind == "light"]
+    said = _PERCENT.search(words)
+    zero = said is not None and not int(said[1])  # "down to 0 %" is off
+    if not power and lights and _LEVEL.search(words) and not _SAID_OFF.search(words) and not zero:
+        first = lights[0].name
+        if said:
+            wanted = _setting(first, "brightness", int(said.group(1)))
+            return Verdict(f'You asked for a level, not off, so I did nothing yet. Did you mean "{wanted}"?', "level")
+        return Verdict(
+            f"You asked for a level, not off, so I did nothing yet. How bright should {_names(lights)} be "
+            f'(for example "{_setting(first, "brightness", 30)}")?',
+            "level",
+        )
     for pattern, wants, need in NEEDS:
         if not pattern.search(words):
             continue

@@ -324,6 +324,8 @@ class Brain:
                 offered = schemas if mode == "tools" else []
                 answer = await self._chat(messages, run, tools=offered, images=images)
                 calls = answer.tool_calls or tuple(tool_calls_in_text(answer.content, names))
+                parsed = [(c.name, dict(c.arguments)) for c in answer.tool_calls]  # as the server parsed them
+                log.debug("%s decision: %s %s", mode, parsed, answer.content[:400])  # what the model proposed, raw
                 return answer, calls, mode
             except ModelError as exc:
                 refused = mode == "structured" and bool(_FORMAT_REFUSED.search(str(exc)))
