@@ -63,7 +63,7 @@ async def start_house(
     ids = {d.device_id for d in home_sim.devices.values()}
     if home_sim.sonos:
         ids |= {s.uid for s in home_sim.sonos.speakers}
-    await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 15, "discovery")
+    await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 30, "discovery")
     await asyncio.gather(*(home.refresh(d) for d in home.registry.devices()))
 
     def answering() -> bool:  # after a restart the stored devices are known at once, at their old addresses
@@ -161,7 +161,7 @@ async def home_only(tmp_path: Path, make_config: Callable[..., Config]) -> Async
     await home.start()
     try:
         ids = {d.device_id for d in sim.devices.values()}
-        await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 15, "discovery")
+        await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 30, "discovery")
         yield HomeOnly(home, sim, store, told)
     finally:
         await supervisor.stop(timeout=2.0)

@@ -326,3 +326,46 @@ async def test_an_action_on_nothing_the_words_name_gets_a_reply_instead(house: t
     api.on("tonight's menu", _says(action="run_routine", routine="Good Night"))
     assert await h.say("what's on tonight's menu") == "Try a comedy tonight."  # no routine in the words
     assert {name: dict(d.state) for name, d in h.sim.devices.items()} == before
+
+
+@pytest_asyncio.fixture
+async def tools_house(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> AsyncIterator[tuple[House, ScriptedOpenAI]]:
+    api = ScriptedOpenAI()
+    await api.start()
+    h = await _approved_house(
+        tmp_path, make_config, llm={"api": "openai", "base_url": api.base_url, "decisions": "tools"}
+    )
+    try:
+        yield h, api
+    finally:
+        await h.app.stop()
+        await h.sim.stop()
+        await api.stop()
+
+
+def _writes(name: str, **arguments: Any) -> Callable[[ChatRequest], Reply]:
+    return lambda req: Reply.text(json.dumps({"name": name, "arguments": arguments}))
+
+
+async def test_a_call_to_a_tool_that_does_not_exist_never_runs_and_is_asked_or_answered(
+    tools_house: tuple[House, ScriptedOpenAI],
+) -> None:
+    # what Qwen2.5-Coder 0.5B writes with native tools: a name made from the request, arguments of the right shape
+    h, api = tools_house
+    before = {name: dict(d.state) for name, d in h.sim.devices.items()}
+    api.on("cooling", _writes("switch_the_thermostat_over_to_cooling", mode="cool"))
+    reply = await h.say("switch the thermostat over to cooling")
+    assert 'did you mean "set the Thermostat mode to cool"?' in reply  # the owner's word and the call agree
+    api.on("shades a bit", _writes("close_shades", position=100))  # 100: not the owner's number
+    reply = await h.say("close the shades a bit")
+    assert reply.endswith("?") and "Living Room Shades" in reply and "Bedroom Shades" in reply
+    assert "100" not in reply
+    api.on("spa warm", _writes("is_spa_warm", current_temp=18.0, on=False))
+    reply = await h.say("is the spa warm yet")  # a question: answered from the house, nothing offered or done
+    assert "Spa Heater" in reply and "?" not in reply and "{" not in reply
+    assert {name: dict(d.state) for name, d in h.sim.devices.items()} == before
+    api.on("long day", _writes("relax_mode"))
+    reply = await h.say("I had a long day at work")  # names no device: no question about devices
+    assert reply == honesty.EMPTY

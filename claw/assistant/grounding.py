@@ -106,7 +106,7 @@ def check(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary)
             f'"{_command(tool, arguments, proposed)}") and I will.',
             "ungrounded",
         )
-    if _ASKING.search(words) and not _SAID_OFF.search(words) and not _SAID_ON.search(words):
+    if asking(words):
         return Verdict(  # a question answered with an action is the worst kind of guess
             f'You asked a question, so I changed nothing. Did you mean "{_command(tool, arguments, proposed)}"?',
             "question",
@@ -169,6 +169,35 @@ def ask(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary) -
     if candidates:
         return Verdict(_which(tool, arguments, candidates), "unusable")
     return Verdict("I'm not sure which device you mean: could you say it with its name?", "unnamed")
+
+
+def asking(words: str) -> bool:
+    """Words that ask about the house and tell it nothing to do ("is the spa warm yet")."""
+    return bool(_ASKING.search(words)) and not _SAID_OFF.search(words) and not _SAID_ON.search(words)
+
+
+def written(words: str, arguments: Mapping[str, Any], home: Vocabulary) -> Verdict:
+    """The question for a call the model wrote to a tool that does not exist ("close_shades", "alarm_away"):
+    never run; what its arguments and the owner's words agree on is offered as a command, else which device
+    and what to do with it is asked (why "unnamed" when the words name no device)."""
+    said = f" {norm(words)} "
+    power = arguments.get("on")
+    if isinstance(power, bool) and (_SAID_ON if power else _SAID_OFF).search(words):
+        return ask(words, "turn_on_off", {"on": power}, home)
+    settings = {f for e in home.entities for f in e.features} - {"on"}
+    for key, value in arguments.items():
+        if key in settings and _echoed(value, said):  # a value the owner said, not one copied from the state
+            return ask(words, "set_value", {"setting": key, "value": value}, home)
+    return ask(words, "device_action", {}, home)
+
+
+def _echoed(value: Any, said: str) -> bool:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    if isinstance(value, int | float):
+        return f" {value:g} " in said
+    text = norm(value)
+    return len(text) >= 3 and re.search(rf" {re.escape(text)}", said) is not None  # "cool" in "cooling"
 
 
 @dataclass(frozen=True, slots=True)

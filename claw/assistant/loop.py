@@ -13,10 +13,10 @@ from typing import Any
 
 from claw.assistant import announced, decisions, grounding
 from claw.assistant.home_words import vocabulary
-from claw.assistant.honesty import Reading, honest, results_of
+from claw.assistant.honesty import Reading, honest, looks_like_call, results_of
 from claw.assistant.llm import Answer, Mode, Model, ToolCall
 from claw.assistant.memory import Memory
-from claw.assistant.repair import tool_calls_in_text
+from claw.assistant.repair import tool_calls_in_text, written_arguments
 from claw.assistant.speech.states import say_states
 from claw.assistant.toolbox import CURRENT_REQUEST, UNTRUSTED_NOTE, Tools
 from claw.assistant.understanding import Vocabulary
@@ -231,6 +231,8 @@ class Brain:
                     # message empty): ask once more for words alone, rather than answer nothing.
                     log.info("model chose neither a tool nor words; asking once more without tools")
                     return await self._chat(messages, run, images=pictures), called
+                if not calls and mode != "structured" and run.words and run.home and looks_like_call(answer.content):
+                    return self._written(answer, run, request), called  # a call to a tool that does not exist
                 if not calls or not schemas:
                     return answer, called
                 said = {_said(c) for c in calls}
@@ -365,6 +367,19 @@ class Brain:
         if mode == "text":
             return f"{GUIDANCE}\n\n{_text_tools(schemas)}"
         return GUIDANCE
+
+    def _written(self, answer: Answer, run: _Run, request: Request) -> Answer:
+        """A call the model wrote to a tool that does not exist ("is_spa_warm", "close_shades") never runs: a
+        question about the house is answered from the devices it names; otherwise, where the words name
+        devices, the same question as for an unusable structured decision is asked."""
+        assert run.words is not None and run.home is not None
+        if grounding.asking(run.words) and (spoken := self._states(run, [], request)):
+            return Answer(spoken, prompt_tokens=0)
+        verdict = grounding.written(run.words, written_arguments(answer.content), run.home)
+        log.info("model wrote a call to no tool; %s", verdict.why)
+        if verdict.why == "unusable":
+            run.question = verdict.question
+        return answer
 
     def _copied(self, call: ToolCall, run: _Run) -> grounding.Verdict:
         """A setting proposed at the value the device already has, a number the owner did not say: the model

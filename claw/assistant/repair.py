@@ -104,6 +104,22 @@ def tool_calls_in_text(content: str, known: Iterable[str]) -> list[ToolCall]:
     return calls
 
 
+def written_arguments(content: str) -> dict[str, Any]:
+    """The arguments of the first call written as text, whatever tool it names (`{}` when there is none)."""
+    stripped = content.strip()
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start < 0 or end <= start:
+        return {}
+    try:
+        parsed = json.loads(stripped[start : end + 1])
+    except ValueError:
+        return {}
+    item = parsed.get("function", parsed) if isinstance(parsed, dict) else None
+    if not isinstance(item, dict):
+        return {}
+    return _as_dict(item.get("arguments", item.get("parameters", {})))
+
+
 # Tool names small models invent, and the real call each one means (the arguments are merged in).
 INVENTED: dict[str, tuple[str, dict[str, Any]]] = {
     **{n: ("turn_on_off", {"on": False}) for n in ("turn_off", "switch_off", "turnoff", "off", "close", "shut")},
