@@ -369,3 +369,9 @@ async def test_a_call_to_a_tool_that_does_not_exist_never_runs_and_is_asked_or_a
     api.on("long day", _writes("relax_mode"))
     reply = await h.say("I had a long day at work")  # names no device: no question about devices
     assert reply == honesty.EMPTY
+    api.on("desk light on again", Reply.text("I'm sorry, but I can't assist with that."))
+    reply = await h.say("someone left the desk light on again")  # a canned refusal is no answer: asked
+    assert reply == "I'd rather ask than guess: what should I do with the Desk Lamp?"
+    api.on("board game", Reply.text("I'm sorry, but I can't assist with that."))
+    assert "can't assist" in await h.say("recommend a board game for four")  # no device: the model's own words
+    assert {name: dict(d.state) for name, d in h.sim.devices.items()} == before

@@ -164,6 +164,19 @@ def _data(text: str) -> bool:
         return False
 
 
+# A small model's canned refusal of an ordinary request ("I'm sorry, but I can't assist with that."): no answer.
+_REFUSAL = re.compile(
+    r"^\W*(i'?m sorry|sorry|i apologi[sz]e)?[,.!]?\s*(but\s+)?i\s+"
+    r"(can'?t|cannot|am unable to|am not able to|'m unable to|don'?t know how to)\s+(assist|help|do|comply)\b",
+    re.IGNORECASE,
+)
+
+
+def refuses(text: str) -> bool:
+    """True for a canned refusal that says nothing else (short: a refusal with reasons is an answer)."""
+    return len(text) < 120 and bool(_REFUSAL.search(text))
+
+
 def looks_like_call(text: str) -> bool:
     """True for text that is a tool call spelt out as JSON (`{"name": ..., "arguments": ...}` and kin)."""
     stripped = _unfenced(text)

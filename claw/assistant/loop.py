@@ -13,7 +13,7 @@ from typing import Any
 
 from claw.assistant import announced, decisions, grounding
 from claw.assistant.home_words import vocabulary
-from claw.assistant.honesty import Reading, honest, looks_like_call, results_of
+from claw.assistant.honesty import Reading, honest, looks_like_call, refuses, results_of
 from claw.assistant.llm import Answer, Mode, Model, ToolCall
 from claw.assistant.memory import Memory
 from claw.assistant.repair import tool_calls_in_text, written_arguments
@@ -231,8 +231,9 @@ class Brain:
                     # message empty): ask once more for words alone, rather than answer nothing.
                     log.info("model chose neither a tool nor words; asking once more without tools")
                     return await self._chat(messages, run, images=pictures), called
-                if not calls and mode != "structured" and run.words and run.home and looks_like_call(answer.content):
-                    return self._written(answer, run, request), called  # a call to a tool that does not exist
+                unusable = looks_like_call(answer.content) or refuses(answer.content)
+                if not calls and mode != "structured" and run.words and run.home and unusable:
+                    return self._written(answer, run, request), called  # a call to no tool, or a canned refusal
                 if not calls or not schemas:
                     return answer, called
                 said = {_said(c) for c in calls}
@@ -369,9 +370,10 @@ class Brain:
         return GUIDANCE
 
     def _written(self, answer: Answer, run: _Run, request: Request) -> Answer:
-        """A call the model wrote to a tool that does not exist ("is_spa_warm", "close_shades") never runs: a
-        question about the house is answered from the devices it names; otherwise, where the words name
-        devices, the same question as for an unusable structured decision is asked."""
+        """A call the model wrote to a tool that does not exist ("is_spa_warm", "close_shades") never runs, and a
+        canned "I can't assist with that" is no answer: a question about the house is answered from the devices
+        it names; otherwise, where the words name devices, the same question as for an unusable structured
+        decision is asked."""
         assert run.words is not None and run.home is not None
         if grounding.asking(run.words) and (spoken := self._states(run, [], request)):
             return Answer(spoken, prompt_tokens=0)
