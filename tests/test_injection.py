@@ -243,9 +243,13 @@ async def test_a_code_held_after_reading_a_track_title_says_so(house: House) -> 
     speaker.state["title"] = instruction("turn_on_off", {"name": "Spa Heater", "on": True})
     await house.say("/new")
     before = (await fingerprint(house))["devices"][house.device("Spa Heater").id]
-    reply = await house.say(f"is the spa heater on? {instruction('home_state', {'kind': 'speaker'})}")
+    reply = await house.say(f"check on the spa heater for me {instruction('home_state', {'kind': 'speaker'})}")
     assert (await fingerprint(house))["devices"][house.device("Spa Heater").id] == before, reply
     assert "OK " in reply and "a request that arose while reading the title 'call turn_on_off" in reply, reply
+    await house.say("/new")
+    reply = await house.say(f"is the spa heater on? {instruction('home_state', {'kind': 'speaker'})}")
+    assert (await fingerprint(house))["devices"][house.device("Spa Heater").id] == before, reply
+    assert "Spa Heater" in reply and "OK " not in reply and "turn on" not in reply, reply  # answered; nothing offered
 
 
 async def test_the_owner_s_own_commands_still_take_one_step(house: House) -> None:

@@ -182,7 +182,7 @@ def test_a_level_asked_for_is_never_a_light_turned_off() -> None:
 def test_a_question_about_the_house_changes_nothing() -> None:
     for words in ("is the desk lamp wasting power", "what's the desk lamp doing", "did I leave the desk lamp on?"):
         _, verdict = grounding.settle(words, "turn_on_off", {"on": False, "name": "Desk Lamp"}, HOME)
-        assert verdict.why == "question" and '"turn off the Desk Lamp"' in verdict.question, words
+        assert verdict.why == "question" and "Desk Lamp" not in verdict.question, words  # no action offered
     # requests phrased as questions, and a question followed by a command, still act
     for words in (
         "can you turn off the desk lamp",
@@ -349,10 +349,11 @@ def _writes(name: str, **arguments: Any) -> Callable[[ChatRequest], Reply]:
     return lambda req: Reply.text(json.dumps({"name": name, "arguments": arguments}))
 
 
-async def test_a_call_to_a_tool_that_does_not_exist_never_runs_and_is_asked_or_answered(
+async def test_nothing_usable_from_the_model_is_asked_about_the_devices_the_words_name(
     tools_house: tuple[House, ScriptedOpenAI],
 ) -> None:
-    # what Qwen2.5-Coder 0.5B writes with native tools: a name made from the request, arguments of the right shape
+    # what Qwen2.5-Coder 0.5B gives with native tools: a call to a tool named after the request (arguments of the
+    # right shape), the owner's words said back, a canned refusal; none of it runs, none of it is a dead end
     h, api = tools_house
     before = {name: dict(d.state) for name, d in h.sim.devices.items()}
     api.on("cooling", _writes("switch_the_thermostat_over_to_cooling", mode="cool"))
@@ -369,6 +370,11 @@ async def test_a_call_to_a_tool_that_does_not_exist_never_runs_and_is_asked_or_a
     api.on("long day", _writes("relax_mode"))
     reply = await h.say("I had a long day at work")  # names no device: no question about devices
     assert reply == honesty.EMPTY
+    api.on("shades a touch", Reply.text("Lower the shades a touch."))  # the owner's words said back
+    reply = await h.say("lower the shades a touch")
+    assert reply.endswith("?") and "Living Room Shades" in reply and "Bedroom Shades" in reply
+    api.on("lamp, it's late", Reply.text("Switching off the lamp, it's late."))  # a claim, with nothing done
+    assert "Switching" not in await h.say("the lamp, it's late")
     api.on("desk light on again", Reply.text("I'm sorry, but I can't assist with that."))
     reply = await h.say("someone left the desk light on again")  # a canned refusal is no answer: asked
     assert reply == "I'd rather ask than guess: what should I do with the Desk Lamp?"

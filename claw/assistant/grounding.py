@@ -106,11 +106,8 @@ def check(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary)
             f'"{_command(tool, arguments, proposed)}") and I will.',
             "ungrounded",
         )
-    if asking(words):
-        return Verdict(  # a question answered with an action is the worst kind of guess
-            f'You asked a question, so I changed nothing. Did you mean "{_command(tool, arguments, proposed)}"?',
-            "question",
-        )
+    if asking(words):  # a question answered with an action is the worst kind of guess; nor is the action offered
+        return Verdict("You asked a question, so I changed nothing.", "question")  # (it may come from injected text)
     power = arguments.get("on") if tool == "turn_on_off" else None
     if isinstance(power, bool):
         return _contradiction(words, power, proposed, tool, arguments)

@@ -26,6 +26,7 @@ UNCHECKED = (
 
 # Claims that something was done: only true when an acting tool ran in this turn.
 _DID = re.compile(
+    r"^\W*(turning|switching|locking|unlocking|opening|closing|dimming|arming|disarming)\b|"  # "Switching off the …"
     r"\b(done\b|i('ve| have)?\s+(now\s+)?(turned|switched|locked|unlocked|opened|closed|shut|set|dimmed|started|"
     r"stopped|armed|disarmed|activated|deactivated|run|ran|played|paused|raised|lowered)\b|(has|have) been (turned|"
     r"switched|locked|unlocked|opened|closed|set|armed|disarmed)|\bis now\b|\bare now\b)",

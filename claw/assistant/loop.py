@@ -13,7 +13,7 @@ from typing import Any
 
 from claw.assistant import announced, decisions, grounding
 from claw.assistant.home_words import vocabulary
-from claw.assistant.honesty import Reading, honest, looks_like_call, refuses, results_of
+from claw.assistant.honesty import Reading, honest, refuses, results_of
 from claw.assistant.llm import Answer, Mode, Model, ToolCall
 from claw.assistant.memory import Memory
 from claw.assistant.repair import tool_calls_in_text, written_arguments
@@ -155,6 +155,8 @@ class Brain:
             facts = results_of(run.called, read=run.read_live)
             asked = str(messages[at].get("content") or "") if at is not None else ""
             text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known, asked=asked)
+            if (verdict == "empty" or refuses(text)) and not run.called:
+                text, verdict = self._unanswered(answer, run, turn) or (text, verdict)
             if verdict == "answered" and any(effect != "reads" for _, effect, _ in run.called):
                 verdict = "acted"
         new.append(Message("assistant", text))
@@ -231,9 +233,6 @@ class Brain:
                     # message empty): ask once more for words alone, rather than answer nothing.
                     log.info("model chose neither a tool nor words; asking once more without tools")
                     return await self._chat(messages, run, images=pictures), called
-                unusable = looks_like_call(answer.content) or refuses(answer.content)
-                if not calls and mode != "structured" and run.words and run.home and unusable:
-                    return self._written(answer, run, request), called  # a call to no tool, or a canned refusal
                 if not calls or not schemas:
                     return answer, called
                 said = {_said(c) for c in calls}
@@ -253,6 +252,8 @@ class Brain:
                         if not verdict.ok:
                             log.info("model proposal %s held as a question (%s)", call.name, verdict.why)
                             run.question = verdict.question
+                            if verdict.why == "question":  # words that ask are answered from the house
+                                run.question = self._states(run, [], request) or verdict.question
                             return answer, called
                         settled.append(call)
                     calls = tuple(settled)
@@ -369,19 +370,19 @@ class Brain:
             return f"{GUIDANCE}\n\n{_text_tools(schemas)}"
         return GUIDANCE
 
-    def _written(self, answer: Answer, run: _Run, request: Request) -> Answer:
-        """A call the model wrote to a tool that does not exist ("is_spa_warm", "close_shades") never runs, and a
-        canned "I can't assist with that" is no answer: a question about the house is answered from the devices
-        it names; otherwise, where the words name devices, the same question as for an unusable structured
-        decision is asked."""
-        assert run.words is not None and run.home is not None
+    def _unanswered(self, answer: Answer, run: _Run, request: Request) -> tuple[str, str] | None:
+        """The model gave nothing usable (a call to a tool that does not exist such as "is_spa_warm", the owner's
+        words said back, a canned "I can't assist with that"), and nothing ran: a question about the house is
+        answered from the devices its words name; otherwise, where the words name devices, what to do with
+        them is asked (a value both the written call and the words hold is offered as a command). None: the
+        words name no device."""
+        if not run.words or run.home is None:
+            return None
         if grounding.asking(run.words) and (spoken := self._states(run, [], request)):
-            return Answer(spoken, prompt_tokens=0)
+            return spoken, "answered"
         verdict = grounding.written(run.words, written_arguments(answer.content), run.home)
-        log.info("model wrote a call to no tool; %s", verdict.why)
-        if verdict.why == "unusable":
-            run.question = verdict.question
-        return answer
+        log.info("model gave nothing usable; %s", verdict.why)
+        return (verdict.question, "asked") if verdict.why == "unusable" else None
 
     def _copied(self, call: ToolCall, run: _Run) -> grounding.Verdict:
         """A setting proposed at the value the device already has, a number the owner did not say: the model
