@@ -180,7 +180,8 @@ def test_a_level_asked_for_is_never_a_light_turned_off() -> None:
 
 
 def test_a_question_about_the_house_changes_nothing() -> None:
-    for words in ("is the desk lamp wasting power", "what's the desk lamp doing", "did I leave the desk lamp on?"):
+    asked = ("is the desk lamp wasting power", "what's the desk lamp doing", "how's the study looking, lights wise")
+    for words in (*asked, "did I leave the desk lamp on?"):
         _, verdict = grounding.settle(words, "turn_on_off", {"on": False, "name": "Desk Lamp"}, HOME)
         assert verdict.why == "question" and "Desk Lamp" not in verdict.question, words  # no action offered
     # requests phrased as questions, and a question followed by a command, still act

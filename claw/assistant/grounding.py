@@ -67,6 +67,7 @@ _PERCENT = re.compile(r"(\d{1,3})\s*(%|percent)", re.IGNORECASE)
 # Requests phrased as questions ("can you …", "could you …", "do you mind …", "why don't you …") still act.
 _ASKING = re.compile(
     r"^\s*(¿\s*)?(is|are|was|were|does|did|has|have|isn'?t|aren'?t|doesn'?t|didn'?t|hasn'?t|what|which|who|when|where"
+    r"|how'?s|how is|how are|how does"
     r"|está|están|hay|ist|sind|läuft|gibt es|est-ce qu|y a-t-il)\b(?!\s+(you|u)\b)",
     re.IGNORECASE,
 )
