@@ -55,6 +55,7 @@ from claw.core.store import Store
 from claw.core.store.db import make_state_dir
 from claw.core.supervisor import Supervisor
 from claw.core.systemd import feed_watchdog, notify, watchdog_interval
+from claw.core.tasks import quiet_cancellations
 from claw.core.units import temperature_unit
 from claw.home.hass.link import HomeAssistantLink, link_for
 from claw.home.house import Home
@@ -566,6 +567,7 @@ class Daemon:
     async def run(self) -> None:
         """Start, wait for SIGTERM/SIGINT, stop."""
         loop = asyncio.get_running_loop()
+        quiet_cancellations(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)

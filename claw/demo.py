@@ -21,6 +21,7 @@ from claw.assistant.model_probe import context_size
 from claw.core.config import Config, LLMConfig, MemoryConfig
 from claw.core.errors import ConfigError, ModelUnavailable, StateError
 from claw.core.store.db import make_state_dir
+from claw.core.tasks import quiet_cancellations
 from claw.daemon import Daemon, build, parse_config
 from claw_sim.home import HASS_TOKEN_ENV, SimHome
 
@@ -74,6 +75,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     )
     stop = asyncio.Event()  # Ctrl-C at any moment, start-up included, stops what was started so far
     loop = asyncio.get_running_loop()
+    quiet_cancellations(loop)  # an MQTT connect cut short by Ctrl-C is no traceback
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: its terminal was closed
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)

@@ -7,6 +7,7 @@ filler, a speaker called like its room taken for the room, an action without its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -226,12 +227,15 @@ def test_pointing_words_keep_the_models_target_made_consistent() -> None:
 # --- through the brain, with a scripted server and the simulated house ------------------------------------
 
 
-@pytest_asyncio.fixture
-async def house(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIterator[tuple[House, ScriptedOpenAI]]:
+@contextlib.asynccontextmanager
+async def _scripted_house(
+    tmp_path: Path, make_config: Callable[..., Config], decisions: str
+) -> AsyncIterator[tuple[House, ScriptedOpenAI]]:
+    """The demo house, every sensitive device approved, its model a scripted OpenAI server."""
     api = ScriptedOpenAI()
     await api.start()
     h = await _approved_house(
-        tmp_path, make_config, llm={"api": "openai", "base_url": api.base_url, "decisions": "structured"}
+        tmp_path, make_config, llm={"api": "openai", "base_url": api.base_url, "decisions": decisions}
     )
     try:
         yield h, api
@@ -239,6 +243,12 @@ async def house(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIter
         await h.app.stop()
         await h.sim.stop()
         await api.stop()
+
+
+@pytest_asyncio.fixture
+async def house(tmp_path: Path, make_config: Callable[..., Config]) -> AsyncIterator[tuple[House, ScriptedOpenAI]]:
+    async with _scripted_house(tmp_path, make_config, "structured") as scripted:
+        yield scripted
 
 
 def _says(**decision: Any) -> Callable[[ChatRequest], Reply]:
@@ -333,17 +343,8 @@ async def test_an_action_on_nothing_the_words_name_gets_a_reply_instead(house: t
 async def tools_house(
     tmp_path: Path, make_config: Callable[..., Config]
 ) -> AsyncIterator[tuple[House, ScriptedOpenAI]]:
-    api = ScriptedOpenAI()
-    await api.start()
-    h = await _approved_house(
-        tmp_path, make_config, llm={"api": "openai", "base_url": api.base_url, "decisions": "tools"}
-    )
-    try:
-        yield h, api
-    finally:
-        await h.app.stop()
-        await h.sim.stop()
-        await api.stop()
+    async with _scripted_house(tmp_path, make_config, "tools") as scripted:
+        yield scripted
 
 
 def _writes(name: str, **arguments: Any) -> Callable[[ChatRequest], Reply]:

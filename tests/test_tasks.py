@@ -48,3 +48,19 @@ async def test_a_task_finishing_its_own_grace_is_not_cut_short() -> None:
     await asyncio.sleep(0)
     await owned.stop()
     assert finished == ["recorded"]
+
+
+async def test_a_cancelled_error_from_a_library_callback_is_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    loop = asyncio.get_running_loop()
+    before = loop.get_exception_handler()
+    tasks.quiet_cancellations(loop)
+    try:
+        cancelled: asyncio.Future[None] = loop.create_future()
+        cancelled.cancel()
+        loop.call_soon(cancelled.exception)  # what aiomqtt's disconnect callback does after a cancelled connect
+        loop.call_soon(int, "not a number")  # any other error in a callback is still an error
+        await asyncio.sleep(0.05)
+    finally:
+        loop.set_exception_handler(before)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "ValueError" in (errors[0].exc_text or str(errors[0].exc_info))

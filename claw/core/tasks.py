@@ -47,3 +47,17 @@ class OwnedTasks:
             for task in pending:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=RECANCEL_AFTER)  # failures are logged by _done
+
+
+def quiet_cancellations(loop: asyncio.AbstractEventLoop) -> None:
+    """A CancelledError escaping a library's callback is logged at debug level, not as a traceback: aiomqtt
+    (2.x) reads `exception()` of its connect future in paho's disconnect callback, which raises once a stop
+    cancelled that connect; nothing is lost and nothing can be done about it. Every other error is as before."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            log.debug("a callback raised CancelledError while stopping: %s", context.get("message"))
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
