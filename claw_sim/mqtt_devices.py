@@ -23,6 +23,10 @@ from claw.core.tasks import OwnedTasks
 from claw_sim.devices.base import stable_mac
 
 log = logging.getLogger(__name__)
+# aiomqtt's own logger for the simulated devices: it logs an answer that comes after a stop cancelled its request
+# ("Unexpected message ID") as an error with a traceback; a simulated device has no one to tell.
+CLIENT_LOG = logging.getLogger("claw_sim.mqtt_client")
+CLIENT_LOG.setLevel(logging.CRITICAL)
 PREFIX = "homeassistant"
 
 
@@ -61,6 +65,7 @@ class MqttPeer:
                     self.host,
                     self.port,
                     identifier=self.client_id,
+                    logger=CLIENT_LOG,
                     will=will,
                     keepalive=10,
                     timeout=5,
