@@ -64,7 +64,9 @@ def main(ip: str, seconds: float, report: Path) -> None:
                 senders.add(sender[0])
         except TimeoutError:
             pass
-        report.write_text(json.dumps({"sent": sent, "answered": answered, "from": sorted(senders)}))
+        partial = report.with_suffix(".partial")  # whole or not at all: the test kills this process at any moment
+        partial.write_text(json.dumps({"sent": sent, "answered": answered, "from": sorted(senders)}))
+        partial.replace(report)
         time.sleep(0.05)
 
 
