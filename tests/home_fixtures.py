@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, replace
@@ -35,11 +36,13 @@ class House:
         return (await self.app.local.ask(text)).text
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+async def wait_for(
+    predicate: Callable[[], bool], timeout: float = 10.0, what: str | Callable[[], str] = "condition"
+) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
         await asyncio.sleep(0.05)
 
 
@@ -57,20 +60,34 @@ async def start_house(
     config = replace(config, home=replace(config.home, subnets=(f"127.0.{subnet}.0/24",)))
     await home_sim.start()
     app = build(config, parts=parts, tuning=tuning or Tuning())
-    await app.start()
-    home = app.home
-    assert home is not None
-    ids = {d.device_id for d in home_sim.devices.values()}
+    try:
+        await app.start()
+        home = app.home
+        assert home is not None
+        await _discovered(home_sim, home)
+    except BaseException:  # a house that never came up is stopped here: nothing of it leaks into the next test
+        await app.stop()
+        await home_sim.stop()
+        raise
+    return House(app, home_sim, home)
+
+
+async def _discovered(home_sim: SimHome, home: Home) -> None:
+    ids = {d.device_id: d.name for d in home_sim.devices.values()}
     if home_sim.sonos:
-        ids |= {s.uid for s in home_sim.sonos.speakers}
-    await wait_for(lambda: ids <= {d.id for d in home.registry.devices(include_ignored=True)}, 30, "discovery")
+        ids |= {s.uid: s.name for s in home_sim.sonos.speakers}
+
+    def missing() -> list[str]:
+        known = {d.id for d in home.registry.devices(include_ignored=True)}
+        return sorted(name for id_, name in ids.items() if id_ not in known)
+
+    await wait_for(lambda: not missing(), 30, lambda: f"discovery: missing {missing()}; load {os.getloadavg()}")
     await asyncio.gather(*(home.refresh(d) for d in home.registry.devices()))
 
-    def answering() -> bool:  # after a restart the stored devices are known at once, at their old addresses
-        return all(d.available for d in home.registry.devices(include_ignored=True) if d.id in ids)
+    def silent() -> list[str]:  # after a restart the stored devices are known at once, at their old addresses
+        return [d.name for d in home.registry.devices(include_ignored=True) if d.id in ids and not d.available]
 
-    await wait_for(answering, 15, "every device answering")
-    return House(app, home_sim, home)
+    await wait_for(lambda: not silent(), 15, lambda: f"every device answering: silent {silent()}")
 
 
 def house_config(make_config: Callable[..., Config], sim_ssdp_port: int = 1900, **extra: Any) -> Config:
