@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from claw.assistant import honesty
-from claw.assistant.llm import Answer
+from claw.assistant.llm import Answer, ToolCall
 from claw.assistant.router import SUPERSEDED
 from claw.assistant.runaway import repeating_tail
 from claw.core.config import Config
@@ -294,6 +294,16 @@ async def test_model_mistakes_become_questions_and_text_calls_are_repaired_not_s
     assert reply == "The Bedroom Lamp is on."  # a state claim the prompt's live states back
     ollama.on("garage", Reply.text("I can see it: the Garage Door is open."))
     assert await home.say("how is the garage") == "The Garage Door is closed."  # rewritten from the facts
+
+
+@pytest.mark.parametrize("key", ["arguments", "parameters", "params", "args", "input"])
+def test_a_call_written_as_text_keeps_its_arguments_whatever_the_key(key: str) -> None:
+    from claw.assistant.repair import tool_calls_in_text, written_arguments
+
+    arguments = {"name": "Thermostat", "setting": "target_temp", "value": 21}
+    written = json.dumps({"function": {"name": "set_value", key: arguments}})
+    assert tool_calls_in_text(f"Sure: {written}", ["set_value"]) == [ToolCall("set_value", arguments)]
+    assert written_arguments(written.replace("set_value", "adjust_the_heat")) == arguments
 
 
 async def test_a_plain_command_is_answered_while_a_model_turn_thinks_and_a_stale_turn_is_superseded(

@@ -139,11 +139,14 @@ class Brain:
         messages = list(prompt.messages)
         at = next((i for i in range(len(messages) - 1, 0, -1) if messages[i].get("role") == "user"), None)
         run.words = str(messages[at].get("content") or "") if at is not None else None
+        asked = run.words or ""
         if at is not None and run.home is not None and run.words:
             live = self._live_states(run.words, run.home)
             if live:  # only the devices in question, after the stable prefix: the prompt cache keeps the rest
-                messages[at] = {**messages[at], "content": f"{run.words}\n\n{live}"}
+                asked = f"{run.words}\n\n{live}"
                 run.read_live = True
+        if at is not None:
+            messages[at] = {**messages[at], "content": f"{asked}\n\n{prompt.context}" if prompt.context else asked}
         new: list[Message] = []
         answer, called = await self._loop(messages, schemas, turn, images=images, record=new, run=run, mode=mode)
         earlier = [str(m.get("content") or "") for m in prompt.messages if m.get("role") == "assistant"]
@@ -153,7 +156,6 @@ class Brain:
         else:
             known = [Reading(d.name, d.kind, d.state) for d in self.devices() if d.available]
             facts = results_of(run.called, read=run.read_live)
-            asked = str(messages[at].get("content") or "") if at is not None else ""
             text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known, asked=asked)
             if (verdict == "empty" or refuses(text)) and not run.called:
                 text, verdict = self._unanswered(answer, run, turn) or (text, verdict)

@@ -111,13 +111,24 @@ def written_arguments(content: str) -> dict[str, Any]:
     if start < 0 or end <= start:
         return {}
     try:
-        parsed = json.loads(stripped[start : end + 1])
+        written = _written_call(json.loads(stripped[start : end + 1]))
     except ValueError:
         return {}
-    item = parsed.get("function", parsed) if isinstance(parsed, dict) else None
+    return written[1] if written is not None else {}
+
+
+# Where models put a written call's arguments: OpenAI's and Qwen's word first, then others seen in the field.
+_ARGUMENT_KEYS = ("arguments", "parameters", "params", "args", "input")
+
+
+def _written_call(item: Any) -> tuple[Any, dict[str, Any]] | None:
+    """A call's name (whatever it is) and arguments, from {"name", "arguments"} or {"function": {...}}."""
     if not isinstance(item, dict):
-        return {}
-    return _as_dict(item.get("arguments", item.get("parameters", {})))
+        return None
+    if isinstance(item.get("function"), dict):
+        item = item["function"]
+    key = next((k for k in _ARGUMENT_KEYS if k in item), None)
+    return item.get("name") or item.get("tool"), _as_dict(item[key]) if key else {}
 
 
 # Tool names small models invent, and the real call each one means (the arguments are merged in).
@@ -135,14 +146,10 @@ TARGET_WORDS = {
 
 
 def _as_call(item: Any, names: set[str]) -> ToolCall | None:
-    if not isinstance(item, dict):
+    written = _written_call(item)
+    if written is None or not isinstance(written[0], str):
         return None
-    if isinstance(item.get("function"), dict):
-        item = item["function"]
-    name = item.get("name") or item.get("tool")
-    if not isinstance(name, str):
-        return None
-    args = _as_dict(item.get("arguments", item.get("parameters", {})))
+    name, args = written
     if name in names:
         return ToolCall(name, args)
     meant = INVENTED.get(name.strip().lower().replace(" ", "_"))
