@@ -16,6 +16,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from claw.assistant import jobs_tools, skill_tools
+from claw.assistant.clock_chat import ClockChat
 from claw.assistant.embedder import embedder_for
 from claw.assistant.eyes_chat import EyesChat
 from claw.assistant.eyes_tools import add_eyes_tools
@@ -168,6 +169,7 @@ class Daemon:
         add_memory_tools(self.tools, self.store, self.recollection)
         # the actions each part answers without the model, by name: the grammar claims, these handlers act
         self.handlers: dict[str, IntentHandler] = dict(MemoryChat(self.store, self.recollection).handlers())
+        self.handlers.update(ClockChat().handlers())
         timeline = TimelineAnswers(self.timeline)
         self.handlers.update(why=timeline.why, who=timeline.who, while_away=timeline.while_away)
         self.snapshots: dict[str, Any] = {}

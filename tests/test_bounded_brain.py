@@ -272,6 +272,16 @@ async def test_model_mistakes_become_questions_and_text_calls_are_repaired_not_s
     reply = await home.say("it is way too dark in the study")
     assert "Did you mean" in reply and "turn on the Desk Lamp" in reply
     assert home.sim.device("Desk Lamp").state["on"] is True
+    # "kill the light" is off, whatever the model proposes
+    ollama.on("kill the light", Reply.call("turn_on_off", on=True, name="Kitchen Island"))
+    reply = await home.say("kindly kill the light over the kitchen island")
+    assert "You said off" in reply and "turn off the Kitchen Island" in reply, reply
+    assert home.sim.device("Kitchen Island").state["on"] is False
+    # a read, then nothing usable: the question is answered from the house, not "nothing usable"
+    ollama.on("pool pump", Reply.call("home_state", name="Pool Pump"), times=1)
+    ollama.on(lambda r: bool(r.tool_results), Reply.text('{"name": "actions", ["play", "pause"]]}'), times=1)
+    reply = await home.say("is the pool pump still going, do you reckon")
+    assert reply.startswith("The Pool Pump is "), reply
     # a target the words do not support: asked, not done
     ollama.on("heading out", Reply.call("turn_on_off", on=False, name="Living Room Lamp"))
     reply = await home.say("I'm heading out for a bit")
@@ -304,6 +314,9 @@ def test_a_call_written_as_text_keeps_its_arguments_whatever_the_key(key: str) -
     written = json.dumps({"function": {"name": "set_value", key: arguments}})
     assert tool_calls_in_text(f"Sure: {written}", ["set_value"]) == [ToolCall("set_value", arguments)]
     assert written_arguments(written.replace("set_value", "adjust_the_heat")) == arguments
+    stopped = written[:-2]  # the model stopped before its last two braces
+    assert tool_calls_in_text(stopped, ["set_value"]) == [ToolCall("set_value", arguments)]
+    assert tool_calls_in_text(written[:-3], ["set_value"]) == []  # cut inside the arguments: not a call
 
 
 async def test_a_plain_command_is_answered_while_a_model_turn_thinks_and_a_stale_turn_is_superseded(

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from claw.assistant.toolbox import Tool
 from claw.core.config import Config
 from claw.daemon import Daemon, build
-from tests.fakes.ollama_script import owner_words
 from tests.fakes.ollama_server import ChatRequest, Reply, ScriptedOllama
 
 
@@ -167,7 +166,7 @@ async def test_conversations_run_concurrently_but_each_stays_serial(claw: Daemon
     second = asyncio.create_task(claw.local.ask("slow two"))
     replies = await asyncio.gather(first, second)
     assert [r.text for r in replies] == ["slow done", "slow done"]
-    stored = [owner_words(b["messages"][-1]) for b in ollama.chat_requests]
+    stored = [b["messages"][-1]["content"] for b in ollama.chat_requests]
     assert stored == ["slow one", "slow two"]  # serial: the second waited for the first
 
 

@@ -363,3 +363,38 @@ async def test_an_impostor_cannot_take_over_the_locks_identity(house: House) -> 
         assert house.device("Front Door").state["locked"] is False  # the real door's state, not the impostor's
     finally:
         await impostor.stop()
+
+
+async def test_a_device_too_busy_to_answer_when_it_announced_itself_is_added_once_it_answers(
+    tmp_path: Path, make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    import random
+
+    from claw.daemon import build
+    from claw_sim.home import SimHome
+
+    subnet = random.randint(60, 200)
+    sim = SimHome(tmp_path / "sim", cameras=False, speakers=False, port=0, subnet=subnet)
+    config = house_config(make_config, home={"subnets": [f"127.0.{subnet}.0/24"], "ssdp_interval": 3600.0})
+    busy = sim.device("Pool Pump")
+    busy.dead = True  # hangs past the 1 s device timeout while its mDNS announcements go out
+    await sim.start()
+    app = build(config, parts={"home"})
+    await app.start()
+    try:
+        home = app.home
+        assert home is not None
+        others = {d.device_id for d in sim.devices.values() if d is not busy}
+        await wait_for(lambda: others <= {d.id for d in home.registry.devices(include_ignored=True)}, 30, "the rest")
+        await wait_for(
+            lambda: any("Pool Pump" in r.getMessage() and "trying again" in r.getMessage() for r in caplog.records),
+            10,
+            "the failure",
+        )
+        assert home.registry.get(busy.device_id) is None
+        busy.dead = False  # no new announcement: only discovery's own retry can find it now
+        await wait_for(lambda: home.registry.get(busy.device_id) is not None, 20, "the retry")
+        assert home.registry.get(busy.device_id).available  # type: ignore[union-attr]
+    finally:
+        await app.stop()
+        await sim.stop()

@@ -71,7 +71,11 @@ _ASKING = re.compile(
     r"|está|están|hay|ist|sind|läuft|gibt es|est-ce qu|y a-t-il)\b(?!\s+(you|u)\b)",
     re.IGNORECASE,
 )
-_SAID_OFF = re.compile(r"\b(turn|switch|shut|power)(\s+\w+){0,4}\s+off\b|\boff\b|\bclose\b|\bshut\b", re.I)
+_SAID_OFF = re.compile(
+    r"\b(turn|switch|shut|power)(\s+\w+){0,4}\s+off\b|\boff\b|\bclose\b|\bshut\b|\b(kill|douse|extinguish)\b"
+    r"|\blights?\s+out\b",
+    re.I,
+)
 _SAID_ON = re.compile(r"\b(turn|switch|power)(\s+\w+){0,4}\s+on\b|\bopen\b", re.I)
 
 

@@ -139,14 +139,11 @@ class Brain:
         messages = list(prompt.messages)
         at = next((i for i in range(len(messages) - 1, 0, -1) if messages[i].get("role") == "user"), None)
         run.words = str(messages[at].get("content") or "") if at is not None else None
-        asked = run.words or ""
         if at is not None and run.home is not None and run.words:
             live = self._live_states(run.words, run.home)
             if live:  # only the devices in question, after the stable prefix: the prompt cache keeps the rest
-                asked = f"{run.words}\n\n{live}"
+                messages[at] = {**messages[at], "content": f"{run.words}\n\n{live}"}
                 run.read_live = True
-        if at is not None:
-            messages[at] = {**messages[at], "content": f"{asked}\n\n{prompt.context}" if prompt.context else asked}
         new: list[Message] = []
         answer, called = await self._loop(messages, schemas, turn, images=images, record=new, run=run, mode=mode)
         earlier = [str(m.get("content") or "") for m in prompt.messages if m.get("role") == "assistant"]
@@ -156,8 +153,9 @@ class Brain:
         else:
             known = [Reading(d.name, d.kind, d.state) for d in self.devices() if d.available]
             facts = results_of(run.called, read=run.read_live)
+            asked = str(messages[at].get("content") or "") if at is not None else ""
             text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known, asked=asked)
-            if (verdict == "empty" or refuses(text)) and not run.called:
+            if (verdict == "empty" or refuses(text)) and all(effect == "reads" for _, effect, _ in run.called):
                 text, verdict = self._unanswered(answer, run, turn) or (text, verdict)
             if verdict == "answered" and any(effect != "reads" for _, effect, _ in run.called):
                 verdict = "acted"
@@ -374,7 +372,7 @@ class Brain:
 
     def _unanswered(self, answer: Answer, run: _Run, request: Request) -> tuple[str, str] | None:
         """The model gave nothing usable (a call to a tool that does not exist such as "is_spa_warm", the owner's
-        words said back, a canned "I can't assist with that"), and nothing ran: a question about the house is
+        words said back, a canned "I can't assist with that"), and nothing changed (reads may have run): a question about the house is
         answered from the devices its words name; otherwise, where the words name devices, what to do with
         them is asked (a value both the written call and the words hold is offered as a command). None: the
         words name no device."""

@@ -47,10 +47,16 @@ class Prompt:
     messages: list[dict[str, Any]]
     tokens: int
     dropped: int  # live turns that did not fit and wait for compaction
-    # What changes every turn (the facts this turn recalled, the time): it rides on the owner's words, after the
-    # stable prefix, because a chat template puts the tool list after the system prompt and a server's prompt
-    # cache keeps only the unchanged start.
-    context: str = ""
+
+
+def quarter_hour(now: float | None = None) -> str:
+    """The time to the quarter hour: a clock to the minute would change the prompt's prefix every minute, and
+    a server's prompt cache (which keeps the tool list a chat template puts after the system prompt) with it."""
+    at = time.localtime(now)
+    start = time.mktime((*at[:4], at.tm_min - at.tm_min % 15, 0, *at[6:]))
+    return f"{time.strftime('%A %Y-%m-%d', at)}, between {time.strftime('%H:%M', time.localtime(start))} and " + (
+        f"{time.strftime('%H:%M %Z', time.localtime(start + 900))}"
+    )
 
 
 def groups(messages: Sequence[Message]) -> list[list[Message]]:
@@ -87,8 +93,8 @@ class Memory:
         extra_system: str = "",
         answering: int = 0,
     ) -> Prompt:
-        """System prompt (soul, preferences, summary, home) plus as many recent turns as the budget allows, and
-        the turn's context; `answering`: the inbound message this turn answers (see `messages.live`)."""
+        """System prompt (soul, preferences, summary, home, the facts this turn retrieved) plus as many recent turns
+        as the budget allows; `answering`: the inbound message this turn answers (see `messages.live`)."""
         live = await self.store.run(log_db.live, conversation, answering)
         scopes = self.scopes(conversation)
         preferences = await self.store.run(facts_db.facts, scopes, 50, kind="preference")
@@ -98,9 +104,8 @@ class Memory:
             found = await self.recollection.search(query[-500:], scopes, self.config.recall_facts)
             relevant = [f.fact for f in found if f.fact.kind != "preference"]
         summary, _ = await self.store.run(facts_db.summary, conversation)
-        system = self._system(preferences, summary, overview, extra_system)
-        context = self._context(preferences, relevant)
-        used = tokens.count(system + context) + tokens.MESSAGE_OVERHEAD + tokens.tools_tokens(tool_schemas)
+        system = self._system(preferences, relevant, summary, overview, extra_system)
+        used = tokens.count(system) + tokens.MESSAGE_OVERHEAD + tokens.tools_tokens(tool_schemas)
         room = self.config.budget_tokens - used
         chosen: list[list[dict[str, Any]]] = []
         all_groups = groups(live)
@@ -117,33 +122,35 @@ class Memory:
         history = [m for group in reversed(chosen) for m in group]
         messages = [{"role": "system", "content": system}, *history]
         total = self.config.budget_tokens - room
-        return Prompt(messages, total, dropped=len(all_groups) - len(chosen), context=context)
+        return Prompt(messages, total, dropped=len(all_groups) - len(chosen))
 
-    def _system(self, preferences: Sequence[facts_db.Fact], summary: str, overview: str, extra: str) -> str:
-        """The parts that stay the same from turn to turn (soul, standing preferences, summary, home, guidance),
-        so a server's prompt cache holds them; what this turn recalled is the context's."""
+    def _system(
+        self,
+        preferences: Sequence[facts_db.Fact],
+        relevant: Sequence[facts_db.Fact],
+        summary: str,
+        overview: str,
+        extra: str,
+    ) -> str:
+        """Stable parts first (soul, standing preferences, summary, home), so a server's prompt cache holds
+        them across turns; then what this turn retrieved, and the time."""
         parts = [self.soul.text]
-        standing = _fact_lines(preferences, self._fact_budget)
+        fact_budget = int(self.config.budget_tokens * self.config.facts_share)
+        standing = _fact_lines(preferences, fact_budget)
         if standing:
             parts.append("## The owners' standing preferences\n" + "\n".join(standing))
         if summary:
             parts.append("## Earlier in this conversation\n" + summary)
         if overview:
             parts.append(overview)
-        if extra:
+        if extra:  # the turn's guidance (and decision schema notes) is the same every turn: before what changes
             parts.append(extra)
+        used = tokens.count("\n".join(standing))
+        lines = _fact_lines(relevant, max(fact_budget - used, 0))
+        if lines:
+            parts.append("## What you remember that may matter now (the recall tool finds more)\n" + "\n".join(lines))
+        parts.append(f"Now: {quarter_hour()}.")
         return "\n\n".join(parts)
-
-    @property
-    def _fact_budget(self) -> int:
-        return int(self.config.budget_tokens * self.config.facts_share)
-
-    def _context(self, preferences: Sequence[facts_db.Fact], relevant: Sequence[facts_db.Fact]) -> str:
-        """What this turn recalled (in the facts' share the standing preferences left) and the time."""
-        used = tokens.count("\n".join(_fact_lines(preferences, self._fact_budget)))
-        lines = _fact_lines(relevant, max(self._fact_budget - used, 0))
-        recalled = "(What you remember that may matter now; the recall tool finds more:\n" + "\n".join(lines) + ")\n"
-        return (recalled if lines else "") + f"(Now: {time.strftime('%A %Y-%m-%d %H:%M %Z')}.)"
 
     def needs_compaction(self, prompt: Prompt) -> bool:
         return prompt.dropped > 0 or prompt.tokens > self.config.budget_tokens * 0.9

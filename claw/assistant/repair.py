@@ -92,7 +92,7 @@ def tool_calls_in_text(content: str, known: Iterable[str]) -> list[ToolCall]:
     calls: list[ToolCall] = []
     for chunk in candidates:
         try:
-            parsed = json.loads(chunk)
+            parsed = _loads(chunk)
         except ValueError:
             continue
         for item in parsed if isinstance(parsed, list) else [parsed]:
@@ -111,10 +111,21 @@ def written_arguments(content: str) -> dict[str, Any]:
     if start < 0 or end <= start:
         return {}
     try:
-        written = _written_call(json.loads(stripped[start : end + 1]))
+        written = _written_call(_loads(stripped[start : end + 1]))
     except ValueError:
         return {}
     return written[1] if written is not None else {}
+
+
+def _loads(chunk: str) -> Any:
+    """JSON, or JSON a model stopped writing one or two closing braces early (`{"name": …, "arguments": {…}`)."""
+    try:
+        return json.loads(chunk)
+    except ValueError:
+        missing = chunk.count("{") - chunk.count("}")
+        if not 0 < missing <= 2:
+            raise
+        return json.loads(chunk + "}" * missing)
 
 
 # Where models put a written call's arguments: OpenAI's and Qwen's word first, then others seen in the field.

@@ -20,6 +20,7 @@ from claw.home.mdns import zeroconf_on
 log = logging.getLogger(__name__)
 
 SSDP_GROUP = "239.255.255.250"
+RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # seconds before trying a device that did not answer again
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ class Discovery:
         self.ssdp_interval = ssdp_interval
         self.ssdp_port = ssdp_port
         self.seen: dict[tuple[str, str], Announcement] = {}
+        self._retrying: dict[tuple[str, str], asyncio.Future[None]] = {}  # announcements whose device failed to add
+        self._tries: dict[tuple[str, str], int] = {}
         self._zc: AsyncZeroconf | None = None
         self._browsers: dict[str, AsyncServiceBrowser] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -116,6 +119,10 @@ class Discovery:
     def _on_change(self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
         if state_change in (ServiceStateChange.Added, ServiceStateChange.Updated):
             self._spawn(self._resolve(service_type, name))
+        elif state_change is ServiceStateChange.Removed:  # it said goodbye: stop trying to add it
+            instance = name.removesuffix("." + service_type)
+            for key in [k for k in self._retrying if k[0] == "mdns" and k[1].endswith(f":{instance}:")]:
+                self._retrying.pop(key).cancel()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -142,6 +149,9 @@ class Discovery:
     async def _offer(self, a: Announcement) -> None:
         key = (a.via, f"{a.host}:{a.port}:{a.name}:{a.headers.get('usn', '')}")
         self.seen[key] = a
+        retrying = self._retrying.pop(key, None)
+        if retrying is not None and retrying is not asyncio.current_task():
+            retrying.cancel()  # announced again: this offer is the next try
         for matcher in self.matchers():
             if matcher.accepts(a):
                 found = matcher.to_found(a)
@@ -149,8 +159,30 @@ class Discovery:
                     try:
                         await self.on_found(found)
                     except Exception as exc:  # one odd device must not stop discovery
-                        log.warning("could not add %s at %s: %s", found.name, found.address, exc)
+                        self._try_again(key, a, found, exc)
+                    else:
+                        self._tries.pop(key, None)
                 return
+
+    def _try_again(self, key: tuple[str, str], a: Announcement, found: Found, exc: Exception) -> None:
+        """A device that failed to answer when it announced itself (busy, rebooting) is tried again later:
+        an mDNS device may not announce itself again for an hour."""
+        tries = self._tries.get(key, 0) + 1
+        self._tries[key] = tries
+        delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS)) - 1]
+        if tries == 1:
+            log.warning("could not add %s at %s: %s; trying again in %.0f s", found.name, found.address, exc, delay)
+        else:
+            log.debug("could not add %s at %s (try %d): %s", found.name, found.address, tries, exc)
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self._offer(a)
+
+        task = asyncio.ensure_future(later())
+        self._retrying[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def search_ssdp(self, timeout: float = 1.5) -> list[Announcement]:
         """One M-SEARCH round per search target and interface; answers are offered to the matchers."""

@@ -13,15 +13,6 @@ Matcher = str | Callable[["ChatRequest"], bool] | None
 Responder = Callable[["ChatRequest"], "Reply | Awaitable[Reply]"]
 
 
-# Where Claw's per-turn context starts in the owner's message (claw/assistant/memory.py, Memory._context).
-TURN_CONTEXT = re.compile(r"\n\n\((?:What you remember that may matter now|Now: )")
-
-
-def owner_words(message: JSON) -> str:
-    """A chat message's content up to the turn's context Claw adds after the owner's words."""
-    return TURN_CONTEXT.split(str(message.get("content") or ""), maxsplit=1)[0]
-
-
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What the scripted model answers; `error` answers `{"error": ...}` with `status` (500 if < 400)."""
@@ -101,18 +92,12 @@ class ChatRequest:
         return self.messages[-1] if self.messages else {}
 
     @property
-    def last_user_content(self) -> str:
-        """The content of the last user message as sent, or ""."""
+    def last_user_text(self) -> str:
+        """The content of the last user message, or ""."""
         for message in reversed(self.messages):
             if message.get("role") == "user":
                 return str(message.get("content") or "")
         return ""
-
-    @property
-    def last_user_text(self) -> str:
-        """The last user message without the turn's context Claw adds after it (what it recalled, the time),
-        as a model tells the owner's words from the notes: "" when there is none."""
-        return owner_words({"content": self.last_user_content})
 
     @property
     def tool_results(self) -> list[str]:
