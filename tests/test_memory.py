@@ -138,3 +138,23 @@ async def test_compact_command_folds_the_conversation(
         assert any("dog is Rex" in f.text and f.source == "memory flush" for f in facts)
     finally:
         await app.stop()
+
+
+async def test_commands_and_the_fresh_start_reply_never_reach_the_model(
+    ollama: ScriptedOllama, make_config: Callable[..., Config]
+) -> None:
+    from claw.assistant.memory import COMMANDS
+
+    app = build(make_config(llm_host=ollama.url), parts=())
+    await app.start()
+    try:
+        assert app.router.commands.keys() == COMMANDS  # the history leaves out exactly the router's commands
+        ollama.on(None, Reply.text("Hello there."))
+        await app.local.ask("hi, how are you doing")
+        for command in ("/new", "/status", "/help"):
+            await app.local.ask(command)
+        await app.local.ask("tell me something nice about gardens")
+        history = ollama.chat_requests[-1]["messages"][1:]
+        assert [m["content"] for m in history] == ["tell me something nice about gardens"], history
+    finally:
+        await app.stop()

@@ -372,10 +372,10 @@ class Brain:
 
     def _unanswered(self, answer: Answer, run: _Run, request: Request) -> tuple[str, str] | None:
         """The model gave nothing usable (a call to a tool that does not exist such as "is_spa_warm", the owner's
-        words said back, a canned "I can't assist with that"), and nothing changed (reads may have run): a question about the house is
-        answered from the devices its words name; otherwise, where the words name devices, what to do with
-        them is asked (a value both the written call and the words hold is offered as a command). None: the
-        words name no device."""
+        words said back, a canned "I can't assist with that"), and nothing changed (reads may have run): a
+        question about the house is answered from the devices its words name; otherwise, where the words name
+        devices, what to do with them is asked (a value both the written call and the words hold is offered as a
+        command). None: the words name no device."""
         if not run.words or run.home is None:
             return None
         if grounding.asking(run.words) and (spoken := self._states(run, [], request)):

@@ -70,6 +70,21 @@ def groups(messages: Sequence[Message]) -> list[list[Message]]:
     return out
 
 
+# The chat commands (assistant/router.py): talk about the conversation, not in it.
+COMMANDS = frozenset({"/new", "/compact", "/status", "/help"})
+
+
+def conversational(all_groups: list[list[Message]]) -> list[list[Message]]:
+    """The turns a model should see: not a command and its canned reply, nor the reply to "/new" that opens a
+    session (a small model copies "Fresh start. … /status shows them" as its own answer)."""
+    return [
+        g
+        for i, g in enumerate(all_groups)
+        if not (g[0].role == "user" and g[0].content.split(" ", 1)[0].lower() in COMMANDS)
+        and not (i == 0 and g[0].role == "assistant")
+    ]
+
+
 class Memory:
     """Builds each prompt and compacts each conversation; memory work never blocks a reply."""
 
@@ -108,7 +123,7 @@ class Memory:
         used = tokens.count(system) + tokens.MESSAGE_OVERHEAD + tokens.tools_tokens(tool_schemas)
         room = self.config.budget_tokens - used
         chosen: list[list[dict[str, Any]]] = []
-        all_groups = groups(live)
+        all_groups = conversational(groups(live))
         for group in reversed(all_groups):
             chat = [m.as_chat() for m in group]
             size = tokens.messages_tokens(chat)
