@@ -319,6 +319,26 @@ def test_a_call_written_as_text_keeps_its_arguments_whatever_the_key(key: str) -
     assert tool_calls_in_text(written[:-3], ["set_value"]) == []  # cut inside the arguments: not a call
 
 
+async def test_a_call_written_as_text_ends_the_stream_where_it_closes(home: House, ollama: ScriptedOllama) -> None:
+    call = '```json\n{"name": "turn_on_off", "arguments": {"on": false, "name": "Desk Lamp"}}\n```'
+    invented = '\n{"error": "the lamp is ' + "very " * 600 + 'off"}'  # what a small model writes next: minutes of it
+    ollama.on("desk lamp", Reply.text(call + invented, chunk_delay=0.05), times=1)
+    ollama.on(lambda r: bool(r.tool_results), Reply.text("Done."))
+    reply = await home.say("the desk lamp can go off now, I'm done working")
+    assert home.sim.device("Desk Lamp").state["on"] is False and "error" not in reply, reply
+    await asyncio.wait_for(ollama.disconnected.wait(), 10)  # the stream was closed on the server, not read out
+
+
+def test_a_written_call_is_complete_where_its_json_closes() -> None:
+    from claw.assistant.runaway import first_object_closed
+
+    assert first_object_closed('{"name": "x", "arguments": {"say": "a } in words"}}')
+    assert first_object_closed('```json\n{"name": "x", "arguments": {"say": "a \\" and }"}}')
+    assert not first_object_closed('{"name": "x", "arguments": {"say": "a } in words"}')
+    assert not first_object_closed('Sure! {"name": "x"}')  # words first: an answer, not a call
+    assert not first_object_closed("The lamp is off.")
+
+
 async def test_a_plain_command_is_answered_while_a_model_turn_thinks_and_a_stale_turn_is_superseded(
     home: House, ollama: ScriptedOllama
 ) -> None:

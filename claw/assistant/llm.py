@@ -261,6 +261,8 @@ class OllamaBackend:
                         prompt, output = part.prompt_eval_count or 0, part.eval_count or 0
                         finish = "length" if part.done_reason == "length" else "stop"
                     stop = watch.add(message.content or "")
+                    if stop == "written":  # a call written as text is complete: what follows is noise
+                        break
                     if stop:
                         finish = "length" if stop == "length" else "repetition"
                         break

@@ -140,6 +140,9 @@ class OpenAIBackend:
                         finish = "length"
                     ended = ended or choice.finish_reason is not None
                     stop = watch.add(choice.delta.content or "")
+                    if stop == "written":  # a call written as text is complete: what follows is noise
+                        ended = True
+                        break
                     if stop:
                         finish = "length" if stop == "length" else "repetition"
                         break

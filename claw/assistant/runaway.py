@@ -33,9 +33,36 @@ def repeating_tail(text: str) -> bool:
     return False
 
 
+WRITTEN_CALL_MAX = 4000  # characters: an answer longer than this is not one call written as text
+
+
+def first_object_closed(text: str) -> bool:
+    """True when `text` is a JSON object (bare or in a ```json fence) that has just closed: a tool call written
+    as text is complete there, and what a small model writes after it is an invented tool result or more."""
+    body = text.lstrip()
+    if body.startswith("```"):
+        body = body.partition("\n")[2].lstrip()
+    if not body.startswith("{"):
+        return False
+    depth, quoted, escaped = 0, False, False
+    for char in body:
+        if quoted:
+            escaped, quoted = (not escaped and char == "\\"), quoted and (escaped or char != '"')
+        elif char == '"':
+            quoted = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return True
+    return False
+
+
 @dataclass(slots=True)
 class Watch:
-    """Follows one streamed answer; `stop` says why it must be cut ("repetition", "length") or ""."""
+    """Follows one streamed answer; `stop` says why it must end: cut ("repetition", "length"), or complete
+    ("written": one tool call written as text has closed), or ""."""
 
     limit_tokens: int
     text: list[str] = field(default_factory=list)
@@ -52,6 +79,8 @@ class Watch:
         self._tail = (self._tail + piece)[-TAIL:]
         if self.size > self.limit_tokens * CHARS_PER_TOKEN_CAP:
             return "length"
+        if "}" in piece and self.size < WRITTEN_CALL_MAX and first_object_closed(self.content()):
+            return "written"
         if self.size - self._checked >= CHECK_EVERY:
             self._checked = self.size
             if repeating_tail(self._tail):
