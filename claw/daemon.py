@@ -164,7 +164,7 @@ class Daemon:
         self.owners = Owners(config.owners, self.store)
         self.agents = AgentTokens(self.state, config.mcp.agents)  # agents' own tokens, never the dashboard's
         changes = OwnerChanges(self.owners, self.guard, self.store)
-        for tool in owner_tools(changes.add, changes.remove):
+        for tool in owner_tools(changes.add, changes.remove, changes.unremovable):
             self.tools.add(tool)
         add_memory_tools(self.tools, self.store, self.recollection)
         # the actions each part answers without the model, by name: the grammar claims, these handlers act

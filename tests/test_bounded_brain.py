@@ -319,6 +319,19 @@ def test_a_call_written_as_text_keeps_its_arguments_whatever_the_key(key: str) -
     assert tool_calls_in_text(written[:-3], ["set_value"]) == []  # cut inside the arguments: not a call
 
 
+async def test_an_owner_change_the_words_never_asked_for_gets_no_code(home: House, ollama: ScriptedOllama) -> None:
+    # a small model's picks for household words: a device as the owner to remove, an invented number to add
+    ollama.on("desk lamp", Reply.call("remove_owner", who="Desk Lamp"), times=1)
+    ollama.on("dog walker", Reply.call("add_owner", name="dog walker", number="+15551234567"), times=1)
+    ollama.on(lambda r: bool(r.tool_results), Reply.text("I'm sorry, but I can't assist with that."))
+    before = home.app.owners.all()
+    for words in ("someone left the desk lamp on again", "let the dog walker in through the front door"):
+        reply = await home.say(words)
+        assert "OK " not in reply and "owner" not in reply.lower(), reply  # no code for what nobody asked
+        assert "Desk Lamp" in reply or "Front Door" in reply, reply  # asked about what the words name
+    assert home.app.owners.all() == before and home.app.guard.pending() == []
+
+
 async def test_a_call_written_as_text_ends_the_stream_where_it_closes(home: House, ollama: ScriptedOllama) -> None:
     call = '```json\n{"name": "turn_on_off", "arguments": {"on": false, "name": "Desk Lamp"}}\n```'
     invented = '\n{"error": "the lamp is ' + "very " * 600 + 'off"}'  # what a small model writes next: minutes of it

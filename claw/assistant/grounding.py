@@ -20,6 +20,7 @@ from claw.home.targeting import kind_of, norm
 MAX_NAMED = 4  # devices a question names; more are counted
 # Tools whose arguments name a device target (name / room / kind) and what "on" means for each.
 TARGETED = ("turn_on_off", "set_value", "media", "device_action")
+OWNER_TOOLS = ("add_owner", "remove_owner")  # who may talk to Claw: only people and numbers the owner wrote
 EVERYTHING = re.compile(r"\b(all|every|everything|everywhere|whole (house|home|place))\b", re.IGNORECASE)
 # "it"/"them" that point at something said before (not the "it" of "it is way too dark").
 POINTING = re.compile(
@@ -98,6 +99,8 @@ def check(words: str, tool: str, arguments: Mapping[str, Any], home: Vocabulary)
     """Whether the owner's `words` support running `tool` with `arguments` on this home."""
     if tool == "run_routine":
         return _routine(words, str(arguments.get("name") or ""), home)
+    if tool in OWNER_TOOLS and not _owner_said(words, arguments):
+        return written(words, {}, home)  # a person or number the owner never wrote: asked, never held for a code
     if tool not in TARGETED:
         return OK
     proposed = targets(arguments, home)
@@ -191,6 +194,21 @@ def written(words: str, arguments: Mapping[str, Any], home: Vocabulary) -> Verdi
         if key in settings and _echoed(value, said):  # a value the owner said, not one copied from the state
             return ask(words, "set_value", {"setting": key, "value": value}, home)
     return ask(words, "device_action", {}, home)
+
+
+def _owner_said(words: str, arguments: Mapping[str, Any]) -> bool:
+    """Whether every person and number an owner change names is in the owner's words: a small model proposes
+    "remove owner Desk Light" for "someone left the desk light on" and adds invented numbers for "let her in"."""
+    digits, said = re.sub(r"\D", "", words), f" {norm(words)} "
+    for key, value in arguments.items():
+        if key in ("number", "telegram") and value:
+            if re.sub(r"\D", "", str(value)) not in digits:
+                return False
+        elif key in ("name", "who") and value:
+            text = norm(str(value))
+            if not text or (f" {text} " not in said and not (text.isdigit() and text in digits)):
+                return False
+    return True
 
 
 def _echoed(value: Any, said: str) -> bool:

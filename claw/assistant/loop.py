@@ -155,7 +155,7 @@ class Brain:
             facts = results_of(run.called, read=run.read_live)
             asked = str(messages[at].get("content") or "") if at is not None else ""
             text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known, asked=asked)
-            if (verdict == "empty" or refuses(text)) and all(effect == "reads" for _, effect, _ in run.called):
+            if (verdict == "empty" or refuses(text)) and all(e == "reads" or _failed(r) for _, e, r in run.called):
                 text, verdict = self._unanswered(answer, run, turn) or (text, verdict)
             if verdict == "answered" and any(effect != "reads" for _, effect, _ in run.called):
                 verdict = "acted"
@@ -537,3 +537,12 @@ def _stamped(m: Message, turn: Request) -> Message:
     return Message(
         m.role, m.content, tool_calls=m.tool_calls, tool_name=m.tool_name, channel=turn.channel, sender=sender
     )
+
+
+def _failed(result: str) -> bool:
+    """A tool result that says the call did nothing: an error."""
+    try:
+        data = json.loads(result)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "error" in data

@@ -10,9 +10,12 @@ from claw.core.request import Request
 
 
 def owner_tools(
-    add: Callable[[str, str, int, Request], Awaitable[str]], remove: Callable[[str, Request], Awaitable[str]]
+    add: Callable[[str, str, int, Request], Awaitable[str]],
+    remove: Callable[[str, Request], Awaitable[str]],
+    unremovable: Callable[[str], str | None] = lambda who: None,
 ) -> list[Tool]:
-    """`add_owner` and `remove_owner` over the one identity map of owners (given by the daemon)."""
+    """`add_owner` and `remove_owner` over the one identity map of owners (given by the daemon); `unremovable`
+    says before any code is asked for why someone cannot be removed (not an owner, the last one)."""
 
     async def add_owner(name: str, number: str = "", telegram: int = 0) -> str:
         return await add(name, number, telegram, current_request())
@@ -48,5 +51,6 @@ def owner_tools(
             },
             remove_owner,
             effect="manages",
+            precheck=lambda args: unremovable(str(args.get("who") or "")),
         ),
     ]

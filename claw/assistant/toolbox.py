@@ -47,6 +47,8 @@ class Tool:
     untrusted: bool = False  # its result carries text the owner did not write (camera words, skill bodies)
     guarded: bool = False  # the domain already holds what it changes for a code: no second code
     manages_when: Callable[[Mapping[str, Any]], bool] | None = None  # "acts", but "manages" for these arguments
+    # Why these arguments cannot work, or None: checked before any code is asked for (no code for the impossible)
+    precheck: Callable[[Mapping[str, Any]], str | None] | None = None
     _validator: Any = field(default=None, compare=False, repr=False)
 
     def schema(self) -> dict[str, Any]:
@@ -113,6 +115,8 @@ class Tools:
             first = problems[0]
             where = ".".join(str(p) for p in first.path) or "arguments"
             return _error(f"invalid {where}: {first.message}", f"arguments must match: {json.dumps(tool.parameters)}")
+        if tool.precheck is not None and (problem := tool.precheck(args)) is not None:
+            return _error(problem)
         request = current_request()
         power = _power(tool, args)
         who = model_for(request.principal) if by_model else request.principal

@@ -131,13 +131,21 @@ class OwnerChanges:
             action="change owners", target=f"add {owner.name} {_address(owner)}", run=run, request=request
         )
 
-    async def remove(self, who: str, request: Request) -> str:
-        owner = self.owners.named(who)
-        if owner is None:
+    def unremovable(self, who: str) -> str | None:
+        """Why `who` cannot be removed (not an owner, the last one), or None: asked before any code is."""
+        if self.owners.named(who) is None:
             names = ", ".join(f"{o.name} ({_address(o)})" for o in self.owners.all())
-            raise ToolError(f"{who!r} is not an owner; the owners are: {names or 'nobody'}")
+            return f"{who!r} is not an owner; the owners are: {names or 'nobody'}"
         if len(self.owners.all()) == 1:
-            raise ToolError("that is the last owner; nobody could reach me any more. Add another owner first")
+            return "that is the last owner; nobody could reach me any more. Add another owner first"
+        return None
+
+    async def remove(self, who: str, request: Request) -> str:
+        problem = self.unremovable(who)
+        if problem is not None:
+            raise ToolError(problem)
+        owner = self.owners.named(who)
+        assert owner is not None
 
         async def run() -> str:
             await self.owners.remove(owner)
