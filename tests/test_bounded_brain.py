@@ -350,6 +350,7 @@ def test_a_written_call_is_complete_where_its_json_closes() -> None:
     assert not first_object_closed('{"name": "x", "arguments": {"say": "a } in words"}')
     assert not first_object_closed('Sure! {"name": "x"}')  # words first: an answer, not a call
     assert not first_object_closed("The lamp is off.")
+    assert not first_object_closed('{"error": "no such tool"} and more')  # an echoed result is no call
 
 
 async def test_a_plain_command_is_answered_while_a_model_turn_thinks_and_a_stale_turn_is_superseded(

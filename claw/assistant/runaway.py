@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 LONGEST_UNIT = 200  # characters: a repeated unit longer than this is rambling, which the token limit ends
@@ -37,15 +38,15 @@ WRITTEN_CALL_MAX = 4000  # characters: an answer longer than this is not one cal
 
 
 def first_object_closed(text: str) -> bool:
-    """True when `text` is a JSON object (bare or in a ```json fence) that has just closed: a tool call written
-    as text is complete there, and what a small model writes after it is an invented tool result or more."""
+    """True when `text` starts with a tool call written as a JSON object (bare or in a ```json fence) that has
+    closed: the call is complete there, and what a small model writes after it is an invented result or more."""
     body = text.lstrip()
     if body.startswith("```"):
         body = body.partition("\n")[2].lstrip()
     if not body.startswith("{"):
         return False
     depth, quoted, escaped = 0, False, False
-    for char in body:
+    for at, char in enumerate(body):
         if quoted:
             escaped, quoted = (not escaped and char == "\\"), quoted and (escaped or char != '"')
         elif char == '"':
@@ -55,8 +56,17 @@ def first_object_closed(text: str) -> bool:
         elif char in "}]":
             depth -= 1
             if depth == 0:
-                return True
+                return _is_call(body[: at + 1])
     return False
+
+
+def _is_call(text: str) -> bool:
+    """A JSON object shaped like a tool call: {"name": …} or {"function": …} (not a tool's result echoed)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and bool({"name", "function", "tool"} & data.keys())
 
 
 @dataclass(slots=True)
