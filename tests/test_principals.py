@@ -186,3 +186,19 @@ def test_an_agent_dropped_from_the_config_is_shut_out_and_tokens_are_private(tmp
     assert tokens.who("") is None and tokens.who(desktop + "x") is None
     with pytest.raises(ClawError, match="no agent called"):
         tokens.token("stranger")
+
+
+async def test_why_an_owner_change_cannot_work_is_told_only_in_an_owners_turn(
+    make_config: Callable[..., Config],
+) -> None:
+    app = build(make_config(owners=[{"name": "Sam", "number": "+15550001111"}]), parts=())
+    await app.start()
+    try:
+        sam = Request(principal=owner("Sam", "whatsapp"), conversation="owner:+15550001111", channel="whatsapp")
+        told = json.loads(await app.tools.call("remove_owner", {"who": "Desk Lamp"}, request=sam, by_model=True))
+        assert "not an owner" in told["error"] and app.guard.pending() == []  # no code for the impossible
+        stranger = Request(principal=agent("probe"), conversation="agent:probe", channel="mcp")
+        held = await app.tools.call("remove_owner", {"who": "Desk Lamp"}, request=stranger)
+        assert "+15550001111" not in held and "Sam" not in held and "needs_confirmation" in held  # the list stays in
+    finally:
+        await app.stop()

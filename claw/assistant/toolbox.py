@@ -115,14 +115,15 @@ class Tools:
             first = problems[0]
             where = ".".join(str(p) for p in first.path) or "arguments"
             return _error(f"invalid {where}: {first.message}", f"arguments must match: {json.dumps(tool.parameters)}")
-        if tool.precheck is not None and (problem := tool.precheck(args)) is not None:
-            return _error(problem)
         request = current_request()
         power = _power(tool, args)
         who = model_for(request.principal) if by_model else request.principal
         verdict = "yes" if request.released else decide(who, power)  # the authority table decides, for every caller
         if verdict == "no" or (verdict == "code" and self.guard is None):
             return _error(refusal(who, power))
+        # only in an owner's own turn: the reason may name what is there (the owners and their numbers)
+        if tool.precheck and request.principal.speaks_for_owner and (problem := tool.precheck(args)) is not None:
+            return _error(problem)
         why = "it changes how Claw runs the house" if verdict == "code" else None
         if why is None and by_model:
             why = self._needs_code(tool, request)
