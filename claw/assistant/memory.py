@@ -72,6 +72,7 @@ def groups(messages: Sequence[Message]) -> list[list[Message]]:
 
 # The chat commands (assistant/router.py): talk about the conversation, not in it.
 COMMANDS = frozenset({"/new", "/compact", "/status", "/help"})
+FRESH_START = "Fresh start. I still remember the facts you told me; /status shows them."  # the reply to /new
 
 
 def conversational(all_groups: list[list[Message]]) -> list[list[Message]]:
@@ -81,7 +82,7 @@ def conversational(all_groups: list[list[Message]]) -> list[list[Message]]:
         g
         for i, g in enumerate(all_groups)
         if not (g[0].role == "user" and g[0].content.split(" ", 1)[0].lower() in COMMANDS)
-        and not (i == 0 and g[0].role == "assistant")
+        and not (i == 0 and g[0].role == "assistant" and g[0].content == FRESH_START)
     ]
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from claw.assistant.answer import Answer
 from claw.assistant.loop import Brain
+from claw.assistant.memory import FRESH_START
 from claw.assistant.speech import say_pending
 from claw.assistant.speech.small_talk import say_offline, say_small_talk
 from claw.assistant.toolbox import CURRENT_REQUEST
@@ -328,7 +329,7 @@ class Router:
         await self.store.run(log_db.new_session, inbound.conversation)
         for forget in self.session_listeners:
             forget(inbound.conversation)
-        return "Fresh start. I still remember the facts you told me; /status shows them."
+        return FRESH_START
 
     async def _cmd_compact(self, inbound: Inbound) -> str:
         await self.brain.memory.compact(inbound.conversation, keep_share=0.0)
