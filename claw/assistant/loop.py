@@ -18,7 +18,7 @@ from claw.assistant.llm import Answer, Mode, Model, ToolCall
 from claw.assistant.memory import Memory
 from claw.assistant.repair import tool_calls_in_text, written_arguments
 from claw.assistant.speech.states import say_states
-from claw.assistant.toolbox import CURRENT_REQUEST, UNTRUSTED_NOTE, Tools
+from claw.assistant.toolbox import CURRENT_REQUEST, UNTRUSTED_NOTE, Tools, is_error
 from claw.assistant.understanding import Vocabulary
 from claw.core.config import LLMConfig, RoomConfig
 from claw.core.errors import ModelError
@@ -155,7 +155,7 @@ class Brain:
             facts = results_of(run.called, read=run.read_live)
             asked = str(messages[at].get("content") or "") if at is not None else ""
             text, verdict = honest(answer, facts, earlier=earlier, names=names, known=known, asked=asked)
-            if (verdict == "empty" or refuses(text)) and all(e == "reads" or _failed(r) for _, e, r in run.called):
+            if (verdict == "empty" or refuses(text)) and all(e == "reads" or is_error(r) for _, e, r in run.called):
                 text, verdict = self._unanswered(answer, run, turn) or (text, verdict)
             if verdict == "answered" and any(effect != "reads" for _, effect, _ in run.called):
                 verdict = "acted"
@@ -537,12 +537,3 @@ def _stamped(m: Message, turn: Request) -> Message:
     return Message(
         m.role, m.content, tool_calls=m.tool_calls, tool_name=m.tool_name, channel=turn.channel, sender=sender
     )
-
-
-def _failed(result: str) -> bool:
-    """A tool result that says the call did nothing: an error."""
-    try:
-        data = json.loads(result)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and "error" in data

@@ -201,6 +201,15 @@ def _said(text: str) -> str:
     return text[:500]
 
 
+def is_error(result: str) -> bool:
+    """A tool's result that says the call did nothing: {"error": …}."""
+    try:
+        body = json.loads(result)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error" in body
+
+
 def _error(message: str, hint: str = "") -> str:
     body: dict[str, str] = {"error": message}
     if hint:

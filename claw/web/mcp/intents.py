@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 
-from claw.assistant.toolbox import Tool
+from claw.assistant.toolbox import Tool, is_error
 from claw.core.media import MAX_BYTES
 from claw.core.principals import agent
 from claw.core.request import Request
@@ -126,7 +126,7 @@ class Intents:
             text, held = withhold_codes(text, request.receipt.held)
             for code in {p.code for p in self.site.guard.pending()}:  # no live code leaves, even one echoed back
                 text = re.sub(rf"\b{code}\b", "····", text)
-            answer = Answer(text, None, _is_error(text), held)
+            answer = Answer(text, None, is_error(text), held)
         outcome = "held" if answer.held else ("error" if answer.is_error else "ok")
         detail = "; ".join(answer.held) if answer.held else answer.text[:200]
         await self.site.store.run(write, request.audit(f"mcp {name}", _summary(arguments), outcome, detail))
@@ -175,14 +175,6 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
-
-
-def _is_error(text: str) -> bool:
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(body, dict) and "error" in body
 
 
 def _error(message: str, hint: str = "") -> Answer:
