@@ -38,22 +38,19 @@ SAY = {
 
 
 class ClockChat:
-    """Answers "what time is it?" and "what's the date?" from the clock; `now` is replaceable for tests."""
-
-    def __init__(self, now: Callable[[], float] = time.time) -> None:
-        self.now = now
+    """Answers "what time is it?" and "what's the date?" from the clock."""
 
     def handlers(self) -> dict[str, Callable[[Understood, Sequence[Device], Request], Awaitable[str]]]:
         """Each claw_action of templates/clock with its handler, for `understanding.register`."""
         return {"clock_time": self.time, "clock_date": self.date}
 
     async def time(self, understood: Understood, devices: Sequence[Device], turn: Request) -> str:
-        at = time.localtime(self.now())
+        at = time.localtime()
         return SAY["time"][_lang(understood)].format(t=time.strftime("%H:%M", at))
 
     async def date(self, understood: Understood, devices: Sequence[Device], turn: Request) -> str:
         lang = _lang(understood)
-        at = time.localtime(self.now())
+        at = time.localtime()
         month = MONTHS[lang].split()[at.tm_mon - 1]
         return SAY["date"][lang].format(w=DAYS[lang][at.tm_wday], d=at.tm_mday, m=month, y=at.tm_year)
 

@@ -12,7 +12,7 @@ from claw.core.request import Request
 def owner_tools(
     add: Callable[[str, str, int, Request], Awaitable[str]],
     remove: Callable[[str, Request], Awaitable[str]],
-    unremovable: Callable[[str], str | None] = lambda who: None,
+    unremovable: Callable[[str], str | None],
 ) -> list[Tool]:
     """`add_owner` and `remove_owner` over the one identity map of owners (given by the daemon); `unremovable`
     says before any code is asked for why someone cannot be removed (not an owner, the last one)."""

@@ -124,10 +124,11 @@ class Discovery:
             for key in [k for k in self._retrying if k[0] == "mdns" and k[1].endswith(f":{instance}:")]:
                 self._retrying.pop(key).cancel()
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _resolve(self, service_type: str, name: str) -> None:
         assert self._zc is not None
@@ -179,10 +180,10 @@ class Discovery:
             await asyncio.sleep(delay)
             await self._offer(a)
 
-        task = asyncio.ensure_future(later())
-        self._retrying[key] = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        earlier = self._retrying.get(key)
+        if earlier is not None and earlier is not asyncio.current_task():
+            earlier.cancel()  # offers of one announcement that failed side by side: one retry, not one each
+        self._retrying[key] = self._spawn(later())
 
     async def search_ssdp(self, timeout: float = 1.5) -> list[Announcement]:
         """One M-SEARCH round per search target and interface; answers are offered to the matchers."""
